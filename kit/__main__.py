@@ -1,0 +1,144 @@
+"""The command line: ``python -m kit lab | worker | doctor``."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shlex
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+POOLS = ("threads", "prefork", "solo", "eventlet", "gevent")
+LOGLEVELS = ("debug", "info", "warning", "error", "critical")
+BROKER_HELP = "give it with --broker redis://:PASSWORD@HOST:PORT/0 or set KIT_BROKER_URL"
+
+
+def notebooks_dir() -> Path:
+    """``notebooks/`` beside the project that holds this package, else the current directory."""
+    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (root / "notebooks").is_dir():
+            return root / "notebooks"
+    return Path.cwd()
+
+
+def lab_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """The JupyterLab command line for ``python -m kit lab``."""
+    cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={args.notebook_dir or notebooks_dir()}",
+           f"--ip={args.ip}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        cmd.append("--allow-root")
+    return cmd + extra
+
+
+def check_broker(url: str | None) -> str:
+    """``url`` if join mode can use it; raises ValueError with the fix otherwise."""
+    if not url:
+        raise ValueError(f"join mode needs a broker: {BROKER_HELP}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"broker URL scheme {parts.scheme!r} is not supported; use redis:// or rediss://")
+    if not parts.hostname:
+        raise ValueError(f"broker URL {url!r} names no host; use redis://:PASSWORD@HOST:PORT/0")
+    if not parts.password and parts.hostname not in LOCAL_HOSTS:
+        raise ValueError(f"broker URL for {parts.hostname!r} has no password; join mode needs the "
+                         "password: redis://:PASSWORD@HOST:PORT/0 (ask the instructor for it)")
+    return url
+
+
+def check_steps(text: str) -> list[str]:
+    """Names from ``--steps``, checked against ``kit.steps.CATALOG`` when the catalog exists."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    try:
+        from kit.steps import CATALOG
+    except ImportError:
+        if names:
+            print("kit: no step catalog (kit.steps.CATALOG) in this kit; passing --steps on unchecked",
+                  file=sys.stderr)
+        return names
+    unknown = [n for n in names if n not in CATALOG]
+    if unknown:
+        raise ValueError(f"unknown step(s) {', '.join(map(repr, unknown))}; "
+                         f"choose from: {', '.join(sorted(CATALOG)) or '(none)'}")
+    return names
+
+
+def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The ``celery worker`` command line and environment for join mode."""
+    broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
+    steps = check_steps(args.steps)
+    node = args.name if "@" in args.name else f"{args.name}@%h"
+    cmd = [sys.executable, "-m", "celery", "-A", "kit.worker_app", "worker", "-n", node,
+           "-P", args.pool, "-c", str(args.concurrency), "-l", args.loglevel, "--without-mingle"]
+    env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps))
+    return cmd, env
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value!r}")
+    return value
+
+
+def _default_name() -> str:
+    try:
+        return getpass.getuser() or "worker"
+    except Exception:  # noqa: BLE001 - no user database entry in some containers
+        return "worker"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{lab,worker,doctor}")
+
+    lab = sub.add_parser("lab", allow_abbrev=False, help="open JupyterLab on the kit's notebooks",
+                         epilog="Other options (e.g. --port 8899, --no-browser) go to JupyterLab.")
+    lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    lab.add_argument("--notebook-dir", help="folder to open (default: the kit's notebooks/)")
+    lab.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+
+    worker = sub.add_parser("worker", help="join an existing cluster as a worker (join mode)")
+    worker.add_argument("--broker", help="redis://:PASSWORD@HOST:PORT/0 (default: $KIT_BROKER_URL)")
+    worker.add_argument("--name", default=_default_name(), help="node name (default: %(default)s)")
+    worker.add_argument("--steps", default="", help="comma-separated step names from kit.steps.CATALOG")
+    worker.add_argument("--pool", default="threads", choices=POOLS)
+    worker.add_argument("--concurrency", type=_positive, default=2)
+    worker.add_argument("--loglevel", default="info", choices=LOGLEVELS)
+    worker.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+
+    sub.add_parser("doctor", help="check what is installed and say what to fix")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (``lab`` and ``worker`` replace the process)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "doctor":
+        from kit import doctor
+        return doctor.main()
+    if args.command == "lab":
+        cmd, env = lab_command(args, extra), dict(os.environ)
+    else:
+        try:
+            cmd, env = worker_command(args)
+        except ValueError as exc:
+            print(f"python -m kit worker: error: {exc}", file=sys.stderr)
+            return 2
+    if args.dry_run:
+        from kit.doctor import mask_url
+        shown = [f"{k}={mask_url(env[k])}" for k in ("KIT_BROKER_URL", "KIT_JOIN_STEPS")
+                 if args.command == "worker"] + cmd
+        print(shlex.join(shown))
+        return 0
+    sys.stdout.flush()
+    os.execvpe(cmd[0], cmd, env)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

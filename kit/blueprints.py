@@ -1,0 +1,235 @@
+"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a worker."""
+from __future__ import annotations
+
+import heapq
+import warnings
+from dataclasses import dataclass, field
+
+from celery import Celery, bootsteps
+from celery.utils.imports import symbol_by_name
+
+__all__ = [
+    "BLUEPRINTS", "CONDITIONAL_STEPS", "NotAStepError", "Snapshot", "StepCycleError", "StepError",
+    "StepInfo", "UnknownRequirementError", "blueprint_steps", "check_app_steps", "live_snapshot",
+    "static_snapshot",
+]
+
+#: The worker's two blueprints, in boot order: the WorkController's, then the Consumer's.
+BLUEPRINTS = ("worker", "consumer")
+
+#: Steps that decide ``enabled`` in ``__init__``: Beat (``-B``), StateDB (``--statedb``),
+#: the autoscaler (``--autoscale``), Agent (``worker_agent``) and Hub (event loop or not).
+#: A step of your own is conditional when it sets Celery's ``conditional = True``.
+CONDITIONAL_STEPS = frozenset({
+    "celery.worker.components.Beat",
+    "celery.worker.components.StateDB",
+    "celery.worker.autoscale.WorkerComponent",
+    "celery.worker.consumer.agent.Agent",
+    "celery.worker.components.Hub",
+})
+
+
+class StepError(ValueError):
+    """The steps of an app cannot form a blueprint."""
+
+
+class StepCycleError(StepError):
+    """Steps require each other in a cycle (Celery itself would loop forever)."""
+
+
+class UnknownRequirementError(StepError):
+    """A ``requires`` (or ``app.steps``) string does not import."""
+
+
+class NotAStepError(StepError, TypeError):
+    """Something used as a step is not a ``celery.bootsteps.Step`` subclass."""
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """One step of a blueprint, as drawn and compared by the kit."""
+
+    name: str  #: Celery's ``Step.name``, e.g. ``celery.worker.components.Timer``.
+    label: str  #: short name, e.g. ``Timer``.
+    ref: str  #: ``module:Class``.
+    requires: tuple = ()  #: names of the steps this one requires.
+    last: bool = False  #: starts after every other step of its blueprint.
+    conditional: bool = False  #: decides ``enabled`` when the worker boots.
+    user: bool = False  #: defined outside the ``celery`` package.
+    order: int = 0  #: 1-based boot-order number.
+    enabled: bool | None = None  #: live only: included in the worker.
+    started: bool | None = None  #: live only: ``start`` ran.
+    timings: dict = field(default_factory=dict, compare=False)  #: live only: method -> seconds.
+    error: str | None = None  #: live only: what the step raised.
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The steps of both blueprints, each tuple in boot order."""
+
+    worker: tuple = ()  #: StepInfo of the WorkController blueprint.
+    consumer: tuple = ()  #: StepInfo of the Consumer blueprint.
+    hostname: str | None = None  #: the worker's node name for a live snapshot, else None.
+    app: str | None = None  #: the app's main name for a static snapshot.
+
+    @property
+    def live(self) -> bool:
+        """True when taken from a running worker."""
+        return self.hostname is not None
+
+    def steps(self, blueprint: str) -> tuple:
+        """Steps of ``'worker'`` or ``'consumer'``."""
+        if blueprint not in BLUEPRINTS:
+            raise ValueError(f"blueprint={blueprint!r} is not one of {BLUEPRINTS}")
+        return getattr(self, blueprint)
+
+    def find(self, key: str) -> list:
+        """``(blueprint, step)`` pairs whose label, name or ref is ``key``."""
+        return [(bp, s) for bp in BLUEPRINTS for s in self.steps(bp) if key in (s.label, s.name, s.ref)]
+
+
+def _is_step(obj) -> bool:
+    return isinstance(obj, type) and issubclass(obj, bootsteps.Step)
+
+
+def _load(obj, what: str, owner: str | None = None):
+    """Resolve a step class or string; ``what`` says where it came from, for errors."""
+    if isinstance(obj, str):
+        try:
+            obj = symbol_by_name(obj)
+        except (ImportError, AttributeError, ValueError) as exc:
+            whose = f"step {owner!r} requires" if owner else f"{what} has"
+            raise UnknownRequirementError(f"{whose} {obj!r}, which does not import: {exc}") from None
+    if not _is_step(obj):
+        hint = " (an instance: add the class itself)" if isinstance(obj, bootsteps.Step) else ""
+        whose = f"step {owner!r} requires" if owner else f"{what} has"
+        raise NotAStepError(f"{whose} {obj!r}, which is not a celery.bootsteps.Step subclass{hint}")
+    return obj
+
+
+def _requires(cls) -> list:
+    reqs = cls.requires or ()
+    if isinstance(reqs, str):
+        raise StepError(f"step {cls.name!r} has requires={reqs!r}: use a tuple, e.g. requires=({reqs!r},)")
+    return [_load(r, "requires", owner=cls.name) for r in reqs]
+
+
+def _keep(found: dict, cls, bp: str) -> bool:
+    """Add ``cls`` under its name; False if that name is already there."""
+    other = found.setdefault(cls.name, cls)
+    if other is not cls:
+        warnings.warn(f"two classes are named {cls.name!r} in the {bp} blueprint and Celery keeps only "
+                      f"one (a re-run cell?): remove the old one from app.steps[{bp!r}]", stacklevel=2)
+    return other is cls
+
+
+def _resolve(entries, bp: str) -> tuple[dict, dict]:
+    """Follow ``requires`` from ``entries``: (name -> class, name -> required names)."""
+    found, edges, path = {}, {}, []
+
+    def visit(cls):
+        if cls.name in path:
+            cycle = path[path.index(cls.name):] + [cls.name]
+            raise StepCycleError(f"steps require each other in a cycle: {' -> '.join(cycle)}")
+        if cls.name in edges or not _keep(found, cls, bp):
+            return
+        path.append(cls.name)
+        reqs = _requires(cls)
+        for req in reqs:
+            visit(req)
+        path.pop()
+        edges[cls.name] = tuple(sorted({r.name for r in reqs}))
+
+    for cls in entries:
+        visit(cls)
+    return found, edges
+
+
+def _boot_order(found: dict, edges: dict) -> list:
+    """A topological order (requirements first, ties by name, ``last`` steps at the end)."""
+    waiting = {name: set(reqs) for name, reqs in edges.items()}
+    ready = [(found[n].last, n) for n, reqs in waiting.items() if not reqs]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for other, reqs in waiting.items():
+            if name in reqs:
+                reqs.discard(name)
+                if not reqs:
+                    heapq.heappush(ready, (found[other].last, other))
+    return order
+
+
+def _entries(app, bp: str) -> list:
+    """Celery's default steps plus ``app.steps[bp]``, as classes."""
+    from celery.worker import WorkController
+    from celery.worker.consumer import Consumer
+
+    owner = WorkController if bp == "worker" else Consumer
+    defaults = [_load(s, f"{owner.__name__}.Blueprint.default_steps") for s in owner.Blueprint.default_steps]
+    own = [_load(s, f"app.steps[{bp!r}]") for s in sorted(app.steps.get(bp, ()), key=str)]
+    return sorted(defaults, key=str) + own
+
+
+def _step_info(cls, requires: tuple, order: int) -> StepInfo:
+    module = cls.__module__
+    return StepInfo(
+        name=cls.name, label=cls.label or cls.name.rsplit(".", 1)[-1], ref=f"{module}:{cls.__name__}",
+        requires=requires, last=bool(cls.last), order=order,
+        conditional=bool(cls.conditional) or cls.name in CONDITIONAL_STEPS,
+        user=not (module == "celery" or module.startswith("celery.")),
+    )
+
+
+def _blueprint(app, bp: str) -> tuple:
+    found, edges = _resolve(_entries(app, bp), bp)
+    order = _boot_order(found, edges)
+    return tuple(_step_info(found[n], edges[n], i) for i, n in enumerate(order, 1))
+
+
+def check_app_steps(app) -> None:
+    """Raise a StepError if ``app.steps`` would hang, or break, a worker's boot."""
+    static_snapshot(app)
+
+
+def static_snapshot(app) -> Snapshot:
+    """Resolve both blueprints of ``app`` without creating a worker or any step."""
+    return Snapshot(worker=_blueprint(app, "worker"), consumer=_blueprint(app, "consumer"), app=app.main)
+
+
+def _live_step(raw: dict, index: int) -> StepInfo:
+    ref, name = raw.get("ref", ""), raw["name"]
+    return StepInfo(
+        name=name, label=raw.get("label") or name.rsplit(".", 1)[-1], ref=ref,
+        requires=tuple(raw.get("requires") or ()), last=bool(raw.get("last")),
+        conditional=bool(raw.get("conditional")) or name in CONDITIONAL_STEPS,
+        user=not (ref or name).startswith("celery."), order=raw.get("order") or index,
+        enabled=raw.get("enabled"), started=raw.get("started"),
+        timings=dict(raw.get("timings") or {}), error=raw.get("error"),
+    )
+
+
+def live_snapshot(reply: dict) -> Snapshot:
+    """Parse the kit's blueprint inspect reply (steps listed in boot order)."""
+    if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
+        raise ValueError(f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}")
+    steps = {bp: tuple(_live_step(s, i) for i, s in enumerate(reply[bp], 1)) for bp in BLUEPRINTS}
+    return Snapshot(hostname=str(reply.get("hostname") or "?"), **steps)
+
+
+def blueprint_steps(source, worker: str | None = None) -> Snapshot:
+    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
+    if isinstance(source, Snapshot):
+        return source
+    if hasattr(source, "inspect_blueprint"):
+        return live_snapshot(source.inspect_blueprint(worker))
+    if worker is not None:
+        raise ValueError(f"worker={worker!r} needs a cluster as source, not {source!r}")
+    if isinstance(source, dict):
+        return live_snapshot(source)
+    if isinstance(source, Celery):
+        return static_snapshot(source)
+    raise TypeError(f"cannot take blueprint steps from {source!r}: "
+                    "pass a Celery app, a cluster, a blueprint reply dict or a Snapshot")

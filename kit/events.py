@@ -1,0 +1,147 @@
+"""The notebook-side event feed: one receiver thread per cluster, a bounded history, subscribe and wait_for."""
+import collections
+import threading
+import time
+
+from celery import Celery
+
+
+class EventFeed:
+    """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain dicts.
+
+    History is a ring buffer of `maxlen` events. Callbacks run on the receiver thread: keep them
+    short, and never print from them (use a widget or append to a list).
+    """
+
+    def __init__(self, broker_url, maxlen=10000):
+        self._ring = collections.deque(maxlen=maxlen)
+        self._seq = 0
+        self.counts = collections.Counter()
+        self.errors = collections.deque(maxlen=50)
+        self.connected = False
+        self._subscribers = []
+        self._cond = threading.Condition()
+        self._app = Celery("kit-feed", broker=broker_url, set_as_current=False)
+        self._receiver = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)
+
+    def start(self, timeout=10.0):
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self.connected and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+        return self
+
+    def _run(self):
+        while not self._stopping:
+            try:
+                with self._app.connection_for_read() as conn:
+                    self._receiver = receiver = self._app.events.Receiver(conn, handlers={"*": self._on_event})
+                    ready = receiver.on_consume_ready
+
+                    def on_ready(*args, **kwargs):
+                        self._set_connected(True)
+                        return ready(*args, **kwargs)
+                    receiver.on_consume_ready = on_ready
+                    receiver.should_stop = self._stopping
+                    for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
+                        pass
+            except Exception as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                self._set_connected(False)
+                if not self._stopping:
+                    time.sleep(0.5)
+        self._set_connected(False)
+
+    def _set_connected(self, value):
+        with self._cond:
+            if value != self.connected:
+                self.connected = value
+                self._dispatch({"type": "kit-feed", "hostname": "", "timestamp": time.time(),
+                                "connected": value})
+            self._cond.notify_all()
+
+    def _on_event(self, event):
+        event = dict(event)
+        event.setdefault("timestamp", time.time())
+        self._dispatch(event)
+
+    def _dispatch(self, event):
+        with self._cond:
+            self._seq += 1
+            self._ring.append((self._seq, event))
+            self.counts[event.get("type")] += 1
+            self._cond.notify_all()
+        for fn in list(self._subscribers):
+            try:
+                fn(event)
+            except Exception as exc:  # a broken callback must not stop the feed
+                self.errors.append(f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}")
+
+    @property
+    def history(self):
+        """The kept events, oldest first."""
+        return [event for _, event in list(self._ring)]
+
+    def subscribe(self, fn):
+        """Call fn(event) for every event from now on; returns fn (usable as a decorator)."""
+        self._subscribers.append(fn)
+        return fn
+
+    def unsubscribe(self, fn):
+        if fn in self._subscribers:
+            self._subscribers.remove(fn)
+
+    def wait_for(self, type, timeout=10.0, since=None, **match):
+        """The first event of `type` whose fields equal `match` (a value may be a predicate).
+
+        Looks through the kept history too (only events with timestamp >= `since`, if given), then waits.
+        """
+        deadline = time.monotonic() + timeout
+        checked = 0
+        with self._cond:
+            while True:
+                for seq, event in list(self._ring):
+                    if seq > checked and _matches(event, type, since, match):
+                        return event
+                checked = self._seq
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    shown = "".join(f", {k}={v!r}" for k, v in match.items())
+                    recent = [e.get("type") for _, e in list(self._ring)[-5:]]
+                    raise TimeoutError(f"no {type!r} event{shown} within {timeout} s "
+                                       f"(feed connected={self.connected}, last types seen: {recent})")
+                self._cond.wait(min(left, 0.5))
+
+    def table(self, last=20, type=None):
+        """The last events as a pandas DataFrame if pandas is there, else a list of dicts."""
+        rows = [e for e in self.history if type is None or e.get("type") == type][-last:]
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows)
+
+    def close(self):
+        self._stopping = True
+        if self._receiver is not None:
+            self._receiver.should_stop = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)
+
+    def __repr__(self):
+        return f"<EventFeed {len(self._ring)} events, connected={self.connected}>"
+
+
+def _matches(event, type_, since, match):
+    if event.get("type") != type_:
+        return False
+    if since is not None and event.get("timestamp", 0) < since:
+        return False
+    for key, want in match.items():
+        got = event.get(key)
+        if not (want(got) if callable(want) else got == want):
+            return False
+    return True

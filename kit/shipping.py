@@ -1,0 +1,131 @@
+"""Shipping a notebook's app to worker processes: config, steps, tasks and options, through a private file."""
+import importlib
+import os
+import sys
+
+import cloudpickle
+from celery.app.defaults import DEFAULTS
+
+PAYLOAD = "app.pkl"
+
+#: Config keys the cluster decides itself.
+OWN_KEYS = {"broker_url", "broker_read_url", "broker_write_url", "broker_host", "broker_port",
+            "broker_password", "broker_user", "broker_vhost", "broker_transport"}
+
+
+#: Task attributes carried over for tasks shipped by value.
+TASK_OPTIONS = ("max_retries", "default_retry_delay", "acks_late", "ignore_result",
+                "rate_limit", "time_limit", "soft_time_limit")
+
+
+class ShippingError(TypeError):
+    """Something in the app can't be sent to the workers."""
+
+
+def _importable(obj):
+    """True when a worker can import `obj` by reference (module:qualname)."""
+    module = getattr(obj, "__module__", "__main__")
+    if module == "__main__" or module.startswith("__"):
+        return False
+    try:
+        target = importlib.import_module(module)
+        for part in obj.__qualname__.split("."):
+            target = getattr(target, part)
+        return target is obj
+    except Exception:
+        return False
+
+
+def _current(cls):
+    """Is `cls` the latest definition of its name (not a class left over by a re-run cell)?"""
+    module = sys.modules.get(cls.__module__)
+    latest = getattr(module, cls.__name__, None) if module else None
+    return latest is None or latest is cls or not isinstance(latest, type)
+
+
+def current_steps(app, kind):
+    """The steps of app.steps[kind], with stale copies of re-run notebook cells removed from the app."""
+    steps = app.steps[kind]
+    stale = {s for s in steps if isinstance(s, type) and not _current(s)}
+    steps.difference_update(stale)
+    return sorted(steps, key=lambda s: s if isinstance(s, str) else f"{s.__module__}.{s.__qualname__}")
+
+
+def user_tasks(app):
+    """Tasks the user defined on the app (not Celery's own, not the kit's demo tasks)."""
+    app.loader.import_default_modules()
+    return [t for name, t in sorted(app.tasks.items())
+            if not name.startswith(("celery.", "kit."))]
+
+
+def _task_spec(task):
+    fun = getattr(task, "__wrapped__", None) or task.run
+    if _importable(fun):
+        return {"module": fun.__module__}
+    run = type(task).__dict__.get("run")
+    bind = run is not None and not isinstance(run, staticmethod)
+    base = task._get_app().Task
+    opts = {k: getattr(task, k) for k in TASK_OPTIONS if getattr(task, k) != getattr(base, k, None)}
+    return {"name": task.name, "fun": fun, "bind": bind, "opts": opts}
+
+
+def config_of(app):
+    """The app's configuration that differs from Celery's defaults, without broker settings."""
+    conf = {}
+    for key, value in app.conf.items():
+        if key in OWN_KEYS or key == "deprecated_settings":
+            continue
+        if key not in DEFAULTS or DEFAULTS[key] != value:
+            conf[key] = value
+    conf.setdefault("accept_content", ["json"])
+    return conf
+
+
+def payload_of(app, probes=True, gossip="fast"):
+    return {
+        "main": app.main or "kit",
+        "config": config_of(app),
+        "steps": {kind: current_steps(app, kind) for kind in ("worker", "consumer")},
+        "tasks": [_task_spec(t) for t in user_tasks(app)],
+        "user_options": sorted(app.user_options["worker"], key=lambda o: o.name or ""),
+        "sys_path": [p for p in sys.path if p and os.path.isdir(p)],
+        "cwd": os.getcwd(),
+        "probes": probes,
+        "gossip": gossip,
+    }
+
+
+def ship(app, run_dir, **kwargs):
+    """Write the app's payload into run_dir (0600) and return its path."""
+    payload = payload_of(app, **kwargs)
+    for kind, steps in payload["steps"].items():
+        for step in steps:
+            _check_picklable(step, f"{kind} step {getattr(step, '__name__', step)!r}")
+    for spec in payload["tasks"]:
+        _check_picklable(spec.get("fun"), f"task {spec.get('name')!r}")
+    return write(payload, run_dir)
+
+
+def write(payload, run_dir):
+    data = cloudpickle.dumps(payload)
+    path = os.path.join(run_dir, PAYLOAD)
+    tmp = path + ".tmp"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    return path
+
+
+def _check_picklable(obj, what):
+    try:
+        cloudpickle.dumps(obj)
+    except Exception as exc:
+        raise ShippingError(
+            f"{what} can't be shipped to the workers: {type(exc).__name__}: {exc}. "
+            "Define it at the top level of a cell or in an importable module, and keep "
+            "unpicklable objects (locks, connections, open files) out of class attributes.") from exc
+
+
+def load(run_dir):
+    with open(os.path.join(run_dir, PAYLOAD), "rb") as f:
+        return cloudpickle.load(f)

@@ -1,0 +1,149 @@
+"""Ready-made steps: the guide's examples, corrected for Celery 5.7, and a catalog of them."""
+import json
+import time
+
+import click
+from celery import bootsteps
+from kombu import Consumer, Exchange, Queue
+
+from kit.telemetry import emit
+
+
+class LifecycleStep(bootsteps.StartStopStep):
+    """The guide's first worker step, printing nothing: its lifecycle shows up in the kit's telemetry."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+
+    def start(self, worker):
+        self.pool_name = type(worker.pool).__name__
+
+    def stop(self, worker):
+        pass  # stop may run in a signal handler: no logging here
+
+
+class DeadlockDetection(bootsteps.StartStopStep):
+    """Reports (or shuts down on) tasks running longer than `timeout` seconds.
+
+    The guide's version reads `worker.active_requests`, which does not exist in Celery 5.7
+    (it is `worker.state.active_requests`), forgets `import time`, and its `__init__` takes no
+    `**kwargs`, so a real worker fails to boot it. On the solo pool it can never fire: the task
+    runs on the same thread as the event loop that fires the timer, so the check only runs after
+    the task has finished. Use the threads or prefork pool.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+    #: Seconds a task may run before it counts as deadlocked.
+    timeout = 3600.0
+    #: Seconds between checks.
+    interval = 30.0
+    #: 'report' (emit a kit-deadlock event) or 'shutdown' (the guide's SystemExit, after the report).
+    action = "report"
+
+    def __init__(self, worker, deadlock_timeout=None, deadlock_interval=None, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.timeout = float(deadlock_timeout or self.timeout)
+        self.interval = float(deadlock_interval or self.interval)
+        self.tref, self.reported = None, set()
+
+    def start(self, worker):
+        self.tref = worker.timer.call_repeatedly(self.interval, self.detect, (worker,), priority=10)
+
+    def stop(self, worker):
+        if self.tref:
+            self.tref.cancel()
+            self.tref = None
+
+    def detect(self, worker):
+        from celery.worker import state
+        now = time.time()
+        for req in list(state.active_requests):
+            runtime = now - (req.time_start or now)
+            if req.time_start and runtime > self.timeout and req.id not in self.reported:
+                self.reported.add(req.id)
+                emit("deadlock", task_id=req.id, task_name=req.name, runtime=runtime,
+                     timeout=self.timeout, action=self.action)
+                if self.action == "shutdown":
+                    raise SystemExit(f"deadlock: task {req.id} ran {runtime:.1f} s")
+
+
+#: The queue of the kit's custom message consumer.
+custom_queue = Queue("kit.custom", Exchange("kit.custom"), "kit.custom")
+
+
+class SafeConsumer(bootsteps.ConsumerStep):
+    """The guide's custom message consumer, made robust: a bad message is rejected and counted.
+
+    The guide's version dies on one non-JSON message: the decode error is unrecoverable, the
+    message goes back to the queue, and the next consumer dies on it too (a poison message).
+    """
+
+    #: Queues consumed (publish JSON to exchange 'kit.custom', routing key 'kit.custom').
+    queues = [custom_queue]
+
+    def __init__(self, c, **kwargs):
+        super().__init__(c, **kwargs)
+        self.accepted = self.rejected = 0
+
+    def get_consumers(self, channel):
+        return [Consumer(channel, queues=self.queues, callbacks=[self.handle_message],
+                         accept=["json"], on_decode_error=self.on_decode_error)]
+
+    def handle_message(self, body, message):
+        self.accepted += 1
+        emit("consumer", outcome="accepted", body=json.dumps(body)[:200],
+             accepted=self.accepted, rejected=self.rejected)
+        message.ack()
+
+    def on_decode_error(self, message, exc):
+        self.rejected += 1
+        emit("consumer", outcome="rejected", reason=f"{type(exc).__name__}: {exc}"[:200],
+             content_type=message.content_type, accepted=self.accepted, rejected=self.rejected)
+        message.reject()
+
+
+class ClusterAwareStep(bootsteps.StartStopStep):
+    """The guide's gossip step: tracks the cluster size on node_join/leave/lost."""
+
+    requires = {"celery.worker.consumer.gossip:Gossip"}
+
+    def start(self, c):
+        self.c, self.size = c, None
+        c.gossip.on.node_join.add(self.on_change)
+        c.gossip.on.node_leave.add(self.on_change)
+        c.gossip.on.node_lost.add(self.on_lost)
+
+    def on_change(self, worker=None):
+        self.size = len(list(self.c.gossip.state.alive_workers()))
+        emit("cluster-size", size=self.size, hostname=self.c.hostname)
+
+    def on_lost(self, worker):
+        self.c.timer.call_after(1.0, self.on_change)
+
+
+class OptionReader(bootsteps.Step):
+    """Reads the worker option `--kit-greeting` (registered by the kit) and reports it at boot."""
+
+    def __init__(self, worker, kit_greeting=None, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.greeting = kit_greeting
+        emit("option", name="kit_greeting", value=kit_greeting)
+
+
+#: Name -> (blueprint, step class): what the step picker and `python -m kit worker --steps` offer.
+CATALOG = {
+    "lifecycle": ("worker", LifecycleStep),
+    "deadlock": ("worker", DeadlockDetection),
+    "consumer": ("consumer", SafeConsumer),
+    "cluster-aware": ("consumer", ClusterAwareStep),
+    "option-reader": ("worker", OptionReader),
+}
+
+#: Worker options every kit worker accepts (read by the steps above).
+KIT_OPTIONS = [
+    click.Option(("--deadlock-timeout",), type=float, default=None, help="DeadlockDetection timeout (s)"),
+    click.Option(("--deadlock-interval",), type=float, default=None, help="DeadlockDetection interval (s)"),
+    click.Option(("--kit-greeting",), default=None, help="A value for the OptionReader demo step"),
+]

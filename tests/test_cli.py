@@ -1,0 +1,76 @@
+"""``python -m kit``: doctor runs, join mode refuses bad brokers, lab builds its command without starting."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kit.__main__ import main
+
+
+def kit(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if k != "KIT_BROKER_URL"}
+    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True,
+                          timeout=120, env={**clean, **env}, stdin=subprocess.DEVNULL)
+
+
+def test_doctor_runs_as_a_command():
+    result = kit("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "redis-server" in result.stdout
+
+
+def test_worker_without_a_broker_says_how_to_give_one():
+    result = kit("worker")
+    assert result.returncode != 0
+    assert "--broker" in result.stderr and "KIT_BROKER_URL" in result.stderr
+
+
+def test_worker_refuses_a_remote_broker_without_a_password():
+    result = kit("worker", "--broker", "redis://example.org:6379/0")
+    assert result.returncode != 0
+    assert "password" in result.stderr
+
+
+def test_worker_builds_the_celery_command(capsys, monkeypatch):
+    monkeypatch.delenv("KIT_BROKER_URL", raising=False)
+    status = main(["worker", "--broker", "redis://:s3cret@example.org:6379/0", "--name", "alice",
+                   "--steps", "lifecycle", "--pool", "prefork", "--concurrency", "3", "--dry-run"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "-m celery -A kit.worker_app worker -n alice@%h -P prefork -c 3 -l info --without-mingle" in out
+    assert "KIT_JOIN_STEPS=lifecycle" in out
+    assert "s3cret" not in out
+
+
+def test_worker_takes_the_broker_from_the_environment(capsys, monkeypatch):
+    monkeypatch.setenv("KIT_BROKER_URL", "redis://127.0.0.1:6379/0")  # localhost: no password needed
+    assert main(["worker", "--dry-run"]) == 0
+    assert "KIT_BROKER_URL=redis://127.0.0.1:6379/0" in capsys.readouterr().out
+
+
+def test_worker_rejects_unknown_steps(capsys):
+    status = main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--steps", "no-such-step", "--dry-run"])
+    assert status != 0
+    assert "'no-such-step'" in capsys.readouterr().err
+
+
+def test_lab_help_needs_no_jupyter_start():
+    result = kit("lab", "--help")
+    assert result.returncode == 0
+    assert "--ip" in result.stdout
+
+
+def test_lab_command_opens_the_notebooks_and_passes_options_on(capsys):
+    assert main(["lab", "--dry-run", "--port", "8899", "--IdentityProvider.token=abc"]) == 0
+    out = capsys.readouterr().out
+    assert "-m jupyterlab" in out and "--ip=127.0.0.1" in out
+    assert "notebooks" in out
+    assert out.rstrip().endswith("--port 8899 --IdentityProvider.token=abc")
+    assert ("--allow-root" in out) == (os.geteuid() == 0)
+
+
+def test_unknown_options_are_refused_outside_lab():
+    with pytest.raises(SystemExit) as exc:
+        main(["doctor", "--bogus"])
+    assert exc.value.code == 2
