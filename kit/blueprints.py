@@ -92,17 +92,15 @@ def _is_step(obj) -> bool:
     return isinstance(obj, type) and issubclass(obj, bootsteps.Step)
 
 
-def _load(obj, what: str, owner: str | None = None):
-    """Resolve a step class or string; ``what`` says where it came from, for errors."""
+def _load(obj, whose: str):
+    """Resolve a step class or string; ``whose`` starts the error message (where it came from)."""
     if isinstance(obj, str):
         try:
             obj = symbol_by_name(obj)
         except (ImportError, AttributeError, ValueError) as exc:
-            whose = f"step {owner!r} requires" if owner else f"{what} has"
             raise UnknownRequirementError(f"{whose} {obj!r}, which does not import: {exc}") from None
     if not _is_step(obj):
         hint = " (an instance: add the class itself)" if isinstance(obj, bootsteps.Step) else ""
-        whose = f"step {owner!r} requires" if owner else f"{what} has"
         raise NotAStepError(f"{whose} {obj!r}, which is not a celery.bootsteps.Step subclass{hint}")
     return obj
 
@@ -111,16 +109,12 @@ def _requires(cls) -> list:
     reqs = cls.requires or ()
     if isinstance(reqs, str):
         raise StepError(f"step {cls.name!r} has requires={reqs!r}: use a tuple, e.g. requires=({reqs!r},)")
-    return [_load(r, "requires", owner=cls.name) for r in reqs]
+    return [_load(r, f"step {cls.name!r} requires") for r in reqs]
 
 
-def _keep(found: dict, cls, bp: str) -> bool:
-    """Add ``cls`` under its name; False if that name is already there."""
-    other = found.setdefault(cls.name, cls)
-    if other is not cls:
-        warnings.warn(f"two classes are named {cls.name!r} in the {bp} blueprint and Celery keeps only "
-                      f"one (a re-run cell?): remove the old one from app.steps[{bp!r}]", stacklevel=2)
-    return other is cls
+def _warn_duplicate(name: str, bp: str) -> None:
+    warnings.warn(f"two classes are named {name!r} in the {bp} blueprint and Celery keeps only one "
+                  f"(a re-run cell?): remove the old one from app.steps[{bp!r}]", stacklevel=2)
 
 
 def _resolve(entries, bp: str) -> tuple[dict, dict]:
@@ -131,8 +125,11 @@ def _resolve(entries, bp: str) -> tuple[dict, dict]:
         if cls.name in path:
             cycle = path[path.index(cls.name):] + [cls.name]
             raise StepCycleError(f"steps require each other in a cycle: {' -> '.join(cycle)}")
-        if cls.name in edges or not _keep(found, cls, bp):
+        if cls.name in found:
+            if found[cls.name] is not cls:
+                _warn_duplicate(cls.name, bp)
             return
+        found[cls.name] = cls
         path.append(cls.name)
         reqs = _requires(cls)
         for req in reqs:
@@ -168,8 +165,8 @@ def _entries(app, bp: str) -> list:
     from celery.worker.consumer import Consumer
 
     owner = WorkController if bp == "worker" else Consumer
-    defaults = [_load(s, f"{owner.__name__}.Blueprint.default_steps") for s in owner.Blueprint.default_steps]
-    own = [_load(s, f"app.steps[{bp!r}]") for s in sorted(app.steps.get(bp, ()), key=str)]
+    defaults = [_load(s, f"{owner.__name__}.Blueprint.default_steps has") for s in owner.Blueprint.default_steps]
+    own = [_load(s, f"app.steps[{bp!r}] has") for s in sorted(app.steps.get(bp, ()), key=str)]
     return sorted(defaults, key=str) + own
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import weakref
 
 from celery import Celery
@@ -61,13 +62,13 @@ class LocalCluster:
     """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`"""
 
     def __init__(self, app=None, workers=2, *, broker=None, pool="threads", concurrency=2, mingle=False,
-                 loglevel="info", worker_options=None, gossip="fast", probes=True, timeout=60.0, port=None,
-                 progress=True):
+                 loglevel="info", worker_options=None, gossip="fast", probes=True, task_events=True,
+                 timeout=60.0, port=None, progress=True):
         if gossip not in ("fast", "celery-default"):
             raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
         self.pool, self.concurrency, self.mingle, self.loglevel = pool, concurrency, mingle, loglevel
-        self.gossip, self.probes, self.timeout = gossip, probes, timeout
+        self.gossip, self.probes, self.timeout, self.task_events = gossip, probes, timeout, task_events
         self.worker_options = dict(worker_options or {})
         self._flags(self.worker_options)
         check_app_steps(self.app)
@@ -133,7 +134,8 @@ class LocalCluster:
         open(boot_log, "w").close()
         cmd = [sys.executable, "-m", "celery", "-A", "kit.worker_app", "worker", "-n", name,
                "-P", self.pool, "-c", str(self.concurrency), "-l", self.loglevel,
-               *([] if self.mingle else ["--without-mingle"]), *self._flags(self.worker_options)]
+               *([] if self.mingle else ["--without-mingle"]), *(["-E"] if self.task_events else []),
+               *self._flags(self.worker_options)]
         env = dict(os.environ, KIT_RUN_DIR=self.run_dir, KIT_BROKER_URL=self.broker_url,
                    KIT_PARENT_PID=str(os.getpid()), KIT_BOOT_LOG=boot_log, PYTHONUNBUFFERED="1")
         with open(log_path, "ab") as log:
@@ -255,6 +257,35 @@ class LocalCluster:
             raise ClusterError(f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
                                f"live workers: {self.workers!r}")
         return replies[worker]
+
+    def elect(self, worker=None, action=None, timeout=5.0):
+        """Start a gossip election from `worker` (default: the first); returns the election id.
+
+        Every live worker acknowledges (kit-gossip 'elect-ack'); exactly one wins (kit-gossip 'won').
+        """
+        self._check_open()
+        worker = worker or self.workers[0]
+        election = uuid.uuid4().hex[:12]
+        replies = self._client.control.broadcast("kit_elect", arguments={"id": election, "action": action},
+                                                 destination=[worker], reply=True, timeout=timeout)
+        if not replies:
+            raise ClusterError(f"worker {worker!r} did not answer kit_elect within {timeout} s")
+        return election
+
+    def publish(self, body, content_type=None, queue=None):
+        """Publish a message to a custom consumer's queue (default: the kit's SafeConsumer).
+
+        A dict/list/str body goes as JSON unless `content_type` is given, in which case `body`
+        is sent as-is (bytes or str) with that content type: e.g. malformed JSON, or pickle.
+        """
+        from kit.steps import custom_queue
+        queue = queue or custom_queue
+        with self._client.connection_for_write() as conn:
+            producer = conn.Producer()
+            kwargs = ({"serializer": "json"} if content_type is None
+                      else {"content_type": content_type, "content_encoding": "binary" if isinstance(body, bytes) else "utf-8"})
+            producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key,
+                             declare=[queue], retry=True, **kwargs)
 
     # -- lifetime -------------------------------------------------------------------------------
     def close(self):

