@@ -202,14 +202,14 @@ def _live_step(raw: dict, index: int) -> StepInfo:
         name=name, label=raw.get("label") or name.rsplit(".", 1)[-1], ref=ref,
         requires=tuple(raw.get("requires") or ()), last=bool(raw.get("last")),
         conditional=bool(raw.get("conditional")) or name in CONDITIONAL_STEPS,
-        user=not (ref or name).startswith("celery."), order=raw.get("order") or index,
+        user=not (ref or name).startswith("celery."), order=index,
         enabled=raw.get("enabled"), started=raw.get("started"),
         timings=dict(raw.get("timings") or {}), error=raw.get("error"),
     )
 
 
 def live_snapshot(reply: dict) -> Snapshot:
-    """Parse the kit's blueprint inspect reply (steps listed in boot order)."""
+    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot order."""
     if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
         raise ValueError(f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}")
     steps = {bp: tuple(_live_step(s, i) for i, s in enumerate(reply[bp], 1)) for bp in BLUEPRINTS}
@@ -221,6 +221,7 @@ def blueprint_steps(source, worker: str | None = None) -> Snapshot:
     if isinstance(source, Snapshot):
         return source
     if hasattr(source, "inspect_blueprint"):
+        worker = worker or next(iter(getattr(source, "workers", None) or ()), None)  # default: the first
         return live_snapshot(source.inspect_blueprint(worker))
     if worker is not None:
         raise ValueError(f"worker={worker!r} needs a cluster as source, not {source!r}")

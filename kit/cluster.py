@@ -41,7 +41,7 @@ class _Worker:
         return self.proc.poll() is None
 
     def booting(self):
-        """The step/method the worker entered last and did not leave, if any."""
+        """Where boot went wrong: the first step call that raised, else the last one never left."""
         try:
             with open(self.boot_log) as f:
                 lines = f.read().splitlines()
@@ -50,12 +50,14 @@ class _Worker:
         open_calls = {}
         for line in lines:
             mark, _, where = line.partition(" ")
-            where = where.split(" ! ")[0]
+            where, _, error = where.partition(" ! ")
+            if error:
+                return f"{where} (raised {error})"
             if mark == ">":
                 open_calls[where] = True
             else:
                 open_calls.pop(where, None)
-        return list(open_calls)[-1] if open_calls else None
+        return f"{list(open_calls)[-1]} (still running)" if open_calls else None
 
 
 class LocalCluster:
@@ -168,7 +170,7 @@ class LocalCluster:
 
     def _boot_failure(self, w, what):
         booting = w.booting()
-        where = f" while booting {booting}" if booting else ""
+        where = f" at step {booting}" if booting else ""
         return (f"worker {w.name} {what}{where}.\n--- last lines of its log ---\n{stderr_tail(w.log_path)}\n"
                 "--- fix the step named above, then cluster.restart() or start a new cluster")
 

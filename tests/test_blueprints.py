@@ -108,6 +108,18 @@ def test_requires_are_followed_transitively_and_not_mutated():
     assert Base.requires == ("celery.worker.components:Timer",)  # Celery's _firstpass would rewrite it
 
 
+def test_steps_are_not_instantiated_and_no_broker_is_needed():
+    class Boom(bootsteps.StartStopStep):
+        requires = ("celery.worker.components:Pool",)
+
+        def __init__(self, worker, deadlock_timeout=3600):  # the guide's signature: breaks a real boot
+            raise AssertionError("a static snapshot must not instantiate steps")
+
+    app = Celery("lab", broker="redis://127.0.0.1:1/0")
+    app.steps["worker"].add(Boom)
+    assert by_label(blueprint_steps(app), "worker")["Boom"].requires == (f"{W}.Pool",)
+
+
 def test_strings_in_app_steps_are_resolved():
     app = Celery("lab")
     app.steps["worker"].add(f"{InfoStep.__module__}:InfoStep")
@@ -150,7 +162,8 @@ LIVE_REPLY = {
         step(W, "Beat", 5, enabled=False, started=False, timings={"__init__": 0.00001}),
         step(W, "StateDB", 6, enabled=False, started=False, timings={"__init__": 0.00001}),
         step("lab", "DeadlockDetection", 7, [f"{W}.Timer"]),
-        step(W, "Consumer", 8, last=True, started=False),
+        step(W, "Consumer", 8, last=True, started=False,
+             timings={"__init__": 0.00001, "create": 0.048, "include": 0.04802}),
     ],
     "consumer": [
         step(f"{C}.connection", "Connection", 1),

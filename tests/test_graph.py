@@ -218,6 +218,8 @@ def test_no_dot_falls_back_to_wasm_svg(monkeypatch, tmp_path, capsys):
     ids = {g.get("id") for g in root.iter(f"{SVG}g")}
     assert "step-worker-celery-worker-components-Timer" in ids
     assert HINT in data["text/html"] and "<svg" in data["text/html"]
+    texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "your step (yellow)" in texts and "4 · ∘ Hub" in texts  # the plain-text legend: no HTML labels in WASM
 
 
 def test_no_dot_and_no_wasm_shows_dot_source(monkeypatch, tmp_path, capsys):
@@ -243,9 +245,23 @@ def test_live_reply_greys_disabled_steps():
     timer = ns[f"{W}.Timer"]
     assert "dashed" not in timer["style"] and timer["label"] == "1 · Timer\n✓ 2.1 ms"
     assert "start: 2.0 ms" in timer["tooltip"] and "create: 0.1 ms" in timer["tooltip"]
-    assert ns[f"{W}.Consumer"]["label"].startswith("8 · Consumer\n○")
-    assert "live: worker w1@host" in g.source and "dashed grey: disabled" in g.source
+    assert ns[f"{W}.Consumer"]["label"] == "8 · Consumer\n48.0 ms"  # never "started": its start runs the consumer
+    assert "live: worker w1@host" in g.source and ">disabled</td>" in g.source
     assert "user" in ns["worker/lab.DeadlockDetection"]["class"].split()
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_live_graph_of_a_real_worker(shared_cluster):
+    worker = shared_cluster.workers[0]
+    g = blueprint_graph(shared_cluster, worker=worker)
+    ns = nodes(g)
+    for name in (f"{W}.Beat", f"{W}.StateDB"):
+        assert "disabled" in ns[name]["class"].split() and ns[name]["label"].endswith("off")
+    for name in ("worker/kit_test_steps.Recorder", "worker/kit_test_steps.Ticker"):
+        assert "user" in ns[name]["class"].split() and "✓" in ns[name]["label"]
+    assert ("worker/kit_test_steps.Recorder", f"{W}.Pool") in edges(g)
+    assert f"live: worker {worker}" in g.source
 
 
 def test_live_step_error_is_shown():

@@ -1,0 +1,124 @@
+"""What every dashboard panel shares: buttons that run one action at a time, a status line, a throttle."""
+import html
+import threading
+import time
+import traceback
+
+import ipywidgets as w
+
+
+class Throttle:
+    """Calls `fn()` on one background thread after `poke()`, at most `rate` times per second.
+
+    Pokes that arrive while `fn` runs or cools down are coalesced into the next call, so a
+    flood of events costs at most `rate` widget updates per second. An exception raised by
+    `fn` goes to `on_error(exc)` (default: kept in `errors`); the thread keeps going.
+    """
+
+    def __init__(self, fn, rate=10.0, name="kit-throttle", on_error=None):
+        self.fn, self.interval, self.on_error = fn, 1.0 / rate, on_error
+        self.calls, self.errors = 0, []
+        self._wake, self._stopping = threading.Event(), False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def poke(self):
+        self._wake.set()
+
+    def _run(self):
+        while True:
+            self._wake.wait()
+            if self._stopping:
+                return
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                self.fn()
+            except Exception as exc:  # noqa: BLE001 - shown by on_error, never swallowed
+                (self.on_error or self.errors.append)(exc)
+            self.calls += 1
+            time.sleep(max(0.0, started + self.interval - time.monotonic()))
+
+    def close(self):
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+
+def escape(value) -> str:
+    return html.escape(str(value))
+
+
+def message_html(exc: BaseException) -> str:
+    """An exception as one line (its type and first line) with the rest folded away."""
+    first, _, rest = str(exc).partition("\n")
+    head = f"<b>{escape(type(exc).__name__)}</b>: {escape(first)}"
+    return head + (f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>" if rest.strip() else "")
+
+
+def traceback_html(exc: BaseException, where: str) -> str:
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return (f"<div style='color:#b71c1c'>⚠ {escape(where)}: {message_html(exc)}"
+            f"<details><summary>traceback</summary><pre style='font-size:11px'>{escape(tb)}</pre></details></div>")
+
+
+class Panel:
+    """One tab of the dashboard: `widget` to show, `status` to talk, `button()` for actions.
+
+    `on_event(event)` runs on the event feed's thread: it only records and returns True when
+    `refresh()` (run later by the dashboard's throttle, at most 10 times a second) has work.
+    """
+
+    #: The tab's title.
+    title = "Panel"
+
+    def __init__(self, dash):
+        self.dash, self.cluster, self.app = dash, dash.cluster, dash.cluster.app
+        self.buttons = []
+        self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
+
+    def button(self, description, handler, icon="", tooltip="", style=""):
+        """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors shown)."""
+        b = w.Button(description=description, icon=icon, tooltip=tooltip or description, button_style=style,
+                     layout=w.Layout(width="auto"))
+        b.on_click(lambda _button: self.dash.run(self, handler))
+        self.buttons.append(b)
+        return b
+
+    def say(self, text, ok=True):
+        colour = "#1b5e20" if ok else "#b71c1c"
+        self.status.value = f"<span style='color:{colour}'>{text}</span>"
+
+    def fail(self, exc):
+        self.status.value = f"<div style='color:#b71c1c'>✖ {message_html(exc)}</div>"
+
+    def on_event(self, event) -> bool:
+        return False
+
+    def refresh(self):
+        """Bring the live parts up to date (runs on the dashboard's throttle thread)."""
+
+    def after_restart(self):
+        """The workers were restarted by another panel."""
+
+    @property
+    def widget(self):
+        raise NotImplementedError
+
+
+def worker_dropdown(description="worker"):
+    return w.Dropdown(description=description, options=[], layout=w.Layout(width="260px"))
+
+
+def set_options(dropdown, names):
+    """Refresh a dropdown's choices, keeping its value if it is still there."""
+    names = list(names)
+    if list(dropdown.options) != names:
+        keep = dropdown.value if dropdown.value in names else (names[0] if names else None)
+        dropdown.options = names
+        dropdown.value = keep
+
+
+def clock(ts) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"

@@ -1,0 +1,42 @@
+"""Shared fixtures: one session-scoped cluster; outside programs skip locally and fail under CI."""
+import os
+import shutil
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need_program(name, finder=None):
+    """Skip (locally) or fail (under CI) when an outside program is missing."""
+    found = finder() if finder else shutil.which(name)
+    if not found:
+        message = f"{name} is not installed"
+        if IN_CI:
+            pytest.fail(f"{message}, and CI must have it (.ci/run installs it)")
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    from kit.broker import find_redis_server
+    return need_program("redis-server", find_redis_server)
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(redis_server):
+    """One cluster for the read-mostly integration tests: 2 workers with the test steps installed."""
+    import kit
+    import kit_test_steps as s
+    from celery import Celery
+
+    app = Celery("kit-shared")
+    app.steps["worker"].add(s.Recorder)
+    app.steps["worker"].add(s.Ticker)
+    app.steps["worker"].add(s.FastDeadlock)
+    app.steps["consumer"].add(kit.steps.SafeConsumer)
+    app.steps["consumer"].add(kit.steps.ClusterAwareStep)
+    cluster = kit.LocalCluster(app, workers=2, progress=False, worker_options={"kit_greeting": "hello"})
+    yield cluster
+    cluster.close()
