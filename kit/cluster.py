@@ -17,10 +17,20 @@ from kit import display, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.events import EventFeed
+from kit.forkserver import ForkServer
 from kit.procs import child_preexec, kill_tree, signal_group, stderr_tail
 from kit.steps import KIT_OPTIONS
 
 _clusters = weakref.WeakSet()
+_forkserver = None
+
+
+def _fork_server():
+    """The kernel's warm fork server, started on first use and shared by its clusters."""
+    global _forkserver
+    if _forkserver is None or not _forkserver.alive:
+        _forkserver = ForkServer()
+    return _forkserver
 
 
 class ClusterError(RuntimeError):
@@ -65,12 +75,13 @@ class LocalCluster:
 
     def __init__(self, app=None, workers=2, *, broker=None, pool="threads", concurrency=2, mingle=False,
                  loglevel="info", worker_options=None, gossip="fast", probes=True, task_events=True,
-                 timeout=60.0, port=None, progress=True):
+                 timeout=60.0, port=None, fork=True, progress=True):
         if gossip not in ("fast", "celery-default"):
             raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
         self.pool, self.concurrency, self.mingle, self.loglevel = pool, concurrency, mingle, loglevel
         self.gossip, self.probes, self.timeout, self.task_events = gossip, probes, timeout, task_events
+        self.fork = fork and sys.platform.startswith("linux")
         self.worker_options = dict(worker_options or {})
         self._flags(self.worker_options)
         check_app_steps(self.app)
@@ -80,6 +91,8 @@ class LocalCluster:
         self._progress = display.Progress(self) if progress else None
         _clusters.add(self)
         try:
+            if self.fork:
+                _fork_server()  # warms up (imports Celery) while Redis starts
             self._start_broker(broker, port)
             self._configure_app()
             shipping.ship(self.app, self.run_dir, probes=probes, gossip=gossip)
@@ -140,9 +153,12 @@ class LocalCluster:
                *self._flags(self.worker_options)]
         env = dict(os.environ, KIT_RUN_DIR=self.run_dir, KIT_BROKER_URL=self.broker_url,
                    KIT_PARENT_PID=str(os.getpid()), KIT_BOOT_LOG=boot_log, PYTHONUNBUFFERED="1")
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, cwd=self.run_dir, preexec_fn=child_preexec)
+        if self.fork:
+            proc = _fork_server().spawn(cmd[3:], env, self.run_dir, log_path)
+        else:
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=env, cwd=self.run_dir, preexec_fn=child_preexec)
         worker = self._workers[name] = _Worker(name, proc, log_path, boot_log)
         return worker
 
@@ -150,6 +166,7 @@ class LocalCluster:
         """Wait until every worker answers a ping; on failure stop it and raise WorkerBootError."""
         deadline = time.monotonic() + (timeout or self.timeout)
         pending = {w.name: w for w in workers}
+        since = time.time() - 1.0
         while pending:
             for name, w in list(pending.items()):
                 if not w.alive:
@@ -160,13 +177,24 @@ class LocalCluster:
                 for name in pending:
                     self._terminate(name)
                 raise WorkerBootError(self._boot_failure(w, f"did not answer a ping within {timeout or self.timeout:.0f} s"))
-            replies = self._client.control.ping(destination=list(pending), timeout=0.25, limit=len(pending))
+            online = [n for n in pending if self._online(n, since)]
+            if not online:
+                continue
+            replies = self._client.control.ping(destination=online, timeout=0.15, limit=len(online))
             for reply in replies:
                 for name in reply:
                     if name in pending:
                         pending.pop(name).ready = True
             if self._progress:
                 self._progress.update()
+
+    def _online(self, name, since, wait=0.1):
+        """Has the worker announced itself (worker-online)? Then a ping can reach it."""
+        try:
+            self.events.wait_for("worker-online", timeout=wait, since=since, hostname=name)
+            return True
+        except TimeoutError:
+            return False
 
     def _boot_failure(self, w, what):
         booting = w.booting()
@@ -178,6 +206,19 @@ class LocalCluster:
         w = self._workers.pop(name, None)
         if w is not None:
             kill_tree(w.proc.pid, grace=grace)
+            w.proc.wait()
+
+    def _terminate_all(self, grace):
+        """SIGTERM every worker at once, then SIGKILL what is left after `grace` seconds."""
+        workers = list(self._workers.values())
+        self._workers.clear()
+        for w in workers:
+            signal_group(w.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(w.proc.poll() is None for w in workers):
+            time.sleep(0.02)
+        for w in workers:
+            signal_group(w.proc.pid, signal.SIGKILL)
             w.proc.wait()
 
     def _forget(self, name):
@@ -295,8 +336,7 @@ class LocalCluster:
         if self.closed:
             return
         self.closed, self.state = True, "closed"
-        for name in list(self._workers):
-            self._terminate(name, grace=5.0)
+        self._terminate_all(grace=5.0)
         if self.events is not None:
             self.events.close()
         if self.redis is not None:
@@ -323,3 +363,5 @@ class LocalCluster:
 def _close_all():
     for cluster in list(_clusters):
         cluster.close()
+    if _forkserver is not None:
+        _forkserver.close()

@@ -72,6 +72,8 @@ class Panel:
 
     #: The tab's title.
     title = "Panel"
+    #: What the tab shows (set by each panel's __init__).
+    widget = None
 
     def __init__(self, dash):
         self.dash, self.cluster, self.app = dash, dash.cluster, dash.cluster.app
@@ -102,9 +104,6 @@ class Panel:
     def after_restart(self):
         """The workers were restarted by another panel."""
 
-    @property
-    def widget(self):
-        raise NotImplementedError
 
 
 def worker_dropdown(description="worker"):

@@ -212,3 +212,10 @@ def test_logs_show_the_worker_output(shared_cluster):
 def _children():
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(os.getpid())], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def test_spawned_workers_without_the_fork_server(redis_server):
+    with kit.LocalCluster(Celery("spawned"), workers=1, fork=False, progress=False) as c:
+        proc = c._workers[c.workers[0]].proc
+        assert "celery" in open(f"/proc/{proc.pid}/cmdline").read()
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0

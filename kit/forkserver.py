@@ -1,0 +1,161 @@
+"""A warm fork server: imports Celery once, then forks each `celery worker` from it (Celery's own CLI, run in the child).
+
+Started as `python -m kit.forkserver` by the notebook's kernel. Requests and replies are JSON lines on
+its stdin/stdout. It never imports kit.worker_app or user code, so each forked worker starts clean.
+It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
+"""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+PRELOAD = ("celery.__main__", "celery.bin.celery", "celery.bin.worker", "celery.apps.worker", "celery.worker",
+           "celery.worker.consumer", "celery.concurrency.thread", "celery.backends.redis",
+           "kombu.transport.redis", "cloudpickle", "kit.probes", "kit.steps", "kit.shipping", "kit.tasks")
+
+
+def _child(request):
+    """In the forked child: become a worker process and never return."""
+    code = 1
+    try:
+        from kit.procs import child_preexec
+        child_preexec()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["celery", *request["argv"]]
+        from celery.__main__ import main
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def serve():
+    for name in PRELOAD:
+        __import__(name)
+    children = {}
+    out = sys.stdout
+    out.write(json.dumps({"ready": os.getpid()}) + "\n")
+    out.flush()
+    stdin = sys.stdin.buffer
+    while True:
+        _reap(children)
+        if not select.select([stdin], [], [], 0.1)[0]:
+            continue
+        line = stdin.readline()
+        if not line:
+            break
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        children[pid] = request["exit_file"]
+        out.write(json.dumps({"pid": pid}) + "\n")
+        out.flush()
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _reap(children):
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        exit_file = children.pop(pid, None)
+        if exit_file:
+            with open(exit_file, "w") as f:
+                f.write(str(os.waitstatus_to_exitcode(status)))
+
+
+class ForkedProcess:
+    """A worker forked by the fork server: the parts of Popen the cluster uses."""
+
+    def __init__(self, pid, exit_file):
+        self.pid, self.exit_file, self.returncode = pid, exit_file, None
+
+    def poll(self):
+        if self.returncode is None and os.path.exists(self.exit_file):
+            with open(self.exit_file) as f:
+                text = f.read().strip()
+            if text:
+                self.returncode = int(text)
+        return self.returncode
+
+    def wait(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"process {self.pid} still running after {timeout} s")
+            time.sleep(0.02)
+        return self.returncode
+
+
+class ForkServer:
+    """The kernel's handle on one fork server process (shared by all clusters of the kernel)."""
+
+    def __init__(self):
+        from kit.procs import child_preexec
+        self.proc = subprocess.Popen([sys.executable, "-m", "kit.forkserver"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, preexec_fn=child_preexec, env=dict(os.environ))
+        self.lock = threading.Lock()
+        self._ready = None
+
+    def wait_ready(self):
+        if self._ready is None:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the kit's fork server exited with {self.proc.wait()}")
+            self._ready = json.loads(line)["ready"]
+
+    def spawn(self, argv, env, cwd, log):
+        with self.lock:
+            self.wait_ready()
+            exit_file = log + ".exit"
+            if os.path.exists(exit_file):
+                os.unlink(exit_file)
+            request = {"argv": argv, "env": env, "cwd": cwd, "log": log, "exit_file": exit_file}
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            reply = self.proc.stdout.readline()
+            if not reply:
+                raise RuntimeError(f"the kit's fork server exited with {self.proc.wait()}")
+            return ForkedProcess(json.loads(reply)["pid"], exit_file)
+
+    @property
+    def alive(self):
+        return self.proc.poll() is None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+if __name__ == "__main__":
+    serve()
