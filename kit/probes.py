@@ -158,12 +158,13 @@ class GossipProbe(bootsteps.StartStopStep):
         gossip.event_handlers["worker.elect"] = self._wrap_elect(gossip.on_elect)
         gossip.event_handlers["worker.elect.ack"] = self._wrap_ack(gossip.on_elect_ack)
 
-    def size(self):
+    def peers(self):
+        """Other workers this one sees alive (what the guide's ClusterAwareStep counts)."""
         return len(list(self.gossip.state.alive_workers()))
 
     def _reporter(self, event):
         def report(worker):
-            emit("gossip", event=event, peer=worker.hostname, size=self.size())
+            emit("gossip", event=event, peer=worker.hostname, size=self.peers() + 1)
         return report
 
     def on_won(self, action):
@@ -182,7 +183,7 @@ class GossipProbe(bootsteps.StartStopStep):
         def handler(event):
             gossip, eid = self.gossip, event.get("id")
             replies, requests = gossip.consensus_replies.get(eid), gossip.consensus_requests.get(eid)
-            if replies is None or not requests or len(replies) + 1 < self.size():
+            if replies is None or not requests or len(replies) + 1 < self.peers():
                 return on_ack(event)
             heap = sorted(requests)
             _, leader, topic, action = heap[0] if len(heap) == 1 else gossip.clock.sort_heap(heap)

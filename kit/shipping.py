@@ -69,8 +69,7 @@ def _task_spec(task):
         return {"module": fun.__module__}
     run = type(task).__dict__.get("run")
     bind = run is not None and not isinstance(run, staticmethod)
-    base = task._get_app().Task
-    opts = {k: getattr(task, k) for k in TASK_OPTIONS if getattr(task, k) != getattr(base, k, None)}
+    opts = {k: getattr(task, k) for k in TASK_OPTIONS}
     return {"name": task.name, "fun": fun, "bind": bind, "opts": opts}
 
 

@@ -31,7 +31,7 @@ def notebook_steps(module_name="__main__"):
 
 
 def label_of(step):
-    return step if isinstance(step, str) else f"{step.__module__}.{step.__qualname__}"
+    return step if isinstance(step, str) else f"{step.__module__}.{step.__name__}"
 
 
 def svg_html(graph, max_height="420px"):
@@ -48,7 +48,7 @@ class StepsPanel(Panel):
 
     def __init__(self, dash):
         super().__init__(dash)
-        self.boxes, self.items = {}, {}
+        self.boxes, self.items, self._offered = {}, {}, []
         self.list = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
         self.deadline = w.BoundedFloatText(value=min(30.0, self.cluster.timeout), min=2, max=600,
                                            description="boot deadline (s)", style={"description_width": "initial"},
@@ -79,11 +79,22 @@ class StepsPanel(Panel):
                 out.append((f"{bp}:{label_of(cls)}", bp, cls, f"{bp} · {escape(label_of(cls))} <i>(notebook)</i>"))
         return out
 
+    def offer(self, step, blueprint=None):
+        """Add a step class (e.g. from a module) to the picker, unticked; returns its key."""
+        blueprint = blueprint or _blueprint_of(step)
+        self._offered.append((f"{blueprint}:{label_of(step)}", blueprint, step,
+                              f"{blueprint} · {escape(label_of(step))} <i>(offered)</i>"))
+        self.rescan()
+        return self._offered[-1][0]
+
     def rescan(self):
+        """Rebuild the list (ticks not applied yet are kept)."""
         found = self.candidates()
+        found += [o for o in self._offered if o[0] not in {key for key, *_ in found}]
         self.items = {key: (bp, step) for key, bp, step, _ in found}
-        self.boxes = {key: w.Checkbox(value=step in self.app.steps[bp], indent=False, layout=w.Layout(width="auto"))
-                      for key, (bp, step) in self.items.items()}
+        ticked = {key: box.value for key, box in self.boxes.items()}
+        self.boxes = {key: w.Checkbox(value=ticked.get(key, step in self.app.steps[bp]), indent=False,
+                                      layout=w.Layout(width="auto")) for key, (bp, step) in self.items.items()}
         self.list.children = [w.HBox([self.boxes[key], w.HTML(text)]) for key, _, _, text in found]
 
     def sync(self):

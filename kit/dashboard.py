@@ -1,0 +1,121 @@
+"""kit.Dashboard: steps, gossip, consumer, options, the live graph and the timeline of a cluster, in one widget."""
+import collections
+import threading
+
+import ipywidgets as w
+
+from kit.consumer_panel import ConsumerPanel
+from kit.gossip_panel import GossipPanel
+from kit.graph_panel import GraphPanel
+from kit.options_panel import OptionsPanel
+from kit.panels import Throttle, escape, traceback_html
+from kit.steps_panel import StepsPanel
+from kit.timeline import Timeline
+
+
+class Dashboard:
+    """Every panel of the kit for one cluster, in tabs that fit a laptop screen: `kit.Dashboard(cluster)`.
+
+    A button runs its action in the kernel with every button disabled meanwhile. An exception
+    raised by an action (or by a live update) is shown in the panel and in the error area
+    below the tabs, and kept in `errors`. Live parts update at most `rate` times a second.
+    """
+
+    def __init__(self, cluster, window=60.0, rate=10.0):
+        self.cluster, self.errors, self._running = cluster, [], False
+        self._dirty, self._dirty_lock, self._shown = set(), threading.Lock(), collections.deque(maxlen=5)
+        self.header = w.HTML()
+        self.error_area = w.HTML()
+        self.clear_button = w.Button(description="Clear errors", icon="trash", layout=w.Layout(width="auto"))
+        self.clear_button.on_click(lambda _b: self.clear_errors())
+        self.error_box = w.VBox([self.error_area, self.clear_button], layout=w.Layout(display="none"))
+        self.steps, self.gossip = StepsPanel(self), GossipPanel(self)
+        self.consumer, self.options, self.graph = ConsumerPanel(self), OptionsPanel(self), GraphPanel(self)
+        self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
+        self.timeline = Timeline(cluster, window=window, rate=rate)
+        self.tabs = w.Tab(children=[p.widget for p in self.panels] + [self.timeline.widget],
+                          titles=[p.title for p in self.panels] + ["Timeline"])
+        self.widget = w.VBox([self.header, self.tabs, self.error_box],
+                             layout=w.Layout(width="100%", max_width="1150px"))
+        self._throttle = Throttle(self._refresh, rate=rate, name="kit-dashboard",
+                                  on_error=lambda exc: self.show_error(exc, "live update"))
+        cluster.events.subscribe(self._on_event)
+        self._throttle.poke()
+
+    # -- actions --------------------------------------------------------------------------------
+    @property
+    def buttons(self):
+        return [b for p in self.panels for b in p.buttons]
+
+    def run(self, panel, handler):
+        """Run a panel's action: buttons disabled meanwhile; an exception is shown, never swallowed."""
+        if self._running:  # an action triggered by another one (e.g. a dropdown it refreshed)
+            return handler()
+        self._running, states = True, [(b, b.disabled) for b in self.buttons]
+        for b, _ in states:
+            b.disabled = True
+        try:
+            panel.status.value = ""
+            return handler()
+        except Exception as exc:  # noqa: BLE001 - shown in the panel and the error area
+            panel.fail(exc)
+            self.show_error(exc, f"{panel.title}: {getattr(handler, '__name__', 'action')}")
+        finally:
+            for b, disabled in states:
+                b.disabled = disabled
+            self._running = False
+            self._throttle.poke()
+
+    def show_error(self, exc, where):
+        """Show an exception (with its traceback folded) in the error area below the tabs; keep the last five."""
+        self.errors.append(exc)
+        self._shown.append(traceback_html(exc, where))
+        self.error_area.value = "".join(reversed(self._shown))
+        self.error_box.layout.display = "flex"
+
+    def clear_errors(self):
+        self.errors.clear()
+        self._shown.clear()
+        self.error_area.value = ""
+        self.error_box.layout.display = "none"
+
+    def after_restart(self, source):
+        """Workers were restarted by `source`: let the other panels catch up (e.g. redraw the graph)."""
+        for panel in self.panels:
+            if panel is not source:
+                panel.after_restart()
+        with self._dirty_lock:
+            self._dirty.update(self.panels)
+        self._throttle.poke()
+
+    # -- live updates (feed thread -> throttle thread) ------------------------------------------
+    def _on_event(self, event):
+        dirty = [p for p in self.panels if p.on_event(event)]
+        if dirty:
+            with self._dirty_lock:
+                self._dirty.update(dirty)
+            self._throttle.poke()
+
+    def _refresh(self):
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+        for panel in dirty:
+            panel.refresh()
+        feed = self.cluster.events
+        state = "🟢 connected" if feed.connected else "🔴 broker unreachable (reconnecting…)"
+        self.header.value = (f"<b>Bootsteps Kit</b> · cluster {escape(self.cluster.state)} · "
+                             f"{len(self.cluster.workers)} workers: {escape(', '.join(self.cluster.workers))} · "
+                             f"events {state}")
+
+    # -- lifetime and display -------------------------------------------------------------------
+    def close(self):
+        """Stop the live updates (the cluster keeps running)."""
+        self.cluster.events.unsubscribe(self._on_event)
+        self._throttle.close()
+        self.timeline.close()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self):
+        return f"<Dashboard of {self.cluster!r}: tabs {[p.title for p in self.panels] + ['Timeline']}, {len(self.errors)} errors>"

@@ -1,0 +1,94 @@
+"""The notebook-side EventFeed: history, subscribe, wait_for, bounded memory."""
+import threading
+import time
+
+import pytest
+
+from kit.events import EventFeed
+
+
+def offline_feed(maxlen=100):
+    """A feed whose receiver thread is never started: events are pushed through _dispatch."""
+    return EventFeed("redis://127.0.0.1:1/0", maxlen=maxlen)
+
+
+def event(type_="kit-x", **fields):
+    return {"type": type_, "hostname": "w1@h", "timestamp": time.time(), **fields}
+
+
+def test_history_is_bounded_and_counts_everything():
+    feed = offline_feed(maxlen=100)
+    for i in range(50_000):
+        feed._dispatch(event(n=i))
+    assert len(feed.history) == 100 and feed.history[-1]["n"] == 49_999
+    assert feed.counts["kit-x"] == 50_000
+
+
+def test_wait_for_matches_fields_predicates_and_since():
+    feed = offline_feed()
+    feed._dispatch(event("kit-gossip", event="node_lost", peer="w2@h"))
+    assert feed.wait_for("kit-gossip", timeout=1, event="node_lost")["peer"] == "w2@h"
+    assert feed.wait_for("kit-gossip", timeout=1, peer=lambda p: p.startswith("w2"))
+    with pytest.raises(TimeoutError, match="no 'kit-gossip' event, event='node_join'"):
+        feed.wait_for("kit-gossip", timeout=0.2, event="node_join")
+    with pytest.raises(TimeoutError):
+        feed.wait_for("kit-gossip", timeout=0.2, since=time.time() + 1, event="node_lost")
+
+
+def test_wait_for_wakes_up_on_a_later_event_even_during_a_flood():
+    feed = offline_feed(maxlen=1000)
+
+    def push():
+        for i in range(50_000):
+            feed._dispatch(event(n=i))
+        feed._dispatch(event("kit-done"))
+    threading.Thread(target=push).start()
+    assert feed.wait_for("kit-done", timeout=60)["type"] == "kit-done"
+
+
+def test_subscribers_get_every_event_and_a_broken_one_is_recorded():
+    feed = offline_feed()
+    got = []
+    feed.subscribe(got.append)
+
+    @feed.subscribe
+    def broken(e):
+        raise ValueError("bad callback")
+    for i in range(5):
+        feed._dispatch(event(n=i))
+    assert [e["n"] for e in got] == list(range(5))
+    assert "bad callback" in feed.errors[-1]
+    feed.unsubscribe(broken)
+    feed._dispatch(event(n=5))
+    assert len(feed.errors) == 5 and got[-1]["n"] == 5
+
+
+@pytest.mark.redis
+def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
+    from celery import Celery
+
+    from kit.broker import EmbeddedRedis
+    r = EmbeddedRedis(str(tmp_path)).start()
+    feed = EventFeed(r.url).start()
+    try:
+        assert feed.connected
+        app = Celery("pub", broker=r.url)
+        with app.connection_for_write() as conn:
+            app.events.Dispatcher(conn, enabled=True, groups=["kit"]).send("kit-one")
+        feed.wait_for("kit-one", timeout=30)
+        port = r.port
+        r.stop()
+        feed.wait_for("kit-feed", timeout=30, connected=False)
+        restarted = time.time()
+        r2 = EmbeddedRedis(str(tmp_path), port=port)
+        r2.password = r.password
+        r2.start()
+        feed.wait_for("kit-feed", timeout=30, since=restarted, connected=True)
+        app = Celery("pub-again", broker=r.url)
+        with app.connection_for_write() as conn:
+            app.events.Dispatcher(conn, enabled=True, groups=["kit"], buffer_while_offline=False).send("kit-two")
+        feed.wait_for("kit-two", timeout=30)
+        r2.stop()
+    finally:
+        feed.close()
+        r.stop()

@@ -1,0 +1,53 @@
+"""Worker-side probes on real workers: lifecycle, timer calls, deadlock detection, gossip, live blueprint."""
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def test_lifecycle_events_for_a_custom_step(shared_cluster):
+    feed = shared_cluster.events
+    for method in ("__init__", "include", "create", "start"):
+        e = feed.wait_for("kit-lifecycle", timeout=30, label="Ticker", method=method)
+        assert e["blueprint"] == "worker" and e["step"] == "kit_test_steps.Ticker" and e["error"] is None
+        assert e["duration"] >= 0
+
+
+def test_call_repeatedly_shows_its_interval_and_fires(shared_cluster):
+    feed = shared_cluster.events
+    scheduled = feed.wait_for("kit-timer", timeout=30, kind="call_repeatedly", callback="kit_test_steps.Ticker.tick")
+    assert scheduled["interval"] == 0.7 and scheduled["priority"] == 3
+    fired = feed.wait_for("kit-timer", timeout=30, kind="fire", callback="kit_test_steps.Ticker.tick")
+    assert fired["error"] is None and fired["duration"] < 1
+    feed.wait_for("kit-timer", timeout=30, kind="fire", callback="celery.worker.heartbeat.Heart._send")
+
+
+def test_deadlock_detection_fires_on_the_threads_pool(shared_cluster):
+    result = shared_cluster.app.send_task("kit.sleep", (2.5,))
+    e = shared_cluster.events.wait_for("kit-deadlock", timeout=30, task_id=result.id)
+    assert e["task_name"] == "kit.sleep" and e["runtime"] > 1.0 and e["action"] == "report"
+    assert result.get(timeout=30) == 2.5  # 'report' lets the task finish
+
+
+def test_kill_is_reported_as_node_lost_quickly_in_fast_mode(shared_cluster):
+    c = shared_cluster
+    name = c.add_worker()
+    c.events.wait_for("kit-gossip", timeout=30, event="node_join", peer=name)
+    killed = time.time()
+    c.kill_worker(name)
+    lost = c.events.wait_for("kit-gossip", timeout=30, since=killed, event="node_lost", peer=name)
+    assert lost["hostname"] in c.workers and lost["size"] == len(c.workers)
+    assert lost["timestamp"] - killed < 15  # about 0.5 s in fast mode; generous for a busy machine
+
+
+def test_live_blueprint_shows_what_booted(shared_cluster):
+    name = shared_cluster.workers[0]
+    reply = shared_cluster.inspect_blueprint(name)
+    worker = {s["label"]: s for s in reply["worker"]}
+    consumer = {s["label"]: s for s in reply["consumer"]}
+    assert not worker["Beat"]["enabled"] and not worker["StateDB"]["enabled"]
+    assert worker["Ticker"]["enabled"] and worker["Ticker"]["started"] and "start" in worker["Ticker"]["timings"]
+    assert worker["Consumer"]["last"] and consumer["SafeConsumer"]["enabled"]
+    order = [s["label"] for s in reply["worker"]]
+    assert order.index("Timer") < order.index("Ticker") and order[-1] == "Consumer"
