@@ -13,7 +13,7 @@ import weakref
 
 from celery import Celery
 
-from kit import display, shipping, tasks
+from kit import display, lint, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.events import EventFeed
@@ -84,6 +84,7 @@ class LocalCluster:
         self.fork = fork and sys.platform.startswith("linux")
         self.worker_options = dict(worker_options or {})
         self._flags(self.worker_options)
+        lint.warn(self.app)
         check_app_steps(self.app)
         self.closed, self.state = False, "starting"
         self._workers, self._count, self.redis, self.events = {}, 0, None, None

@@ -1,0 +1,212 @@
+"""kit.Timeline: lanes per worker with timer fires, task bars, boot calls and markers; bounded and coalesced."""
+import statistics
+import time
+import types
+
+import pytest
+
+from kit.events import EventFeed
+from kit.timeline import Timeline
+
+HEART, GOSSIP = "celery.worker.heartbeat.Heart._send", "celery.worker.consumer.gossip.Gossip.periodic"
+TICK = "kit_test_steps.Ticker.tick"
+
+
+def eventually(check, timeout=30.0, every=0.1):
+    """Call check() until it returns something truthy (returned) or the timeout passes (AssertionError)."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except (AssertionError, KeyError, IndexError) as exc:
+            result, last = None, exc
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"not true within {timeout} s: {check.__doc__ or check} ({last!r})")
+
+
+def offline(workers=()):
+    """A stand-in cluster whose feed never connects: events are pushed through _dispatch."""
+    return types.SimpleNamespace(events=EventFeed("redis://127.0.0.1:1/0"), workers=list(workers))
+
+
+def fire(host="w1@h", callback=HEART, t=None, **fields):
+    return {"type": "kit-timer", "hostname": host, "timestamp": t or time.time(), "kind": "fire",
+            "callback": callback, "duration": 0.0001, **fields}
+
+
+# -- without a broker -------------------------------------------------------------------------------
+def test_events_land_in_lanes_by_kind():
+    cluster = offline(["w1@h", "w2@h"])
+    tl, now = Timeline(cluster), time.time()
+    feed = cluster.events
+    feed._dispatch({"type": "kit-timer", "hostname": "w1@h", "timestamp": now, "kind": "call_repeatedly",
+                    "callback": TICK, "interval": 0.7, "priority": 3})
+    feed._dispatch(fire(callback=TICK, t=now + 0.7))
+    feed._dispatch({"type": "task-received", "hostname": "w2@h", "timestamp": now, "uuid": "u1", "name": "kit.sleep"})
+    feed._dispatch({"type": "task-started", "hostname": "w2@h", "timestamp": now, "uuid": "u1"})
+    feed._dispatch({"type": "task-failed", "hostname": "w2@h", "timestamp": now + 1, "uuid": "u1", "exception": "x"})
+    feed._dispatch({"type": "kit-gossip", "hostname": "w1@h", "timestamp": now, "event": "node_lost",
+                    "peer": "w3@h", "size": 1})
+    feed._dispatch({"type": "kit-deadlock", "hostname": "w2@h", "timestamp": now, "task_id": "u1", "runtime": 2.0})
+    feed._dispatch({"type": "kit-lifecycle", "hostname": "w1@h", "timestamp": now, "pid": 7, "blueprint": "worker",
+                    "step": "kit.steps.LifecycleStep", "label": "LifecycleStep", "method": "start",
+                    "started_at": now - 0.5, "duration": 0.01, "error": "RuntimeError: boom"})
+    feed._dispatch({"type": "worker-heartbeat", "hostname": "w1@h", "timestamp": now})  # not drawn
+    lanes = tl.lanes()
+    assert list(lanes) == ["w1@h", "w2@h"]
+    w1, w2 = lanes["w1@h"], lanes["w2@h"]
+    assert [(f["callback"], f["every"]) for f in w1["fires"]] == [(TICK, "call_repeatedly(0.7)")]
+    assert [(m["kind"], m.get("peer")) for m in w1["marks"]] == [("timer-set", None), ("node_lost", "w3@h")]
+    assert w1["boot"] == [{"time": now - 0.5, "row": 0, "blueprint": "worker", "step": "kit.steps.LifecycleStep",
+                           "label": "LifecycleStep", "method": "start", "duration": 0.01, "error": "RuntimeError: boom"}]
+    (task,) = w2["tasks"]
+    assert (task["name"], task["state"], task["end"] - task["start"]) == ("kit.sleep", "failed", 1)
+    assert [m["kind"] for m in w2["marks"]] == ["deadlock"] and w2["marks"][0]["task_id"] == "u1"
+    traces = {t["meta"]: t for t in tl.traces_data()}
+    assert set(traces) == {f"fire:{TICK}", "tasks", "boot", "mark:node_lost", "mark:deadlock", "mark:timer-set"}
+    assert traces["tasks"]["customdata"] == ["u1"] and traces["tasks"]["marker"]["color"] == ["#d62728"]
+    assert "boom" in traces["boot"]["hovertext"][0] and "0.7" in traces[f"fire:{TICK}"]["hovertext"][0]
+    tl.close()
+
+
+def test_window_drops_old_events_and_empty_lanes():
+    cluster = offline()
+    tl = Timeline(cluster, window=5)
+    cluster.events._dispatch(fire(host="old@h", t=time.time() - 10))
+    cluster.events._dispatch(fire(host="new@h"))
+    tl._flush()
+    assert list(tl.lanes()) == ["new@h"] and len(tl.lanes()["new@h"]["fires"]) == 1
+    tl.close()
+    cluster.events._dispatch(fire(host="new@h"))
+    assert len(tl._inbox) == 0, "a closed timeline no longer listens"
+
+
+def test_offline_flood_is_bounded_and_coalesced():
+    cluster = offline()
+    tl = Timeline(cluster, max_points=1000)
+    tl.widget
+    before, t0 = tl.updates, time.monotonic()
+    for i in range(50_000):
+        cluster.events._dispatch(fire(host=f"w{i % 4}@h", callback=f"cb{i % 5}"))
+    elapsed = time.monotonic() - t0
+    eventually(lambda: not tl._inbox, timeout=10)
+    time.sleep(0.3)
+    assert sum(len(lane["fires"]) for lane in tl.lanes().values()) <= 1000
+    assert sum(len(t.x) for t in tl.widget.data) <= 1000
+    assert tl.updates - before <= 10 * (time.monotonic() - t0) + 2, (tl.updates - before, elapsed)
+    tl.close()
+
+
+# -- a real cluster ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cluster(redis_server):
+    import kit
+    import kit_test_steps as s
+    from celery import Celery
+
+    app = Celery("kit-timeline")
+    app.steps["worker"].update({s.Ticker, s.FastDeadlock})
+    cluster = kit.LocalCluster(app, workers=2, progress=False)
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def timeline(cluster):
+    tl = Timeline(cluster, window=600)
+    yield tl
+    tl.close()
+
+
+@pytest.mark.redis
+def test_lanes_show_boot_waterfall_and_timer_rhythms(cluster, timeline):
+    def every_rhythm():
+        lanes = timeline.lanes()
+        for worker in cluster.workers:
+            callbacks = [f["callback"] for f in lanes[worker]["fires"]]
+            if not ({HEART, GOSSIP} <= set(callbacks) and callbacks.count(TICK) >= 6):
+                return None
+        return lanes
+    lanes = eventually(every_rhythm)
+    for worker in cluster.workers:
+        ticks = [f for f in lanes[worker]["fires"] if f["callback"] == TICK]
+        assert ticks[-1]["every"] == "call_repeatedly(0.7)"
+        gaps = [b["time"] - a["time"] for a, b in zip(ticks, ticks[1:])]
+        assert 0.5 < statistics.median(gaps) < 1.0, gaps
+        boot = lanes[worker]["boot"]
+        assert {("Ticker", "start"), ("Timer", "create"), ("Consumer", "__init__"), ("Connection", "start")} <= {
+            (b["label"], b["method"]) for b in boot}
+        assert len({b["row"] for b in boot}) > 10, "each step of a boot gets its own waterfall row"
+    traces = {t["meta"] for t in timeline.traces_data()}
+    assert {f"fire:{HEART}", f"fire:{GOSSIP}", f"fire:{TICK}", "boot"} <= traces
+
+
+@pytest.mark.redis
+def test_task_runs_are_bars_in_their_workers_lane(cluster, timeline):
+    ok, bad = cluster.app.send_task("kit.sleep", (0.5,)), cluster.app.send_task("kit.fail")
+    ok.get(timeout=30)
+    with pytest.raises(RuntimeError):
+        bad.get(timeout=30, propagate=True)
+
+    def finished():
+        tasks = {t["uuid"]: t for lane in timeline.lanes().values() for t in lane["tasks"]}
+        return tasks if {ok.id, bad.id} <= {u for u, t in tasks.items() if t["end"]} else None
+    tasks = eventually(finished)
+    assert tasks[ok.id]["state"] == "succeeded" and 0.45 < tasks[ok.id]["end"] - tasks[ok.id]["start"] < 2
+    assert tasks[bad.id]["state"] == "failed" and tasks[ok.id]["name"] == "kit.sleep"
+    assert tasks[ok.id]["host"] in cluster.workers
+    bars = next(t for t in timeline.traces_data() if t["meta"] == "tasks")
+    assert {ok.id, bad.id} <= set(bars["customdata"])
+
+
+@pytest.mark.redis
+def test_deadlock_and_gossip_markers(cluster, timeline):
+    long = cluster.app.send_task("kit.sleep", (2.5,))
+    name = cluster.add_worker()
+    cluster.events.wait_for("kit-gossip", timeout=30, event="node_join", peer=name)
+    cluster.kill_worker(name)
+
+    def marked():
+        marks = [(w, m) for w, lane in timeline.lanes().items() for m in lane["marks"]]
+        kinds = {(m["kind"], m.get("peer") or m.get("task_id")) for _, m in marks}
+        return marks if {("deadlock", long.id), ("node_join", name), ("node_lost", name)} <= kinds else None
+    marks = eventually(marked)
+    lost_by = {w for w, m in marks if m["kind"] == "node_lost" and m.get("peer") == name}
+    assert lost_by and lost_by <= set(cluster.workers), "the survivors report the lost peer in their own lanes"
+    long.get(timeout=30)
+
+
+@pytest.mark.redis
+def test_widget_model_follows_the_cluster(cluster, timeline):
+    fig = timeline.widget
+    eventually(lambda: any(t.meta == f"fire:{HEART}" and len(t.x) for t in fig.data))
+    count = eventually(lambda: timeline.updates >= 3 and timeline.updates)
+    assert set(fig.layout.yaxis.ticktext) >= set(cluster.workers)
+    mime = timeline._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in mime
+    uuid = cluster.app.send_task("kit.sleep", (0.1,)).id
+    eventually(lambda: uuid in next(t for t in fig.data if t.meta == "tasks").customdata)
+    assert timeline.updates > count
+
+
+@pytest.mark.redis
+def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
+    tl = Timeline(cluster, window=60, max_points=2000)
+    tl.widget
+    eventually(lambda: tl.updates >= 1)
+    before, t0 = tl.updates, time.monotonic()
+    now = time.time()
+    for i in range(50_000):
+        cluster.events._dispatch(fire(host=f"flood{i % 3}@test", callback=f"flood.cb{i % 6}", t=now))
+    eventually(lambda: not tl._inbox, timeout=30)
+    time.sleep(0.5)
+    elapsed = time.monotonic() - t0
+    lanes = tl.lanes()
+    assert sum(len(lane["fires"]) for lane in lanes.values()) <= 2000
+    assert len(tl._inbox) <= tl._inbox.maxlen and sum(len(t.x) for t in tl.widget.data) <= 2000 + 200
+    assert tl.updates - before <= 10 * elapsed + 2, (tl.updates - before, elapsed)
+    since = time.time()
+    assert cluster.events.wait_for("worker-heartbeat", timeout=30, since=since)["hostname"] in cluster.workers
+    tl.close()
