@@ -93,8 +93,8 @@ class GossipPanel(Panel):
         host, t = event.get("hostname", "?"), event.get("timestamp") or time.time()
         if kind.startswith("kit-"):
             self.log.append((t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))}))
-        if "size" in event and kind.startswith("kit-"):
-            self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"] + 1))
+        if kind == "kit-gossip" and event.get("size") is not None:  # the size counts the worker itself
+            self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"]))
         if what == "won":
             self.winner = (t, event.get("winner"))
         return True

@@ -92,16 +92,32 @@ class SafeConsumer(bootsteps.ConsumerStep):
                          accept=["json"], on_decode_error=self.on_decode_error)]
 
     def handle_message(self, body, message):
+        """Accept a decoded body; if handling it raises, reject it rather than crash the consumer."""
+        try:
+            self.on_body(body)
+        except Exception as exc:
+            return self.on_decode_error(message, exc)
         self.accepted += 1
-        emit("consumer", outcome="accepted", body=json.dumps(body)[:200],
+        emit("consumer", outcome="accepted", body=_describe(body),
              accepted=self.accepted, rejected=self.rejected)
         message.ack()
+
+    def on_body(self, body):
+        """Override to handle a message body (raise to reject the message)."""
 
     def on_decode_error(self, message, exc):
         self.rejected += 1
         emit("consumer", outcome="rejected", reason=f"{type(exc).__name__}: {exc}"[:200],
              content_type=message.content_type, accepted=self.accepted, rejected=self.rejected)
         message.reject()
+
+
+def _describe(body):
+    """A short JSON text of a body; raw bodies (binary content types pass undecoded) as their repr."""
+    try:
+        return json.dumps(body)[:200]
+    except (TypeError, ValueError):
+        return repr(body)[:200]
 
 
 class ClusterAwareStep(bootsteps.StartStopStep):
