@@ -2,13 +2,10 @@
 import atexit
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import weakref
 
 from celery import Celery
@@ -17,60 +14,15 @@ from kit import display, lint, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.events import EventFeed
-from kit.forkserver import ForkServer
-from kit.procs import child_preexec, kill_tree, signal_group, stderr_tail
-from kit.steps import KIT_OPTIONS
+from kit.control import ClusterError, Control
+from kit.workers import WorkerProcess, close_fork_server, fork_server, option_flags, terminate_all
 
 _clusters = weakref.WeakSet()
-_forkserver = None
-
-
-def _fork_server():
-    """The kernel's warm fork server, started on first use and shared by its clusters."""
-    global _forkserver
-    if _forkserver is None or not _forkserver.alive:
-        _forkserver = ForkServer()
-    return _forkserver
-
-
-class ClusterError(RuntimeError):
-    """The cluster could not do what was asked."""
-
-
 class WorkerBootError(ClusterError):
     """A worker process exited or did not answer a ping before its deadline."""
 
 
-class _Worker:
-    def __init__(self, name, proc, log_path, boot_log):
-        self.name, self.proc, self.log_path, self.boot_log = name, proc, log_path, boot_log
-        self.ready = False
-
-    @property
-    def alive(self):
-        return self.proc.poll() is None
-
-    def booting(self):
-        """Where boot went wrong: the first step call that raised, else the last one never left."""
-        try:
-            with open(self.boot_log) as f:
-                lines = f.read().splitlines()
-        except OSError:
-            return None
-        open_calls = {}
-        for line in lines:
-            mark, _, where = line.partition(" ")
-            where, _, error = where.partition(" ! ")
-            if error:
-                return f"{where} (raised {error})"
-            if mark == ">":
-                open_calls[where] = True
-            else:
-                open_calls.pop(where, None)
-        return f"{list(open_calls)[-1]} (still running)" if open_calls else None
-
-
-class LocalCluster:
+class LocalCluster(Control):
     """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`"""
 
     def __init__(self, app=None, workers=2, *, broker=None, pool="threads", concurrency=2, mingle=False,
@@ -83,7 +35,7 @@ class LocalCluster:
         self.gossip, self.probes, self.timeout, self.task_events = gossip, probes, timeout, task_events
         self.fork = fork and sys.platform.startswith("linux")
         self.worker_options = dict(worker_options or {})
-        self._flags(self.worker_options)
+        option_flags(self.app, self.worker_options)
         lint.warn(self.app)
         check_app_steps(self.app)
         self.closed, self.state = False, "starting"
@@ -93,7 +45,7 @@ class LocalCluster:
         _clusters.add(self)
         try:
             if self.fork:
-                _fork_server()  # warms up (imports Celery) while Redis starts
+                fork_server()  # warms up (imports Celery) while Redis starts
             self._start_broker(broker, port)
             self._configure_app()
             shipping.ship(self.app, self.run_dir, probes=probes, gossip=gossip)
@@ -127,40 +79,14 @@ class LocalCluster:
         tasks.register(self.app)
 
     # -- workers --------------------------------------------------------------------------------
-    def _flags(self, options):
-        known = {o.name: o for o in [*KIT_OPTIONS, *self.app.user_options["worker"]]}
-        flags = []
-        for name, value in options.items():
-            option = known.get(name.replace("-", "_"))
-            if option is None:
-                raise ValueError(f"unknown worker option {name!r}: the app's and the kit's are {sorted(known)!r} "
-                                 "(add one with app.user_options['worker'].add(click.Option(...)))")
-            if option.is_flag:
-                flags += [option.opts[0]] if value else []
-            elif value is not None:
-                flags += [option.opts[0], str(value)]
-        return flags
-
     def _spawn(self, name=None):
         if name is None:
             self._count += 1
             name = f"w{self._count}@{socket.gethostname()}"
-        slug = name.split("@")[0]
-        log_path, boot_log = (os.path.join(self.run_dir, f"{slug}.{ext}") for ext in ("log", "boot"))
-        open(boot_log, "w").close()
-        cmd = [sys.executable, "-m", "celery", "-A", "kit.worker_app", "worker", "-n", name,
-               "-P", self.pool, "-c", str(self.concurrency), "-l", self.loglevel,
-               *([] if self.mingle else ["--without-mingle"]), *(["-E"] if self.task_events else []),
-               *self._flags(self.worker_options)]
-        env = dict(os.environ, KIT_RUN_DIR=self.run_dir, KIT_BROKER_URL=self.broker_url,
-                   KIT_PARENT_PID=str(os.getpid()), KIT_BOOT_LOG=boot_log, PYTHONUNBUFFERED="1")
-        if self.fork:
-            proc = _fork_server().spawn(cmd[3:], env, self.run_dir, log_path)
-        else:
-            with open(log_path, "ab") as log:
-                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        env=env, cwd=self.run_dir, preexec_fn=child_preexec)
-        worker = self._workers[name] = _Worker(name, proc, log_path, boot_log)
+        argv = ["-P", self.pool, "-c", str(self.concurrency), "-l", self.loglevel,
+                *([] if self.mingle else ["--without-mingle"]), *(["-E"] if self.task_events else []),
+                *option_flags(self.app, self.worker_options)]
+        worker = self._workers[name] = WorkerProcess(name, self.run_dir, self.broker_url, argv, self.fork)
         return worker
 
     def _boot(self, workers, timeout=None):
@@ -172,12 +98,12 @@ class LocalCluster:
             for name, w in list(pending.items()):
                 if not w.alive:
                     self._forget(name)
-                    raise WorkerBootError(self._boot_failure(w, f"exited with status {w.proc.returncode}"))
+                    raise WorkerBootError(w.failure(f"exited with status {w.proc.returncode}"))
             if time.monotonic() > deadline:
                 w = next(iter(pending.values()))
                 for name in pending:
                     self._terminate(name)
-                raise WorkerBootError(self._boot_failure(w, f"did not answer a ping within {timeout or self.timeout:.0f} s"))
+                raise WorkerBootError(w.failure(f"did not answer a ping within {timeout or self.timeout:.0f} s"))
             online = [n for n in pending if self._online(n, since)]
             if not online:
                 continue
@@ -197,36 +123,15 @@ class LocalCluster:
         except TimeoutError:
             return False
 
-    def _boot_failure(self, w, what):
-        booting = w.booting()
-        where = f" at step {booting}" if booting else ""
-        return (f"worker {w.name} {what}{where}.\n--- last lines of its log ---\n{stderr_tail(w.log_path)}\n"
-                "--- fix the step named above, then cluster.restart() or start a new cluster")
-
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)
         if w is not None:
-            kill_tree(w.proc.pid, grace=grace)
-            w.proc.wait()
-
-    def _terminate_all(self, grace):
-        """SIGTERM every worker at once, then SIGKILL what is left after `grace` seconds."""
-        workers = list(self._workers.values())
-        self._workers.clear()
-        for w in workers:
-            signal_group(w.proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(w.proc.poll() is None for w in workers):
-            time.sleep(0.02)
-        for w in workers:
-            signal_group(w.proc.pid, signal.SIGKILL)
-            w.proc.wait()
+            w.terminate(grace)
 
     def _forget(self, name):
         w = self._workers.pop(name, None)
         if w is not None:
-            signal_group(w.proc.pid, signal.SIGKILL)
-            w.proc.wait()
+            w.kill()
 
     @property
     def workers(self):
@@ -269,7 +174,7 @@ class LocalCluster:
         """
         self._check_open()
         if worker_options is not None:
-            self._flags(worker_options)
+            option_flags(self.app, worker_options)
         check_app_steps(self.app)
         previous = (shipping.load(self.run_dir), dict(self.worker_options))
         if worker_options is not None:
@@ -294,50 +199,14 @@ class LocalCluster:
             text = f.read()
         return "\n".join(text.splitlines()[-lines:]) if lines else text
 
-    def inspect_blueprint(self, worker, timeout=5.0):
-        """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""
-        replies = self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
-        if worker not in replies:
-            raise ClusterError(f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
-                               f"live workers: {self.workers!r}")
-        return replies[worker]
-
-    def elect(self, worker=None, action=None, timeout=5.0):
-        """Start a gossip election from `worker` (default: the first); returns the election id.
-
-        Every live worker acknowledges (kit-gossip 'elect-ack'); exactly one wins (kit-gossip 'won').
-        """
-        self._check_open()
-        worker = worker or self.workers[0]
-        election = uuid.uuid4().hex[:12]
-        replies = self._client.control.broadcast("kit_elect", arguments={"id": election, "action": action},
-                                                 destination=[worker], reply=True, timeout=timeout)
-        if not replies:
-            raise ClusterError(f"worker {worker!r} did not answer kit_elect within {timeout} s")
-        return election
-
-    def publish(self, body, content_type=None, queue=None):
-        """Publish a message to a custom consumer's queue (default: the kit's SafeConsumer).
-
-        A dict/list/str body goes as JSON unless `content_type` is given, in which case `body`
-        is sent as-is (bytes or str) with that content type: e.g. malformed JSON, or pickle.
-        """
-        from kit.steps import custom_queue
-        queue = queue or custom_queue
-        with self._client.connection_for_write() as conn:
-            producer = conn.Producer()
-            kwargs = ({"serializer": "json"} if content_type is None
-                      else {"content_type": content_type, "content_encoding": "binary" if isinstance(body, bytes) else "utf-8"})
-            producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key,
-                             declare=[queue], retry=True, **kwargs)
-
     # -- lifetime -------------------------------------------------------------------------------
     def close(self):
         """Stop the workers, the event feed and the embedded Redis; idempotent."""
         if self.closed:
             return
         self.closed, self.state = True, "closed"
-        self._terminate_all(grace=5.0)
+        workers, self._workers = list(self._workers.values()), {}
+        terminate_all(workers, grace=5.0)
         if self.events is not None:
             self.events.close()
         if self.redis is not None:
@@ -364,5 +233,4 @@ class LocalCluster:
 def _close_all():
     for cluster in list(_clusters):
         cluster.close()
-    if _forkserver is not None:
-        _forkserver.close()
+    close_fork_server()

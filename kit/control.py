@@ -1,0 +1,47 @@
+"""Talking to a cluster's running workers: the live blueprint, gossip elections, messages to custom consumers."""
+import uuid
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not do what was asked."""
+
+
+class Control:
+    """Mixed into LocalCluster: needs `_client` (a Celery app on the broker), `workers` and `_check_open()`."""
+
+    def inspect_blueprint(self, worker, timeout=5.0):
+        """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""
+        replies = self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
+        if worker not in replies:
+            raise ClusterError(f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
+                               f"live workers: {self.workers!r}")
+        return replies[worker]
+
+    def elect(self, worker=None, action=None, timeout=5.0):
+        """Start a gossip election from `worker` (default: the first); returns the election id.
+
+        Every live worker acknowledges (kit-gossip 'elect-ack'); exactly one wins (kit-gossip 'won').
+        """
+        self._check_open()
+        worker = worker or self.workers[0]
+        election = uuid.uuid4().hex[:12]
+        replies = self._client.control.broadcast("kit_elect", arguments={"id": election, "action": action},
+                                                 destination=[worker], reply=True, timeout=timeout)
+        if not replies:
+            raise ClusterError(f"worker {worker!r} did not answer kit_elect within {timeout} s")
+        return election
+
+    def publish(self, body, content_type=None, queue=None):
+        """Publish a message to a custom consumer's queue (default: the kit's SafeConsumer).
+
+        A dict/list/str body goes as JSON unless `content_type` is given, in which case `body`
+        is sent as-is (bytes or str) with that content type: e.g. malformed JSON, or pickle.
+        """
+        from kit.steps import custom_queue
+        queue = queue or custom_queue
+        with self._client.connection_for_write() as conn:
+            producer = conn.Producer()
+            kwargs = ({"serializer": "json"} if content_type is None
+                      else {"content_type": content_type, "content_encoding": "binary" if isinstance(body, bytes) else "utf-8"})
+            producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key,
+                             declare=[queue], retry=True, **kwargs)

@@ -1,0 +1,111 @@
+"""Worker processes: the `celery worker` command line, starting (forked or spawned), stopping, boot diagnosis."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from kit.forkserver import ForkServer
+from kit.procs import child_preexec, kill_tree, signal_group, stderr_tail
+from kit.steps import KIT_OPTIONS
+
+_forkserver = None
+
+
+def fork_server():
+    """The kernel's warm fork server, started on first use and shared by its clusters."""
+    global _forkserver
+    if _forkserver is None or not _forkserver.alive:
+        _forkserver = ForkServer()
+    return _forkserver
+
+
+def close_fork_server():
+    if _forkserver is not None:
+        _forkserver.close()
+
+
+def option_flags(app, options):
+    """Worker options {name: value} as the CLI flags click parses (the app's user_options and the kit's)."""
+    known = {o.name: o for o in [*KIT_OPTIONS, *app.user_options["worker"]]}
+    flags = []
+    for name, value in options.items():
+        option = known.get(name.replace("-", "_"))
+        if option is None:
+            raise ValueError(f"unknown worker option {name!r}: the app's and the kit's are {sorted(known)!r} "
+                             "(add one with app.user_options['worker'].add(click.Option(...)))")
+        if option.is_flag:
+            flags += [option.opts[0]] if value else []
+        elif value is not None:
+            flags += [option.opts[0], str(value)]
+    return flags
+
+
+class WorkerProcess:
+    """One `celery -A kit.worker_app worker` process of a cluster, with its log and boot markers."""
+
+    def __init__(self, name, run_dir, broker_url, argv, fork=True):
+        self.name, self.ready = name, False
+        slug = name.split("@")[0]
+        self.log_path, self.boot_log = (os.path.join(run_dir, f"{slug}.{ext}") for ext in ("log", "boot"))
+        open(self.boot_log, "w").close()
+        argv = ["-A", "kit.worker_app", "worker", "-n", name, *argv]
+        env = dict(os.environ, KIT_RUN_DIR=run_dir, KIT_BROKER_URL=broker_url, KIT_PARENT_PID=str(os.getpid()),
+                   KIT_BOOT_LOG=self.boot_log, PYTHONUNBUFFERED="1")
+        if fork:
+            self.proc = fork_server().spawn(argv, env, run_dir, self.log_path)
+        else:
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen([sys.executable, "-m", "celery", *argv], stdout=log,
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                             cwd=run_dir, preexec_fn=child_preexec)
+
+    @property
+    def alive(self):
+        return self.proc.poll() is None
+
+    def terminate(self, grace=10.0):
+        """SIGTERM (warm shutdown), SIGKILL after `grace` seconds."""
+        kill_tree(self.proc.pid, grace=grace)
+        self.proc.wait()
+
+    def kill(self):
+        signal_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def booting(self):
+        """Where boot went wrong: the first step call that raised, else the last one never left."""
+        try:
+            with open(self.boot_log) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return None
+        open_calls = {}
+        for line in lines:
+            mark, _, where = line.partition(" ")
+            where, _, error = where.partition(" ! ")
+            if error:
+                return f"{where} (raised {error})"
+            if mark == ">":
+                open_calls[where] = True
+            else:
+                open_calls.pop(where, None)
+        return f"{list(open_calls)[-1]} (still running)" if open_calls else None
+
+    def failure(self, what):
+        """The WorkerBootError text: what happened, the step, the log's tail, the fix."""
+        booting = self.booting()
+        where = f" at step {booting}" if booting else ""
+        return (f"worker {self.name} {what}{where}.\n--- last lines of its log ---\n{stderr_tail(self.log_path)}\n"
+                "--- fix the step named above, then cluster.restart() or start a new cluster")
+
+
+def terminate_all(workers, grace):
+    """SIGTERM every worker at once, then SIGKILL what is left after `grace` seconds."""
+    for w in workers:
+        signal_group(w.proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(w.alive for w in workers):
+        time.sleep(0.02)
+    for w in workers:
+        w.kill()
