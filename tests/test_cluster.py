@@ -11,6 +11,7 @@ from celery import Celery, bootsteps
 
 import kit
 import kit_test_steps as s
+from kit.lint import StepWarning
 from kit.procs import alive
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -119,7 +120,8 @@ def test_step_raising_in_init_gives_clear_error_and_no_orphans(redis_server):
 def test_step_blocking_in_start_is_named_after_deadline(redis_server):
     app = Celery("blocks")
     app.steps["worker"].add(s.BlocksInStart)
-    with pytest.raises(kit.WorkerBootError, match="did not answer a ping.*BlocksInStart start"):
+    with pytest.warns(StepWarning, match="BlocksInStart.start: may block"), \
+            pytest.raises(kit.WorkerBootError, match="did not answer a ping.*BlocksInStart start"):
         kit.LocalCluster(app, workers=1, progress=False, timeout=8)
 
 
