@@ -48,7 +48,7 @@ class Sink:
     def __init__(self, n):
         self.n, self.count, self.warm = n, 0, threading.Event()
         self.release, self.done = threading.Event(), threading.Event()
-        self.t_release = self.t_end = None
+        self.t_release = self.t_end = self.cpu_release = self.cpu_end = None
 
     def __call__(self, event):
         kind = event.get("type")
@@ -57,10 +57,10 @@ class Sink:
         elif kind == "kit-bench":
             if self.count == 0:
                 self.release.wait(120)
-                self.t_release = time.perf_counter()
+                self.t_release, self.cpu_release = time.perf_counter(), time.thread_time()
             self.count += 1
             if self.count == self.n:
-                self.t_end = time.perf_counter()
+                self.t_end, self.cpu_end = time.perf_counter(), time.thread_time()
                 self.done.set()
 
 
@@ -86,7 +86,7 @@ def _run_publisher(url, n, sink, timeout=120):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return n / (sink.t_end - sink.t_release), pub_rate
+    return n / (sink.t_end - sink.t_release), n / (sink.cpu_end - sink.cpu_release), pub_rate
 
 
 def kit_rate(url, n):
@@ -122,12 +122,12 @@ def bare_rate(url, n):
         thread.join(5)
 
 
-def main(repeat: int = 3, n: int = N) -> dict:
+def main(repeat: int = 5, n: int = N) -> dict:
     import redis
 
     from kit.broker import EmbeddedRedis
 
-    kit_rates, bare_rates, pub_rates = [], [], []
+    kit_rates, bare_rates, kit_cpu, bare_cpu, pub_rates = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as run_dir:
         broker = EmbeddedRedis(run_dir).start()
         try:
@@ -135,21 +135,22 @@ def main(repeat: int = 3, n: int = N) -> dict:
             client.config_set("client-output-buffer-limit", "pubsub 0 0 0")  # the backlog is the point
             client.close()
             for _ in range(repeat):
-                rate, pub = kit_rate(broker.url, n)
-                kit_rates.append(rate)
-                pub_rates.append(pub)
-                rate, pub = bare_rate(broker.url, n)
-                bare_rates.append(rate)
-                pub_rates.append(pub)
+                for rates, cpus, measure in ((kit_rates, kit_cpu, kit_rate), (bare_rates, bare_cpu, bare_rate)):
+                    rate, cpu, pub = measure(broker.url, n)
+                    rates.append(rate)
+                    cpus.append(cpu)
+                    pub_rates.append(pub)
         finally:
             broker.stop()
     kit, bare = median(kit_rates), median(bare_rates)
     ratio = kit / bare
+    cpu_ratio = median(kit_cpu) / median(bare_cpu)
     ok = ratio >= TARGET
     return {"kit_events_per_s": kit, "bare_events_per_s": bare, "ratio": ratio, "target": TARGET, "ok": ok,
-            "publisher_events_per_s": median(pub_rates), "n": n, "repeat": repeat,
+            "kit_events_per_cpu_s": median(kit_cpu), "bare_events_per_cpu_s": median(bare_cpu),
+            "cpu_ratio": cpu_ratio, "publisher_events_per_s": median(pub_rates), "n": n, "repeat": repeat,
             "kit_runs": kit_rates, "bare_runs": bare_rates,
-            "rows": [row("feed throughput (EventFeed -> subscriber)", f"{kit:,.0f} events/s",
+            "rows": [row("feed throughput (EventFeed -> subscriber)", f"{kit:,.0f} events/s (per CPU-s ratio {cpu_ratio:.2f})",
                          f"bare EventReceiver {bare:,.0f} events/s", ratio, f">= {TARGET}", ok)]}
 
 
@@ -157,6 +158,8 @@ def _report(f: dict) -> str:
     return "\n".join([
         f"kit EventFeed -> subscriber:        {f['kit_events_per_s']:10,.0f} events/s",
         f"bare Celery Receiver.capture():     {f['bare_events_per_s']:10,.0f} events/s",
+        f"per CPU second of the receiving thread: kit {f['kit_events_per_cpu_s']:,.0f}, bare "
+        f"{f['bare_events_per_cpu_s']:,.0f} -> ratio {f['cpu_ratio']:.3f} (less sensitive to other load)",
         f"(publisher, EventDispatcher.send:   {f['publisher_events_per_s']:10,.0f} events/s)",
         f"ratio {f['ratio']:.3f} (target >= {f['target']}): {'ok' if f['ok'] else 'MISSED'}"
         f"  [N={f['n']}, median of {f['repeat']}; runs kit {[round(r) for r in f['kit_runs']]}"
@@ -167,4 +170,4 @@ def _report(f: dict) -> str:
 
 if __name__ == "__main__":
     from _common import repeat_arg
-    print(_report(main(repeat_arg(3, __doc__))))
+    print(_report(main(repeat_arg(5, __doc__))))

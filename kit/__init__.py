@@ -7,7 +7,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-#: Public name -> module that defines it.
+#: Public name -> module that defines it ('module:attr' when the names differ).
 _EXPORTS = {
     "LocalCluster": "kit.cluster",
     "ClusterError": "kit.cluster",
@@ -20,6 +20,9 @@ _EXPORTS = {
     "blueprint_steps": "kit.blueprints",
     "blueprint_graph": "kit.graph",
     "blueprint_diff": "kit.graph",
+    "Timeline": "kit.timeline",
+    "Dashboard": "kit.dashboard",
+    "lint_steps": "kit.lint:lint",
 }
 
 __all__ = sorted([*_EXPORTS, "steps"])
@@ -29,7 +32,8 @@ def __getattr__(name):
     if name == "steps":
         return importlib.import_module("kit.steps")
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        module, _, attr = _EXPORTS[name].partition(":")
+        value = getattr(importlib.import_module(module), attr or name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'kit' has no attribute {name!r}")

