@@ -23,7 +23,7 @@ class GossipPanel(Panel):
     def __init__(self, dash, keep=200):
         super().__init__(dash)
         self.log, self.sizes, self.winner = collections.deque(maxlen=keep), {}, None
-        self._heard = 0.0
+        self._heard, self._shown = 0.0, {}
         self.worker = worker_dropdown()
         self.add_button = self.button("Add worker", self.add, icon="plus", tooltip="peers see node_join")
         self.stop_button = self.button("Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave")
@@ -119,7 +119,7 @@ class GossipPanel(Panel):
                            "line": {"shape": "hv"}, "marker": {"size": 5}, "x": [(t + OFFSET) * 1000 for t, _ in points],
                            "y": [s for _, s in points], "hovertext": [f"{host} sees {s}" for _, s in points]})
         if traces:
-            push(self.chart, traces)
+            push(self.chart, traces, self._shown)
 
     def sizes_seen(self):
         """{worker: latest cluster size it reported (itself + the peers it sees alive)}."""

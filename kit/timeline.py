@@ -21,7 +21,7 @@ class Timeline:
     def __init__(self, cluster, window=60.0, rate=10.0, max_points=4000):
         self.cluster, self.window, self.max_points = cluster, float(window), max_points
         self.updates, self._widget, self._observers, self._lock = 0, None, [], threading.RLock()
-        self._names_shown = None
+        self._names_shown, self._shown = None, {}
         self._inbox = collections.deque(maxlen=max_points * 5)
         self._fires, self._marks, self._boot = (collections.deque(maxlen=max_points) for _ in range(3))
         self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
@@ -162,7 +162,7 @@ class Timeline:
 
     # -- widget -------------------------------------------------------------------------------
     def _push(self, names, traces):
-        draw.push(self._widget, traces)
+        draw.push(self._widget, traces, self._shown)
         if names != self._names_shown:
             self._names_shown = names
             self._widget.update_layout(draw.layout(names, self.window))

@@ -79,9 +79,12 @@ def task_bars(tasks, lane):
         slot = next((i for i, e in enumerate(ends) if e <= task["start"]), len(ends))
         ends[slot:slot + 1] = [end]
         base, span = ROW["tasks"]
+        text = task.get("text") or (f"{clock(task['start'])} {task['host']}<br>{task['name']} [{task['uuid']}]<br>"
+                                    f"{task['state']} · {end - task['start']:.3f} s")
+        if task["end"]:
+            task["text"] = text  # final: made once
         rows.append((task["start"], end - task["start"], lane[task["host"]] + base + span * (slot % TASK_SLOTS) / TASK_SLOTS,
-                     TASKS[task["state"]], f"{clock(task['start'])} {task['host']}<br>{task['name']} [{task['uuid']}]<br>"
-                     f"{task['state']} · {end - task['start']:.3f} s", task["uuid"]))
+                     TASKS[task["state"]], text, task["uuid"]))
     return bar_trace("tasks", "task runs", rows, width=ROW["tasks"][1] / TASK_SLOTS * 0.85)
 
 
@@ -129,13 +132,25 @@ def _get(trace, path):
     return trace
 
 
-def push(fig, new):
-    """Show `new` traces in `fig`: rebuild when the set of traces changed, else restyle their data only."""
+def signature(trace):
+    """Enough of a trace's data to tell whether it changed (points are kept in time order)."""
+    x, y = trace["x"], trace["y"]
+    if not x:
+        return 0
+    return len(x), x[0], x[-1], sum(x), sum(y), trace.get("base", (0,))[0]
+
+
+def push(fig, new, shown):
+    """Show `new` traces in `fig`: rebuild when the set of traces changed, else restyle the data of those
+    that changed since (`shown`: meta -> signature, kept by the caller)."""
     if [t.meta for t in fig.data] != [t["meta"] for t in new]:
         fig.data = ()
         fig.add_traces(new)
+        shown.clear()
+        shown.update((t["meta"], signature(t)) for t in new)
         return
     for kind, keys in LIVE.items():
-        index = [i for i, t in enumerate(new) if t["type"] == kind]
+        index = [i for i, t in enumerate(new) if t["type"] == kind and shown.get(t["meta"]) != signature(t)]
         if index:
             fig.plotly_restyle({k: [_get(new[i], k) for i in index] for k in keys}, index)
+            shown.update((new[i]["meta"], signature(new[i])) for i in index)
