@@ -23,7 +23,12 @@ class WorkerBootError(ClusterError):
 
 
 class LocalCluster(Control):
-    """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`"""
+    """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`
+
+    Workers are forked from a warm fork server (`fork=True`, Linux), which makes them boot in a
+    fraction of a second; they then share its hash seed, so they order unrelated steps alike.
+    `fork=False` spawns each with `python -m celery`, and each process orders them its own way.
+    """
 
     def __init__(self, app=None, workers=2, *, broker=None, pool="threads", concurrency=2, mingle=False,
                  loglevel="info", worker_options=None, gossip="fast", probes=True, task_events=True,
@@ -36,8 +41,7 @@ class LocalCluster(Control):
         self.fork = fork and sys.platform.startswith("linux")
         self.worker_options = dict(worker_options or {})
         option_flags(self.app, self.worker_options)
-        lint.warn(self.app)
-        check_app_steps(self.app)
+        self._check_steps()
         self.closed, self.state = False, "starting"
         self._workers, self._count, self.redis, self.events = {}, 0, None, None
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
@@ -100,10 +104,11 @@ class LocalCluster(Control):
                     self._forget(name)
                     raise WorkerBootError(w.failure(f"exited with status {w.proc.returncode}"))
             if time.monotonic() > deadline:
-                w = next(iter(pending.values()))
+                message = next(iter(pending.values())).failure(
+                    f"did not answer a ping within {timeout or self.timeout:.0f} s")
                 for name in pending:
                     self._terminate(name)
-                raise WorkerBootError(w.failure(f"did not answer a ping within {timeout or self.timeout:.0f} s"))
+                raise WorkerBootError(message)
             online = [n for n in pending if self._online(n, since)]
             if not online:
                 continue
@@ -166,32 +171,40 @@ class LocalCluster(Control):
         self._known(name)
         self._forget(name)
 
-    def restart(self, worker_options=None):
+    def restart(self, worker_options=None, timeout=None):
         """Ship app.steps/tasks/options again and restart the workers one by one (same names).
 
-        If a worker fails to boot with the new steps, it is started again with the previous
-        ones, so the cluster stays usable, and WorkerBootError says what went wrong.
+        If a worker fails to boot with the new steps within `timeout` seconds (default: the
+        cluster's), it is started again with the previous ones, so the cluster stays usable,
+        and WorkerBootError says what went wrong.
         """
         self._check_open()
         if worker_options is not None:
             option_flags(self.app, worker_options)
-        check_app_steps(self.app)
-        previous = (shipping.load(self.run_dir), dict(self.worker_options))
+        self._check_steps()
+        previous = (shipping.read_bytes(self.run_dir), dict(self.worker_options))
         if worker_options is not None:
             self.worker_options = dict(worker_options)
         shipping.ship(self.app, self.run_dir, probes=self.probes, gossip=self.gossip)
         for name in list(self._workers):
             self._terminate(name)
             try:
-                self._boot([self._spawn(name)])
+                self._boot([self._spawn(name)], timeout)
             except WorkerBootError:
                 self._roll_back(name, *previous)
                 raise
 
     def _roll_back(self, name, payload, options):
-        shipping.write(payload, self.run_dir)
+        shipping.write_bytes(payload, self.run_dir)
         self.worker_options = options
         self._boot([self._spawn(name)])
+
+    def _check_steps(self):
+        """Drop classes left by re-run cells, warn about the guide's pitfalls, refuse broken requires."""
+        for kind in ("worker", "consumer"):
+            shipping.current_steps(self.app, kind)
+        lint.warn(self.app)
+        check_app_steps(self.app)
 
     def logs(self, name, lines=None):
         """The worker's log (stdout and stderr); `loglevel='debug'` shows Celery's boot order."""

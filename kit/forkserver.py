@@ -41,6 +41,8 @@ def _child(request):
         import traceback
         traceback.print_exc()
     finally:
+        import atexit
+        atexit._run_exitfuncs()  # what a normal interpreter exit would run (the kit's emitter flush)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -155,6 +157,7 @@ class ForkServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc.stdout.close()
 
 
 if __name__ == "__main__":

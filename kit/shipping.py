@@ -1,12 +1,18 @@
 """Shipping a notebook's app to worker processes: config, steps, tasks and options, through a private file."""
 import importlib
+import io
+import json
 import os
 import sys
 
 import cloudpickle
+from celery import bootsteps
 from celery.app.defaults import DEFAULTS
+from celery.utils.imports import symbol_by_name
 
 PAYLOAD = "app.pkl"
+#: Where to import from, read before the payload is unpickled (its classes may live there).
+PATHS = "paths.json"
 
 #: Config keys the cluster decides itself.
 OWN_KEYS = {"broker_url", "broker_read_url", "broker_write_url", "broker_host", "broker_port",
@@ -31,14 +37,6 @@ def _importable(obj):
         return getattr(importlib.import_module(module), obj.__name__, None) is obj
     except Exception:
         return False
-
-
-def _by_reference(step):
-    """An importable step class travels as 'module:Class' (the step metaclass rewrites
-    __qualname__, so pickle can't find it by reference); others travel by value."""
-    if isinstance(step, type) and _importable(step):
-        return f"{step.__module__}:{step.__name__}"
-    return step
 
 
 def _current(cls):
@@ -89,11 +87,9 @@ def payload_of(app, probes=True, gossip="fast"):
     return {
         "main": app.main or "kit",
         "config": config_of(app),
-        "steps": {kind: [_by_reference(s) for s in current_steps(app, kind)] for kind in ("worker", "consumer")},
+        "steps": {kind: current_steps(app, kind) for kind in ("worker", "consumer")},
         "tasks": [_task_spec(t) for t in user_tasks(app)],
         "user_options": sorted(app.user_options["worker"], key=lambda o: o.name or ""),
-        "sys_path": [p for p in sys.path if p and os.path.isdir(p)],
-        "cwd": os.getcwd(),
         "probes": probes,
         "gossip": gossip,
     }
@@ -107,12 +103,44 @@ def ship(app, run_dir, **kwargs):
             _check_picklable(step, f"{kind} step {getattr(step, '__name__', step)!r}")
     for spec in payload["tasks"]:
         _check_picklable(spec.get("fun"), f"task {spec.get('name')!r}")
+    _write_private(os.path.join(run_dir, PATHS), json.dumps(
+        {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}).encode())
     return write(payload, run_dir)
 
 
+class _Pickler(cloudpickle.Pickler):
+    """cloudpickle, but an importable step class always travels by reference, even as the base of a
+    notebook class (the step metaclass rewrites __qualname__, so cloudpickle would copy it by value
+    and break `super()` in its methods)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, type) and issubclass(obj, bootsteps.Step) and _importable(obj):
+            return symbol_by_name, (f"{obj.__module__}:{obj.__name__}",)
+        return super().reducer_override(obj)
+
+
+def dumps(obj):
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(obj)
+    return buffer.getvalue()
+
+
 def write(payload, run_dir):
-    data = cloudpickle.dumps(payload)
-    path = os.path.join(run_dir, PAYLOAD)
+    return write_bytes(dumps(payload), run_dir)
+
+
+def read_bytes(run_dir):
+    """The shipped payload as bytes (never unpickled in the kernel: that would rewrite live classes)."""
+    with open(os.path.join(run_dir, PAYLOAD), "rb") as f:
+        return f.read()
+
+
+def write_bytes(data, run_dir):
+    return _write_private(os.path.join(run_dir, PAYLOAD), data)
+
+
+def _write_private(path, data):
+    """Write a file only its owner can read, atomically."""
     tmp = path + ".tmp"
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(data)
@@ -122,7 +150,7 @@ def write(payload, run_dir):
 
 def _check_picklable(obj, what):
     try:
-        cloudpickle.dumps(obj)
+        dumps(obj)
     except Exception as exc:
         raise ShippingError(
             f"{what} can't be shipped to the workers: {type(exc).__name__}: {exc}. "
@@ -131,5 +159,11 @@ def _check_picklable(obj, what):
 
 
 def load(run_dir):
+    """In a worker: take the kernel's import path and working directory, then unpickle the payload."""
+    with open(os.path.join(run_dir, PATHS)) as f:
+        paths = json.load(f)
+    sys.path.extend(p for p in paths["sys_path"] if p not in sys.path)
+    if os.path.isdir(paths["cwd"]):
+        os.chdir(paths["cwd"])
     with open(os.path.join(run_dir, PAYLOAD), "rb") as f:
         return cloudpickle.load(f)

@@ -1,5 +1,7 @@
 """Worker-side emitter: probes append records; a thread sends them as `kit-*` Celery events."""
+import atexit
 import collections
+import os
 import threading
 import time
 
@@ -23,22 +25,35 @@ class Emitter:
     def __init__(self):
         self.queue = collections.deque(maxlen=self.maxlen)
         self.wake = threading.Event()
-        self.dispatcher = None
-        self.thread = None
+        self.lock = threading.Lock()
+        self.dispatcher = self.thread = self.app = None
         self.dropped = 0
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self):
+        """In a pool child (prefork): a fresh buffer, and a thread started on the first emit."""
+        self.queue.clear()
+        self.wake, self.lock = threading.Event(), threading.Lock()
+        self.dispatcher = self.thread = None
 
     def emit(self, type_, safe=True, **fields):
         for key in RESERVED & fields.keys():
             fields[f"{key}_"] = fields.pop(key)
         fields.setdefault("kit_time", time.time())
         self.queue.append((type_, fields))
-        if safe and self.thread is not None:
+        if safe and self.app is not None:
+            if self.thread is None:
+                self._start_thread()
             self.wake.set()
 
     def start(self, app, hostname):
         if self.thread is not None:
             return
         self.app, self.hostname = app, hostname
+        self._start_thread()
+        atexit.register(self.close)
+
+    def _start_thread(self):
         self.thread = threading.Thread(target=self._run, name="kit-emitter", daemon=True)
         self.thread.start()
 
@@ -65,7 +80,21 @@ class Emitter:
                 pass
         self.dispatcher = None
 
+    def close(self, timeout=3.0):
+        """Send what is buffered (stop/shutdown records of a stopping worker) before the process exits."""
+        deadline = time.monotonic() + timeout
+        while self.queue and time.monotonic() < deadline:
+            try:
+                self.flush()
+            except Exception:
+                self._reset()
+                time.sleep(0.1)
+
     def flush(self):
+        with self.lock:
+            self._flush()
+
+    def _flush(self):
         while self.queue:
             if self.dispatcher is None:
                 self._connect()

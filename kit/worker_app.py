@@ -6,7 +6,6 @@ kernel is gone), KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps f
 import importlib
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -36,16 +35,11 @@ def _payload():
         kind, cls = CATALOG[n]
         steps[kind].append(cls)
     return {"main": "kit", "config": {"accept_content": ["json"]}, "steps": steps, "tasks": [],
-            "user_options": [], "sys_path": [], "cwd": None, "probes": True, "gossip": "fast"}
+            "user_options": [], "probes": True, "gossip": "fast"}
 
 
 def build(payload):
     """A Celery app equal to the notebook's, plus the kit's probes, options and demo tasks."""
-    for path in payload["sys_path"]:
-        if path not in sys.path:
-            sys.path.append(path)
-    if payload["cwd"] and os.path.isdir(payload["cwd"]):
-        os.chdir(payload["cwd"])
     app = Celery(payload["main"], set_as_current=True)
     app.conf.update(payload["config"])
     app.conf.broker_url = os.environ["KIT_BROKER_URL"]

