@@ -71,7 +71,9 @@ class LocalCluster(Control):
         else:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url, self.embedded = self.redis.url, True
-        self._client = Celery("kit-client", broker=self.broker_url, set_as_current=False)
+        # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s default
+        self._client = Celery("kit-client", broker=self.broker_url, set_as_current=False,
+                              broker_transport_options={"polling_interval": 0.05})
 
     def _configure_app(self):
         conf = self.app.conf
@@ -109,7 +111,7 @@ class LocalCluster(Control):
                 for name in pending:
                     self._terminate(name)
                 raise WorkerBootError(message)
-            online = [n for n in pending if self._online(n, since)]
+            online = self._online(pending, since)
             if not online:
                 continue
             replies = self._client.control.ping(destination=online, timeout=0.15, limit=len(online))
@@ -120,13 +122,14 @@ class LocalCluster(Control):
             if self._progress:
                 self._progress.update()
 
-    def _online(self, name, since, wait=0.1):
-        """Has the worker announced itself (worker-online)? Then a ping can reach it."""
+    def _online(self, pending, since, wait=0.1):
+        """The pending workers that announced themselves (worker-online): a ping can reach them now."""
         try:
-            self.events.wait_for("worker-online", timeout=wait, since=since, hostname=name)
-            return True
+            self.events.wait_for("worker-online", timeout=wait, since=since, hostname=lambda h: h in pending)
         except TimeoutError:
-            return False
+            return []
+        return sorted({e["hostname"] for e in self.events.history if e.get("type") == "worker-online"
+                       and e.get("timestamp", 0) >= since and e.get("hostname") in pending})
 
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)

@@ -25,13 +25,19 @@ class EventFeed:
         self._receiver = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)
+        self._heard, self._probe_id, self._waiters = threading.Event(), f"kit-feed-{id(self):x}", 0
 
     def start(self, timeout=10.0):
+        """Start receiving; returns once an event of its own has come back (the feed is subscribed)."""
         self._thread.start()
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while not self.connected and time.monotonic() < deadline:
-                self._cond.wait(0.05)
+        with self._app.connection_for_write() as conn:
+            probe = self._app.events.Dispatcher(conn, hostname=self._probe_id, enabled=True, groups=["kit"],
+                                                buffer_while_offline=False)
+            while not self._heard.is_set() and time.monotonic() < deadline:
+                if self.connected:
+                    probe.send("kit-feed-probe")
+                self._heard.wait(0.05)
         return self
 
     def _run(self):
@@ -64,7 +70,9 @@ class EventFeed:
             self._cond.notify_all()
 
     def _on_event(self, event):
-        event = dict(event)
+        if event.get("hostname") == self._probe_id:
+            self._heard.set()
+            return
         event.setdefault("timestamp", time.time())
         self._dispatch(event)
 
@@ -73,7 +81,8 @@ class EventFeed:
             self._seq += 1
             self._ring.append((self._seq, event))
             self.counts[event.get("type")] += 1
-            self._cond.notify_all()
+            if self._waiters:
+                self._cond.notify_all()
         for fn in list(self._subscribers):
             try:
                 fn(event)
@@ -113,7 +122,11 @@ class EventFeed:
                     recent = [e.get("type") for _, e in list(self._ring)[-5:]]
                     raise TimeoutError(f"no {type!r} event{shown} within {timeout} s "
                                        f"(feed connected={self.connected}, last types seen: {recent})")
-                self._cond.wait(min(left, 0.5))
+                self._waiters += 1
+                try:
+                    self._cond.wait(min(left, 0.5))
+                finally:
+                    self._waiters -= 1
 
     def table(self, last=20, type=None):
         """The last events as a pandas DataFrame if pandas is there, else a list of dicts."""

@@ -4,6 +4,7 @@ Started as `python -m kit.forkserver` by the notebook's kernel. Requests and rep
 its stdin/stdout. It never imports kit.worker_app or user code, so each forked worker starts clean.
 It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
 """
+import gc
 import json
 import os
 import select
@@ -51,6 +52,8 @@ def _child(request):
 def serve():
     for name in PRELOAD:
         __import__(name)
+    gc.collect()
+    gc.freeze()  # forked workers then share these objects' pages instead of copying them
     children = {}
     out = sys.stdout
     out.write(json.dumps({"ready": os.getpid()}) + "\n")

@@ -6,7 +6,7 @@ import warnings
 from dataclasses import dataclass
 
 #: Calls that block the worker's boot when made in start().
-BLOCKING = {"sleep", "join", "wait", "recv", "accept", "input", "get"}
+BLOCKING = {"sleep", "join", "wait", "recv", "accept", "input"}
 #: Calls that are unsafe in stop()/terminate(), which may run in a signal handler.
 LOGGING = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"}
 #: Worker attributes that exist only once a step that provides them has been created.
@@ -35,13 +35,23 @@ def _calls(fn):
     except (OSError, TypeError, SyntaxError):
         return set(), set()
     names, attrs = set(), set()
-    for node in ast.walk(tree):
+    for node in _walk_body(tree.body[0]):
         if isinstance(node, ast.Call):
             f = node.func
             names.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
         if isinstance(node, ast.Attribute):
             attrs.add(node.attr)
     return names, attrs
+
+
+def _walk_body(fn):
+    """The nodes of a function, not of functions defined inside it (a timer callback may sleep)."""
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def _required(cls):

@@ -202,7 +202,7 @@ class FastGossip(bootsteps.Step):
 
     requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
     #: Seconds between heartbeats (peers consider us lost after 2 x this).
-    heartbeat_interval = 0.25
+    heartbeat_interval = 0.2
     #: Seconds between gossip's checks for lost peers.
     check_interval = 0.1
 
