@@ -5,7 +5,7 @@ import time
 import ipywidgets as w
 
 from kit.panels import Panel, clock, escape, set_options, worker_dropdown
-from kit.timeline_panel import OFFSET, push
+from kit.timeline_panel import push, stamp
 
 #: kit-gossip events shown in the log, with the fields that explain them.
 DETAILS = {"node_join": ("peer", "size"), "node_leave": ("peer", "size"), "node_lost": ("peer", "size"),
@@ -116,7 +116,7 @@ class GossipPanel(Panel):
         for host, points in sorted(self.sizes.items()):
             points = list(points) + ([(now, points[-1][1])] if host in live and points else [])
             traces.append({"type": "scatter", "meta": host, "name": host, "mode": "lines+markers",
-                           "line": {"shape": "hv"}, "marker": {"size": 5}, "x": [(t + OFFSET) * 1000 for t, _ in points],
+                           "line": {"shape": "hv"}, "marker": {"size": 5}, "x": [stamp(t) for t, _ in points],
                            "y": [s for _, s in points], "hovertext": [f"{host} sees {s}" for _, s in points]})
         if traces:
             push(self.chart, traces, self._shown)

@@ -75,7 +75,7 @@ class Timeline:
             duration, error = e.get("duration") or 0.0, e.get("error")
             text = (f"{clock(t)} {host}<br>{callback}<br>{self._intervals.get((host, callback)) or 'fire'} · took "
                     f"{duration * 1000:.3f} ms" + (f"<br>error: {error}" if error else ""))
-            self._fires.append((t, host, callback, text, duration, error))
+            self._fires.append((t, host, callback, text, draw.stamp(t), duration, error))
         elif kind == "cancel":
             self._mark(t, host, "timer-cancel", e)
         else:
@@ -89,13 +89,13 @@ class Timeline:
         error, duration = e.get("error"), e.get("duration") or 0.0
         text = (f"{clock(t)} {host}<br>{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
                 f"{duration * 1000:.3f} ms" + (f"<br>error: {error}" if error else ""))
-        self._boot.append((t, host, row, text, e))
+        self._boot.append((t, host, row, text, draw.stamp(t), e))
 
     def _mark(self, t, host, mark, e):
         if mark in draw.MARKERS:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
             text = f"{clock(t)} {host}<br>{mark} " + ", ".join(f"{k}={v}" for k, v in fields.items())
-            self._marks.append((t, host, mark, text, fields))
+            self._marks.append((t, host, mark, text, draw.stamp(t), fields))
 
     def _task(self, e, state, t, host):
         uuid = e.get("uuid")
@@ -105,7 +105,7 @@ class Timeline:
                 self._names.popitem(last=False)
         elif state == "started":
             self._tasks[uuid] = {"uuid": uuid, "host": host, "name": self._names.get(uuid, "?"), "start": t,
-                                 "end": None, "state": "running"}
+                                 "end": None, "state": "running", "x": draw.stamp(t)}
             while len(self._tasks) > self.max_points:
                 self._tasks.popitem(last=False)
         elif state in ("succeeded", "failed") and uuid in self._tasks:
@@ -134,14 +134,14 @@ class Timeline:
         with self._lock:
             self._drain()
             lanes = {h: {"fires": [], "tasks": [], "marks": [], "boot": []} for h in self._lane_names()}
-            for t, host, callback, _, duration, error in self._fires:
+            for t, host, callback, _, _, duration, error in self._fires:
                 lanes[host]["fires"].append({"time": t, "callback": callback, "duration": duration, "error": error,
                                              "every": self._intervals.get((host, callback))})
             for task in self._tasks.values():
-                lanes[task["host"]]["tasks"].append(dict(task))
-            for t, host, mark, _, fields in self._marks:
+                lanes[task["host"]]["tasks"].append({k: v for k, v in task.items() if k not in ("x", "text")})
+            for t, host, mark, _, _, fields in self._marks:
                 lanes[host]["marks"].append({**fields, "time": t, "kind": mark})
-            for t, host, row, _, e in self._boot:
+            for t, host, row, _, _, e in self._boot:
                 lanes[host]["boot"].append({"time": t, "row": row, **{k: e.get(k) for k in (
                     "blueprint", "step", "label", "method", "duration", "error")}})
             return lanes

@@ -1,4 +1,5 @@
 """How the timeline draws its lanes: plotly traces, the layout, and cheap updates of a FigureWidget."""
+import datetime
 import time
 
 from kit.panels import clock
@@ -24,8 +25,6 @@ ROW = {"marks": 0.07, "fires": (0.15, 0.27), "tasks": (0.45, 0.2), "boot": (0.66
 TASK_SLOTS = 4
 #: Boot calls of one worker process get a row per step (a waterfall), wrapping after this many.
 BOOT_ROWS = 24
-#: Seconds to add to epoch time so plotly's (UTC) date axis shows local time.
-OFFSET = time.localtime().tm_gmtoff
 #: Properties that change between updates, per trace type (sent with plotly_restyle: unvalidated, fast).
 LIVE = {"scatter": ("x", "y", "hovertext"),
         "bar": ("base", "x", "y", "hovertext", "customdata", "marker.color", "marker.line.color")}
@@ -36,8 +35,16 @@ def category(callback):
     return next(cat for cat, words, _ in RHYTHMS if any(word in callback.lower() for word in words))
 
 
-def _ms(t):
-    return (t + OFFSET) * 1000
+def stamp(t):
+    """Epoch seconds as a local-time date string. Dates go to plotly as strings: a restyle of x makes
+    plotly.js guess the axis type again from the data, and numbers would turn the axis linear."""
+    return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def now_trace():
+    """An invisible point at "now": the first trace, so the axis is typed from a date and reaches now."""
+    return {"type": "scatter", "mode": "markers", "meta": "now", "name": "now", "showlegend": False,
+            "hoverinfo": "skip", "marker": {"opacity": 0}, "x": [stamp(time.time())], "y": [0], "hovertext": [""]}
 
 
 def traces(names, callbacks, fires, tasks, boot, marks):
@@ -49,11 +56,10 @@ def traces(names, callbacks, fires, tasks, boot, marks):
     by_kind = {kind: [] for kind in MARKERS}
     for mark in marks:
         by_kind[mark[2]].append(mark)
-    out = [fire_trace(cb, callbacks, points, lane) for cb, points in by_callback.items()]
+    out = [now_trace()] + [fire_trace(cb, callbacks, points, lane) for cb, points in by_callback.items()]
     out += [task_bars(tasks, lane), boot_bars(boot, lane)]
     out += [mark_trace(kind, points, lane) for kind, points in by_kind.items()]
-    return [t for t in out if t["x"]] or [{"type": "scatter", "meta": "empty", "name": "no events yet",
-                                           "x": [], "y": [], "hovertext": []}]
+    return [t for t in out if t["x"]]
 
 
 def fire_trace(callback, callbacks, points, lane):
@@ -67,7 +73,7 @@ def fire_trace(callback, callbacks, points, lane):
             "name": ".".join(callback.split(".")[-2:]), "legendgroup": cat, "legendgrouptitle": {"text": f"timer · {cat}"},
             "marker": {"symbol": "line-ns-open", "size": 9, "color": colours[same.index(callback) % len(colours)],
                        "line": {"width": 2}},
-            "x": [_ms(p[0]) for p in points], "y": [lane[p[1]] + y for p in points], "hovertext": [p[3] for p in points]}
+            "x": [p[4] for p in points], "y": [lane[p[1]] + y for p in points], "hovertext": [p[3] for p in points]}
 
 
 def task_bars(tasks, lane):
@@ -83,24 +89,24 @@ def task_bars(tasks, lane):
                                     f"{task['state']} · {end - task['start']:.3f} s")
         if task["end"]:
             task["text"] = text  # final: made once
-        rows.append((task["start"], end - task["start"], lane[task["host"]] + base + span * (slot % TASK_SLOTS) / TASK_SLOTS,
+        rows.append((task["x"], end - task["start"], lane[task["host"]] + base + span * (slot % TASK_SLOTS) / TASK_SLOTS,
                      TASKS[task["state"]], text, task["uuid"]))
     return bar_trace("tasks", "task runs", rows, width=ROW["tasks"][1] / TASK_SLOTS * 0.85)
 
 
 def boot_bars(boot, lane):
     base, span = ROW["boot"]
-    rows = [(t, e.get("duration") or 0.0, lane[host] + base + span * row / BOOT_ROWS,
+    rows = [(x, e.get("duration") or 0.0, lane[host] + base + span * row / BOOT_ROWS,
              METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"), text, e.get("step"))
-            for t, host, row, text, e in boot]
+            for t, host, row, text, x, e in boot]
     return bar_trace("boot", "boot calls", rows, width=span / BOOT_ROWS * 0.8)
 
 
 def bar_trace(key, name, rows, width):
-    """Horizontal bars on the date axis: base = start (ms), x = length (ms, at least 1 µs so it shows)."""
+    """Horizontal bars on the date axis: base = start (date string), x = length (ms, at least 1 µs so it shows)."""
     colours = [r[3] for r in rows]
     return {"type": "bar", "orientation": "h", "meta": key, "name": name, "width": width, "hoverinfo": "text",
-            "base": [_ms(r[0]) for r in rows], "x": [max(r[1] * 1000.0, 0.001) for r in rows],
+            "base": [r[0] for r in rows], "x": [max(r[1] * 1000.0, 0.001) for r in rows],
             "y": [r[2] for r in rows], "hovertext": [r[4] for r in rows], "customdata": [r[5] for r in rows],
             "marker": {"color": colours, "line": {"color": colours, "width": 1}}}
 
@@ -109,7 +115,7 @@ def mark_trace(kind, points, lane):
     symbol, colour = MARKERS[kind]
     return {"type": "scatter", "mode": "markers", "meta": f"mark:{kind}", "name": kind, "legendgroup": "markers",
             "legendgrouptitle": {"text": "markers"}, "marker": {"symbol": symbol, "size": 11, "color": colour},
-            "x": [_ms(p[0]) for p in points], "y": [lane[p[1]] + ROW["marks"] for p in points],
+            "x": [p[4] for p in points], "y": [lane[p[1]] + ROW["marks"] for p in points],
             "hovertext": [p[3] for p in points], "hoverinfo": "text"}
 
 
@@ -137,7 +143,7 @@ def signature(trace):
     x, y = trace["x"], trace["y"]
     if not x:
         return 0
-    return len(x), x[0], x[-1], sum(x), sum(y), trace.get("base", (0,))[0]
+    return len(x), x[0], x[-1], sum(y), sum(x) if trace["type"] == "bar" else 0, trace.get("base", ("",))[0]
 
 
 def push(fig, new, shown):

@@ -40,3 +40,5 @@ def shared_cluster(redis_server):
     cluster = kit.LocalCluster(app, workers=2, progress=False, worker_options={"kit_greeting": "hello"})
     yield cluster
     cluster.close()
+
+pytest_plugins = ["pytester"]
