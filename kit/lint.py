@@ -66,23 +66,32 @@ def _required(cls):
 CONSUMER_HAS = {"pool", "timer", "hub"}
 
 
+def _own_methods(cls):
+    """Methods the user wrote: the class's and its bases', up to Celery's (and the kit's) own."""
+    methods = {}
+    for klass in reversed(cls.__mro__):
+        if not klass.__module__.startswith(("celery.", "kit.", "builtins")):
+            methods.update({k: v for k, v in vars(klass).items() if inspect.isfunction(v)})
+    return methods
+
+
 def check_step(cls, kind="worker"):
-    """Findings for one step class (its own methods only, not Celery's)."""
-    name, found = cls.__name__, []
-    init = cls.__dict__.get("__init__")
+    """Findings for one step class (the methods its author wrote, inherited ones included)."""
+    name, found, methods = cls.__name__, [], _own_methods(cls)
+    init = methods.get("__init__")
     if init is not None:
         params = inspect.signature(init).parameters.values()
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             found.append(Finding(name, "__init__", "takes no **kwargs, but every step receives every worker "
                                  "option as a keyword argument: the worker fails with TypeError. Add **kwargs."))
     for method in ("stop", "terminate", "shutdown"):
-        if method in cls.__dict__ and _calls(cls.__dict__[method])[0] & LOGGING:
+        if method in methods and _calls(methods[method])[0] & LOGGING:
             found.append(Finding(name, method, "logs or prints; it may run in a signal handler, where logging "
                                  "can deadlock. Record into a list (or kit.telemetry.emit(..., safe=False))."))
-    if "start" in cls.__dict__ and _calls(cls.__dict__["start"])[0] & BLOCKING:
-        found.append(Finding(name, "start", "may block (sleep/join/wait/get): the worker boots no further until "
-                             "start() returns. Use a thread or worker.timer.call_after instead."))
-    used = set().union(*(_calls(f)[1] for f in cls.__dict__.values() if inspect.isfunction(f)))
+    if "start" in methods and _calls(methods["start"])[0] & BLOCKING:
+        found.append(Finding(name, "start", "may block (sleep/join/wait/recv/input): the worker boots no further "
+                             "until start() returns. Use a thread or worker.timer.call_after instead."))
+    used = set().union(*(_calls(f)[1] for f in methods.values()))
     for attr, provider in PROVIDED_BY.items():
         if kind == "consumer" and attr in CONSUMER_HAS:
             continue
@@ -123,4 +132,4 @@ def lint(app):
 def warn(app):
     """Issue a StepWarning for each finding (LocalCluster does this before booting workers)."""
     for finding in lint(app):
-        warnings.warn(str(finding), StepWarning, stacklevel=3)
+        warnings.warn(str(finding), StepWarning, stacklevel=4)  # the user's LocalCluster(...)/restart()

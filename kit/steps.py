@@ -28,8 +28,8 @@ class DeadlockDetection(bootsteps.StartStopStep):
     """Reports (or shuts down on) tasks running longer than `timeout` seconds.
 
     The guide's version reads `worker.active_requests`, which does not exist in Celery 5.7
-    (it is `worker.state.active_requests`), forgets `import time`, and its `__init__` takes no
-    `**kwargs`, so a real worker fails to boot it. On the solo pool it can never fire: the task
+    (it is `worker.state.active_requests`), and its `__init__` takes no `**kwargs`, so a real
+    worker fails to boot it (every step receives every worker option). On the solo pool it can never fire: the task
     runs on the same thread as the event loop that fires the timer, so the check only runs after
     the task has finished. Use the threads or prefork pool.
     """
@@ -44,8 +44,8 @@ class DeadlockDetection(bootsteps.StartStopStep):
 
     def __init__(self, worker, deadlock_timeout=None, deadlock_interval=None, **kwargs):
         super().__init__(worker, **kwargs)
-        self.timeout = float(deadlock_timeout or self.timeout)
-        self.interval = float(deadlock_interval or self.interval)
+        self.timeout = float(self.timeout if deadlock_timeout is None else deadlock_timeout)
+        self.interval = float(self.interval if deadlock_interval is None else deadlock_interval)
         self.tref, self.reported = None, set()
 
     def start(self, worker):

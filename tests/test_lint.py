@@ -66,3 +66,22 @@ def test_lint_app_and_cluster_warns_before_booting():
 def kit_test_cycle():
     import kit_test_steps
     return kit_test_steps.CycleA
+
+
+def test_inherited_methods_are_checked_and_the_kits_bases_are_not():
+    class SlowerBlocks(BlocksInStart):
+        seconds = 8
+
+    class Quiet(kit.steps.DeadlockDetection):
+        timeout = 2.0
+    assert problems(SlowerBlocks) == [("start", "may")]
+    assert problems(Quiet) == []
+
+
+def test_warning_points_at_the_users_line():
+    app = Celery("where")
+    app.steps["worker"].add(LogsInStop)
+    app.steps["worker"].add(kit_test_cycle())
+    with pytest.warns(StepWarning) as caught, pytest.raises(kit.StepCycleError):
+        kit.LocalCluster(app, progress=False)
+    assert caught[0].filename == __file__

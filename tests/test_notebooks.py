@@ -37,6 +37,19 @@ def hidden(cell):
     return bool(cell.metadata.get("jupyter", {}).get("source_hidden"))
 
 
+def failures(nb):
+    """Code cells (by index among all cells) with an error output or a traceback printed to stderr.
+
+    Anything else on stderr is fine: the kit's StepWarnings (its diagnosis of a step) appear there on
+    purpose, as do Celery's and the kit's log lines.
+    """
+    errors = [(i, out.ename, out.evalue) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if out.output_type == "error"]
+    tracebacks = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" for out in cell.get("outputs", [])
+                  if out.output_type == "stream" and out.name == "stderr" and "Traceback (most recent call last)" in out.text]
+    return errors, tracebacks
+
+
 def test_the_set_is_numbered_00_to_10():
     assert [path.name[:2] for path in NOTEBOOKS] == [f"{i:02d}" for i in range(11)], [p.name for p in NOTEBOOKS]
 
@@ -88,6 +101,23 @@ def test_code_cells_are_short(path):
     assert len(short) * 2 > len(cells), f"{path.name}: most code cells should be under 10 lines"
 
 
+def test_a_step_warning_is_not_a_failure_but_a_traceback_is():
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    warning = ("/work/kit/cluster.py:44: StepWarning: MyWorkerStep.stop: logs or prints; it may run in a "
+               "signal handler, where logging can deadlock.\n  self._check_steps()\n")
+    traceback = "Exception in thread x:\nTraceback (most recent call last):\n  ...\nValueError: boom\n"
+    nb = new_notebook(cells=[
+        new_code_cell("cluster = kit.LocalCluster(app)", outputs=[new_output("stream", name="stderr", text=warning)]),
+        new_code_cell("print(1)", outputs=[new_output("stream", name="stderr", text=traceback)]),
+        new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                                    traceback=[])]),
+    ])
+    errors, tracebacks = failures(nb)
+    assert errors == [(2, "ZeroDivisionError", "division by zero")]
+    assert tracebacks == [1]
+
+
 class _TimesReport:
     """A plugin object: adds the notebooks' run times to pytest's closing summary."""
 
@@ -128,10 +158,7 @@ def test_runs_top_to_bottom(path, redis_server, report):
     except CellExecutionError as exc:  # the first cell that raised
         pytest.fail(f"{path.name} stopped at an error:\n{exc}")
     report[path.stem] = elapsed = time.monotonic() - start
-    errors = [(i, out.ename, out.evalue) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.output_type == "error"]
+    errors, tracebacks = failures(nb)
     assert not errors, f"{path.name}: error outputs in cells {errors}"
-    tracebacks = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" for out in cell.get("outputs", [])
-                  if out.output_type == "stream" and out.name == "stderr" and "Traceback (most recent call last)" in out.text]
     assert not tracebacks, f"{path.name}: tracebacks printed to stderr in cells {tracebacks}"
     assert elapsed < NOTEBOOK_TIMEOUT, f"{path.name} took {elapsed:.0f} s"
