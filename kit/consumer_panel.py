@@ -86,5 +86,5 @@ class ConsumerPanel(Panel):
                                f"🚫 rejected <b>{self.counts['rejected']}</b></span>")
         rows = "".join(f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✅' if o == 'accepted' else '🚫'} "
                        f"{escape(o)}</td><td><code>{escape(str(detail)[:160])}</code></td></tr>"
-                       for t, host, o, detail in reversed(self.log))
+                       for t, host, o, detail in reversed(list(self.log)))  # a copy: the feed thread appends
         self.log_html.value = f"<table style='font-size:12px'>{rows}</table>" if rows else "<i>no messages consumed yet</i>"

@@ -8,7 +8,7 @@ from kit.consumer_panel import ConsumerPanel
 from kit.gossip_panel import GossipPanel
 from kit.graph_panel import GraphPanel
 from kit.options_panel import OptionsPanel
-from kit.panels import Throttle, escape, traceback_html
+from kit.panels import Throttle, escape, live_workers, traceback_html
 from kit.steps_panel import StepsPanel
 from kit.timeline import Timeline
 
@@ -101,10 +101,10 @@ class Dashboard:
             dirty, self._dirty = self._dirty, set()
         for panel in dirty:
             panel.refresh()
-        feed = self.cluster.events
+        feed, workers = self.cluster.events, live_workers(self.cluster)
         state = "🟢 connected" if feed.connected else "🔴 broker unreachable (reconnecting…)"
         self.header.value = (f"<b>Bootsteps Kit</b> · cluster {escape(self.cluster.state)} · "
-                             f"{len(self.cluster.workers)} workers: {escape(', '.join(self.cluster.workers))} · "
+                             f"{len(workers)} workers: {escape(', '.join(workers))} · "
                              f"events {state}")
 
     # -- lifetime and display -------------------------------------------------------------------

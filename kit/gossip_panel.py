@@ -4,7 +4,7 @@ import time
 
 import ipywidgets as w
 
-from kit.panels import Panel, clock, escape, set_options, worker_dropdown
+from kit.panels import Panel, clock, escape, live_workers, set_options, worker_dropdown
 from kit.timeline_panel import push, stamp
 
 #: kit-gossip events shown in the log, with the fields that explain them.
@@ -77,7 +77,7 @@ class GossipPanel(Panel):
         self.say(f"🗳 election {escape(election)} started by {escape(name)}: ⭐ {escape(event.get('leader'))} elected")
 
     def refresh_workers(self):
-        set_options(self.worker, self.cluster.workers)
+        set_options(self.worker, live_workers(self.cluster))
 
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):
@@ -95,6 +95,8 @@ class GossipPanel(Panel):
             self.log.append((t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))}))
         if kind == "kit-gossip" and event.get("size") is not None:  # the size counts the worker itself
             self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"]))
+            if len(self.sizes) > 64:  # bounded: forget the worker heard from least recently
+                self.sizes.pop(min(list(self.sizes.items()), key=lambda item: item[1][-1][0])[0], None)
         if what == "won":
             self.winner = (t, event.get("winner"))
         return True
@@ -112,8 +114,8 @@ class GossipPanel(Panel):
         self._draw()
 
     def _draw(self):
-        now, live, traces = time.time(), set(self.cluster.workers), []
-        for host, points in sorted(self.sizes.items()):
+        now, live, traces = time.time(), set(live_workers(self.cluster)), []
+        for host, points in sorted(list(self.sizes.items())):  # a copy: the feed thread adds hosts
             points = list(points) + ([(now, points[-1][1])] if host in live and points else [])
             traces.append({"type": "scatter", "meta": host, "name": host, "mode": "lines+markers",
                            "line": {"shape": "hv"}, "marker": {"size": 5}, "x": [stamp(t) for t, _ in points],
@@ -123,4 +125,4 @@ class GossipPanel(Panel):
 
     def sizes_seen(self):
         """{worker: latest cluster size it reported (itself + the peers it sees alive)}."""
-        return {host: points[-1][1] for host, points in self.sizes.items() if points}
+        return {host: points[-1][1] for host, points in list(self.sizes.items()) if points}

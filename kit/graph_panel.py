@@ -17,7 +17,7 @@ class GraphPanel(Panel):
     def __init__(self, dash):
         super().__init__(dash)
         self.source = w.Dropdown(description="draw", options=[STATIC], layout=w.Layout(width="280px"))
-        self.blueprint = w.ToggleButtons(options=BLUEPRINT_CHOICES, value="both", style={"button_width": "80px"})
+        self.blueprint = w.ToggleButtons(options=BLUEPRINT_CHOICES, value="both", style={"button_width": "90px"})
         self.refresh_button = self.button("Refresh", self.render, icon="refresh")
         self.svg = w.HTML()
         self._rendering = False

@@ -4,7 +4,7 @@ import collections
 import click
 import ipywidgets as w
 
-from kit.panels import Panel, escape
+from kit.panels import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS
 
 
@@ -86,6 +86,7 @@ class OptionsPanel(Panel):
         return True
 
     def refresh(self):
-        rows = "".join(f"<li>{escape(host)}: <code>{escape(name)}={value!r}</code></li>"
-                       for (host, name), value in self.received.items())
+        live = set(live_workers(self.cluster))
+        rows = "".join(f"<li>{escape(host)}: <code>{escape(name)}={escape(repr(value))}</code></li>"
+                       for (host, name), value in list(self.received.items()) if host in live)
         self.received_html.value = f"<b>Received by the steps</b> (kit-option events)<ul>{rows}</ul>" if rows else ""

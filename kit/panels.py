@@ -1,5 +1,6 @@
 """What every dashboard panel shares: buttons that run one action at a time, a status line, a throttle."""
 import html
+import re
 import threading
 import time
 import traceback
@@ -104,6 +105,21 @@ class Panel:
     def after_restart(self):
         """The workers were restarted by another panel."""
 
+
+
+def live_workers(cluster):
+    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops workers."""
+    for _ in range(5):
+        try:
+            return list(getattr(cluster, "workers", ()))
+        except RuntimeError:  # the worker dict changed size while being read: read again
+            continue
+    return []
+
+
+def natural(name):
+    """Sort key: w2@host before w10@host."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def worker_dropdown(description="worker"):

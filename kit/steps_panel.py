@@ -1,5 +1,6 @@
 """The Steps panel: tick the kit's catalog steps and your own, Apply → rolling restart → the blueprint diff."""
 import sys
+import warnings
 
 import ipywidgets as w
 from celery import bootsteps
@@ -56,11 +57,11 @@ class StepsPanel(Panel):
         self.apply_button = self.button("Apply (rolling restart)", self.apply, icon="refresh", style="primary")
         self.rescan_button = self.button("Rescan", self.rescan, icon="search",
                                          tooltip="Pick up steps added to app.steps or defined in the notebook since")
-        self.diff = w.HTML()
+        self.diff, self.warnings = w.HTML(), w.HTML()
         self.rescan()
         self.widget = w.VBox([w.HTML("<b>Steps in the workers' blueprints</b> — tick, then Apply. Errors name the "
                                      "step; a worker that cannot boot is rolled back."), self.list,
-                              w.HBox([self.apply_button, self.rescan_button, self.deadline]), self.status, self.diff])
+                              w.HBox([self.apply_button, self.rescan_button, self.deadline]), self.status, self.warnings, self.diff])
 
     def candidates(self):
         """(key, blueprint, step, description): the catalog, then app.steps, then the notebook's classes."""
@@ -121,18 +122,27 @@ class StepsPanel(Panel):
         added = [label_of(s) for bp in saved for s in self.app.steps[bp] - saved[bp]]
         removed = [label_of(s) for bp in saved for s in saved[bp] - self.app.steps[bp]]
         self.say(f"restarting {len(self.cluster.workers)} workers…")
-        timeout, self.cluster.timeout = self.cluster.timeout, self.deadline.value
         try:
-            self.cluster.restart()
+            self._restart()
         except BaseException:
             for bp, steps in saved.items():  # the cluster rolled back: make the app agree with it
                 self.app.steps[bp].clear()
                 self.app.steps[bp].update(steps)
             self.sync()
             raise
-        finally:
-            self.cluster.timeout = timeout
         self.diff.value = svg_html(blueprint_diff(before, self.app))
         changes = ", ".join([f"+{a}" for a in added] + [f"−{r}" for r in removed]) or "no change"
         self.say(f"✔ {escape(changes)} · restarted {escape(', '.join(self.cluster.workers))}")
         self.dash.after_restart(self)
+
+    def _restart(self):
+        """cluster.restart() with this panel's boot deadline; warnings (e.g. "start may block") shown here."""
+        timeout, self.cluster.timeout = self.cluster.timeout, self.deadline.value
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.cluster.restart()
+        finally:
+            self.cluster.timeout = timeout
+            self.warnings.value = "".join(f"<div style='color:#8a6d00'>⚠ {escape(m.category.__name__)}: "
+                                          f"{escape(m.message)}</div>" for m in caught)

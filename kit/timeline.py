@@ -4,7 +4,7 @@ import threading
 import time
 
 from kit import timeline_panel as draw
-from kit.panels import Throttle, clock
+from kit.panels import Throttle, clock, live_workers, natural
 
 #: Event fields not repeated in a marker's hover text.
 _HIDDEN = {"type", "hostname", "timestamp", "utcoffset", "pid", "clock", "local_received", "kit_time", "event"}
@@ -115,7 +115,7 @@ class Timeline:
         for items in (self._fires, self._marks, self._boot):
             while items and items[0][0] < cutoff:
                 items.popleft()
-        live = set(getattr(self.cluster, "workers", ()))
+        live = set(live_workers(self.cluster))
         for uuid in [u for u, task in self._tasks.items()  # ended, or running on a worker that is gone
                      if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff]:
             del self._tasks[uuid]
@@ -153,8 +153,8 @@ class Timeline:
             return self._traces()
 
     def _lane_names(self):
-        live = [w for w in getattr(self.cluster, "workers", []) if w not in self._hosts]
-        return sorted(self._hosts, key=self._hosts.get) + live
+        """A lane per worker that is alive or has something in the window, in name order (w1, w2, ..., w10)."""
+        return sorted({*self._hosts, *live_workers(self.cluster)}, key=natural)
 
     def _traces(self):
         callbacks = sorted(self._callbacks, key=self._callbacks.get)

@@ -23,6 +23,8 @@ TASKS = {"running": "#9ecae9", "succeeded": "#54a24b", "failed": "#d62728"}
 ROW = {"marks": 0.07, "fires": (0.15, 0.27), "tasks": (0.45, 0.2), "boot": (0.66, 0.32)}
 #: Overlapping task runs of one worker are drawn in this many slots.
 TASK_SLOTS = 4
+#: Pixels: fits a laptop's notebook column next to JupyterLab's side bar.
+WIDTH = 900
 #: Boot calls of one worker process get a row per step (a waterfall), wrapping after this many.
 BOOT_ROWS = 24
 #: Properties that change between updates, per trace type (sent with plotly_restyle: unvalidated, fast).
@@ -70,7 +72,7 @@ def fire_trace(callback, callbacks, points, lane):
     base, span = ROW["fires"]
     y = base + span * callbacks.index(callback) / max(1, len(callbacks))
     return {"type": "scatter", "mode": "markers", "meta": f"fire:{callback}", "hoverinfo": "text",
-            "name": ".".join(callback.split(".")[-2:]), "legendgroup": cat, "legendgrouptitle": {"text": f"timer · {cat}"},
+            "name": ".".join(callback.split(".")[-1 if cat == "broker" else -2:])[:32], "legendgroup": cat, "legendgrouptitle": {"text": f"timer · {cat}"},
             "marker": {"symbol": "line-ns-open", "size": 9, "color": colours[same.index(callback) % len(colours)],
                        "line": {"width": 2}},
             "x": [p[4] for p in points], "y": [lane[p[1]] + y for p in points], "hovertext": [p[3] for p in points]}
@@ -122,14 +124,15 @@ def mark_trace(kind, points, lane):
 def layout(names, window):
     """A lane per worker (alternating background), date axis in local time, zoom kept across updates."""
     n = max(1, len(names))
-    return {"height": 160 + 110 * n, "margin": {"l": 10, "r": 10, "t": 30, "b": 30}, "uirevision": "kit",
+    return {"height": 230 + 110 * n, "width": WIDTH, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "uirevision": "kit",
             "barmode": "overlay", "hovermode": "closest", "title": {"text": f"last {window:.0f} s", "x": 0.01},
             "xaxis": {"type": "date", "tickformat": "%H:%M:%S"},
             "yaxis": {"range": [n, 0], "tickvals": [i + 0.5 for i in range(n)], "ticktext": list(names),
                       "showgrid": False, "zeroline": False},
             "shapes": [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": i, "y1": i + 1, "layer": "below",
                         "line": {"width": 0}, "fillcolor": "#f3f6fa" if i % 2 else "#ffffff"} for i in range(n)],
-            "legend": {"groupclick": "toggleitem", "font": {"size": 10}}}
+            "legend": {"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top", "groupclick": "toggleitem",
+                       "font": {"size": 10}}}
 
 
 def _get(trace, path):

@@ -72,6 +72,8 @@ def test_step_errors_are_shown_naming_the_step_and_the_cluster_stays_usable(clus
     dash.steps.check(key)
     dash.steps.apply_button.click()
     assert error in dash.steps.status.value and message in dash.steps.status.value
+    if step is s.BlocksInStart:
+        assert "may block" in dash.steps.warnings.value, "the kit's StepWarning shows in the panel"
     assert [type(e).__name__ for e in dash.errors] == [error] and message in dash.error_area.value
     assert step not in cluster.app.steps["worker"] and dash.steps.boxes[key].value is False
     assert not any(b.disabled for b in dash.buttons)
@@ -171,3 +173,18 @@ def test_timeline_tab_is_live(cluster, dash):
     assert fig is dash.timeline.widget
     eventually(lambda: set(cluster.workers) <= set(fig.layout.yaxis.ticktext))
     eventually(lambda: any(t.meta.startswith("fire:") and len(t.x) for t in fig.data))
+
+
+def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):
+    calls, t0, now = dash._throttle.calls, time.monotonic(), time.time()
+    for i in range(50_000):
+        kind = ("kit-gossip", "kit-consumer", "kit-option")[i % 3]
+        cluster.events._dispatch({"type": kind, "hostname": f"flood{i % 5}@test", "timestamp": now, "event": "node_join",
+                                  "peer": "x", "size": 3, "outcome": "rejected", "name": "kit_greeting", "value": i})
+    time.sleep(1.0)
+    elapsed = time.monotonic() - t0
+    assert dash._throttle.calls - calls <= 10 * elapsed + 2, (dash._throttle.calls - calls, elapsed)
+    assert len(dash.gossip.log) <= 200 and len(dash.consumer.log) <= 100 and len(dash.options.received) <= 50
+    assert all(len(points) <= 200 for points in dash.gossip.sizes.values())
+    eventually(lambda: f"rejected <b>{dash.consumer.counts['rejected']}</b>" in dash.consumer.counters.value)
+    assert not dash.errors, dash.errors
