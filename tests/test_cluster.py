@@ -37,8 +37,12 @@ def test_shared_cluster_runs_tasks_and_names_workers(shared_cluster):
 
 
 def test_user_option_reaches_step_init(shared_cluster):
-    event = shared_cluster.events.wait_for("kit-recorder", timeout=30, greeting="hello")
-    assert event["hostname"] in shared_cluster.workers
+    name = shared_cluster.add_worker()  # booted now, with the cluster's worker options
+    try:
+        event = shared_cluster.events.wait_for("kit-recorder", timeout=30, hostname=name)
+        assert event["greeting"] == "hello"
+    finally:
+        shared_cluster.stop_worker(name)
 
 
 def test_add_stop_kill_worker(shared_cluster):

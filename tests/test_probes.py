@@ -6,17 +6,26 @@ import pytest
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
-def test_lifecycle_events_for_a_custom_step(shared_cluster):
+@pytest.fixture(scope="module")
+def fresh_worker(shared_cluster):
+    """A worker booted now: its boot events are surely still in the feed's bounded history."""
+    name = shared_cluster.add_worker()
+    yield name
+    shared_cluster.stop_worker(name)
+
+
+def test_lifecycle_events_for_a_custom_step(shared_cluster, fresh_worker):
     feed = shared_cluster.events
     for method in ("__init__", "include", "create", "start"):
-        e = feed.wait_for("kit-lifecycle", timeout=30, label="Ticker", method=method)
+        e = feed.wait_for("kit-lifecycle", timeout=30, label="Ticker", method=method, hostname=fresh_worker)
         assert e["blueprint"] == "worker" and e["step"] == "kit_test_steps.Ticker" and e["error"] is None
         assert e["duration"] >= 0
 
 
-def test_call_repeatedly_shows_its_interval_and_fires(shared_cluster):
+def test_call_repeatedly_shows_its_interval_and_fires(shared_cluster, fresh_worker):
     feed = shared_cluster.events
-    scheduled = feed.wait_for("kit-timer", timeout=30, kind="call_repeatedly", callback="kit_test_steps.Ticker.tick")
+    scheduled = feed.wait_for("kit-timer", timeout=30, kind="call_repeatedly", callback="kit_test_steps.Ticker.tick",
+                              hostname=fresh_worker)
     assert scheduled["interval"] == 0.7 and scheduled["priority"] == 3
     fired = feed.wait_for("kit-timer", timeout=30, kind="fire", callback="kit_test_steps.Ticker.tick")
     assert fired["error"] is None and fired["duration"] < 1
