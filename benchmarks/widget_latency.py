@@ -42,9 +42,9 @@ class Probe:
 
     def on_update(self, timeline):
         now = time.time()
-        bars = next((t for t in timeline.widget.data if t.meta == "tasks"), None)
+        bars = [uuid for t in timeline.widget.data if t.meta.startswith("tasks@") for uuid in t.customdata or ()]
         with self.done:
-            for uuid in (bars.customdata if bars is not None else ()):
+            for uuid in bars:
                 self.shown.setdefault(uuid, now)
             self.done.notify_all()
 

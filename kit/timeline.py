@@ -4,7 +4,7 @@ import threading
 import time
 
 from kit import timeline_panel as draw
-from kit.panels import Throttle, clock, live_workers, natural
+from kit.panels import Throttle, clock, live_workers, natural, push, stamp
 
 #: Event fields not repeated in a marker's hover text.
 _HIDDEN = {"type", "hostname", "timestamp", "utcoffset", "pid", "clock", "local_received", "kit_time", "event"}
@@ -39,7 +39,7 @@ class Timeline:
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(time.time() - self.window)
+            self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: old traces just go
             view = (self._lane_names(), self._traces()) if self._widget is not None else None
         if view is not None:
             self._push(*view)
@@ -73,9 +73,9 @@ class Timeline:
         if kind == "fire":
             self._callbacks.setdefault(callback, len(self._callbacks))
             duration, error = e.get("duration") or 0.0, e.get("error")
-            text = (f"{clock(t)} {host}<br>{callback}<br>{self._intervals.get((host, callback)) or 'fire'} · took "
-                    f"{duration * 1000:.3f} ms" + (f"<br>error: {error}" if error else ""))
-            self._fires.append((t, host, callback, text, draw.stamp(t), duration, error))
+            self._fires.append((t, host, callback, None, stamp(t), duration, error))
+            if error:
+                self._mark(t, host, "timer-error", e)
         elif kind == "cancel":
             self._mark(t, host, "timer-cancel", e)
         else:
@@ -89,13 +89,13 @@ class Timeline:
         error, duration = e.get("error"), e.get("duration") or 0.0
         text = (f"{clock(t)} {host}<br>{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
                 f"{duration * 1000:.3f} ms" + (f"<br>error: {error}" if error else ""))
-        self._boot.append((t, host, row, text, draw.stamp(t), e))
+        self._boot.append((t, host, row, text, stamp(t), e))
 
     def _mark(self, t, host, mark, e):
         if mark in draw.MARKERS:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
             text = f"{clock(t)} {host}<br>{mark} " + ", ".join(f"{k}={v}" for k, v in fields.items())
-            self._marks.append((t, host, mark, text, draw.stamp(t), fields))
+            self._marks.append((t, host, mark, text, stamp(t), fields))
 
     def _task(self, e, state, t, host):
         uuid = e.get("uuid")
@@ -105,7 +105,7 @@ class Timeline:
                 self._names.popitem(last=False)
         elif state == "started":
             self._tasks[uuid] = {"uuid": uuid, "host": host, "name": self._names.get(uuid, "?"), "start": t,
-                                 "end": None, "state": "running", "x": draw.stamp(t)}
+                                 "end": None, "state": "running", "x": stamp(t)}
             while len(self._tasks) > self.max_points:
                 self._tasks.popitem(last=False)
         elif state in ("succeeded", "failed") and uuid in self._tasks:
@@ -158,11 +158,13 @@ class Timeline:
 
     def _traces(self):
         callbacks = sorted(self._callbacks, key=self._callbacks.get)
-        return draw.traces(self._lane_names(), callbacks, self._fires, self._tasks.values(), self._boot, self._marks)
+        every = {cb: text for (_, cb), text in self._intervals.items()}
+        return draw.traces(self._lane_names(), callbacks, every, self._fires, self._tasks.values(), self._boot,
+                           self._marks)
 
     # -- widget -------------------------------------------------------------------------------
     def _push(self, names, traces):
-        draw.push(self._widget, traces, self._shown)
+        push(self._widget, traces, self._shown)
         if names != self._names_shown:
             self._names_shown = names
             self._widget.update_layout(draw.layout(names, self.window))

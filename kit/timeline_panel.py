@@ -1,8 +1,7 @@
-"""How the timeline draws its lanes: plotly traces, the layout, and cheap updates of a FigureWidget."""
-import datetime
+"""How the timeline draws its lanes: plotly traces in time chunks, and the layout."""
 import time
 
-from kit.panels import clock
+from kit.panels import clock, stamp
 
 #: Timer callbacks by rhythm: (category, words in the callback's name, colours to cycle through).
 RHYTHMS = (("heartbeat", ("heart",), ("#e45756", "#ff9d98")), ("gossip", ("gossip",), ("#4c78a8", "#9ecae9")),
@@ -13,7 +12,8 @@ MARKERS = {"node_join": ("triangle-up", "#2ca02c"), "node_leave": ("triangle-dow
            "node_lost": ("x", "#d62728"), "deadlock": ("diamond", "#d62728"), "election": ("circle-open", "#bcbd22"),
            "elect-ack": ("circle-open-dot", "#bcbd22"), "elected": ("star-open", "#bcbd22"), "won": ("star", "#bcbd22"),
            "worker-online": ("triangle-right", "#2ca02c"), "worker-offline": ("square", "#7f7f7f"),
-           "timer-set": ("circle-open", "#999999"), "timer-cancel": ("x-thin-open", "#999999")}
+           "timer-set": ("circle-open", "#999999"), "timer-cancel": ("x-thin-open", "#999999"),
+           "timer-error": ("x", "#b71c1c")}
 #: Boot-call colours by method; a call that raised is red.
 METHODS = {"__init__": "#c7c7c7", "include": "#aec7e8", "create": "#98df8a", "start": "#2ca02c", "stop": "#ff9896",
            "close": "#c49c94", "terminate": "#d62728", "shutdown": "#8c564b", "error": "#b71c1c"}
@@ -27,9 +27,9 @@ TASK_SLOTS = 4
 WIDTH = 900
 #: Boot calls of one worker process get a row per step (a waterfall), wrapping after this many.
 BOOT_ROWS = 24
-#: Properties that change between updates, per trace type (sent with plotly_restyle: unvalidated, fast).
-LIVE = {"scatter": ("x", "y", "hovertext"),
-        "bar": ("base", "x", "y", "hovertext", "customdata", "marker.color", "marker.line.color")}
+#: Seconds of items per trace: only the traces of the newest chunk change, so an update sends kilobytes
+#: (Jupyter's server drops all widget messages above 1 MB/s of iopub data, freezing every widget).
+CHUNK = 5.0
 
 
 def category(callback):
@@ -37,88 +37,111 @@ def category(callback):
     return next(cat for cat, words, _ in RHYTHMS if any(word in callback.lower() for word in words))
 
 
-def stamp(t):
-    """Epoch seconds as a local-time date string. Dates go to plotly as strings: a restyle of x makes
-    plotly.js guess the axis type again from the data, and numbers would turn the axis linear."""
-    return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+def chunk_start(t):
+    """The start of the chunk that holds time `t` (the timeline keeps whole chunks)."""
+    return (t // CHUNK) * CHUNK
 
 
 def now_trace():
     """An invisible point at "now": the first trace, so the axis is typed from a date and reaches now."""
     return {"type": "scatter", "mode": "markers", "meta": "now", "name": "now", "showlegend": False,
-            "hoverinfo": "skip", "marker": {"opacity": 0}, "x": [stamp(time.time())], "y": [0], "hovertext": [""]}
+            "hoverinfo": "skip", "marker": {"opacity": 0}, "x": [stamp(time.time())], "y": [0]}
 
 
-def traces(names, callbacks, fires, tasks, boot, marks):
+def legend_entry(series, name, kind="scatter", **style):
+    """A data-less trace that stands for all chunks of a series in the legend (a click toggles them all)."""
+    return {"type": kind, "meta": series, "name": name, "legendgroup": series, "x": [None], "y": [None], **style}
+
+
+def chunked(series, items, make):
+    """A trace per chunk of `items` (time first), made by make(meta, items), each in the series' legend group."""
+    chunks = {}
+    for item in items:
+        chunks.setdefault(int(item[0] // CHUNK), []).append(item)
+    return [dict(make(f"{series}@{n}", part), legendgroup=series, showlegend=False) for n, part in sorted(chunks.items())]
+
+
+def traces(names, callbacks, every, fires, tasks, boot, marks):
     """All traces, from the timeline's kept items (see kit.timeline for their shape)."""
     lane = {h: i for i, h in enumerate(names)}
-    by_callback = {cb: [] for cb in callbacks}
+    by_callback, by_kind = {cb: [] for cb in callbacks}, {kind: [] for kind in MARKERS}
     for fire in fires:
         by_callback[fire[2]].append(fire)
-    by_kind = {kind: [] for kind in MARKERS}
     for mark in marks:
         by_kind[mark[2]].append(mark)
-    out = [now_trace()] + [fire_trace(cb, callbacks, points, lane) for cb, points in by_callback.items()]
-    out += [task_bars(tasks, lane), boot_bars(boot, lane)]
-    out += [mark_trace(kind, points, lane) for kind, points in by_kind.items()]
-    return [t for t in out if t["x"]]
+    out = [now_trace()]
+    for cb, points in by_callback.items():
+        out += fire_traces(cb, callbacks, every.get(cb, "fire"), points, lane) if points else []
+    out += bar_traces("tasks", "task runs", task_rows(tasks, lane), ROW["tasks"][1] / TASK_SLOTS * 0.85)
+    out += bar_traces("boot", "boot calls", boot_rows(boot, lane), ROW["boot"][1] / BOOT_ROWS * 0.8)
+    for kind, points in by_kind.items():
+        out += mark_traces(kind, points, lane) if points else []
+    return out
 
 
-def fire_trace(callback, callbacks, points, lane):
+def fire_traces(callback, callbacks, every, points, lane):
     """Timer fires of one callback: a tick per fire, on that callback's own row, so its rhythm shows."""
     cat = category(callback)
     same = [cb for cb in callbacks if category(cb) == cat]
     colours = next(c for name, _, c in RHYTHMS if name == cat)
-    base, span = ROW["fires"]
-    y = base + span * callbacks.index(callback) / max(1, len(callbacks))
-    return {"type": "scatter", "mode": "markers", "meta": f"fire:{callback}", "hoverinfo": "text",
-            "name": ".".join(callback.split(".")[-1 if cat == "broker" else -2:])[:32], "legendgroup": cat, "legendgrouptitle": {"text": f"timer · {cat}"},
-            "marker": {"symbol": "line-ns-open", "size": 9, "color": colours[same.index(callback) % len(colours)],
-                       "line": {"width": 2}},
-            "x": [p[4] for p in points], "y": [lane[p[1]] + y for p in points], "hovertext": [p[3] for p in points]}
+    marker = {"symbol": "line-ns-open", "size": 9, "color": colours[same.index(callback) % len(colours)],
+              "line": {"width": 2}}
+    y = ROW["fires"][0] + ROW["fires"][1] * callbacks.index(callback) / max(1, len(callbacks))
+    template = f"%{{x|%H:%M:%S.%L}} %{{text}}<br>{callback}<br>{every} · took %{{customdata}} ms<extra></extra>"
+    name = f"{cat} · " + ".".join(callback.split(".")[-1 if cat == "broker" else -2:])[:32]
+    return [legend_entry(f"fire:{callback}", name, mode="markers", marker=marker)] + chunked(
+        f"fire:{callback}", points, lambda meta, part: {
+            "type": "scatter", "mode": "markers", "meta": meta, "marker": marker, "hovertemplate": template,
+            "x": [p[4] for p in part], "y": [round(lane[p[1]] + y, 4) for p in part], "text": [p[1] for p in part],
+            "customdata": [round(p[5] * 1000, 3) for p in part]})
 
 
-def task_bars(tasks, lane):
+def task_rows(tasks, lane):
     """A bar per task run; runs that overlap on one worker (concurrency > 1) get their own slot."""
     now, rows, busy = time.time(), [], {}
+    base, span = ROW["tasks"]
     for task in sorted(tasks, key=lambda task: task["start"]):
         end = task["end"] or now
         ends = busy.setdefault(task["host"], [])
         slot = next((i for i, e in enumerate(ends) if e <= task["start"]), len(ends))
         ends[slot:slot + 1] = [end]
-        base, span = ROW["tasks"]
         text = task.get("text") or (f"{clock(task['start'])} {task['host']}<br>{task['name']} [{task['uuid']}]<br>"
                                     f"{task['state']} · {end - task['start']:.3f} s")
         if task["end"]:
             task["text"] = text  # final: made once
-        rows.append((task["x"], end - task["start"], lane[task["host"]] + base + span * (slot % TASK_SLOTS) / TASK_SLOTS,
+        rows.append((task["start"], task["x"], end - task["start"],
+                     round(lane[task["host"]] + base + span * (slot % TASK_SLOTS) / TASK_SLOTS, 4),
                      TASKS[task["state"]], text, task["uuid"]))
-    return bar_trace("tasks", "task runs", rows, width=ROW["tasks"][1] / TASK_SLOTS * 0.85)
+    return rows
 
 
-def boot_bars(boot, lane):
+def boot_rows(boot, lane):
     base, span = ROW["boot"]
-    rows = [(x, e.get("duration") or 0.0, lane[host] + base + span * row / BOOT_ROWS,
+    return [(t, x, e.get("duration") or 0.0, round(lane[host] + base + span * row / BOOT_ROWS, 4),
              METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"), text, e.get("step"))
             for t, host, row, text, x, e in boot]
-    return bar_trace("boot", "boot calls", rows, width=span / BOOT_ROWS * 0.8)
 
 
-def bar_trace(key, name, rows, width):
+def bar_traces(series, name, rows, width):
     """Horizontal bars on the date axis: base = start (date string), x = length (ms, at least 1 µs so it shows)."""
-    colours = [r[3] for r in rows]
-    return {"type": "bar", "orientation": "h", "meta": key, "name": name, "width": width, "hoverinfo": "text",
-            "base": [r[0] for r in rows], "x": [max(r[1] * 1000.0, 0.001) for r in rows],
-            "y": [r[2] for r in rows], "hovertext": [r[4] for r in rows], "customdata": [r[5] for r in rows],
-            "marker": {"color": colours, "line": {"color": colours, "width": 1}}}
+    def make(meta, part):
+        colours = [r[4] for r in part]
+        return {"type": "bar", "orientation": "h", "meta": meta, "width": width, "hoverinfo": "text",
+                "base": [r[1] for r in part], "x": [max(round(r[2] * 1000.0, 3), 0.001) for r in part],
+                "y": [r[3] for r in part], "hovertext": [r[5] for r in part], "customdata": [r[6] for r in part],
+                "marker": {"color": colours, "line": {"color": colours, "width": 1}}}
+    legend = legend_entry(series, name, kind="bar", orientation="h", marker={"color": TASKS["succeeded"] if series == "tasks"
+                                                                             else METHODS["start"]})
+    return [legend] + chunked(series, rows, make) if rows else []
 
 
-def mark_trace(kind, points, lane):
+def mark_traces(kind, points, lane):
     symbol, colour = MARKERS[kind]
-    return {"type": "scatter", "mode": "markers", "meta": f"mark:{kind}", "name": kind, "legendgroup": "markers",
-            "legendgrouptitle": {"text": "markers"}, "marker": {"symbol": symbol, "size": 11, "color": colour},
-            "x": [p[4] for p in points], "y": [lane[p[1]] + ROW["marks"] for p in points],
-            "hovertext": [p[3] for p in points], "hoverinfo": "text"}
+    marker = {"symbol": symbol, "size": 11, "color": colour}
+    return [legend_entry(f"mark:{kind}", kind, mode="markers", marker=marker)] + chunked(
+        f"mark:{kind}", points, lambda meta, part: {
+            "type": "scatter", "mode": "markers", "meta": meta, "marker": marker, "hoverinfo": "text",
+            "x": [p[4] for p in part], "y": [lane[p[1]] + ROW["marks"] for p in part], "hovertext": [p[3] for p in part]})
 
 
 def layout(names, window):
@@ -131,35 +154,5 @@ def layout(names, window):
                       "showgrid": False, "zeroline": False},
             "shapes": [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": i, "y1": i + 1, "layer": "below",
                         "line": {"width": 0}, "fillcolor": "#f3f6fa" if i % 2 else "#ffffff"} for i in range(n)],
-            "legend": {"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top", "groupclick": "toggleitem",
+            "legend": {"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top",
                        "font": {"size": 10}}}
-
-
-def _get(trace, path):
-    for key in path.split("."):
-        trace = trace[key]
-    return trace
-
-
-def signature(trace):
-    """Enough of a trace's data to tell whether it changed (points are kept in time order)."""
-    x, y = trace["x"], trace["y"]
-    if not x:
-        return 0
-    return len(x), x[0], x[-1], sum(y), sum(x) if trace["type"] == "bar" else 0, trace.get("base", ("",))[0]
-
-
-def push(fig, new, shown):
-    """Show `new` traces in `fig`: rebuild when the set of traces changed, else restyle the data of those
-    that changed since (`shown`: meta -> signature, kept by the caller)."""
-    if [t.meta for t in fig.data] != [t["meta"] for t in new]:
-        fig.data = ()
-        fig.add_traces(new)
-        shown.clear()
-        shown.update((t["meta"], signature(t)) for t in new)
-        return
-    for kind, keys in LIVE.items():
-        index = [i for i, t in enumerate(new) if t["type"] == kind and shown.get(t["meta"]) != signature(t)]
-        if index:
-            fig.plotly_restyle({k: [_get(new[i], k) for i in index] for k in keys}, index)
-            shown.update((new[i]["meta"], signature(new[i])) for i in index)
