@@ -86,6 +86,7 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(120_000)  # a busy 2-core machine renders slowly
         try:
             page.goto(f"{url}/lab/tree/browser.ipynb?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
@@ -104,15 +105,16 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
 
             gossip_tab = page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Gossip")
             gossip_tab.wait_for(timeout=180_000)  # the dashboard rendered
-            gossip_tab.click()
+            gossip_tab.click(force=True, no_wait_after=True, timeout=120_000)
             kill = page.locator(".jupyter-widgets button", has_text="Kill")
             kill.wait_for(timeout=60_000)
             page.wait_for_function("""() => Array.from(document.querySelectorAll('.jupyter-widgets select'))
                 .some(s => s.options.length >= 2)""", timeout=60_000)
-            kill.click()
+            kill.click(force=True, no_wait_after=True, timeout=120_000)
             page.wait_for_selector(".jupyter-widgets :text('node_lost')", timeout=120_000)
 
-            page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Timeline").click()
+            page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Timeline").click(
+                force=True, no_wait_after=True, timeout=120_000)
             page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=60_000)
             before = plotted_points(page)
             deadline = time.monotonic() + 60
