@@ -3,7 +3,8 @@
 A real 2-worker `kit.LocalCluster` (fast gossip on, so ~30 timer fires a second keep the Timeline
 busy) runs `kit.sleep(0)` tasks sent on a clock of their own (exponential gaps, mean 40 ms), so
 events land at random points of the Timeline's update rhythm. The latency of a task is the moment
-the Timeline's plotly FigureWidget model first holds its bar (an observer on the update thread)
+the Timeline's widget model first holds its bar (an observer on the update thread, right after
+the update went to the browser)
 minus the worker's `timestamp` of its `task-started` event (same host, same clock). The Timeline
 updates its widget at most `rate` (10) times a second, so an event waits up to 100 ms for the next
 update by construction: p95 sits near 100 ms at the default rate.
@@ -42,7 +43,7 @@ class Probe:
 
     def on_update(self, timeline):
         now = time.time()
-        bars = [uuid for t in timeline.widget.data if t.meta.startswith("tasks@") for uuid in t.customdata or ()]
+        bars = [uuid for c in timeline.widget.chunks.values() if c["s"] == "tasks" for uuid in c["id"]]
         with self.done:
             for uuid in bars:
                 self.shown.setdefault(uuid, now)
@@ -75,7 +76,7 @@ def measure(cluster, samples, rate):
 
 
 def main(samples: int = 200, workers: int = 2, rate: float = 10.0) -> dict:
-    """p50/p95 (s) from a worker's task-started event to the Timeline's FigureWidget model holding its bar."""
+    """p50/p95 (s) from a worker's task-started event to the Timeline's widget model holding its bar."""
     from celery import Celery
 
     import kit

@@ -144,7 +144,7 @@ class LocalCluster(Control):
     @property
     def workers(self):
         """Names of the worker processes that are alive."""
-        return [name for name, w in self._workers.items() if w.alive]
+        return [name for name, w in list(self._workers.items()) if w.alive]
 
     def _check_open(self):
         if self.closed:

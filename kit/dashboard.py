@@ -115,6 +115,7 @@ class Dashboard:
         self.timeline.close()
 
     def _repr_mimebundle_(self, **kwargs):
+        self.timeline.widget.refresh_snapshot()  # what a new view of the timeline draws first
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self):

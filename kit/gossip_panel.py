@@ -4,7 +4,7 @@ import time
 
 import ipywidgets as w
 
-from kit.panels import Panel, clock, escape, live_workers, push, set_options, stamp, worker_dropdown
+from kit.panels import Panel, clock, escape, live_workers, set_options, worker_dropdown
 
 #: kit-gossip events shown in the log, with the fields that explain them.
 DETAILS = {"node_join": ("peer", "size"), "node_leave": ("peer", "size"), "node_lost": ("peer", "size"),
@@ -22,7 +22,7 @@ class GossipPanel(Panel):
     def __init__(self, dash, keep=200):
         super().__init__(dash)
         self.log, self.sizes, self.winner = collections.deque(maxlen=keep), {}, None
-        self._heard, self._shown = 0.0, {}
+        self._heard = 0.0
         self.worker = worker_dropdown()
         self.add_button = self.button("Add worker", self.add, icon="plus", tooltip="peers see node_join")
         self.stop_button = self.button("Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave")
@@ -39,12 +39,7 @@ class GossipPanel(Panel):
                               w.HBox([self.chart, self.log_html], layout=w.Layout(width="100%"))])
 
     def _chart(self):
-        import plotly.graph_objects as go
-        return go.FigureWidget(layout={"height": 260, "width": 480, "margin": {"l": 40, "r": 10, "t": 30, "b": 30},
-                                       "title": {"text": "cluster size as each worker sees it", "font": {"size": 12}},
-                                       "xaxis": {"type": "date", "tickformat": "%H:%M:%S"},
-                                       "yaxis": {"rangemode": "tozero", "dtick": 1}, "legend": {"font": {"size": 10}},
-                                       "uirevision": "kit"})
+        return w.HTML(layout=w.Layout(width="470px", min_width="470px"))
 
     # -- actions (run by the dashboard: buttons disabled meanwhile, errors shown) ---------------
     def chosen(self):
@@ -113,15 +108,38 @@ class GossipPanel(Panel):
         self._draw()
 
     def _draw(self):
-        now, live, traces = time.time(), set(live_workers(self.cluster)), []
-        for host, points in sorted(list(self.sizes.items())):  # a copy: the feed thread adds hosts
-            points = list(points) + ([(now, points[-1][1])] if host in live and points else [])
-            traces.append({"type": "scatter", "meta": host, "name": host, "mode": "lines+markers",
-                           "line": {"shape": "hv"}, "marker": {"size": 5}, "x": [stamp(t) for t, _ in points],
-                           "y": [s for _, s in points], "hovertext": [f"{host} sees {s}" for _, s in points]})
-        if traces:
-            push(self.chart, traces, self._shown)
+        self.chart.value = size_chart(list(self.sizes.items()), time.time(), set(live_workers(self.cluster)))
 
     def sizes_seen(self):
         """{worker: latest cluster size it reported (itself + the peers it sees alive)}."""
         return {host: points[-1][1] for host, points in list(self.sizes.items()) if points}
+
+
+COLOURS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9d755d", "#eeca3b")
+
+
+def size_chart(sizes, now, live, span=120.0, width=460, height=230):
+    """Each worker's cluster size over the last `span` seconds, as an SVG step chart (sizes: [(worker, points)])."""
+    left, top, right, bottom = 30, 32, width - 110, height - 24
+    top_size = max([s for _, points in sizes for _, s in points] + [1])
+    x = lambda t: left + (right - left) * (t - (now - span)) / span  # noqa: E731
+    y = lambda s: bottom - (bottom - top) * s / top_size  # noqa: E731
+    parts = [f"<text x='{left}' y='14' font-size='12'>cluster size as each worker sees it (last {span:.0f} s)</text>"]
+    for s in range(top_size + 1):
+        parts.append(f"<line x1='{left}' x2='{right}' y1='{y(s):.1f}' y2='{y(s):.1f}' stroke='#e5e5e5'/>"
+                     f"<text x='{left - 6}' y='{y(s) + 4:.1f}' font-size='10' text-anchor='end'>{s}</text>")
+    for i, (host, points) in enumerate(sorted(sizes, key=lambda item: item[0])):
+        points = [(max(t, now - span), s) for t, s in list(points) if t >= now - span] or list(points)[-1:]
+        if not points:
+            continue
+        end = now if host in live else points[-1][0]
+        path, colour = [f"M{x(points[0][0]):.1f},{y(points[0][1]):.1f}"], COLOURS[i % len(COLOURS)]
+        for (t0, s0), (t1, s1) in zip(points, points[1:] + [(end, points[-1][1])]):
+            path.append(f"H{x(t1):.1f}V{y(s1):.1f}")
+        parts.append(f"<path d='{''.join(path)}' fill='none' stroke='{colour}' stroke-width='2'/>"
+                     f"<text x='{right + 8}' y='{top + 14 * i + 10}' font-size='11' fill='{colour}'>"
+                     f"{escape(host)}: {points[-1][1]}</text>")
+    ticks = "".join(f"<text x='{x(now - a):.1f}' y='{height - 8}' font-size='10' text-anchor='middle'>"
+                    f"{f'-{a:.0f} s' if a else 'now'}</text>" for a in (span, span * 0.75, span / 2, span / 4, 0))
+    return f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>{''.join(parts)}{ticks}</svg>"
+

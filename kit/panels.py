@@ -1,5 +1,4 @@
 """What every dashboard panel shares: buttons that run one action at a time, a status line, a throttle."""
-import datetime
 import html
 import re
 import threading
@@ -138,49 +137,3 @@ def set_options(dropdown, names):
 
 def clock(ts) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"
-
-
-def stamp(t) -> str:
-    """Epoch seconds as a local-time date string for plotly. Not a number: a restyle of x makes plotly.js
-    guess the axis type again from the data, and numbers would turn a date axis linear."""
-    return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-#: Properties sent again when a trace changed (plotly_restyle: no validation, so cheap), when present.
-LIVE = ("x", "y", "base", "text", "hovertext", "customdata", "hovertemplate", "marker.color", "marker.line.color")
-
-
-def _get(trace, path):
-    for key in path.split("."):
-        trace = trace.get(key) if isinstance(trace, dict) else None
-    return trace
-
-
-def signature(trace):
-    """Enough of a trace to tell whether it changed since it was sent (points are in time order)."""
-    x, y = trace["x"], trace["y"]
-    return (len(x), x[0] if x else None, x[-1] if x else None, sum(v or 0 for v in y),
-            sum(v or 0 for v in x) if trace["type"] == "bar" else 0, trace.get("hovertemplate"), str(_get(trace, "marker.color"))[-60:])
-
-
-def push(fig, new, shown):
-    """Make plotly FigureWidget `fig` show the traces `new` (dicts with a unique `meta`), sending only what changed:
-    traces gone are deleted, new ones added, and changed ones restyled. `shown` (meta -> signature) is the caller's."""
-    wanted = {t["meta"]: t for t in new}
-    if any(t.meta not in wanted for t in fig.data):
-        fig.data = [t for t in fig.data if t.meta in wanted]
-    have = {t.meta for t in fig.data}
-    added = [t for t in new if t["meta"] not in have]
-    if added:
-        fig.add_traces(added)
-    changed = [t for t in new if t["meta"] in have and shown.get(t["meta"]) != signature(t)]
-    where = {t.meta: i for i, t in enumerate(fig.data)}
-    groups = {}
-    for t in changed:
-        groups.setdefault(tuple(k for k in LIVE if _get(t, k) is not None), []).append(t)
-    for keys, group in groups.items():
-        fig.plotly_restyle({k: [_get(t, k) for t in group] for k in keys}, [where[t["meta"]] for t in group])
-    for meta in set(shown) - set(wanted):
-        del shown[meta]
-    shown.update((t["meta"], signature(t)) for t in added + changed)
-

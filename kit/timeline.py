@@ -4,24 +4,24 @@ import threading
 import time
 
 from kit import timeline_panel as draw
-from kit.panels import Throttle, clock, live_workers, natural, push, stamp
+from kit.panels import Throttle, clock, live_workers, natural
 
 #: Event fields not repeated in a marker's hover text.
 _HIDDEN = {"type", "hostname", "timestamp", "utcoffset", "pid", "clock", "local_received", "kit_time", "event"}
 
 
 class Timeline:
-    """A live plotly timeline of a cluster's last `window` seconds: `kit.Timeline(cluster)`.
+    """A live timeline of a cluster's last `window` seconds: `kit.Timeline(cluster)`.
 
-    The widget is created on first display (or `.widget`); `lanes()` and `traces_data()` give
-    its content as plain data. Events are ingested and the widget updated on one background
-    thread, at most `rate` times a second; memory is bounded by `window` and `max_points`.
+    The widget is created on first display (or `.widget`); `lanes()` gives the kept items and
+    `view_data()` what the widget draws, as plain data. Events are ingested and the widget updated
+    on one background thread, at most `rate` times a second; memory is bounded by `window` and
+    `max_points` (per kind of item).
     """
 
     def __init__(self, cluster, window=60.0, rate=10.0, max_points=4000):
         self.cluster, self.window, self.max_points = cluster, float(window), max_points
         self.updates, self._widget, self._observers, self._lock = 0, None, [], threading.RLock()
-        self._names_shown, self._shown = None, {}
         self._inbox = collections.deque(maxlen=max_points * 5)
         self._fires, self._marks, self._boot = (collections.deque(maxlen=max_points) for _ in range(3))
         self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
@@ -39,10 +39,10 @@ class Timeline:
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: old traces just go
-            view = (self._lane_names(), self._traces()) if self._widget is not None else None
+            self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: the widget drops them
+            view = self._view() if self._widget is not None else None
         if view is not None:
-            self._push(*view)
+            self._widget.show(**view)
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)
@@ -73,7 +73,7 @@ class Timeline:
         if kind == "fire":
             self._callbacks.setdefault(callback, len(self._callbacks))
             duration, error = e.get("duration") or 0.0, e.get("error")
-            self._fires.append((t, host, callback, None, stamp(t), duration, error))
+            self._fires.append((t, host, callback, duration, error))
             if error:
                 self._mark(t, host, "timer-error", e)
         elif kind == "cancel":
@@ -87,15 +87,15 @@ class Timeline:
         rows = self._rows.setdefault((host, e.get("pid")), {})
         row = rows.setdefault(e.get("step"), len(rows) % draw.BOOT_ROWS)
         error, duration = e.get("error"), e.get("duration") or 0.0
-        text = (f"{clock(t)} {host}<br>{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
-                f"{duration * 1000:.3f} ms" + (f"<br>error: {error}" if error else ""))
-        self._boot.append((t, host, row, text, stamp(t), e))
+        text = (f"{clock(t)} {host}\n{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
+                f"{duration * 1000:.3f} ms" + (f"\nerror: {error}" if error else ""))
+        self._boot.append((t, host, row, text, e))
 
     def _mark(self, t, host, mark, e):
         if mark in draw.MARKERS:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
-            text = f"{clock(t)} {host}<br>{mark} " + ", ".join(f"{k}={v}" for k, v in fields.items())
-            self._marks.append((t, host, mark, text, stamp(t), fields))
+            text = f"{clock(t)} {host}\n{mark} " + ", ".join(f"{k}={v}" for k, v in fields.items())
+            self._marks.append((t, host, mark, text, fields))
 
     def _task(self, e, state, t, host):
         uuid = e.get("uuid")
@@ -105,7 +105,7 @@ class Timeline:
                 self._names.popitem(last=False)
         elif state == "started":
             self._tasks[uuid] = {"uuid": uuid, "host": host, "name": self._names.get(uuid, "?"), "start": t,
-                                 "end": None, "state": "running", "x": stamp(t)}
+                                 "end": None, "state": "running"}
             while len(self._tasks) > self.max_points:
                 self._tasks.popitem(last=False)
         elif state in ("succeeded", "failed") and uuid in self._tasks:
@@ -134,48 +134,41 @@ class Timeline:
         with self._lock:
             self._drain()
             lanes = {h: {"fires": [], "tasks": [], "marks": [], "boot": []} for h in self._lane_names()}
-            for t, host, callback, _, _, duration, error in self._fires:
+            for t, host, callback, duration, error in self._fires:
                 lanes[host]["fires"].append({"time": t, "callback": callback, "duration": duration, "error": error,
                                              "every": self._intervals.get((host, callback))})
             for task in self._tasks.values():
-                lanes[task["host"]]["tasks"].append({k: v for k, v in task.items() if k not in ("x", "text")})
-            for t, host, mark, _, _, fields in self._marks:
+                lanes[task["host"]]["tasks"].append(dict(task))
+            for t, host, mark, _, fields in self._marks:
                 lanes[host]["marks"].append({**fields, "time": t, "kind": mark})
-            for t, host, row, _, _, e in self._boot:
+            for t, host, row, _, e in self._boot:
                 lanes[host]["boot"].append({"time": t, "row": row, **{k: e.get(k) for k in (
                     "blueprint", "step", "label", "method", "duration", "error")}})
             return lanes
 
-    def traces_data(self):
-        """The plotly traces (plain dicts) the widget shows: per timer callback, two kinds of bars, per marker."""
+    def view_data(self):
+        """What the widget draws: {'lanes': [...], 'series': {id: style}, 'chunks': {id: columns}, 'now': t}."""
         with self._lock:
             self._drain()
-            return self._traces()
+            return self._view()
 
     def _lane_names(self):
         """A lane per worker that is alive or has something in the window, in name order (w1, w2, ..., w10)."""
         return sorted({*self._hosts, *live_workers(self.cluster)}, key=natural)
 
-    def _traces(self):
+    def _view(self):
         callbacks = sorted(self._callbacks, key=self._callbacks.get)
         every = {cb: text for (_, cb), text in self._intervals.items()}
-        return draw.traces(self._lane_names(), callbacks, every, self._fires, self._tasks.values(), self._boot,
-                           self._marks)
+        return {"lanes": self._lane_names(), "series": draw.series_of(callbacks, every), "now": time.time(),
+                "chunks": draw.chunks_of(self._fires, self._tasks.values(), self._boot, self._marks)}
 
     # -- widget -------------------------------------------------------------------------------
-    def _push(self, names, traces):
-        push(self._widget, traces, self._shown)
-        if names != self._names_shown:
-            self._names_shown = names
-            self._widget.update_layout(draw.layout(names, self.window))
-
     @property
     def widget(self):
-        """The plotly FigureWidget (created on first use)."""
+        """The widget (kit.timeline_panel.TimelineWidget), created on first use."""
         if self._widget is None:
-            import plotly.graph_objects as go
-            self._names_shown = self._lane_names()
-            self._widget = go.FigureWidget(layout=draw.layout(self._names_shown, self.window))
+            self._widget = draw.TimelineWidget(window=self.window)
+            self._widget.show(**self.view_data())
             self._throttle.poke()
         return self._widget
 

@@ -1,8 +1,15 @@
-"""How the timeline draws its lanes: plotly traces in time chunks, and the layout."""
+"""The timeline's widget: its items as series and 5-second chunks, drawn in the browser by widgets_timeline.js."""
+import json
+import pathlib
+import threading
 import time
 
-from kit.panels import clock, stamp
+import anywidget
+import traitlets
 
+from kit.panels import clock
+
+HERE = pathlib.Path(__file__).parent
 #: Timer callbacks by rhythm: (category, words in the callback's name, colours to cycle through).
 RHYTHMS = (("heartbeat", ("heart",), ("#e45756", "#ff9d98")), ("gossip", ("gossip",), ("#4c78a8", "#9ecae9")),
            ("broker", ("kombu.",), ("#9d755d", "#bab0ac", "#79706e", "#d8b5a5")),
@@ -10,25 +17,22 @@ RHYTHMS = (("heartbeat", ("heart",), ("#e45756", "#ff9d98")), ("gossip", ("gossi
 #: Marker kinds: symbol and colour.
 MARKERS = {"node_join": ("triangle-up", "#2ca02c"), "node_leave": ("triangle-down", "#7f7f7f"),
            "node_lost": ("x", "#d62728"), "deadlock": ("diamond", "#d62728"), "election": ("circle-open", "#bcbd22"),
-           "elect-ack": ("circle-open-dot", "#bcbd22"), "elected": ("star-open", "#bcbd22"), "won": ("star", "#bcbd22"),
+           "elect-ack": ("circle-open", "#8c8c00"), "elected": ("star-open", "#bcbd22"), "won": ("star", "#bcbd22"),
            "worker-online": ("triangle-right", "#2ca02c"), "worker-offline": ("square", "#7f7f7f"),
-           "timer-set": ("circle-open", "#999999"), "timer-cancel": ("x-thin-open", "#999999"),
-           "timer-error": ("x", "#b71c1c")}
+           "timer-set": ("circle-open", "#999999"), "timer-cancel": ("x", "#bbbbbb"), "timer-error": ("x", "#b71c1c")}
 #: Boot-call colours by method; a call that raised is red.
 METHODS = {"__init__": "#c7c7c7", "include": "#aec7e8", "create": "#98df8a", "start": "#2ca02c", "stop": "#ff9896",
            "close": "#c49c94", "terminate": "#d62728", "shutdown": "#8c564b", "error": "#b71c1c"}
 #: Task-bar colours by state.
 TASKS = {"running": "#9ecae9", "succeeded": "#54a24b", "failed": "#d62728"}
-#: Where things go inside a lane (lane i spans i .. i+1, drawn top-down): offset, or (offset, height).
-ROW = {"marks": 0.07, "fires": (0.15, 0.27), "tasks": (0.45, 0.2), "boot": (0.66, 0.32)}
+#: Where things go inside a lane (0 = its top, 1 = its bottom): offset, or (offset, height).
+ROW = {"marks": 0.07, "fires": (0.13, 0.32), "tasks": (0.47, 0.18), "boot": (0.67, 0.31)}
 #: Overlapping task runs of one worker are drawn in this many slots.
 TASK_SLOTS = 4
-#: Pixels: fits a laptop's notebook column next to JupyterLab's side bar.
-WIDTH = 900
 #: Boot calls of one worker process get a row per step (a waterfall), wrapping after this many.
 BOOT_ROWS = 24
-#: Seconds of items per trace: only the traces of the newest chunk change, so an update sends kilobytes
-#: (Jupyter's server drops all widget messages above 1 MB/s of iopub data, freezing every widget).
+#: Seconds of items per chunk: only the newest chunks change, so an update sends a few kilobytes
+#: (Jupyter's server drops every widget message above 1 MB/s of iopub data, freezing all widgets).
 CHUNK = 5.0
 
 
@@ -38,121 +42,133 @@ def category(callback):
 
 
 def chunk_start(t):
-    """The start of the chunk that holds time `t` (the timeline keeps whole chunks)."""
+    """The start of the chunk that holds time `t` (the timeline keeps and drops whole chunks)."""
     return (t // CHUNK) * CHUNK
 
 
-def now_trace():
-    """An invisible point at "now": the first trace, so the axis is typed from a date and reaches now."""
-    return {"type": "scatter", "mode": "markers", "meta": "now", "name": "now", "showlegend": False,
-            "hoverinfo": "skip", "marker": {"opacity": 0}, "x": [stamp(time.time())], "y": [0]}
-
-
-def legend_entry(series, name, kind="scatter", **style):
-    """A data-less trace that stands for all chunks of a series in the legend (a click toggles them all)."""
-    return {"type": kind, "meta": series, "name": name, "legendgroup": series, "x": [None], "y": [None], **style}
-
-
-def chunked(series, items, make):
-    """A trace per chunk of `items` (time first), made by make(meta, items), each in the series' legend group."""
-    chunks = {}
-    for item in items:
-        chunks.setdefault(int(item[0] // CHUNK), []).append(item)
-    return [dict(make(f"{series}@{n}", part), legendgroup=series, showlegend=False) for n, part in sorted(chunks.items())]
-
-
-def traces(names, callbacks, every, fires, tasks, boot, marks):
-    """All traces, from the timeline's kept items (see kit.timeline for their shape)."""
-    lane = {h: i for i, h in enumerate(names)}
-    by_callback, by_kind = {cb: [] for cb in callbacks}, {kind: [] for kind in MARKERS}
-    for fire in fires:
-        by_callback[fire[2]].append(fire)
-    for mark in marks:
-        by_kind[mark[2]].append(mark)
-    out = [now_trace()]
-    for cb, points in by_callback.items():
-        out += fire_traces(cb, callbacks, every.get(cb, "fire"), points, lane) if points else []
-    out += bar_traces("tasks", "task runs", task_rows(tasks, lane), ROW["tasks"][1] / TASK_SLOTS * 0.85)
-    out += bar_traces("boot", "boot calls", boot_rows(boot, lane), ROW["boot"][1] / BOOT_ROWS * 0.8)
-    for kind, points in by_kind.items():
-        out += mark_traces(kind, points, lane) if points else []
+def series_of(callbacks, every):
+    """Every series the widget may draw: a tick row per timer callback, the two kinds of bars, each marker kind."""
+    out = {}
+    base, span = ROW["fires"]
+    for i, cb in enumerate(callbacks):
+        cat = category(cb)
+        same = [c for c in callbacks if category(c) == cat]
+        colours = next(c for name, _, c in RHYTHMS if name == cat)
+        out[f"fire:{cb}"] = {"kind": "tick", "group": f"timer · {cat}", "colour": colours[same.index(cb) % len(colours)],
+                             "name": ".".join(cb.split(".")[-1 if cat == "broker" else -2:])[:40],
+                             "row": round(base + span * (i + 0.5) / max(1, len(callbacks)), 4),
+                             "half": round(min(0.05, span / max(1, len(callbacks)) * 0.42), 4),
+                             "tip": f"{cb} · {every.get(cb, 'fire')}"}
+    out["tasks"] = {"kind": "bar", "group": "runs", "name": "task runs", "colour": TASKS["succeeded"],
+                    "height": round(ROW["tasks"][1] / TASK_SLOTS * 0.85, 4)}
+    out["boot"] = {"kind": "bar", "group": "runs", "name": "boot calls", "colour": METHODS["start"],
+                   "height": round(ROW["boot"][1] / BOOT_ROWS * 0.8, 4)}
+    for kind, (symbol, colour) in MARKERS.items():
+        out[f"mark:{kind}"] = {"kind": "mark", "group": "markers", "name": kind, "colour": colour, "symbol": symbol,
+                               "row": ROW["marks"]}
     return out
 
 
-def fire_traces(callback, callbacks, every, points, lane):
-    """Timer fires of one callback: a tick per fire, on that callback's own row, so its rhythm shows."""
-    cat = category(callback)
-    same = [cb for cb in callbacks if category(cb) == cat]
-    colours = next(c for name, _, c in RHYTHMS if name == cat)
-    marker = {"symbol": "line-ns-open", "size": 9, "color": colours[same.index(callback) % len(colours)],
-              "line": {"width": 2}}
-    y = ROW["fires"][0] + ROW["fires"][1] * callbacks.index(callback) / max(1, len(callbacks))
-    template = f"%{{x|%H:%M:%S.%L}} %{{text}}<br>{callback}<br>{every} · took %{{customdata}} ms<extra></extra>"
-    name = f"{cat} · " + ".".join(callback.split(".")[-1 if cat == "broker" else -2:])[:32]
-    return [legend_entry(f"fire:{callback}", name, mode="markers", marker=marker)] + chunked(
-        f"fire:{callback}", points, lambda meta, part: {
-            "type": "scatter", "mode": "markers", "meta": meta, "marker": marker, "hovertemplate": template,
-            "x": [p[4] for p in part], "y": [round(lane[p[1]] + y, 4) for p in part], "text": [p[1] for p in part],
-            "customdata": [round(p[5] * 1000, 3) for p in part]})
+def _chunks(series, rows, columns):
+    """{f"{series}@{n}": payload}: rows (time first, then host, then one value per column) cut into chunks,
+    with times as offsets from the chunk's start and hosts as indexes into its own `hosts` list."""
+    out = {}
+    for row in rows:
+        n = int(row[0] // CHUNK)
+        c = out.setdefault(f"{series}@{n}", {"s": series, "t0": n * CHUNK, "hosts": [], "t": [], "h": [],
+                                             **{name: [] for name in columns}})
+        if row[1] not in c["hosts"]:
+            c["hosts"].append(row[1])
+        c["t"].append(round(row[0] - n * CHUNK, 4))
+        c["h"].append(c["hosts"].index(row[1]))
+        for name, value in zip(columns, row[2:]):
+            c[name].append(value)
+    return out
 
 
-def task_rows(tasks, lane):
-    """A bar per task run; runs that overlap on one worker (concurrency > 1) get their own slot."""
-    now, rows, busy = time.time(), [], {}
+def chunks_of(fires, tasks, boot, marks):
+    """The widget's data: every kept item, in chunks (see _chunks)."""
+    out = {}
+    by_callback = {}
+    for t, host, cb, duration, _ in fires:
+        by_callback.setdefault(cb, []).append((t, host, round(duration * 1000, 3)))
+    for cb, rows in by_callback.items():
+        out.update(_chunks(f"fire:{cb}", rows, ("d",)))
+    out.update(_chunks("tasks", task_rows(tasks), ("len", "y", "c", "tip", "id")))
+    base, span = ROW["boot"]
+    out.update(_chunks("boot", [(t, host, round(e.get("duration") or 0.0, 6), round(base + span * (row + 0.5) / BOOT_ROWS, 4),
+                                 METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"),
+                                 text, e.get("step")) for t, host, row, text, e in boot], ("len", "y", "c", "tip", "id")))
+    by_kind = {}
+    for t, host, kind, text, _ in marks:
+        by_kind.setdefault(kind, []).append((t, host, text))
+    for kind, rows in by_kind.items():
+        out.update(_chunks(f"mark:{kind}", rows, ("tip",)))
+    return out
+
+
+def task_rows(tasks):
+    """A bar per task run (length None while running); runs that overlap on a worker get their own slot."""
+    rows, busy, now = [], {}, time.time()
     base, span = ROW["tasks"]
     for task in sorted(tasks, key=lambda task: task["start"]):
         end = task["end"] or now
         ends = busy.setdefault(task["host"], [])
         slot = next((i for i, e in enumerate(ends) if e <= task["start"]), len(ends))
         ends[slot:slot + 1] = [end]
-        text = task.get("text") or (f"{clock(task['start'])} {task['host']}<br>{task['name']} [{task['uuid']}]<br>"
-                                    f"{task['state']} · {end - task['start']:.3f} s")
-        if task["end"]:
-            task["text"] = text  # final: made once
-        rows.append((task["start"], task["x"], end - task["start"],
-                     round(lane[task["host"]] + base + span * (slot % TASK_SLOTS) / TASK_SLOTS, 4),
-                     TASKS[task["state"]], text, task["uuid"]))
+        took = f"{end - task['start']:.3f} s" if task["end"] else "running"
+        text = f"{clock(task['start'])} {task['host']}\n{task['name']} [{task['uuid']}]\n{task['state']} · {took}"
+        rows.append((task["start"], task["host"], round(task["end"] - task["start"], 4) if task["end"] else None,
+                     round(base + span * ((slot % TASK_SLOTS) + 0.5) / TASK_SLOTS, 4), TASKS[task["state"]], text,
+                     task["uuid"]))
     return rows
 
 
-def boot_rows(boot, lane):
-    base, span = ROW["boot"]
-    return [(t, x, e.get("duration") or 0.0, round(lane[host] + base + span * row / BOOT_ROWS, 4),
-             METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"), text, e.get("step"))
-            for t, host, row, text, x, e in boot]
+class TimelineWidget(anywidget.AnyWidget):
+    """Lanes on a canvas (widgets_timeline.js). A view starts from `snapshot`, asks the kernel for a fresh
+    one, then applies updates; every message carries whole chunks, so a late or extra view never drifts."""
 
+    _esm = HERE / "widgets_timeline.js"
+    _css = HERE / "widgets_timeline.css"
+    lanes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    series = traitlets.Dict().tag(sync=True)
+    window = traitlets.Float(60.0).tag(sync=True)
+    snapshot = traitlets.Dict().tag(sync=True)
 
-def bar_traces(series, name, rows, width):
-    """Horizontal bars on the date axis: base = start (date string), x = length (ms, at least 1 µs so it shows)."""
-    def make(meta, part):
-        colours = [r[4] for r in part]
-        return {"type": "bar", "orientation": "h", "meta": meta, "width": width, "hoverinfo": "text",
-                "base": [r[1] for r in part], "x": [max(round(r[2] * 1000.0, 3), 0.001) for r in part],
-                "y": [r[3] for r in part], "hovertext": [r[5] for r in part], "customdata": [r[6] for r in part],
-                "marker": {"color": colours, "line": {"color": colours, "width": 1}}}
-    legend = legend_entry(series, name, kind="bar", orientation="h", marker={"color": TASKS["succeeded"] if series == "tasks"
-                                                                             else METHODS["start"]})
-    return [legend] + chunked(series, rows, make) if rows else []
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.chunks, self.sent_bytes, self.messages, self._lock = {}, 0, 0, threading.Lock()
+        self.on_msg(self._on_view_msg)
 
+    def show(self, lanes, series, chunks, now):
+        """Send what changed since the last call: changed chunks whole, and the ids of dropped ones."""
+        with self._lock:
+            changed = {k: v for k, v in chunks.items() if self.chunks.get(k) != v}
+            dropped = [k for k in self.chunks if k not in chunks]
+            self.chunks = chunks
+        if self.lanes != lanes:
+            self.lanes = lanes
+        if self.series != series:
+            self.series = series
+        if changed or dropped:
+            self._post({"type": "update", "now": now, "set": changed, "drop": dropped})
 
-def mark_traces(kind, points, lane):
-    symbol, colour = MARKERS[kind]
-    marker = {"symbol": symbol, "size": 11, "color": colour}
-    return [legend_entry(f"mark:{kind}", kind, mode="markers", marker=marker)] + chunked(
-        f"mark:{kind}", points, lambda meta, part: {
-            "type": "scatter", "mode": "markers", "meta": meta, "marker": marker, "hoverinfo": "text",
-            "x": [p[4] for p in part], "y": [lane[p[1]] + ROW["marks"] for p in part], "hovertext": [p[3] for p in part]})
+    def _post(self, msg):
+        self.sent_bytes += len(json.dumps(msg))
+        self.messages += 1
+        self.send(msg)
 
+    def _on_view_msg(self, _widget, content, _buffers):
+        if isinstance(content, dict) and content.get("type") == "hello":
+            with self._lock:
+                chunks = dict(self.chunks)
+            self._post({"type": "snapshot", "now": time.time(), "chunks": chunks})
 
-def layout(names, window):
-    """A lane per worker (alternating background), date axis in local time, zoom kept across updates."""
-    n = max(1, len(names))
-    return {"height": 230 + 110 * n, "width": WIDTH, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "uirevision": "kit",
-            "barmode": "overlay", "hovermode": "closest", "title": {"text": f"last {window:.0f} s", "x": 0.01},
-            "xaxis": {"type": "date", "tickformat": "%H:%M:%S"},
-            "yaxis": {"range": [n, 0], "tickvals": [i + 0.5 for i in range(n)], "ticktext": list(names),
-                      "showgrid": False, "zeroline": False},
-            "shapes": [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": i, "y1": i + 1, "layer": "below",
-                        "line": {"width": 0}, "fillcolor": "#f3f6fa" if i % 2 else "#ffffff"} for i in range(n)],
-            "legend": {"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top",
-                       "font": {"size": 10}}}
+    def refresh_snapshot(self):
+        """Put the current chunks in `snapshot`, which a view draws before the kernel answers its hello."""
+        with self._lock:
+            self.snapshot = dict(self.chunks)
+
+    def _repr_mimebundle_(self, **kwargs):
+        self.refresh_snapshot()
+        return super()._repr_mimebundle_(**kwargs)

@@ -74,9 +74,9 @@ def lab(tmp_path, redis_server):
 
 
 def plotted_points(page):
-    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-        .map(p => (p.data || []).reduce((n, t) => n + ((t.x && t.x.length) || 0), 0))
-        .reduce((a, b) => a + b, 0)""")
+    """Items the timeline view (kit/widgets_timeline.js) drew: it keeps the count in data-items."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.kit-tl'))
+        .map(t => Number(t.dataset.items || 0)).reduce((a, b) => a + b, 0)""")
 
 
 def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
@@ -115,7 +115,7 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
 
             page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Timeline").click(
                 force=True, no_wait_after=True, timeout=120_000)
-            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=60_000)
+            page.wait_for_function("() => document.querySelectorAll('.kit-tl canvas').length > 0", timeout=60_000)
             before = plotted_points(page)
             deadline = time.monotonic() + 60
             after = before

@@ -169,10 +169,10 @@ def test_graph_panel_draws_a_chosen_worker(cluster, dash):
 
 
 def test_timeline_tab_is_live(cluster, dash):
-    fig = dash.tabs.children[-1]
-    assert fig is dash.timeline.widget
-    eventually(lambda: set(cluster.workers) <= set(fig.layout.yaxis.ticktext))
-    eventually(lambda: any(t.meta.startswith("fire:") and len(t.x) for t in fig.data))
+    widget = dash.tabs.children[-1]
+    assert widget is dash.timeline.widget
+    eventually(lambda: set(cluster.workers) <= set(widget.lanes))
+    eventually(lambda: any(c["s"].startswith("fire:") for c in widget.chunks.values()))
 
 
 def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):

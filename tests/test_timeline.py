@@ -31,17 +31,16 @@ def offline(workers=()):
     return types.SimpleNamespace(events=EventFeed("redis://127.0.0.1:1/0"), workers=list(workers))
 
 
-def series(traces):
-    """{series: [its chunk traces]} (a series also has one data-less legend entry, left out here)."""
+def by_series(chunks):
+    """{series: [its chunks]} from {chunk id: columns}."""
     out = {}
-    for t in traces:
-        if "@" in t["meta"]:
-            out.setdefault(t["meta"].split("@")[0], []).append(t)
+    for chunk in chunks.values():
+        out.setdefault(chunk["s"], []).append(chunk)
     return out
 
 
-def joined(chunks, key):
-    return [v for t in chunks for v in (t[key] if isinstance(t, dict) else getattr(t, key)) or ()]
+def column(chunks, key):
+    return [v for chunk in chunks for v in chunk[key]]
 
 
 def fire(host="w1@h", callback=HEART, t=None, **fields):
@@ -77,11 +76,15 @@ def test_events_land_in_lanes_by_kind():
     (task,) = w2["tasks"]
     assert (task["name"], task["state"], task["end"] - task["start"]) == ("kit.sleep", "failed", 1)
     assert [m["kind"] for m in w2["marks"]] == ["deadlock"] and w2["marks"][0]["task_id"] == "u1"
-    traces = series(tl.traces_data())
-    assert set(traces) == {f"fire:{TICK}", "tasks", "boot", "mark:node_lost", "mark:deadlock", "mark:timer-set"}
-    assert joined(traces["tasks"], "customdata") == ["u1"] and traces["tasks"][0]["marker"]["color"] == ["#d62728"]
-    assert "boom" in traces["boot"][0]["hovertext"][0]
-    assert "call_repeatedly(0.7)" in traces[f"fire:{TICK}"][0]["hovertemplate"]
+    view = tl.view_data()
+    assert view["lanes"] == ["w1@h", "w2@h"]
+    drawn = by_series(view["chunks"])
+    assert set(drawn) == {f"fire:{TICK}", "tasks", "boot", "mark:node_lost", "mark:deadlock", "mark:timer-set"}
+    assert column(drawn["tasks"], "id") == ["u1"] and column(drawn["tasks"], "c") == ["#d62728"]
+    assert column(drawn["tasks"], "len") == [1] and drawn["tasks"][0]["hosts"] == ["w2@h"]
+    assert "boom" in column(drawn["boot"], "tip")[0] and "<" not in column(drawn["boot"], "tip")[0]
+    assert view["series"][f"fire:{TICK}"]["tip"] == f"{TICK} · call_repeatedly(0.7)"
+    assert view["series"][f"fire:{TICK}"]["kind"] == "tick" and view["series"]["mark:node_lost"]["symbol"] == "x"
     tl.close()
 
 
@@ -108,7 +111,7 @@ def test_offline_flood_is_bounded_and_coalesced():
     eventually(lambda: not tl._inbox, timeout=10)
     time.sleep(0.3)
     assert sum(len(lane["fires"]) for lane in tl.lanes().values()) <= 1000
-    assert sum(len(t.x) for t in tl.widget.data if t.meta.startswith("fire:") and "@" in t.meta) <= 1000
+    assert sum(len(c["t"]) for c in tl.widget.chunks.values() if c["s"].startswith("fire:")) <= 1000
     assert tl.updates - before <= 10 * (time.monotonic() - t0) + 2, (tl.updates - before, elapsed)
     tl.close()
 
@@ -153,7 +156,7 @@ def test_lanes_show_boot_waterfall_and_timer_rhythms(cluster, timeline):
         assert {("Ticker", "start"), ("Timer", "create"), ("Consumer", "__init__"), ("Connection", "start")} <= {
             (b["label"], b["method"]) for b in boot}
         assert len({b["row"] for b in boot}) > 10, "each step of a boot gets its own waterfall row"
-    assert {f"fire:{HEART}", f"fire:{GOSSIP}", f"fire:{TICK}", "boot"} <= set(series(timeline.traces_data()))
+    assert {f"fire:{HEART}", f"fire:{GOSSIP}", f"fire:{TICK}", "boot"} <= set(by_series(timeline.view_data()["chunks"]))
 
 
 @pytest.mark.redis
@@ -170,7 +173,7 @@ def test_task_runs_are_bars_in_their_workers_lane(cluster, timeline):
     assert tasks[ok.id]["state"] == "succeeded" and 0.45 < tasks[ok.id]["end"] - tasks[ok.id]["start"] < 2
     assert tasks[bad.id]["state"] == "failed" and tasks[ok.id]["name"] == "kit.sleep"
     assert tasks[ok.id]["host"] in cluster.workers
-    assert {ok.id, bad.id} <= set(joined(series(timeline.traces_data())["tasks"], "customdata"))
+    assert {ok.id, bad.id} <= set(column(by_series(timeline.view_data()["chunks"])["tasks"], "id"))
 
 
 @pytest.mark.redis
@@ -192,35 +195,50 @@ def test_deadlock_and_gossip_markers(cluster, timeline):
 
 @pytest.mark.redis
 def test_widget_model_follows_the_cluster(cluster, timeline):
-    fig = timeline.widget
-    eventually(lambda: any(t.meta.startswith(f"fire:{HEART}@") and len(t.x) for t in fig.data))
+    widget = timeline.widget
+    eventually(lambda: any(c["s"] == f"fire:{HEART}" for c in widget.chunks.values()))
     count = eventually(lambda: timeline.updates >= 3 and timeline.updates)
-    assert set(fig.layout.yaxis.ticktext) >= set(cluster.workers)
-    mime = timeline._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in mime
+    assert set(widget.lanes) >= set(cluster.workers) and widget.series[f"fire:{HEART}"]["group"] == "timer · heartbeat"
+    bundle = timeline._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in (bundle[0] if isinstance(bundle, tuple) else bundle)
+    assert widget.snapshot.keys() == widget.chunks.keys() or timeline.updates > count, "a new view starts from it"
     uuid = cluster.app.send_task("kit.sleep", (0.1,)).id
-    eventually(lambda: uuid in joined([t for t in fig.data if t.meta.startswith("tasks@")], "customdata"))
+    eventually(lambda: uuid in column(by_series(widget.chunks).get("tasks", []), "id"))
     assert timeline.updates > count
 
 
+def test_a_view_that_says_hello_gets_everything_then_only_changes():
+    cluster = offline(["w1@h"])
+    tl = Timeline(cluster)
+    widget, sent = tl.widget, []
+    widget.send = sent.append
+    cluster.events._dispatch(fire(t=time.time() - 20))
+    tl._flush()
+    widget._on_view_msg(widget, {"type": "hello"}, [])
+    assert sent[-1]["type"] == "snapshot" and sent[-1]["chunks"] == widget.chunks and len(widget.chunks) == 1
+    old = next(iter(widget.chunks))
+    cluster.events._dispatch(fire())
+    tl._flush()
+    update = sent[-1]
+    assert update["type"] == "update" and old not in update["set"] and len(update["set"]) == 1 and not update["drop"]
+    tl._flush()
+    assert sent[-1] is update, "nothing changed: nothing sent"
+    tl.close()
+
+
 @pytest.mark.redis
-def test_widget_traffic_stays_far_below_jupyters_iopub_limit(cluster, timeline, monkeypatch):
-    """Jupyter's server drops every iopub message beyond 1 MB/s (iopub_data_rate_limit): all widgets freeze.
-    Only the newest chunk's traces are sent again, so steady traffic is kilobytes a second."""
-    import json
-    fig, sent = timeline.widget, []
+def test_widget_traffic_stays_far_below_jupyters_iopub_limit(cluster, timeline):
+    """Jupyter's server drops every iopub message beyond 1 MB/s (iopub_data_rate_limit), freezing all widgets.
+    Only the chunks that changed are sent, so steady traffic is kilobytes a second."""
+    widget = timeline.widget
     eventually(lambda: timeline.updates >= 5)
-    for name in ("_send_restyle_msg", "_send_addTraces_msg", "_send_deleteTraces_msg", "_send_relayout_msg"):
-        original = getattr(fig, name)
-        monkeypatch.setattr(fig, name, lambda *a, _send=original, **k: sent.append(len(json.dumps([a, k], default=str)))
-                            or _send(*a, **k))
-    t0 = time.monotonic()
+    sent, t0 = widget.sent_bytes, time.monotonic()
     while time.monotonic() - t0 < 8:
         cluster.app.send_task("kit.sleep", (0,))
         time.sleep(0.05)
-    rate = sum(sent) / (time.monotonic() - t0)
-    assert sent and rate < 300_000, f"{rate / 1e3:.0f} KB/s sent to the browser"
-    assert sum(len(t.x or ()) for t in fig.data) > 100, "and the window is full of points"
+    rate = (widget.sent_bytes - sent) / (time.monotonic() - t0)
+    assert 0 < rate < 300_000, f"{rate / 1e3:.0f} KB/s sent to the browser (Jupyter drops all above 1 MB/s)"
+    assert sum(len(c["t"]) for c in widget.chunks.values()) > 300, "while the window is full of items"
 
 
 @pytest.mark.redis
@@ -237,9 +255,9 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     elapsed = time.monotonic() - t0
     lanes = tl.lanes()
     assert sum(len(lane["fires"]) for lane in lanes.values()) <= 2000
-    shown = tl.widget.data
-    assert sum(len(t.x) for t in shown if t.meta.startswith("fire:") and "@" in t.meta) <= 2000
-    assert sum(len(t.x) for t in shown) <= 4 * 2000, "fires, markers, boot calls and tasks: each kept to max_points"
+    shown = tl.widget.chunks.values()
+    assert sum(len(c["t"]) for c in shown if c["s"].startswith("fire:")) <= 2000
+    assert sum(len(c["t"]) for c in shown) <= 4 * 2000, "fires, markers, boot calls and tasks: each kept to max_points"
     assert tl.updates - before <= 10 * elapsed + 2, (tl.updates - before, elapsed)
     since = time.time()
     assert cluster.events.wait_for("worker-heartbeat", timeout=30, since=since)["hostname"] in cluster.workers
