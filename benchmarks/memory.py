@@ -84,11 +84,11 @@ def round_trip(n=FLOOD, period=0.02):
     with kit.LocalCluster(Celery("bench-memory"), workers=0, progress=False) as cluster:
         view, name = None, "Dashboard"
         try:
-            from kit.dashboard import Dashboard
+            from kit.widgets.dashboard import Dashboard
             view = Dashboard(cluster)
         except Exception as exc:  # noqa: BLE001 - measured without it, and said so
             name = f"Timeline (Dashboard failed: {type(exc).__name__}: {exc})"
-            from kit.timeline import Timeline
+            from kit.widgets.timeline import Timeline
             view = Timeline(cluster)
             view.widget  # noqa: B018 - the widget exists, as when shown in a notebook
         time.sleep(0.5)

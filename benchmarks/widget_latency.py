@@ -58,7 +58,7 @@ class Probe:
 
 def measure(cluster, samples, rate):
     """(widget latencies, feed latencies, widget updates per second) for `samples` tasks."""
-    from kit.timeline import Timeline
+    from kit.widgets.timeline import Timeline
 
     timeline = Timeline(cluster, rate=rate)
     timeline.widget  # the model the browser mirrors

@@ -1,6 +1,6 @@
 """Bootsteps Kit: see and play with Celery's worker bootsteps, timer and gossip from JupyterLab.
 
-Names load lazily, so worker processes (which import `kit.worker_app`) never import the
+Names load lazily, so worker processes (which import `kit.worker.app`) never import the
 notebook side (graphviz, ipywidgets, plotting).
 """
 import importlib
@@ -10,19 +10,16 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it ('module:attr' when the names differ).
 _EXPORTS = {
     "LocalCluster": "kit.cluster",
-    "ClusterError": "kit.cluster",
-    "WorkerBootError": "kit.cluster",
     "EventFeed": "kit.events",
-    "StepError": "kit.blueprints",
-    "StepCycleError": "kit.blueprints",
-    "UnknownRequirementError": "kit.blueprints",
-    "NotAStepError": "kit.blueprints",
     "blueprint_steps": "kit.blueprints",
     "blueprint_graph": "kit.graph",
     "blueprint_diff": "kit.graph",
-    "Timeline": "kit.timeline",
-    "Dashboard": "kit.dashboard",
+    "Timeline": "kit.widgets.timeline",
+    "Dashboard": "kit.widgets.dashboard",
     "lint_steps": "kit.lint:lint",
+    **{name: "kit.errors" for name in (
+        "ClusterError", "BrokerError", "WorkerBootError", "StepError", "StepCycleError",
+        "UnknownRequirementError", "NotAStepError", "ShippingError", "StepWarning")},
 }
 
 __all__ = sorted([*_EXPORTS, "steps"])

@@ -69,7 +69,7 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
     steps = check_steps(args.steps)
     node = args.name if "@" in args.name else f"{args.name}@%h"
-    cmd = [sys.executable, "-m", "celery", "-A", "kit.worker_app", "worker", "-n", node,
+    cmd = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "worker", "-n", node,
            "-P", args.pool, "-c", str(args.concurrency), "-l", args.loglevel, "--without-mingle"]
     env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps))
     return cmd, env

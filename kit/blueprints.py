@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from celery import Celery, bootsteps
 from celery.utils.imports import symbol_by_name
+from kit.errors import NotAStepError, StepCycleError, StepError, UnknownRequirementError  # noqa: F401
 
 __all__ = [
     "BLUEPRINTS", "CONDITIONAL_STEPS", "NotAStepError", "Snapshot", "StepCycleError", "StepError",
@@ -27,22 +28,6 @@ CONDITIONAL_STEPS = frozenset({
     "celery.worker.consumer.agent.Agent",
     "celery.worker.components.Hub",
 })
-
-
-class StepError(ValueError):
-    """The steps of an app cannot form a blueprint."""
-
-
-class StepCycleError(StepError):
-    """Steps require each other in a cycle (Celery itself would loop forever)."""
-
-
-class UnknownRequirementError(StepError):
-    """A ``requires`` (or ``app.steps``) string does not import."""
-
-
-class NotAStepError(StepError, TypeError):
-    """Something used as a step is not a ``celery.bootsteps.Step`` subclass."""
 
 
 @dataclass(frozen=True)

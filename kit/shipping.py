@@ -9,6 +9,7 @@ import cloudpickle
 from celery import bootsteps
 from celery.app.defaults import DEFAULTS
 from celery.utils.imports import symbol_by_name
+from kit.errors import ShippingError  # noqa: F401
 
 PAYLOAD = "app.pkl"
 #: Where to import from, read before the payload is unpickled (its classes may live there).
@@ -22,10 +23,6 @@ OWN_KEYS = {"broker_url", "broker_read_url", "broker_write_url", "broker_host", 
 #: Task attributes carried over for tasks shipped by value.
 TASK_OPTIONS = ("max_retries", "default_retry_delay", "acks_late", "ignore_result",
                 "rate_limit", "time_limit", "soft_time_limit")
-
-
-class ShippingError(TypeError):
-    """Something in the app can't be sent to the workers."""
 
 
 def _importable(obj):

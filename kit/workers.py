@@ -42,14 +42,14 @@ def option_flags(app, options):
 
 
 class WorkerProcess:
-    """One `celery -A kit.worker_app worker` process of a cluster, with its log and boot markers."""
+    """One `celery -A kit.worker.app worker` process of a cluster, with its log and boot markers."""
 
     def __init__(self, name, run_dir, broker_url, argv, fork=True):
         self.name, self.ready = name, False
         slug = name.split("@")[0]
         self.log_path, self.boot_log = (os.path.join(run_dir, f"{slug}.{ext}") for ext in ("log", "boot"))
         open(self.boot_log, "w").close()
-        argv = ["-A", "kit.worker_app", "worker", "-n", name, *argv]
+        argv = ["-A", "kit.worker.app", "worker", "-n", name, *argv]
         env = dict(os.environ, KIT_RUN_DIR=run_dir, KIT_BROKER_URL=broker_url, KIT_PARENT_PID=str(os.getpid()),
                    KIT_BOOT_LOG=self.boot_log, PYTHONUNBUFFERED="1")
         if fork:

@@ -40,7 +40,7 @@ def test_worker_builds_the_celery_command(capsys, monkeypatch):
                    "--steps", "lifecycle", "--pool", "prefork", "--concurrency", "3", "--dry-run"])
     out = capsys.readouterr().out
     assert status == 0
-    assert "-m celery -A kit.worker_app worker -n alice@%h -P prefork -c 3 -l info --without-mingle" in out
+    assert "-m celery -A kit.worker.app worker -n alice@%h -P prefork -c 3 -l info --without-mingle" in out
     assert "KIT_JOIN_STEPS=lifecycle" in out
     assert "s3cret" not in out
 

@@ -6,7 +6,7 @@ import pytest
 
 import kit
 import kit_test_steps as s
-from kit.dashboard import Dashboard
+from kit.widgets.dashboard import Dashboard
 from kit.steps import LifecycleStep, OptionReader, SafeConsumer
 from test_timeline import eventually
 

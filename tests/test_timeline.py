@@ -6,7 +6,7 @@ import types
 import pytest
 
 from kit.events import EventFeed
-from kit.timeline import Timeline
+from kit.widgets.timeline import Timeline
 
 HEART, GOSSIP = "celery.worker.heartbeat.Heart._send", "celery.worker.consumer.gossip.Gossip.periodic"
 TICK = "kit_test_steps.Ticker.tick"

@@ -2,8 +2,8 @@
 import ipywidgets as w
 
 from kit.graph import BLUEPRINT_CHOICES, blueprint_graph
-from kit.panels import Panel, escape, set_options
-from kit.steps_panel import svg_html
+from kit.widgets.panel import Panel, escape, set_options
+from kit.widgets.steps import svg_html
 
 #: The dropdown entry for the static graph of the app (no worker asked).
 STATIC = "app (static)"

@@ -4,7 +4,7 @@ import collections
 import click
 import ipywidgets as w
 
-from kit.panels import Panel, escape, live_workers
+from kit.widgets.panel import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS
 
 

@@ -4,13 +4,13 @@ import threading
 
 import ipywidgets as w
 
-from kit.consumer_panel import ConsumerPanel
-from kit.gossip_panel import GossipPanel
-from kit.graph_panel import GraphPanel
-from kit.options_panel import OptionsPanel
-from kit.panels import Throttle, escape, live_workers, traceback_html
-from kit.steps_panel import StepsPanel
-from kit.timeline import Timeline
+from kit.widgets.consumer import ConsumerPanel
+from kit.widgets.gossip import GossipPanel
+from kit.widgets.graph import GraphPanel
+from kit.widgets.options import OptionsPanel
+from kit.widgets.panel import Throttle, escape, live_workers, traceback_html
+from kit.widgets.steps import StepsPanel
+from kit.widgets.timeline import Timeline
 
 
 class Dashboard:

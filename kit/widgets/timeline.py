@@ -3,8 +3,8 @@ import collections
 import threading
 import time
 
-from kit import timeline_panel as draw
-from kit.panels import Throttle, clock, live_workers, natural
+from kit.widgets import timeline_view as draw
+from kit.widgets.panel import Throttle, clock, live_workers, natural
 
 #: Event fields not repeated in a marker's hover text.
 _HIDDEN = {"type", "hostname", "timestamp", "utcoffset", "pid", "clock", "local_received", "kit_time", "event"}

@@ -1,11 +1,9 @@
-"""Worker-side probes: step lifecycle, timer calls, gossip, fast gossip, and the `kit_blueprint` inspect command."""
+"""Worker-side probes: step lifecycle, timer calls, gossip and fast gossip, recorded as `kit-*` events."""
 import inspect
 import os
 import time
 
 from celery import bootsteps
-from celery.utils.imports import symbol_by_name
-from celery.worker.control import control_command, inspect_command
 from kombu.asynchronous.timer import Entry
 
 from kit.telemetry import emit
@@ -17,7 +15,7 @@ BOOT = {"__init__", "include", "create", "start"}
 _boot_fd = None
 
 
-def _label(cls):
+def label(cls):
     return getattr(cls, "label", None) or cls.__name__
 
 
@@ -29,7 +27,7 @@ def _mark(text):
 
 def _run(cls, blueprint, method, fn, args, kwargs, timings):
     """Call fn, recording its start time, duration and error as a `kit-lifecycle` event."""
-    where = f"{blueprint} {_label(cls)} {method}"
+    where = f"{blueprint} {label(cls)} {method}"
     if method in BOOT:
         _mark(f"> {where}")
     t0, start, error = time.time(), time.perf_counter(), None
@@ -43,7 +41,7 @@ def _run(cls, blueprint, method, fn, args, kwargs, timings):
         if method in BOOT:
             _mark(f"< {where}" + (f" ! {error}" if error else ""))
         emit("lifecycle", safe=method not in UNSAFE, blueprint=blueprint, step=cls.name,
-             label=_label(cls), method=method, started_at=t0, duration=took, error=error)
+             label=label(cls), method=method, started_at=t0, duration=took, error=error)
 
 
 def _traced(step, blueprint, method, fn):
@@ -209,36 +207,3 @@ class FastGossip(bootsteps.Step):
     def create(self, c):
         c.blueprint.steps["celery.worker.consumer.heart.Heart"].heartbeat_interval = self.heartbeat_interval
         c.gossip.interval = self.check_interval
-
-
-@inspect_command()
-def kit_blueprint(state):
-    """What booted in this worker: both blueprints in boot order, with enabled/started/timings."""
-    c = state.consumer
-    return {"hostname": c.hostname,
-            "worker": _describe(c.controller.blueprint), "consumer": _describe(c.blueprint)}
-
-
-def _describe(blueprint):
-    steps = []
-    for i, step in enumerate(blueprint.order):
-        cls = type(step)
-        steps.append({
-            "name": cls.name, "ref": f"{cls.__module__}:{cls.__name__}", "label": _label(cls),
-            "requires": [symbol_by_name(r).name if isinstance(r, str) else r.name for r in cls.requires],
-            "enabled": bool(getattr(step, "enabled", True)), "last": bool(cls.last), "order": i,
-            "started": bool(getattr(step, "_kit_started", False)),
-            "timings": dict(getattr(step, "_kit_timings", {})), "error": None,
-        })
-    return steps
-
-
-@control_command(args=[("id", str), ("action", str)], signature="<id> [action]")
-def kit_elect(state, id, action=None):
-    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
-    gossip = state.consumer.gossip
-    if not gossip.enabled:
-        return {"error": "gossip is disabled on this worker (--without-gossip or a transport without fanout)"}
-    emit("gossip", event="election", election=id, topic="kit", action=action)
-    gossip.election(id, "kit", action)
-    return {"ok": id}

@@ -5,7 +5,7 @@ import pickle
 
 import ipywidgets as w
 
-from kit.panels import Panel, clock, escape
+from kit.widgets.panel import Panel, clock, escape
 from kit.steps import SafeConsumer, custom_queue
 
 #: Sent by "Malformed JSON" when the text area holds valid JSON.

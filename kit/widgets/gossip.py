@@ -4,7 +4,7 @@ import time
 
 import ipywidgets as w
 
-from kit.panels import Panel, clock, escape, live_workers, set_options, worker_dropdown
+from kit.widgets.panel import Panel, clock, escape, live_workers, set_options, worker_dropdown
 
 #: kit-gossip events shown in the log, with the fields that explain them.
 DETAILS = {"node_join": ("peer", "size"), "node_leave": ("peer", "size"), "node_lost": ("peer", "size"),

@@ -1,4 +1,4 @@
-"""The timeline's widget: its items as series and 5-second chunks, drawn in the browser by widgets_timeline.js."""
+"""The timeline's widget: its items as series and 5-second chunks, drawn in the browser by timeline_view.js."""
 import json
 import pathlib
 import threading
@@ -7,7 +7,7 @@ import time
 import anywidget
 import traitlets
 
-from kit.panels import clock
+from kit.widgets.panel import clock
 
 HERE = pathlib.Path(__file__).parent
 #: Timer callbacks by rhythm: (category, words in the callback's name, colours to cycle through).
@@ -125,11 +125,11 @@ def task_rows(tasks):
 
 
 class TimelineWidget(anywidget.AnyWidget):
-    """Lanes on a canvas (widgets_timeline.js). A view starts from `snapshot`, asks the kernel for a fresh
+    """Lanes on a canvas (timeline_view.js). A view starts from `snapshot`, asks the kernel for a fresh
     one, then applies updates; every message carries whole chunks, so a late or extra view never drifts."""
 
-    _esm = HERE / "widgets_timeline.js"
-    _css = HERE / "widgets_timeline.css"
+    _esm = HERE / "timeline_view.js"
+    _css = HERE / "timeline_view.css"
     lanes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     series = traitlets.Dict().tag(sync=True)
     window = traitlets.Float(60.0).tag(sync=True)

@@ -7,7 +7,7 @@ from celery import bootsteps
 
 from kit.blueprints import blueprint_steps
 from kit.graph import blueprint_diff
-from kit.panels import Panel, escape
+from kit.widgets.panel import Panel, escape
 from kit.steps import CATALOG
 
 #: The base classes a notebook subclasses: not steps to offer.

@@ -1,0 +1,54 @@
+"""Every exception and warning the kit raises, in one place.
+
+    RuntimeError
+     └── ClusterError            the cluster could not do what was asked
+          ├── BrokerError        the embedded Redis could not be found, started or restarted
+          └── WorkerBootError    a worker exited or was not ready before its deadline
+    ValueError
+     └── StepError               the app's steps cannot form a blueprint
+          ├── StepCycleError           steps require each other in a cycle
+          ├── UnknownRequirementError  a `requires` string does not import
+          └── NotAStepError            (also a TypeError) not a `bootsteps.Step` subclass
+    TypeError
+     └── ShippingError           something in the app can't be sent to the workers
+    UserWarning
+     └── StepWarning             a step does something the guide warns against
+
+Every class is exported from `kit`; messages name the bad value and end with the fix.
+"""
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not do what was asked."""
+
+
+class BrokerError(ClusterError):
+    """The embedded Redis could not be found or started."""
+
+
+class WorkerBootError(ClusterError):
+    """A worker process exited or did not answer a ping before its deadline."""
+
+
+class StepError(ValueError):
+    """The steps of an app cannot form a blueprint."""
+
+
+class StepCycleError(StepError):
+    """Steps require each other in a cycle (Celery itself would loop forever)."""
+
+
+class UnknownRequirementError(StepError):
+    """A ``requires`` (or ``app.steps``) string does not import."""
+
+
+class NotAStepError(StepError, TypeError):
+    """Something used as a step is not a ``celery.bootsteps.Step`` subclass."""
+
+
+class ShippingError(TypeError):
+    """Something in the app can't be sent to the workers."""
+
+
+class StepWarning(UserWarning):
+    """A step does something the Extensions & Bootsteps guide warns against."""
