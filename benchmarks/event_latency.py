@@ -8,6 +8,7 @@ Redis, and a subscriber thread in this process receives (`time.time()` on receip
 publisher's `time.time()` in the payload). Windows alternate kit / raw so both see the same load;
 the worker only emits while a flag file exists.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,6 +52,7 @@ class BenchEmitter(bootsteps.StartStopStep):
             if flag and os.path.exists(flag):
                 state["seq"] += 1
                 emit("bench", seq=state["seq"])
+
         self.tref = worker.timer.call_repeatedly(0.01, tick)
 
     def stop(self, worker):
@@ -85,6 +87,7 @@ def kit_window(cluster, flag, samples):
             send.append(event.get("timestamp", now) - event["kit_time"])
             if len(lat) >= samples:
                 done.set()
+
     cluster.events.subscribe(on_event)
     Path(flag).touch()
     try:
@@ -115,10 +118,15 @@ def raw_window(url, samples):
             if msg["data"] == b"done":
                 return
             lat.append(now - json.loads(msg["data"])["t"])
+
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
-    proc = subprocess.Popen([sys.executable, "-c", PUBLISHER, url, str(samples), str(INTERVAL), channel],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=quiet_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, url, str(samples), str(INTERVAL), channel],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=quiet_env(),
+    )
     try:
         assert proc.stdout.readline().strip() == b"ready"
         proc.stdin.write(b"go\n")
@@ -150,41 +158,69 @@ def main(repeat: int = 3, samples: int = 500) -> dict:
             for _ in range(repeat):
                 lat, send = kit_window(cluster, flag, samples)
                 raw = raw_window(url, samples)
-                runs.append({"kit_p50": percentile(lat, 50), "kit_p95": percentile(lat, 95),
-                             "kit_max": max(lat), "send_p50": percentile(send, 50),
-                             "raw_p50": percentile(raw, 50), "raw_p95": percentile(raw, 95),
-                             "raw_n": len(raw), "kit_n": len(lat)})
+                runs.append(
+                    {
+                        "kit_p50": percentile(lat, 50),
+                        "kit_p95": percentile(lat, 95),
+                        "kit_max": max(lat),
+                        "send_p50": percentile(send, 50),
+                        "raw_p50": percentile(raw, 50),
+                        "raw_p95": percentile(raw, 95),
+                        "raw_n": len(raw),
+                        "kit_n": len(lat),
+                    }
+                )
     finally:
         os.environ.pop(FLAG_ENV, None)
         os.rmdir(flag_dir) if os.path.isdir(flag_dir) and not os.listdir(flag_dir) else None
 
     def med(key):
         return median([r[key] for r in runs])
+
     kit_p50, kit_p95, raw_p50, raw_p95 = med("kit_p50"), med("kit_p95"), med("raw_p50"), med("raw_p95")
     ratio = kit_p95 / raw_p95
     ok = kit_p95 <= TARGET_P95_S
     return {
-        "kit_p50_s": kit_p50, "kit_p95_s": kit_p95, "kit_max_s": med("kit_max"), "send_p50_s": med("send_p50"),
-        "raw_p50_s": raw_p50, "raw_p95_s": raw_p95, "ratio": ratio, "target": TARGET_P95_S, "ok": ok,
-        "samples": samples, "repeat": repeat, "runs": runs,
-        "rows": [row("event latency worker -> callback (p95)",
-                     f"p50 {kit_p50 * 1e3:.2f} ms, p95 {kit_p95 * 1e3:.2f} ms",
-                     f"raw pub/sub p50 {raw_p50 * 1e3:.2f} ms, p95 {raw_p95 * 1e3:.2f} ms",
-                     ratio, f"p95 <= {TARGET_P95_S * 1e3:.0f} ms", ok)],
+        "kit_p50_s": kit_p50,
+        "kit_p95_s": kit_p95,
+        "kit_max_s": med("kit_max"),
+        "send_p50_s": med("send_p50"),
+        "raw_p50_s": raw_p50,
+        "raw_p95_s": raw_p95,
+        "ratio": ratio,
+        "target": TARGET_P95_S,
+        "ok": ok,
+        "samples": samples,
+        "repeat": repeat,
+        "runs": runs,
+        "rows": [
+            row(
+                "event latency worker -> callback (p95)",
+                f"p50 {kit_p50 * 1e3:.2f} ms, p95 {kit_p95 * 1e3:.2f} ms",
+                f"raw pub/sub p50 {raw_p50 * 1e3:.2f} ms, p95 {raw_p95 * 1e3:.2f} ms",
+                ratio,
+                f"p95 <= {TARGET_P95_S * 1e3:.0f} ms",
+                ok,
+            )
+        ],
     }
 
 
 def _report(f: dict) -> str:
-    return "\n".join([
-        f"worker emit -> cluster.events callback: p50 {f['kit_p50_s'] * 1e3:.3f} ms  p95 {f['kit_p95_s'] * 1e3:.3f} ms"
-        f"  max {f['kit_max_s'] * 1e3:.1f} ms  (of which emit -> dispatcher send p50 {f['send_p50_s'] * 1e3:.3f} ms)",
-        f"raw redis-py publish -> subscriber:     p50 {f['raw_p50_s'] * 1e3:.3f} ms  p95 {f['raw_p95_s'] * 1e3:.3f} ms",
-        f"p95 ratio kit/raw {f['ratio']:.2f}; target p95 <= {f['target'] * 1e3:.0f} ms: {'ok' if f['ok'] else 'MISSED'}"
-        f"  [{f['samples']} events per window, median of {f['repeat']} windows each]",
-        "", report_rows(f["rows"]),
-    ])
+    return "\n".join(
+        [
+            f"worker emit -> cluster.events callback: p50 {f['kit_p50_s'] * 1e3:.3f} ms  p95 {f['kit_p95_s'] * 1e3:.3f} ms"
+            f"  max {f['kit_max_s'] * 1e3:.1f} ms  (of which emit -> dispatcher send p50 {f['send_p50_s'] * 1e3:.3f} ms)",
+            f"raw redis-py publish -> subscriber:     p50 {f['raw_p50_s'] * 1e3:.3f} ms  p95 {f['raw_p95_s'] * 1e3:.3f} ms",
+            f"p95 ratio kit/raw {f['ratio']:.2f}; target p95 <= {f['target'] * 1e3:.0f} ms: {'ok' if f['ok'] else 'MISSED'}"
+            f"  [{f['samples']} events per window, median of {f['repeat']} windows each]",
+            "",
+            report_rows(f["rows"]),
+        ]
+    )
 
 
 if __name__ == "__main__":
     from _common import repeat_arg
+
     print(_report(main(repeat_arg(3, __doc__))))

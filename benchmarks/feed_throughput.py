@@ -8,6 +8,7 @@ all N to the callback is measured. So the figure is the receiver's delivery capa
 publisher's speed. Kit: `EventFeed(url).subscribe(fn)`; anchor: `app.events.Receiver(conn,
 handlers={'*': fn}).capture()`. Runs alternate kit / bare; medians over `repeat` runs.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -66,8 +67,13 @@ class Sink:
 
 def _run_publisher(url, n, sink, timeout=120):
     """Start the publisher, wait until the receiver sees its stream, let it send n, release the sink."""
-    proc = subprocess.Popen([sys.executable, "-c", PUBLISHER, url, str(n)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=quiet_env(), text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, url, str(n)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=quiet_env(),
+        text=True,
+    )
     try:
         if proc.stdout.readline().strip() != "ready":
             raise RuntimeError("publisher did not start")
@@ -112,6 +118,7 @@ def bare_rate(url, n):
         with app.connection_for_read() as conn:
             holder["receiver"] = receiver = app.events.Receiver(conn, handlers={"*": sink})
             receiver.capture(limit=None, timeout=None, wakeup=False)
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
@@ -135,7 +142,10 @@ def main(repeat: int = 5, n: int = N) -> dict:
             client.config_set("client-output-buffer-limit", "pubsub 0 0 0")  # the backlog is the point
             client.close()
             for _ in range(repeat):
-                for rates, cpus, measure in ((kit_rates, kit_cpu, kit_rate), (bare_rates, bare_cpu, bare_rate)):
+                for rates, cpus, measure in (
+                    (kit_rates, kit_cpu, kit_rate),
+                    (bare_rates, bare_cpu, bare_rate),
+                ):
                     rate, cpu, pub = measure(broker.url, n)
                     rates.append(rate)
                     cpus.append(cpu)
@@ -146,28 +156,51 @@ def main(repeat: int = 5, n: int = N) -> dict:
     ratio = kit / bare
     cpu_ratio = median(kit_cpu) / median(bare_cpu)
     ok = ratio >= TARGET
-    return {"kit_events_per_s": kit, "bare_events_per_s": bare, "ratio": ratio, "target": TARGET, "ok": ok,
-            "kit_events_per_cpu_s": median(kit_cpu), "bare_events_per_cpu_s": median(bare_cpu),
-            "cpu_ratio": cpu_ratio, "publisher_events_per_s": median(pub_rates), "n": n, "repeat": repeat,
-            "kit_runs": kit_rates, "bare_runs": bare_rates,
-            "rows": [row("feed throughput (EventFeed -> subscriber)", f"{kit:,.0f} events/s (per CPU-s ratio {cpu_ratio:.2f})",
-                         f"bare EventReceiver {bare:,.0f} events/s", ratio, f">= {TARGET}", ok)]}
+    return {
+        "kit_events_per_s": kit,
+        "bare_events_per_s": bare,
+        "ratio": ratio,
+        "target": TARGET,
+        "ok": ok,
+        "kit_events_per_cpu_s": median(kit_cpu),
+        "bare_events_per_cpu_s": median(bare_cpu),
+        "cpu_ratio": cpu_ratio,
+        "publisher_events_per_s": median(pub_rates),
+        "n": n,
+        "repeat": repeat,
+        "kit_runs": kit_rates,
+        "bare_runs": bare_rates,
+        "rows": [
+            row(
+                "feed throughput (EventFeed -> subscriber)",
+                f"{kit:,.0f} events/s (per CPU-s ratio {cpu_ratio:.2f})",
+                f"bare EventReceiver {bare:,.0f} events/s",
+                ratio,
+                f">= {TARGET}",
+                ok,
+            )
+        ],
+    }
 
 
 def _report(f: dict) -> str:
-    return "\n".join([
-        f"kit EventFeed -> subscriber:        {f['kit_events_per_s']:10,.0f} events/s",
-        f"bare Celery Receiver.capture():     {f['bare_events_per_s']:10,.0f} events/s",
-        f"per CPU second of the receiving thread: kit {f['kit_events_per_cpu_s']:,.0f}, bare "
-        f"{f['bare_events_per_cpu_s']:,.0f} -> ratio {f['cpu_ratio']:.3f} (less sensitive to other load)",
-        f"(publisher, EventDispatcher.send:   {f['publisher_events_per_s']:10,.0f} events/s)",
-        f"ratio {f['ratio']:.3f} (target >= {f['target']}): {'ok' if f['ok'] else 'MISSED'}"
-        f"  [N={f['n']}, median of {f['repeat']}; runs kit {[round(r) for r in f['kit_runs']]}"
-        f" bare {[round(r) for r in f['bare_runs']]}]",
-        "", report_rows(f["rows"]),
-    ])
+    return "\n".join(
+        [
+            f"kit EventFeed -> subscriber:        {f['kit_events_per_s']:10,.0f} events/s",
+            f"bare Celery Receiver.capture():     {f['bare_events_per_s']:10,.0f} events/s",
+            f"per CPU second of the receiving thread: kit {f['kit_events_per_cpu_s']:,.0f}, bare "
+            f"{f['bare_events_per_cpu_s']:,.0f} -> ratio {f['cpu_ratio']:.3f} (less sensitive to other load)",
+            f"(publisher, EventDispatcher.send:   {f['publisher_events_per_s']:10,.0f} events/s)",
+            f"ratio {f['ratio']:.3f} (target >= {f['target']}): {'ok' if f['ok'] else 'MISSED'}"
+            f"  [N={f['n']}, median of {f['repeat']}; runs kit {[round(r) for r in f['kit_runs']]}"
+            f" bare {[round(r) for r in f['bare_runs']]}]",
+            "",
+            report_rows(f["rows"]),
+        ]
+    )
 
 
 if __name__ == "__main__":
     from _common import repeat_arg
+
     print(_report(main(repeat_arg(5, __doc__))))

@@ -1,4 +1,5 @@
 """Benchmark: the two-blueprint SVG in a warm kernel vs `celery graph bootsteps | dot -Tsvg` as processes."""
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,13 @@ def warm_render(app) -> str:
 def cli_render(workdir: str) -> bytes:
     """``python -m celery -A tiny graph bootsteps | dot -Tsvg``, two processes."""
     env = {**os.environ, "PYTHONPATH": workdir}
-    celery = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tiny", "graph", "bootsteps"],
-                              cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    celery = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tiny", "graph", "bootsteps"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     dot = subprocess.Popen(["dot", "-Tsvg"], stdin=celery.stdout, stdout=subprocess.PIPE)
     celery.stdout.close()
     svg, _ = dot.communicate(timeout=60)
@@ -64,15 +70,23 @@ def main(repeat: int = 5) -> dict:
         Path(workdir, "tiny.py").write_text(TINY_APP)
         cli = _median(lambda: cli_render(workdir), repeat)
     ratio = warm / cli
-    return {"kit_warm_s": warm, "cli_s": cli, "ratio": ratio, "target": TARGET,
-            "ok": ratio <= TARGET, "repeat": repeat}
+    return {
+        "kit_warm_s": warm,
+        "cli_s": cli,
+        "ratio": ratio,
+        "target": TARGET,
+        "ok": ratio <= TARGET,
+        "repeat": repeat,
+    }
 
 
 def _report(figures: dict) -> str:
-    return (f"kit, warm process (blueprint_graph(app).pipe('svg')): {figures['kit_warm_s'] * 1e3:8.1f} ms\n"
-            f"celery graph bootsteps | dot -Tsvg (processes):      {figures['cli_s'] * 1e3:8.1f} ms\n"
-            f"ratio {figures['ratio']:.3f} (target <= {figures['target']}): "
-            f"{'ok' if figures['ok'] else 'MISSED'}  [median of {figures['repeat']}]")
+    return (
+        f"kit, warm process (blueprint_graph(app).pipe('svg')): {figures['kit_warm_s'] * 1e3:8.1f} ms\n"
+        f"celery graph bootsteps | dot -Tsvg (processes):      {figures['cli_s'] * 1e3:8.1f} ms\n"
+        f"ratio {figures['ratio']:.3f} (target <= {figures['target']}): "
+        f"{'ok' if figures['ok'] else 'MISSED'}  [median of {figures['repeat']}]"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
    "client" thread asks the main thread (as a kernel's shell channel does) to run a trivial function
    every 20 ms; the round trip is request -> function done. Idle round trip first, as the anchor.
 """
+
 from __future__ import annotations
 
 import gc
@@ -24,25 +25,51 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, percentile, report_rows, row  # noqa: E402
 
-GROWTH_TARGET = 1.1   # memory after 100,000 events / memory after maxlen events
+GROWTH_TARGET = 1.1  # memory after 100,000 events / memory after maxlen events
 ROUND_TRIP_TARGET_S = 0.1  # p95 during the flood (the kit's "on screen within 100 ms")
 FLOOD = 100_000
-_TYPES = ("kit-timer", "kit-timer", "kit-timer", "kit-lifecycle", "task-succeeded", "worker-heartbeat",
-          "kit-gossip")
+_TYPES = (
+    "kit-timer",
+    "kit-timer",
+    "kit-timer",
+    "kit-lifecycle",
+    "task-succeeded",
+    "worker-heartbeat",
+    "kit-gossip",
+)
 
 
 def synthetic(i, now=None):
     """One event shaped like what Celery's Receiver hands the feed (fresh strings, as decoded JSON)."""
     now = now or time.time()
     kind = _TYPES[i % len(_TYPES)]
-    event = {"type": kind, "hostname": f"w{i % 3 + 1}@bench", "timestamp": now, "clock": i, "pid": 4242,
-             "utcoffset": 0, "local_received": now, "kit_time": now}
+    event = {
+        "type": kind,
+        "hostname": f"w{i % 3 + 1}@bench",
+        "timestamp": now,
+        "clock": i,
+        "pid": 4242,
+        "utcoffset": 0,
+        "local_received": now,
+        "kit_time": now,
+    }
     if kind == "kit-timer":
-        event.update(kind="fire", callback=f"kombu.asynchronous.timer.Timer.tick_{i % 50}", duration=0.000123,
-                     error=None)
+        event.update(
+            kind="fire",
+            callback=f"kombu.asynchronous.timer.Timer.tick_{i % 50}",
+            duration=0.000123,
+            error=None,
+        )
     elif kind == "kit-lifecycle":
-        event.update(blueprint="consumer", step=f"celery.worker.consumer.step{i % 12}", label=f"Step{i % 12}",
-                     method="start", started_at=now, duration=0.0012, error=None)
+        event.update(
+            blueprint="consumer",
+            step=f"celery.worker.consumer.step{i % 12}",
+            label=f"Step{i % 12}",
+            method="start",
+            started_at=now,
+            duration=0.0012,
+            error=None,
+        )
     elif kind == "kit-gossip":
         event.update(event="node_join", peer=f"w{i % 7}@bench", size=3)
     elif kind.startswith("task-"):
@@ -73,8 +100,15 @@ def bounded_memory(n=FLOOD, maxlen=None):
     finally:
         tracemalloc.stop()
     per_event = at[n] / kept
-    return {"maxlen": maxlen, "kept": kept, "bytes_at": at, "peak_bytes": peak, "bytes_per_kept_event": per_event,
-            "growth": at[n] / at[maxlen], "counts_keys": len(feed.counts)}
+    return {
+        "maxlen": maxlen,
+        "kept": kept,
+        "bytes_at": at,
+        "peak_bytes": peak,
+        "bytes_per_kept_event": per_event,
+        "growth": at[n] / at[maxlen],
+        "counts_keys": len(feed.counts),
+    }
 
 
 def round_trip(n=FLOOD, period=0.02):
@@ -85,10 +119,12 @@ def round_trip(n=FLOOD, period=0.02):
         view, name = None, "Dashboard"
         try:
             from kit.widgets.dashboard import Dashboard
+
             view = Dashboard(cluster)
         except Exception as exc:  # noqa: BLE001 - measured without it, and said so
             name = f"Timeline (Dashboard failed: {type(exc).__name__}: {exc})"
             from kit.widgets.timeline import Timeline
+
             view = Timeline(cluster)
             view.widget  # noqa: B018 - the widget exists, as when shown in a notebook
         time.sleep(0.5)
@@ -128,12 +164,19 @@ def round_trip(n=FLOOD, period=0.02):
                 cluster.events._dispatch(synthetic(i, now))
             flood_time["s"] = time.perf_counter() - t0
             flood_done.set()
+
         threading.Thread(target=client, daemon=True).start()
         threading.Thread(target=flood, daemon=True).start()
         during = serve(flood_done.is_set)
         updates = getattr(getattr(view, "timeline", view), "updates", None)
         view.close()
-    return {"view": name, "idle": idle, "during": during, "flood_s": flood_time.get("s"), "timeline_updates": updates}
+    return {
+        "view": name,
+        "idle": idle,
+        "during": during,
+        "flood_s": flood_time.get("s"),
+        "timeline_updates": updates,
+    }
 
 
 def main(repeat: int = 3, n: int = FLOOD) -> dict:
@@ -150,39 +193,69 @@ def main(repeat: int = 3, n: int = FLOOD) -> dict:
     mem_ok, rt_ok = growth <= GROWTH_TARGET, flood_p95 <= ROUND_TRIP_TARGET_S
     m0 = mems[0]
     return {
-        "maxlen": m0["maxlen"], "bytes_per_kept_event": per_event, "bound_mib": bound_mib, "growth": growth,
-        "ratio": growth, "target": GROWTH_TARGET, "ok": mem_ok and rt_ok, "memory_ok": mem_ok,
-        "bytes_at": m0["bytes_at"], "peak_mib": m0["peak_bytes"] / 2**20,
-        "round_trip_idle_p95_s": idle_p95, "round_trip_flood_p50_s": flood_p50, "round_trip_flood_p95_s": flood_p95,
-        "round_trip_flood_max_s": flood_max, "round_trip_ratio": flood_p95 / idle_p95,
-        "round_trip_target_s": ROUND_TRIP_TARGET_S, "round_trip_ok": rt_ok, "flood_events_per_s": flood_rate,
-        "view": trips[0]["view"], "timeline_updates": trips[0]["timeline_updates"], "n": n, "repeat": repeat,
+        "maxlen": m0["maxlen"],
+        "bytes_per_kept_event": per_event,
+        "bound_mib": bound_mib,
+        "growth": growth,
+        "ratio": growth,
+        "target": GROWTH_TARGET,
+        "ok": mem_ok and rt_ok,
+        "memory_ok": mem_ok,
+        "bytes_at": m0["bytes_at"],
+        "peak_mib": m0["peak_bytes"] / 2**20,
+        "round_trip_idle_p95_s": idle_p95,
+        "round_trip_flood_p50_s": flood_p50,
+        "round_trip_flood_p95_s": flood_p95,
+        "round_trip_flood_max_s": flood_max,
+        "round_trip_ratio": flood_p95 / idle_p95,
+        "round_trip_target_s": ROUND_TRIP_TARGET_S,
+        "round_trip_ok": rt_ok,
+        "flood_events_per_s": flood_rate,
+        "view": trips[0]["view"],
+        "timeline_updates": trips[0]["timeline_updates"],
+        "n": n,
+        "repeat": repeat,
         "rows": [
-            row("feed memory, 100k-event flood", f"{per_event:.0f} B/kept event, bound {bound_mib:.1f} MiB "
-                f"(maxlen {m0['maxlen']:,})", "memory at maxlen events", growth, f"<= {GROWTH_TARGET}", mem_ok),
-            row("kernel round trip during flood (p95)", f"{flood_p95 * 1e3:.1f} ms (flood {flood_rate:,.0f} ev/s)",
-                f"idle p95 {idle_p95 * 1e3:.2f} ms", flood_p95 / idle_p95,
-                f"p95 <= {ROUND_TRIP_TARGET_S * 1e3:.0f} ms", rt_ok),
+            row(
+                "feed memory, 100k-event flood",
+                f"{per_event:.0f} B/kept event, bound {bound_mib:.1f} MiB (maxlen {m0['maxlen']:,})",
+                "memory at maxlen events",
+                growth,
+                f"<= {GROWTH_TARGET}",
+                mem_ok,
+            ),
+            row(
+                "kernel round trip during flood (p95)",
+                f"{flood_p95 * 1e3:.1f} ms (flood {flood_rate:,.0f} ev/s)",
+                f"idle p95 {idle_p95 * 1e3:.2f} ms",
+                flood_p95 / idle_p95,
+                f"p95 <= {ROUND_TRIP_TARGET_S * 1e3:.0f} ms",
+                rt_ok,
+            ),
         ],
     }
 
 
 def _report(f: dict) -> str:
     at = ", ".join(f"{k:,}: {v / 2**20:.2f} MiB" for k, v in sorted(f["bytes_at"].items()))
-    return "\n".join([
-        f"EventFeed(maxlen={f['maxlen']:,}) after N events (tracemalloc): {at}; peak {f['peak_mib']:.2f} MiB",
-        f"bytes per kept event {f['bytes_per_kept_event']:.0f}; bound ~{f['bound_mib']:.1f} MiB; growth after the ring "
-        f"is full x{f['growth']:.3f} (target <= {f['target']}): {'ok' if f['memory_ok'] else 'MISSED'}",
-        f"round trip (client thread -> main thread runs a function), with {f['view']} subscribed:",
-        f"  idle p95 {f['round_trip_idle_p95_s'] * 1e3:.2f} ms; during a {f['n']:,}-event flood "
-        f"({f['flood_events_per_s']:,.0f} events/s) p50 {f['round_trip_flood_p50_s'] * 1e3:.2f} ms, "
-        f"p95 {f['round_trip_flood_p95_s'] * 1e3:.2f} ms, max {f['round_trip_flood_max_s'] * 1e3:.1f} ms "
-        f"(target p95 <= {f['round_trip_target_s'] * 1e3:.0f} ms: {'ok' if f['round_trip_ok'] else 'MISSED'}); "
-        f"timeline updates during the run: {f['timeline_updates']}",
-        "", report_rows(f["rows"]),
-    ])
+    return "\n".join(
+        [
+            f"EventFeed(maxlen={f['maxlen']:,}) after N events (tracemalloc): {at}; peak {f['peak_mib']:.2f} MiB",
+            f"bytes per kept event {f['bytes_per_kept_event']:.0f}; bound ~{f['bound_mib']:.1f} MiB; growth after the ring "
+            f"is full x{f['growth']:.3f} (target <= {f['target']}): {'ok' if f['memory_ok'] else 'MISSED'}",
+            f"round trip (client thread -> main thread runs a function), with {f['view']} subscribed:",
+            f"  idle p95 {f['round_trip_idle_p95_s'] * 1e3:.2f} ms; during a {f['n']:,}-event flood "
+            f"({f['flood_events_per_s']:,.0f} events/s) p50 {f['round_trip_flood_p50_s'] * 1e3:.2f} ms, "
+            f"p95 {f['round_trip_flood_p95_s'] * 1e3:.2f} ms, max {f['round_trip_flood_max_s'] * 1e3:.1f} ms "
+            f"(target p95 <= {f['round_trip_target_s'] * 1e3:.0f} ms: {'ok' if f['round_trip_ok'] else 'MISSED'}); "
+            f"timeline updates during the run: {f['timeline_updates']}",
+            "",
+            report_rows(f["rows"]),
+        ]
+    )
 
 
 if __name__ == "__main__":
     from _common import repeat_arg
+
     print(_report(main(repeat_arg(3, __doc__))))

@@ -9,6 +9,7 @@ a target is missed or a benchmark failed).
     python benchmarks/run_all.py --repeat 1      # one repetition each (quick look)
     python benchmarks/run_all.py -k latency -k node_lost --json results.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,15 @@ sys.path.insert(0, str(HERE))
 from _common import quiet_env, report_rows  # noqa: E402
 
 #: Shown first, in this order; any other benchmark module found here follows, alphabetically.
-ORDER = ("cluster_start", "event_latency", "widget_latency", "feed_throughput", "node_lost", "graph_render",
-         "memory")
+ORDER = (
+    "cluster_start",
+    "event_latency",
+    "widget_latency",
+    "feed_throughput",
+    "node_lost",
+    "graph_render",
+    "memory",
+)
 SKIP = {"_common", "run_all"}
 #: Keys of a benchmark's dict that are not its figures.
 META = {"ratio", "target", "ok", "repeat", "rows", "figure", "anchor", "name"}
@@ -44,8 +52,11 @@ def modules(selected=()):
 
 
 def _numbers(result):
-    return [(k, v) for k, v in result.items()
-            if k not in META and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return [
+        (k, v)
+        for k, v in result.items()
+        if k not in META and isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
 
 
 def _show(key, value):
@@ -100,17 +111,29 @@ def rows_of(name, result):
         anchor = _show(*found) if found else ""
     ratio = result.get("ratio")
     if not isinstance(ratio, (int, float)):
-        found = (_first(result, lambda k: k.startswith("ratio") and "p95" in k)
-                 or _first(result, lambda k: k.startswith("ratio")))
+        found = _first(result, lambda k: k.startswith("ratio") and "p95" in k) or _first(
+            result, lambda k: k.startswith("ratio")
+        )
         ratio = found[1] if found else None
     if "target" in result:
         target = _target(dict(result, ratio=ratio))
     else:
         found = _first(result, lambda k: k.startswith("target"))
-        target = ("<= " + _show(*found).split(" ", 1)[1]) if found and found[0].endswith("_s") else (
-            _show(*found) if found else "")
-    return [{"name": name.replace("_", " "), "figure": figure, "anchor": anchor, "ratio": ratio,
-             "target": target, "ok": bool(result.get("ok"))}]
+        target = (
+            ("<= " + _show(*found).split(" ", 1)[1])
+            if found and found[0].endswith("_s")
+            else (_show(*found) if found else "")
+        )
+    return [
+        {
+            "name": name.replace("_", " "),
+            "figure": figure,
+            "anchor": anchor,
+            "ratio": ratio,
+            "target": target,
+            "ok": bool(result.get("ok")),
+        }
+    ]
 
 
 def run_one(name, out, repeat=None):
@@ -138,8 +161,9 @@ def run(name, repeat=None, timeout=1800):
             cmd += ["--repeat", str(repeat)]
         t0 = time.monotonic()
         try:
-            proc = subprocess.run(cmd, cwd=HERE.parent, env=quiet_env(), capture_output=True, text=True,
-                                  timeout=timeout)
+            proc = subprocess.run(
+                cmd, cwd=HERE.parent, env=quiet_env(), capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             return None, f"timed out after {timeout} s", time.monotonic() - t0
         took = time.monotonic() - t0
@@ -150,12 +174,18 @@ def run(name, repeat=None, timeout=1800):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-k", action="append", default=[], help="run only benchmarks whose name contains this")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "-k", action="append", default=[], help="run only benchmarks whose name contains this"
+    )
     parser.add_argument("--repeat", type=int, default=None, help="repetitions for every benchmark")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per benchmark (default 1800)")
     parser.add_argument("--json", help="also write all results to this JSON file")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed or a benchmark fails")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 if a target is missed or a benchmark fails"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -171,8 +201,17 @@ def main(argv=None):
         if result is None:
             failed = True
             print(f"  {name}: ERROR after {took:.0f} s\n    " + error.replace("\n", "\n    "), flush=True)
-            rows.append({"name": name.replace("_", " "), "figure": "ERROR", "anchor": error.splitlines()[-1][:60],
-                         "ratio": None, "target": "", "ok": False, "error": True})
+            rows.append(
+                {
+                    "name": name.replace("_", " "),
+                    "figure": "ERROR",
+                    "anchor": error.splitlines()[-1][:60],
+                    "ratio": None,
+                    "target": "",
+                    "ok": False,
+                    "error": True,
+                }
+            )
             continue
         results[name] = result
         mine = rows_of(name, result)
@@ -183,8 +222,11 @@ def main(argv=None):
     print(report_rows(rows))
     print("\nratio = figure / anchor (latency, time, memory: lower is better; throughput: higher is better).")
     if args.json:
-        Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "results": results, "rows": rows},
-                                              indent=2, default=_jsonable))
+        Path(args.json).write_text(
+            json.dumps(
+                {"cores": os.cpu_count(), "results": results, "rows": rows}, indent=2, default=_jsonable
+            )
+        )
     return 1 if (args.strict and failed) else 0
 
 

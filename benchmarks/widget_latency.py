@@ -9,6 +9,7 @@ minus the worker's `timestamp` of its `task-started` event (same host, same cloc
 updates its widget at most `rate` (10) times a second, so an event waits up to 100 ms for the next
 update by construction: p95 sits near 100 ms at the default rate.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,9 @@ class Probe:
     def latency(self, uuid, timeout=30.0):
         with self.done:
             if not self.done.wait_for(lambda: uuid in self.shown and uuid in self.sent, timeout):
-                raise TimeoutError(f"task {uuid} never showed up in the Timeline's widget model within {timeout} s")
+                raise TimeoutError(
+                    f"task {uuid} never showed up in the Timeline's widget model within {timeout} s"
+                )
             return self.shown[uuid] - self.sent[uuid], self.received[uuid] - self.sent[uuid]
 
 
@@ -70,7 +73,11 @@ def measure(cluster, samples, rate):
             sent.append(cluster.app.send_task("kit.sleep", (0,)).id)
             time.sleep(random.expovariate(1 / 0.04))
         pairs = [probe.latency(uuid) for uuid in sent]
-        return [w for w, _ in pairs], [f for _, f in pairs], (timeline.updates - updates) / (time.monotonic() - t0)
+        return (
+            [w for w, _ in pairs],
+            [f for _, f in pairs],
+            (timeline.updates - updates) / (time.monotonic() - t0),
+        )
     finally:
         timeline.close()
 
@@ -86,31 +93,55 @@ def main(samples: int = 200, workers: int = 2, rate: float = 10.0) -> dict:
     p50, p95 = median(widget), percentile(widget, 95)
     ok = p95 <= TARGET_P95_S
     return {
-        "p50_s": p50, "p95_s": p95, "max_s": max(widget), "feed_p50_s": median(feed), "feed_p95_s": percentile(feed, 95),
-        "updates_per_s": per_second, "flower_poll_s": FLOWER_POLL_S, "ratio_p50": p50 / FLOWER_POLL_S,
-        "ratio": p95 / FLOWER_POLL_S, "target": TARGET_P95_S / FLOWER_POLL_S, "ok": ok,
-        "samples": samples, "workers": workers, "rate": rate,
-        "rows": [row("widget latency worker -> Timeline model (p95)", f"p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms",
-                     f"Flower poll {FLOWER_POLL_S * 1e3:.0f} ms", p95 / FLOWER_POLL_S,
-                     f"p95 <= {TARGET_P95_S * 1e3:.0f} ms", ok)],
+        "p50_s": p50,
+        "p95_s": p95,
+        "max_s": max(widget),
+        "feed_p50_s": median(feed),
+        "feed_p95_s": percentile(feed, 95),
+        "updates_per_s": per_second,
+        "flower_poll_s": FLOWER_POLL_S,
+        "ratio_p50": p50 / FLOWER_POLL_S,
+        "ratio": p95 / FLOWER_POLL_S,
+        "target": TARGET_P95_S / FLOWER_POLL_S,
+        "ok": ok,
+        "samples": samples,
+        "workers": workers,
+        "rate": rate,
+        "rows": [
+            row(
+                "widget latency worker -> Timeline model (p95)",
+                f"p50 {p50 * 1e3:.1f} ms, p95 {p95 * 1e3:.1f} ms",
+                f"Flower poll {FLOWER_POLL_S * 1e3:.0f} ms",
+                p95 / FLOWER_POLL_S,
+                f"p95 <= {TARGET_P95_S * 1e3:.0f} ms",
+                ok,
+            )
+        ],
     }
 
 
 def _report(f: dict) -> str:
-    return "\n".join([
-        f"worker send -> Timeline widget model ({f['samples']} tasks, {f['workers']} workers, fast gossip, "
-        f"updates capped at {f['rate']:.0f}/s, {f['updates_per_s']:.1f}/s seen):",
-        f"  p50 {f['p50_s'] * 1e3:.1f} ms  p95 {f['p95_s'] * 1e3:.1f} ms  max {f['max_s'] * 1e3:.1f} ms"
-        f"  (of which worker send -> feed callback: p50 {f['feed_p50_s'] * 1e3:.1f} ms, p95 {f['feed_p95_s'] * 1e3:.1f} ms)",
-        f"Flower's poll {f['flower_poll_s'] * 1e3:.0f} ms: ratio p50 {f['ratio_p50']:.3f}, p95 {f['ratio']:.3f}",
-        "", report_rows(f["rows"]),
-    ])
+    return "\n".join(
+        [
+            f"worker send -> Timeline widget model ({f['samples']} tasks, {f['workers']} workers, fast gossip, "
+            f"updates capped at {f['rate']:.0f}/s, {f['updates_per_s']:.1f}/s seen):",
+            f"  p50 {f['p50_s'] * 1e3:.1f} ms  p95 {f['p95_s'] * 1e3:.1f} ms  max {f['max_s'] * 1e3:.1f} ms"
+            f"  (of which worker send -> feed callback: p50 {f['feed_p50_s'] * 1e3:.1f} ms, p95 {f['feed_p95_s'] * 1e3:.1f} ms)",
+            f"Flower's poll {f['flower_poll_s'] * 1e3:.0f} ms: ratio p50 {f['ratio_p50']:.3f}, p95 {f['ratio']:.3f}",
+            "",
+            report_rows(f["rows"]),
+        ]
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--samples", type=int, default=200, help="tasks to time (default 200)")
     parser.add_argument("-w", "--workers", type=int, default=2, help="workers in the cluster (default 2)")
-    parser.add_argument("-r", "--rate", type=float, default=10.0, help="Timeline updates per second (default 10)")
+    parser.add_argument(
+        "-r", "--rate", type=float, default=10.0, help="Timeline updates per second (default 10)"
+    )
     args = parser.parse_args()
     print(_report(main(args.samples, args.workers, args.rate)))

@@ -3,6 +3,7 @@
 Names load lazily, so worker processes (which import `kit.worker.app`) never import the
 notebook side (graphviz, ipywidgets, plotting).
 """
+
 import importlib
 
 __version__ = "0.1.0"
@@ -17,9 +18,20 @@ _EXPORTS = {
     "Timeline": "kit.widgets.timeline",
     "Dashboard": "kit.widgets.dashboard",
     "lint_steps": "kit.lint:lint",
-    **{name: "kit.errors" for name in (
-        "ClusterError", "BrokerError", "WorkerBootError", "StepError", "StepCycleError",
-        "UnknownRequirementError", "NotAStepError", "ShippingError", "StepWarning")},
+    **{
+        name: "kit.errors"
+        for name in (
+            "ClusterError",
+            "BrokerError",
+            "WorkerBootError",
+            "StepError",
+            "StepCycleError",
+            "UnknownRequirementError",
+            "NotAStepError",
+            "ShippingError",
+            "StepWarning",
+        )
+    },
 }
 
 __all__ = sorted([*_EXPORTS, "steps"])

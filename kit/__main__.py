@@ -1,4 +1,5 @@
 """The command line: ``python -m kit lab | worker | doctor``."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,13 @@ def notebooks_dir() -> Path:
 
 def lab_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
     """The JupyterLab command line for ``python -m kit lab``."""
-    cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={args.notebook_dir or notebooks_dir()}",
-           f"--ip={args.ip}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={args.notebook_dir or notebooks_dir()}",
+        f"--ip={args.ip}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         cmd.append("--allow-root")
     return cmd + extra
@@ -42,8 +48,10 @@ def check_broker(url: str | None) -> str:
     if not parts.hostname:
         raise ValueError(f"broker URL {url!r} names no host; use redis://:PASSWORD@HOST:PORT/0")
     if not parts.password and parts.hostname not in LOCAL_HOSTS:
-        raise ValueError(f"broker URL for {parts.hostname!r} has no password; join mode needs the "
-                         "password: redis://:PASSWORD@HOST:PORT/0 (ask the instructor for it)")
+        raise ValueError(
+            f"broker URL for {parts.hostname!r} has no password; join mode needs the "
+            "password: redis://:PASSWORD@HOST:PORT/0 (ask the instructor for it)"
+        )
     return url
 
 
@@ -54,13 +62,17 @@ def check_steps(text: str) -> list[str]:
         from kit.steps import CATALOG
     except ImportError:
         if names:
-            print("kit: no step catalog (kit.steps.CATALOG) in this kit; passing --steps on unchecked",
-                  file=sys.stderr)
+            print(
+                "kit: no step catalog (kit.steps.CATALOG) in this kit; passing --steps on unchecked",
+                file=sys.stderr,
+            )
         return names
     unknown = [n for n in names if n not in CATALOG]
     if unknown:
-        raise ValueError(f"unknown step(s) {', '.join(map(repr, unknown))}; "
-                         f"choose from: {', '.join(sorted(CATALOG)) or '(none)'}")
+        raise ValueError(
+            f"unknown step(s) {', '.join(map(repr, unknown))}; "
+            f"choose from: {', '.join(sorted(CATALOG)) or '(none)'}"
+        )
     return names
 
 
@@ -69,8 +81,23 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
     steps = check_steps(args.steps)
     node = args.name if "@" in args.name else f"{args.name}@%h"
-    cmd = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "worker", "-n", node,
-           "-P", args.pool, "-c", str(args.concurrency), "-l", args.loglevel, "--without-mingle"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "kit.worker.app",
+        "worker",
+        "-n",
+        node,
+        "-P",
+        args.pool,
+        "-c",
+        str(args.concurrency),
+        "-l",
+        args.loglevel,
+        "--without-mingle",
+    ]
     env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps))
     return cmd, env
 
@@ -93,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{lab,worker,doctor}")
 
-    lab = sub.add_parser("lab", allow_abbrev=False, help="open JupyterLab on the kit's notebooks",
-                         epilog="Other options (e.g. --port 8899, --no-browser) go to JupyterLab.")
+    lab = sub.add_parser(
+        "lab",
+        allow_abbrev=False,
+        help="open JupyterLab on the kit's notebooks",
+        epilog="Other options (e.g. --port 8899, --no-browser) go to JupyterLab.",
+    )
     lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     lab.add_argument("--notebook-dir", help="folder to open (default: the kit's notebooks/)")
     lab.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
@@ -120,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "doctor":
         from kit import doctor
+
         return doctor.main()
     if args.command == "lab":
         cmd, env = lab_command(args, extra), dict(os.environ)
@@ -131,8 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.dry_run:
         from kit.doctor import mask_url
-        shown = [f"{k}={mask_url(env[k])}" for k in ("KIT_BROKER_URL", "KIT_JOIN_STEPS")
-                 if args.command == "worker"] + cmd
+
+        shown = [
+            f"{k}={mask_url(env[k])}"
+            for k in ("KIT_BROKER_URL", "KIT_JOIN_STEPS")
+            if args.command == "worker"
+        ] + cmd
         print(shlex.join(shown))
         return 0
     sys.stdout.flush()

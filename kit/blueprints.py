@@ -1,4 +1,5 @@
 """Snapshots of a worker's two blueprints: resolved statically from an app, or live from a worker."""
+
 from __future__ import annotations
 
 import heapq
@@ -10,8 +11,17 @@ from celery.utils.imports import symbol_by_name
 from kit.errors import NotAStepError, StepCycleError, StepError, UnknownRequirementError  # noqa: F401
 
 __all__ = [
-    "BLUEPRINTS", "CONDITIONAL_STEPS", "NotAStepError", "Snapshot", "StepCycleError", "StepError",
-    "StepInfo", "UnknownRequirementError", "blueprint_steps", "check_app_steps", "live_snapshot",
+    "BLUEPRINTS",
+    "CONDITIONAL_STEPS",
+    "NotAStepError",
+    "Snapshot",
+    "StepCycleError",
+    "StepError",
+    "StepInfo",
+    "UnknownRequirementError",
+    "blueprint_steps",
+    "check_app_steps",
+    "live_snapshot",
     "static_snapshot",
 ]
 
@@ -21,13 +31,15 @@ BLUEPRINTS = ("worker", "consumer")
 #: Steps that decide ``enabled`` in ``__init__``: Beat (``-B``), StateDB (``--statedb``),
 #: the autoscaler (``--autoscale``), Agent (``worker_agent``) and Hub (event loop or not).
 #: A step of your own is conditional when it sets Celery's ``conditional = True``.
-CONDITIONAL_STEPS = frozenset({
-    "celery.worker.components.Beat",
-    "celery.worker.components.StateDB",
-    "celery.worker.autoscale.WorkerComponent",
-    "celery.worker.consumer.agent.Agent",
-    "celery.worker.components.Hub",
-})
+CONDITIONAL_STEPS = frozenset(
+    {
+        "celery.worker.components.Beat",
+        "celery.worker.components.StateDB",
+        "celery.worker.autoscale.WorkerComponent",
+        "celery.worker.consumer.agent.Agent",
+        "celery.worker.components.Hub",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +110,11 @@ def _requires(cls) -> list:
 
 
 def _warn_duplicate(name: str, bp: str) -> None:
-    warnings.warn(f"two classes are named {name!r} in the {bp} blueprint and Celery keeps only one "
-                  f"(a re-run cell?): remove the old one from app.steps[{bp!r}]", stacklevel=2)
+    warnings.warn(
+        f"two classes are named {name!r} in the {bp} blueprint and Celery keeps only one "
+        f"(a re-run cell?): remove the old one from app.steps[{bp!r}]",
+        stacklevel=2,
+    )
 
 
 def _resolve(entries, bp: str) -> tuple[dict, dict]:
@@ -108,7 +123,7 @@ def _resolve(entries, bp: str) -> tuple[dict, dict]:
 
     def visit(cls):
         if cls.name in path:
-            cycle = path[path.index(cls.name):] + [cls.name]
+            cycle = path[path.index(cls.name) :] + [cls.name]
             raise StepCycleError(f"steps require each other in a cycle: {' -> '.join(cycle)}")
         if cls.name in found:
             if found[cls.name] is not cls:
@@ -150,7 +165,9 @@ def _entries(app, bp: str) -> list:
     from celery.worker.consumer import Consumer
 
     owner = WorkController if bp == "worker" else Consumer
-    defaults = [_load(s, f"{owner.__name__}.Blueprint.default_steps has") for s in owner.Blueprint.default_steps]
+    defaults = [
+        _load(s, f"{owner.__name__}.Blueprint.default_steps has") for s in owner.Blueprint.default_steps
+    ]
     own = [_load(s, f"app.steps[{bp!r}] has") for s in sorted(app.steps.get(bp, ()), key=str)]
     return sorted(defaults, key=str) + own
 
@@ -158,8 +175,12 @@ def _entries(app, bp: str) -> list:
 def _step_info(cls, requires: tuple, order: int) -> StepInfo:
     module = cls.__module__
     return StepInfo(
-        name=cls.name, label=cls.label or cls.name.rsplit(".", 1)[-1], ref=f"{module}:{cls.__name__}",
-        requires=requires, last=bool(cls.last), order=order,
+        name=cls.name,
+        label=cls.label or cls.name.rsplit(".", 1)[-1],
+        ref=f"{module}:{cls.__name__}",
+        requires=requires,
+        last=bool(cls.last),
+        order=order,
         conditional=bool(cls.conditional) or cls.name in CONDITIONAL_STEPS,
         user=not (module == "celery" or module.startswith("celery.")),
     )
@@ -184,12 +205,18 @@ def static_snapshot(app) -> Snapshot:
 def _live_step(raw: dict, index: int) -> StepInfo:
     ref, name = raw.get("ref", ""), raw["name"]
     return StepInfo(
-        name=name, label=raw.get("label") or name.rsplit(".", 1)[-1], ref=ref,
-        requires=tuple(raw.get("requires") or ()), last=bool(raw.get("last")),
+        name=name,
+        label=raw.get("label") or name.rsplit(".", 1)[-1],
+        ref=ref,
+        requires=tuple(raw.get("requires") or ()),
+        last=bool(raw.get("last")),
         conditional=bool(raw.get("conditional")) or name in CONDITIONAL_STEPS,
-        user=not (ref or name).startswith("celery."), order=index,
-        enabled=raw.get("enabled"), started=raw.get("started"),
-        timings=dict(raw.get("timings") or {}), error=raw.get("error"),
+        user=not (ref or name).startswith("celery."),
+        order=index,
+        enabled=raw.get("enabled"),
+        started=raw.get("started"),
+        timings=dict(raw.get("timings") or {}),
+        error=raw.get("error"),
     )
 
 
@@ -214,5 +241,7 @@ def blueprint_steps(source, worker: str | None = None) -> Snapshot:
         return live_snapshot(source)
     if isinstance(source, Celery):
         return static_snapshot(source)
-    raise TypeError(f"cannot take blueprint steps from {source!r}: "
-                    "pass a Celery app, a cluster, a blueprint reply dict or a Snapshot")
+    raise TypeError(
+        f"cannot take blueprint steps from {source!r}: "
+        "pass a Celery app, a cluster, a blueprint reply dict or a Snapshot"
+    )

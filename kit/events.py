@@ -1,4 +1,5 @@
 """The notebook-side event feed: one receiver thread per cluster, a bounded history, subscribe and wait_for."""
+
 import collections
 import threading
 import time
@@ -32,8 +33,9 @@ class EventFeed:
         self._thread.start()
         deadline = time.monotonic() + timeout
         with self._app.connection_for_write() as conn:
-            probe = self._app.events.Dispatcher(conn, hostname=self._probe_id, enabled=True, groups=["kit"],
-                                                buffer_while_offline=False)
+            probe = self._app.events.Dispatcher(
+                conn, hostname=self._probe_id, enabled=True, groups=["kit"], buffer_while_offline=False
+            )
             while not self._heard.is_set() and time.monotonic() < deadline:
                 if self.connected:
                     probe.send("kit-feed-probe")
@@ -44,12 +46,15 @@ class EventFeed:
         while not self._stopping:
             try:
                 with self._app.connection_for_read() as conn:
-                    self._receiver = receiver = self._app.events.Receiver(conn, handlers={"*": self._on_event})
+                    self._receiver = receiver = self._app.events.Receiver(
+                        conn, handlers={"*": self._on_event}
+                    )
                     ready = receiver.on_consume_ready
 
                     def on_ready(*args, **kwargs):
                         self._set_connected(True)
                         return ready(*args, **kwargs)
+
                     receiver.on_consume_ready = on_ready
                     receiver.should_stop = self._stopping
                     for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
@@ -65,8 +70,9 @@ class EventFeed:
         with self._cond:
             if value != self.connected:
                 self.connected = value
-                self._dispatch({"type": "kit-feed", "hostname": "", "timestamp": time.time(),
-                                "connected": value})
+                self._dispatch(
+                    {"type": "kit-feed", "hostname": "", "timestamp": time.time(), "connected": value}
+                )
             self._cond.notify_all()
 
     def _on_event(self, event):
@@ -120,8 +126,10 @@ class EventFeed:
                 if left <= 0:
                     shown = "".join(f", {k}={v!r}" for k, v in match.items())
                     recent = [e.get("type") for _, e in list(self._ring)[-5:]]
-                    raise TimeoutError(f"no {type!r} event{shown} within {timeout} s "
-                                       f"(feed connected={self.connected}, last types seen: {recent})")
+                    raise TimeoutError(
+                        f"no {type!r} event{shown} within {timeout} s "
+                        f"(feed connected={self.connected}, last types seen: {recent})"
+                    )
                 self._waiters += 1
                 try:
                     self._cond.wait(min(left, 0.5))

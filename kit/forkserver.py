@@ -4,6 +4,7 @@ Started as `python -m kit.forkserver` by the notebook's kernel. Requests and rep
 its stdin/stdout. It never imports kit.worker.app or user code, so each forked worker starts clean.
 It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
 """
+
 import gc
 import json
 import os
@@ -14,9 +15,22 @@ import sys
 import threading
 import time
 
-PRELOAD = ("celery.__main__", "celery.bin.celery", "celery.bin.worker", "celery.apps.worker", "celery.worker",
-           "celery.worker.consumer", "celery.concurrency.thread", "celery.backends.redis",
-           "kombu.transport.redis", "cloudpickle", "kit.worker.probes", "kit.steps", "kit.shipping", "kit.tasks")
+PRELOAD = (
+    "celery.__main__",
+    "celery.bin.celery",
+    "celery.bin.worker",
+    "celery.apps.worker",
+    "celery.worker",
+    "celery.worker.consumer",
+    "celery.concurrency.thread",
+    "celery.backends.redis",
+    "kombu.transport.redis",
+    "cloudpickle",
+    "kit.worker.probes",
+    "kit.steps",
+    "kit.shipping",
+    "kit.tasks",
+)
 
 
 def _child(request):
@@ -24,6 +38,7 @@ def _child(request):
     code = 1
     try:
         from kit.procs import child_preexec
+
         child_preexec()
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -34,15 +49,18 @@ def _child(request):
         os.environ.update(request["env"])
         sys.argv = ["celery", *request["argv"]]
         from celery.__main__ import main
+
         main()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
         import traceback
+
         traceback.print_exc()
     finally:
         import atexit
+
         atexit._run_exitfuncs()  # what a normal interpreter exit would run (the kit's emitter flush)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -122,8 +140,14 @@ class ForkServer:
 
     def __init__(self):
         from kit.procs import child_preexec
-        self.proc = subprocess.Popen([sys.executable, "-m", "kit.forkserver"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, preexec_fn=child_preexec, env=dict(os.environ))
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kit.forkserver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            preexec_fn=child_preexec,
+            env=dict(os.environ),
+        )
         self.lock = threading.Lock()
         self._ready = None
 

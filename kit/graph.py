@@ -1,4 +1,5 @@
 """Graphviz pictures of a worker's two blueprints: static, live, diffs and a focused step."""
+
 from __future__ import annotations
 
 import html
@@ -6,7 +7,14 @@ import html
 from kit.blueprints import BLUEPRINTS, blueprint_steps
 from kit.render import HINT, BlueprintGraph
 
-__all__ = ["BLUEPRINT_CHOICES", "HINT", "BlueprintGraph", "blueprint_diff", "blueprint_graph", "related_steps"]
+__all__ = [
+    "BLUEPRINT_CHOICES",
+    "HINT",
+    "BlueprintGraph",
+    "blueprint_diff",
+    "blueprint_graph",
+    "related_steps",
+]
 
 #: Values accepted by ``blueprint_graph(..., blueprint=...)``.
 BLUEPRINT_CHOICES = ("both",) + BLUEPRINTS
@@ -14,33 +22,60 @@ BLUEPRINT_CHOICES = ("both",) + BLUEPRINTS
 CONSUMER_STEP = "celery.worker.components.Consumer"
 
 #: Layout: requirements on the left, so boot order reads left to right; fits a laptop's notebook cell.
-GRAPH_ATTR = {"rankdir": "RL", "compound": "true", "size": "9,7", "nodesep": "0.15", "ranksep": "0.3",
-              "fontname": "Helvetica", "fontsize": "10", "labelloc": "b", "labeljust": "l"}
-NODE_ATTR = {"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "10",
-             "height": "0.3", "margin": "0.08,0.03"}
+GRAPH_ATTR = {
+    "rankdir": "RL",
+    "compound": "true",
+    "size": "9,7",
+    "nodesep": "0.15",
+    "ranksep": "0.3",
+    "fontname": "Helvetica",
+    "fontsize": "10",
+    "labelloc": "b",
+    "labeljust": "l",
+}
+NODE_ATTR = {
+    "shape": "box",
+    "style": "rounded,filled",
+    "fontname": "Helvetica",
+    "fontsize": "10",
+    "height": "0.3",
+    "margin": "0.08,0.03",
+}
 EDGE_ATTR = {"arrowsize": "0.6", "color": "#5f6b7a"}
 
 #: Per kind of step or mark: node fill, border (also the edge colour), font (``None``: default),
 #: and the colour's name for the plain-text legend.
 PALETTE = {
-    "celery": ("#e8eef6", "#7a8ca3", None, "blue"), "user": ("#ffe8a3", "#c28a00", None, "yellow"),
-    "disabled": ("#f4f4f4", "#b0b0b0", "#909090", "dashed grey"), "error": ("#fde2e1", "#c5221f", None, "red"),
-    "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e", "green"), "removed": ("#fde2e1", "#c5221f", "#c5221f", "red"),
-    "focus": ("#ffb74d", "#e65100", None, "orange"), "requires": ("#e3f2fd", "#1e88e5", None, "light blue"),
-    "required-by": ("#f3e5f5", "#8e24aa", None, "purple"), "dim": ("#fafafa", "#dddddd", "#bbbbbb", "faint"),
+    "celery": ("#e8eef6", "#7a8ca3", None, "blue"),
+    "user": ("#ffe8a3", "#c28a00", None, "yellow"),
+    "disabled": ("#f4f4f4", "#b0b0b0", "#909090", "dashed grey"),
+    "error": ("#fde2e1", "#c5221f", None, "red"),
+    "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e", "green"),
+    "removed": ("#fde2e1", "#c5221f", "#c5221f", "red"),
+    "focus": ("#ffb74d", "#e65100", None, "orange"),
+    "requires": ("#e3f2fd", "#1e88e5", None, "light blue"),
+    "required-by": ("#f3e5f5", "#8e24aa", None, "purple"),
+    "dim": ("#fafafa", "#dddddd", "#bbbbbb", "faint"),
 }
 #: Legend cells per mode: (text, palette key or None).
 LEGEND = {
-    "base": [("Celery step", "celery"), ("your step", "user"), ("∘ conditional", None),
-             ("double border: last", None), ("A → B: A requires B", None)],
+    "base": [
+        ("Celery step", "celery"),
+        ("your step", "user"),
+        ("∘ conditional", None),
+        ("double border: last", None),
+        ("A → B: A requires B", None),
+    ],
     "live": [("disabled", "disabled"), ("✓ started", None), ("time: __init__ + include + start", None)],
     "diff": [("added", "added"), ("removed", "removed")],
     "focus": [("focus", "focus"), ("what it requires", "requires"), ("what requires it", "required-by")],
 }
-NOTE = {False: "Numbers: one valid boot order. Only requires arrows (and the last step) are guaranteed: "
-               "the order of unrelated steps varies from process to process.",
-        True: "Numbers: the boot order of this worker process; "
-              "another process may order unrelated steps differently."}
+NOTE = {
+    False: "Numbers: one valid boot order. Only requires arrows (and the last step) are guaranteed: "
+    "the order of unrelated steps varies from process to process.",
+    True: "Numbers: the boot order of this worker process; "
+    "another process may order unrelated steps differently.",
+}
 
 
 def _node_id(bp: str, name: str) -> str:
@@ -74,26 +109,42 @@ def _label(step) -> str:
 
 
 def _tooltip(step) -> str:
-    lines = [step.ref or step.name, "requires: " + (", ".join(r.rsplit(".", 1)[-1] for r in step.requires) or "-")]
+    lines = [
+        step.ref or step.name,
+        "requires: " + (", ".join(r.rsplit(".", 1)[-1] for r in step.requires) or "-"),
+    ]
     lines += [f"{method}: {_ms(sec)}" for method, sec in step.timings.items()]
     return "\n".join(lines + ([f"error: {step.error}"] if step.error else []))
 
 
 def _node_attrs(bp: str, step, mark: str) -> dict:
-    kind = "error" if step.error else "disabled" if step.enabled is False else "user" if step.user else "celery"
+    kind = (
+        "error" if step.error else "disabled" if step.enabled is False else "user" if step.user else "celery"
+    )
     fill, colour, font, _ = PALETTE[mark or kind]
     style = "rounded,filled,dashed" if mark == "removed" or kind == "disabled" else "rounded,filled"
     classes = ["step", bp, kind, mark] + ["last"] * step.last + ["conditional"] * step.conditional
     bold = (step.user or mark) and mark != "dim"
-    attrs = {"label": _label(step), "tooltip": _tooltip(step), "fillcolor": fill, "color": colour,
-             "style": style, "id": _dom_id("step", bp, step.name), "class": " ".join(c for c in classes if c),
-             "peripheries": "2" if step.last else "1", "penwidth": "1.6" if bold else "1"}
+    attrs = {
+        "label": _label(step),
+        "tooltip": _tooltip(step),
+        "fillcolor": fill,
+        "color": colour,
+        "style": style,
+        "id": _dom_id("step", bp, step.name),
+        "class": " ".join(c for c in classes if c),
+        "peripheries": "2" if step.last else "1",
+        "penwidth": "1.6" if bold else "1",
+    }
     return attrs | ({"fontcolor": font} if font else {})
 
 
 def _edge_attrs(bp: str, a: str, b: str, mark: str) -> dict:
-    attrs = {"id": _dom_id("requires", bp, a, b), "class": f"requires {bp} {mark}".strip(),
-             "tooltip": f"{a.rsplit('.', 1)[-1]} requires {b.rsplit('.', 1)[-1]}"}
+    attrs = {
+        "id": _dom_id("requires", bp, a, b),
+        "class": f"requires {bp} {mark}".strip(),
+        "tooltip": f"{a.rsplit('.', 1)[-1]} requires {b.rsplit('.', 1)[-1]}",
+    }
     if mark:
         attrs |= {"color": PALETTE[mark][1], "penwidth": "1" if mark == "dim" else "1.8"}
     return attrs | ({"style": "dashed"} if mark == "removed" else {})
@@ -171,8 +222,11 @@ def _legend(modes: list, title: str, live: bool) -> tuple[str, str]:
         return f"<td{colour}>{html.escape(text)}</td>"
 
     row = f'<tr><td colspan="{len(entries)}" align="left">{{}}</td></tr>'
-    table = (row.format(f"<b>{html.escape(title)}</b>") + f"<tr>{''.join(cell(*e) for e in entries)}</tr>"
-             + row.format(f'<font point-size="9">{html.escape(NOTE[live])}</font>'))
+    table = (
+        row.format(f"<b>{html.escape(title)}</b>")
+        + f"<tr>{''.join(cell(*e) for e in entries)}</tr>"
+        + row.format(f'<font point-size="9">{html.escape(NOTE[live])}</font>')
+    )
     words = " · ".join(f"{t} ({PALETTE[k][3]})" if k else t for t, k in entries)
     plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"  # \\l: a left-justified line
     return f'<<table border="0" cellspacing="3" cellpadding="2">{table}</table>>', plain
@@ -184,8 +238,14 @@ def _last_edges(g, bp: str, rows: list) -> None:
     for last, _ in (r for r in rows if r[0].last):
         for s, _ in rows:
             if s.name not in required and not s.last:
-                g.edge(_node_id(bp, last.name), _node_id(bp, s.name), style="dotted", arrowhead="none",
-                       color="#c0c8d0", **{"class": f"after-last {bp}"})
+                g.edge(
+                    _node_id(bp, last.name),
+                    _node_id(bp, s.name),
+                    style="dotted",
+                    arrowhead="none",
+                    color="#c0c8d0",
+                    **{"class": f"after-last {bp}"},
+                )
 
 
 def _draw(rows: dict, edges: dict, title: str, modes: list, live: bool) -> BlueprintGraph:
@@ -193,8 +253,14 @@ def _draw(rows: dict, edges: dict, title: str, modes: list, live: bool) -> Bluep
     g.graph_attr["label"], g.legend_plain = _legend(modes, title, live)
     for bp, pairs in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:
-            sub.attr(label=f"{bp} blueprint", style="rounded", color="#9aa5b1", fontsize="11",
-                     labelloc="t", labeljust="r")  # "r" is the left side in a right-to-left layout
+            sub.attr(
+                label=f"{bp} blueprint",
+                style="rounded",
+                color="#9aa5b1",
+                fontsize="11",
+                labelloc="t",
+                labeljust="r",
+            )  # "r" is the left side in a right-to-left layout
             for step, mark in pairs:
                 sub.node(_node_id(bp, step.name), **_node_attrs(bp, step, mark))
     for (bp, a, b), mark in sorted(edges.items()):
@@ -210,10 +276,16 @@ def _link_consumer(g, rows: dict) -> None:
     """The worker's Consumer step starts the consumer blueprint: link it to that cluster."""
     consumer_steps = sorted(rows.get("consumer", ()), key=lambda pair: pair[0].order)
     if consumer_steps and any(s.name == CONSUMER_STEP for s, _ in rows.get("worker", ())):
-        g.edge(_node_id("worker", CONSUMER_STEP), _node_id("consumer", consumer_steps[0][0].name),
-               lhead="cluster_consumer", constraint="false", style="bold", color="#7a8ca3",
-               tooltip="Consumer starts the consumer blueprint",
-               **{"id": "starts-consumer", "class": "starts-consumer"})
+        g.edge(
+            _node_id("worker", CONSUMER_STEP),
+            _node_id("consumer", consumer_steps[0][0].name),
+            lhead="cluster_consumer",
+            constraint="false",
+            style="bold",
+            color="#7a8ca3",
+            tooltip="Consumer starts the consumer blueprint",
+            **{"id": "starts-consumer", "class": "starts-consumer"},
+        )
 
 
 def _blueprints(blueprint: str) -> tuple:
@@ -226,8 +298,9 @@ def _title(snap) -> str:
     return f"live: worker {snap.hostname}" if snap.live else f"static: app {snap.app!r} (no worker)"
 
 
-def blueprint_graph(source, worker: str | None = None, blueprint: str = "both",
-                    diff_from=None, focus: str | None = None) -> BlueprintGraph:
+def blueprint_graph(
+    source, worker: str | None = None, blueprint: str = "both", diff_from=None, focus: str | None = None
+) -> BlueprintGraph:
     """Draw the blueprints of an app (static), a cluster's worker (live) or a Snapshot."""
     names = _blueprints(blueprint)
     if diff_from is not None and focus is not None:
@@ -237,7 +310,9 @@ def blueprint_graph(source, worker: str | None = None, blueprint: str = "both",
         return blueprint_diff(diff_from, snap, blueprint=blueprint)
     if focus is not None:
         rows, edges = _focused(snap, names, focus)
-        return _draw(rows, edges, f"{_title(snap)} · focus: {focus}", ["live"] * snap.live + ["focus"], snap.live)
+        return _draw(
+            rows, edges, f"{_title(snap)} · focus: {focus}", ["live"] * snap.live + ["focus"], snap.live
+        )
     return _draw(*_plain(snap, names), _title(snap), ["live"] * snap.live, snap.live)
 
 

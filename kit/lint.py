@@ -1,4 +1,5 @@
 """Static checks for the guide's pitfalls in a step's source: logging in stop/terminate, blocking in start, and more."""
+
 import ast
 import inspect
 import textwrap
@@ -11,9 +12,13 @@ BLOCKING = {"sleep", "join", "wait", "recv", "accept", "input"}
 #: Calls that are unsafe in stop()/terminate(), which may run in a signal handler.
 LOGGING = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"}
 #: Worker attributes that exist only once a step that provides them has been created.
-PROVIDED_BY = {"pool": "celery.worker.components:Pool", "timer": "celery.worker.components:Timer",
-               "hub": "celery.worker.components:Hub", "gossip": "celery.worker.consumer.gossip:Gossip",
-               "event_dispatcher": "celery.worker.consumer.events:Events"}
+PROVIDED_BY = {
+    "pool": "celery.worker.components:Pool",
+    "timer": "celery.worker.components:Timer",
+    "hub": "celery.worker.components:Hub",
+    "gossip": "celery.worker.consumer.gossip:Gossip",
+    "event_dispatcher": "celery.worker.consumer.events:Events",
+}
 
 
 @dataclass
@@ -79,27 +84,52 @@ def check_step(cls, kind="worker"):
     if init is not None:
         params = inspect.signature(init).parameters.values()
         if not any(p.kind is p.VAR_KEYWORD for p in params):
-            found.append(Finding(name, "__init__", "takes no **kwargs, but every step receives every worker "
-                                 "option as a keyword argument: the worker fails with TypeError. Add **kwargs."))
+            found.append(
+                Finding(
+                    name,
+                    "__init__",
+                    "takes no **kwargs, but every step receives every worker "
+                    "option as a keyword argument: the worker fails with TypeError. Add **kwargs.",
+                )
+            )
     for method in ("stop", "terminate", "shutdown"):
         if method in methods and _calls(methods[method])[0] & LOGGING:
-            found.append(Finding(name, method, "logs or prints; it may run in a signal handler, where logging "
-                                 "can deadlock. Record into a list (or kit.telemetry.emit(..., safe=False))."))
+            found.append(
+                Finding(
+                    name,
+                    method,
+                    "logs or prints; it may run in a signal handler, where logging "
+                    "can deadlock. Record into a list (or kit.telemetry.emit(..., safe=False)).",
+                )
+            )
     if "start" in methods and _calls(methods["start"])[0] & BLOCKING:
-        found.append(Finding(name, "start", "may block (sleep/join/wait/recv/input): the worker boots no further "
-                             "until start() returns. Use a thread or worker.timer.call_after instead."))
+        found.append(
+            Finding(
+                name,
+                "start",
+                "may block (sleep/join/wait/recv/input): the worker boots no further "
+                "until start() returns. Use a thread or worker.timer.call_after instead.",
+            )
+        )
     used = set().union(*(_calls(f)[1] for f in methods.values()))
     for attr, provider in PROVIDED_BY.items():
         if kind == "consumer" and attr in CONSUMER_HAS:
             continue
         if attr in used and provider not in _required(cls) and not _requires_transitively(cls, provider):
-            found.append(Finding(name, "requires", f"uses .{attr} but does not require {provider!r}: it may "
-                                 "run before that exists. Add it to requires."))
+            found.append(
+                Finding(
+                    name,
+                    "requires",
+                    f"uses .{attr} but does not require {provider!r}: it may "
+                    "run before that exists. Add it to requires.",
+                )
+            )
     return found
 
 
 def _requires_transitively(cls, provider, seen=None):
     from celery.utils.imports import symbol_by_name
+
     seen = seen if seen is not None else set()
     for r in getattr(cls, "requires", ()) or ():
         try:

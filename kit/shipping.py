@@ -1,4 +1,5 @@
 """Shipping a notebook's app to worker processes: config, steps, tasks and options, through a private file."""
+
 import importlib
 import io
 import json
@@ -16,13 +17,29 @@ PAYLOAD = "app.pkl"
 PATHS = "paths.json"
 
 #: Config keys the cluster decides itself.
-OWN_KEYS = {"broker_url", "broker_read_url", "broker_write_url", "broker_host", "broker_port",
-            "broker_password", "broker_user", "broker_vhost", "broker_transport"}
+OWN_KEYS = {
+    "broker_url",
+    "broker_read_url",
+    "broker_write_url",
+    "broker_host",
+    "broker_port",
+    "broker_password",
+    "broker_user",
+    "broker_vhost",
+    "broker_transport",
+}
 
 
 #: Task attributes carried over for tasks shipped by value.
-TASK_OPTIONS = ("max_retries", "default_retry_delay", "acks_late", "ignore_result",
-                "rate_limit", "time_limit", "soft_time_limit")
+TASK_OPTIONS = (
+    "max_retries",
+    "default_retry_delay",
+    "acks_late",
+    "ignore_result",
+    "rate_limit",
+    "time_limit",
+    "soft_time_limit",
+)
 
 
 def _importable(obj):
@@ -54,8 +71,7 @@ def current_steps(app, kind):
 def user_tasks(app):
     """Tasks the user defined on the app (not Celery's own, not the kit's demo tasks)."""
     app.loader.import_default_modules()
-    return [t for name, t in sorted(app.tasks.items())
-            if not name.startswith(("celery.", "kit."))]
+    return [t for name, t in sorted(app.tasks.items()) if not name.startswith(("celery.", "kit."))]
 
 
 def _task_spec(task):
@@ -100,8 +116,12 @@ def ship(app, run_dir, **kwargs):
             _check_picklable(step, f"{kind} step {getattr(step, '__name__', step)!r}")
     for spec in payload["tasks"]:
         _check_picklable(spec.get("fun"), f"task {spec.get('name')!r}")
-    _write_private(os.path.join(run_dir, PATHS), json.dumps(
-        {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}).encode())
+    _write_private(
+        os.path.join(run_dir, PATHS),
+        json.dumps(
+            {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}
+        ).encode(),
+    )
     return write(payload, run_dir)
 
 
@@ -152,7 +172,8 @@ def _check_picklable(obj, what):
         raise ShippingError(
             f"{what} can't be shipped to the workers: {type(exc).__name__}: {exc}. "
             "Define it at the top level of a cell or in an importable module, and keep "
-            "unpicklable objects (locks, connections, open files) out of class attributes.") from exc
+            "unpicklable objects (locks, connections, open files) out of class attributes."
+        ) from exc
 
 
 def load(run_dir):

@@ -1,4 +1,5 @@
 """Ready-made steps: the guide's examples, corrected for Celery 5.7, and a catalog of them."""
+
 import json
 import time
 
@@ -58,13 +59,20 @@ class DeadlockDetection(bootsteps.StartStopStep):
 
     def detect(self, worker):
         from celery.worker import state
+
         now = time.time()
         for req in list(state.active_requests):
             runtime = now - (req.time_start or now)
             if req.time_start and runtime > self.timeout and req.id not in self.reported:
                 self.reported.add(req.id)
-                emit("deadlock", task_id=req.id, task_name=req.name, runtime=runtime,
-                     timeout=self.timeout, action=self.action)
+                emit(
+                    "deadlock",
+                    task_id=req.id,
+                    task_name=req.name,
+                    runtime=runtime,
+                    timeout=self.timeout,
+                    action=self.action,
+                )
                 if self.action == "shutdown":
                     raise SystemExit(f"deadlock: task {req.id} ran {runtime:.1f} s")
 
@@ -88,8 +96,15 @@ class SafeConsumer(bootsteps.ConsumerStep):
         self.accepted = self.rejected = 0
 
     def get_consumers(self, channel):
-        return [Consumer(channel, queues=self.queues, callbacks=[self.handle_message],
-                         accept=["json"], on_decode_error=self.on_decode_error)]
+        return [
+            Consumer(
+                channel,
+                queues=self.queues,
+                callbacks=[self.handle_message],
+                accept=["json"],
+                on_decode_error=self.on_decode_error,
+            )
+        ]
 
     def handle_message(self, body, message):
         """Accept a decoded body; if handling it raises, reject it rather than crash the consumer."""
@@ -98,8 +113,13 @@ class SafeConsumer(bootsteps.ConsumerStep):
         except Exception as exc:
             return self.on_decode_error(message, exc)
         self.accepted += 1
-        emit("consumer", outcome="accepted", body=_describe(body),
-             accepted=self.accepted, rejected=self.rejected)
+        emit(
+            "consumer",
+            outcome="accepted",
+            body=_describe(body),
+            accepted=self.accepted,
+            rejected=self.rejected,
+        )
         message.ack()
 
     def on_body(self, body):
@@ -107,8 +127,14 @@ class SafeConsumer(bootsteps.ConsumerStep):
 
     def on_decode_error(self, message, exc):
         self.rejected += 1
-        emit("consumer", outcome="rejected", reason=f"{type(exc).__name__}: {exc}"[:200],
-             content_type=message.content_type, accepted=self.accepted, rejected=self.rejected)
+        emit(
+            "consumer",
+            outcome="rejected",
+            reason=f"{type(exc).__name__}: {exc}"[:200],
+            content_type=message.content_type,
+            accepted=self.accepted,
+            rejected=self.rejected,
+        )
         message.reject()
 
 

@@ -1,4 +1,5 @@
 """Demo tasks registered on every cluster's app: `kit.sleep`, `kit.busy`, `kit.fail`."""
+
 import time
 
 

@@ -1,4 +1,5 @@
 """Worker-side emitter: probes append records; a thread sends them as `kit-*` Celery events."""
+
 import atexit
 import collections
 import os
@@ -60,7 +61,8 @@ class Emitter:
     def _connect(self):
         conn = self.app.connection_for_write()
         self.dispatcher = self.app.events.Dispatcher(
-            conn, hostname=self.hostname, enabled=True, groups=[GROUP], buffer_while_offline=False)
+            conn, hostname=self.hostname, enabled=True, groups=[GROUP], buffer_while_offline=False
+        )
 
     def _run(self):
         while True:

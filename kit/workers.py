@@ -1,4 +1,5 @@
 """Worker processes: the `celery worker` command line, starting (forked or spawned), stopping, boot diagnosis."""
+
 import os
 import signal
 import subprocess
@@ -32,8 +33,10 @@ def option_flags(app, options):
     for name, value in options.items():
         option = known.get(name.replace("-", "_"))
         if option is None:
-            raise ValueError(f"unknown worker option {name!r}: the app's and the kit's are {sorted(known)!r} "
-                             "(add one with app.user_options['worker'].add(click.Option(...)))")
+            raise ValueError(
+                f"unknown worker option {name!r}: the app's and the kit's are {sorted(known)!r} "
+                "(add one with app.user_options['worker'].add(click.Option(...)))"
+            )
         if option.is_flag:
             flags += [option.opts[0]] if value else []
         elif value is not None:
@@ -50,15 +53,27 @@ class WorkerProcess:
         self.log_path, self.boot_log = (os.path.join(run_dir, f"{slug}.{ext}") for ext in ("log", "boot"))
         open(self.boot_log, "w").close()
         argv = ["-A", "kit.worker.app", "worker", "-n", name, *argv]
-        env = dict(os.environ, KIT_RUN_DIR=run_dir, KIT_BROKER_URL=broker_url, KIT_PARENT_PID=str(os.getpid()),
-                   KIT_BOOT_LOG=self.boot_log, PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            KIT_RUN_DIR=run_dir,
+            KIT_BROKER_URL=broker_url,
+            KIT_PARENT_PID=str(os.getpid()),
+            KIT_BOOT_LOG=self.boot_log,
+            PYTHONUNBUFFERED="1",
+        )
         if fork:
             self.proc = fork_server().spawn(argv, env, run_dir, self.log_path)
         else:
             with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen([sys.executable, "-m", "celery", *argv], stdout=log,
-                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                             cwd=run_dir, preexec_fn=child_preexec)
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "celery", *argv],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    cwd=run_dir,
+                    preexec_fn=child_preexec,
+                )
 
     @property
     def alive(self):
@@ -96,8 +111,10 @@ class WorkerProcess:
         """The WorkerBootError text: what happened, the step, the log's tail, the fix."""
         booting = self.booting()
         where = f" at step {booting}" if booting else ""
-        return (f"worker {self.name} {what}{where}.\n--- last lines of its log ---\n{stderr_tail(self.log_path)}\n"
-                "--- fix the step named above, then cluster.restart() or start a new cluster")
+        return (
+            f"worker {self.name} {what}{where}.\n--- last lines of its log ---\n{stderr_tail(self.log_path)}\n"
+            "--- fix the step named above, then cluster.restart() or start a new cluster"
+        )
 
 
 def terminate_all(workers, grace):

@@ -1,4 +1,5 @@
 """Shared fixtures: one session-scoped cluster; outside programs skip locally and fail under CI."""
+
 import os
 import shutil
 
@@ -21,6 +22,7 @@ def need_program(name, finder=None):
 @pytest.fixture(scope="session")
 def redis_server():
     from kit.broker import find_redis_server
+
     return need_program("redis-server", find_redis_server)
 
 
@@ -40,5 +42,6 @@ def shared_cluster(redis_server):
     cluster = kit.LocalCluster(app, workers=2, progress=False, worker_options={"kit_greeting": "hello"})
     yield cluster
     cluster.close()
+
 
 pytest_plugins = ["pytester"]

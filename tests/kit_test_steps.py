@@ -1,4 +1,5 @@
 """Steps used by the integration tests (importable by the workers: tests/ is on the shipped sys.path)."""
+
 import time
 
 from celery import bootsteps

@@ -3,6 +3,7 @@
 Timing is not tested (the targets are for `make bench`); only that a run returns numeric figures
 and a ratio, and that run_all builds its table and never gates.
 """
+
 import importlib
 import math
 import sys
@@ -49,14 +50,35 @@ def test_all_of_ours_are_there():
 def test_run_all_table_from_rows_and_from_plain_dicts():
     import run_all
 
-    rows = run_all.rows_of("graph_render", {"kit_warm_s": 0.02, "cli_s": 1.5, "ratio": 0.0133, "target": 0.5,
-                                            "ok": True, "repeat": 5})
+    rows = run_all.rows_of(
+        "graph_render",
+        {"kit_warm_s": 0.02, "cli_s": 1.5, "ratio": 0.0133, "target": 0.5, "ok": True, "repeat": 5},
+    )
     assert rows[0]["figure"] == "kit_warm 20.0 ms" and rows[0]["anchor"] == "cli 1.50 s"
     assert rows[0]["target"] == "<= 0.5"
-    rows += run_all.rows_of("x", {"rows": [{"name": "a", "figure": "1 s", "anchor": "2 s", "ratio": 0.5,
-                                            "target": "<= 1", "ok": False}], "ratio": 0.5})
-    table = run_all.report_rows(rows + [{"name": "broken", "figure": "ERROR", "anchor": "boom", "ratio": None,
-                                         "target": "", "ok": False, "error": True}])
+    rows += run_all.rows_of(
+        "x",
+        {
+            "rows": [
+                {"name": "a", "figure": "1 s", "anchor": "2 s", "ratio": 0.5, "target": "<= 1", "ok": False}
+            ],
+            "ratio": 0.5,
+        },
+    )
+    table = run_all.report_rows(
+        rows
+        + [
+            {
+                "name": "broken",
+                "figure": "ERROR",
+                "anchor": "boom",
+                "ratio": None,
+                "target": "",
+                "ok": False,
+                "error": True,
+            }
+        ]
+    )
     lines = table.splitlines()
     assert lines[0].split() == ["benchmark", "figure", "anchor", "ratio", "target", "ok"]
     assert "0.013" in lines[2] and lines[2].rstrip().endswith("ok")
@@ -66,7 +88,9 @@ def test_run_all_table_from_rows_and_from_plain_dicts():
 def test_run_all_exits_0_and_reports_a_failing_benchmark(tmp_path, monkeypatch, capsys):
     import run_all
 
-    monkeypatch.setattr(run_all, "run", lambda name, repeat=None, timeout=0: (None, "RuntimeError: boom", 0.1))
+    monkeypatch.setattr(
+        run_all, "run", lambda name, repeat=None, timeout=0: (None, "RuntimeError: boom", 0.1)
+    )
     assert run_all.main(["-k", "memory"]) == 0
     out = capsys.readouterr().out
     assert "ERROR" in out and "boom" in out

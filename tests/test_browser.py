@@ -1,4 +1,5 @@
 """The kit in a real browser: JupyterLab runs a notebook in Debian's Chromium, driven by Playwright."""
+
 import json
 import os
 import secrets
@@ -16,8 +17,16 @@ from conftest import need_program
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]
 
 ARTIFACTS = os.path.join(os.path.dirname(__file__), os.pardir, "artifacts")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+]
 CELLS = [
     "import kit\nfrom celery import Celery\napp = Celery('browser')\ncluster = kit.LocalCluster(app, workers=2)\ncluster",
     "kit.blueprint_graph(app)",
@@ -30,10 +39,16 @@ def chromium():
 
 
 def write_notebook(path):
-    cells = [{"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
-             for src in CELLS]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
+        for src in CELLS
+    ]
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.write_text(json.dumps(nb))
 
 
@@ -46,11 +61,22 @@ def lab(tmp_path, redis_server):
     token = secrets.token_hex(16)
     config = tmp_path / "jupyter-config"
     (config / "labconfig").mkdir(parents=True)  # no "Jupyter news?" prompt over the page
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config))
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-           "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={tmp_path}",
+    ]
     log = open(tmp_path / "lab.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
@@ -81,6 +107,7 @@ def plotted_points(page):
 
 def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
     from playwright.sync_api import sync_playwright
+
     url, token = lab
     os.makedirs(ARTIFACTS, exist_ok=True)
     with sync_playwright() as p:
@@ -108,14 +135,20 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             gossip_tab.click(force=True, no_wait_after=True, timeout=120_000)
             kill = page.locator(".jupyter-widgets button", has_text="Kill")
             kill.wait_for(timeout=60_000)
-            page.wait_for_function("""() => Array.from(document.querySelectorAll('.jupyter-widgets select'))
-                .some(s => s.options.length >= 2)""", timeout=60_000)
+            page.wait_for_function(
+                """() => Array.from(document.querySelectorAll('.jupyter-widgets select'))
+                .some(s => s.options.length >= 2)""",
+                timeout=60_000,
+            )
             kill.click(force=True, no_wait_after=True, timeout=120_000)
             page.wait_for_selector(".jupyter-widgets :text('node_lost')", timeout=120_000)
 
             page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Timeline").click(
-                force=True, no_wait_after=True, timeout=120_000)
-            page.wait_for_function("() => document.querySelectorAll('.kit-tl canvas').length > 0", timeout=60_000)
+                force=True, no_wait_after=True, timeout=120_000
+            )
+            page.wait_for_function(
+                "() => document.querySelectorAll('.kit-tl canvas').length > 0", timeout=60_000
+            )
             before = plotted_points(page)
             deadline = time.monotonic() + 60
             after = before

@@ -1,4 +1,5 @@
 """``python -m kit``: doctor runs, join mode refuses bad brokers, lab builds its command without starting."""
+
 import os
 import secrets
 import subprocess
@@ -12,8 +13,14 @@ from kit.__main__ import main
 
 def kit(*args, **env):
     clean = {k: v for k, v in os.environ.items() if k != "KIT_BROKER_URL"}
-    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True,
-                          timeout=120, env={**clean, **env}, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "kit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **env},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_doctor_runs_as_a_command():
@@ -36,8 +43,22 @@ def test_worker_refuses_a_remote_broker_without_a_password():
 
 def test_worker_builds_the_celery_command(capsys, monkeypatch):
     monkeypatch.delenv("KIT_BROKER_URL", raising=False)
-    status = main(["worker", "--broker", "redis://:s3cret@example.org:6379/0", "--name", "alice",
-                   "--steps", "lifecycle", "--pool", "prefork", "--concurrency", "3", "--dry-run"])
+    status = main(
+        [
+            "worker",
+            "--broker",
+            "redis://:s3cret@example.org:6379/0",
+            "--name",
+            "alice",
+            "--steps",
+            "lifecycle",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "3",
+            "--dry-run",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0
     assert "-m celery -A kit.worker.app worker -n alice@%h -P prefork -c 3 -l info --without-mingle" in out
@@ -109,16 +130,44 @@ def test_worker_joins_a_cluster_and_leaves_gracefully(tmp_path):
 
     port, password = free_port(), secrets.token_hex(8)
     url = f"redis://:{password}@127.0.0.1:{port}/0"
-    server = subprocess.Popen([redis_server_or_skip(), "--port", str(port), "--bind", "127.0.0.1",
-                               "--requirepass", password, "--save", "", "--appendonly", "no"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            redis_server_or_skip(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = (tmp_path / "worker.log").open("w")
     worker = None
     try:
         wait_for(redis.Redis(port=port, password=password).ping, 10, "redis-server did not answer")
-        worker = subprocess.Popen([sys.executable, "-m", "kit", "worker", "--broker", url, "--name", "alice",
-                                   "--steps", "lifecycle"], stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kit",
+                "worker",
+                "--broker",
+                url,
+                "--name",
+                "alice",
+                "--steps",
+                "lifecycle",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         app = Celery(broker=url)
         replies = wait_for(lambda: app.control.ping(timeout=0.5), 60, "worker alice did not answer a ping")
         app.close()

@@ -1,4 +1,5 @@
 """LocalCluster against a real redis-server and real `celery worker` processes."""
+
 import os
 import signal
 import subprocess
@@ -25,7 +26,9 @@ def wait_dead(pids, timeout=20.0):
 
 
 def cluster_pids(cluster):
-    return [w.proc.pid for w in cluster._workers.values()] + ([cluster.redis.proc.pid] if cluster.redis else [])
+    return [w.proc.pid for w in cluster._workers.values()] + (
+        [cluster.redis.proc.pid] if cluster.redis else []
+    )
 
 
 def test_shared_cluster_runs_tasks_and_names_workers(shared_cluster):
@@ -66,13 +69,16 @@ def test_add_stop_kill_worker(shared_cluster):
 def test_notebook_step_shipped_by_value_runs_in_worker(redis_server, tmp_path):
     marker = tmp_path / "started.txt"
     namespace = {"__name__": "__main__", "bootsteps": bootsteps, "MARKER": str(marker)}
-    exec(textwrap.dedent("""
+    exec(
+        textwrap.dedent("""
         class NotebookStep(bootsteps.StartStopStep):
             requires = {'celery.worker.components:Pool'}
             def start(self, worker):
                 with open(MARKER, 'a') as f:
                     f.write(worker.hostname + '\\n')
-    """), namespace)
+    """),
+        namespace,
+    )
     step = namespace["NotebookStep"]
     assert step.__module__ == "__main__"
     app = Celery("nb")
@@ -124,8 +130,10 @@ def test_step_raising_in_init_gives_clear_error_and_no_orphans(redis_server):
 def test_step_blocking_in_start_is_named_after_deadline(redis_server):
     app = Celery("blocks")
     app.steps["worker"].add(s.BlocksInStart)
-    with pytest.warns(StepWarning, match="BlocksInStart.start: may block"), \
-            pytest.raises(kit.WorkerBootError, match="did not answer a ping.*BlocksInStart start"):
+    with (
+        pytest.warns(StepWarning, match="BlocksInStart.start: may block"),
+        pytest.raises(kit.WorkerBootError, match="did not answer a ping.*BlocksInStart start"),
+    ):
         kit.LocalCluster(app, workers=1, progress=False, timeout=8)
 
 
@@ -153,14 +161,16 @@ def test_close_is_idempotent_kills_everything_and_refuses_reuse(redis_server):
 
 def test_no_orphans_when_the_kernel_is_sigkilled(redis_server, tmp_path):
     script = tmp_path / "kernel.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys, time, kit
         from celery import Celery
         c = kit.LocalCluster(Celery('orphan'), workers=2, progress=False)
         pids = [w.proc.pid for w in c._workers.values()] + [c.redis.proc.pid]
         print(' '.join(map(str, pids)), flush=True)
         time.sleep(600)
-    """))
+    """)
+    )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
@@ -172,8 +182,10 @@ def test_no_orphans_when_the_kernel_is_sigkilled(redis_server, tmp_path):
 
 
 def test_two_clusters_have_own_ports_and_no_cross_talk(redis_server):
-    with kit.LocalCluster(Celery("a"), workers=1, progress=False) as a, \
-            kit.LocalCluster(Celery("b"), workers=1, progress=False) as b:
+    with (
+        kit.LocalCluster(Celery("a"), workers=1, progress=False) as a,
+        kit.LocalCluster(Celery("b"), workers=1, progress=False) as b,
+    ):
         assert a.redis.port != b.redis.port
         a_pid = a._workers[a.workers[0]].proc.pid
         a.events.wait_for("kit-lifecycle", timeout=30, pid=a_pid)
@@ -187,8 +199,11 @@ def test_election_has_exactly_one_winner(shared_cluster):
     election = c.elect()
     won = c.events.wait_for("kit-gossip", timeout=30, event="won")
     time.sleep(1.0)
-    winners = [e for e in c.events.history if e["type"] == "kit-gossip" and e.get("event") == "won"
-               and e["timestamp"] >= won["timestamp"] - 5]
+    winners = [
+        e
+        for e in c.events.history
+        if e["type"] == "kit-gossip" and e.get("event") == "won" and e["timestamp"] >= won["timestamp"] - 5
+    ]
     elected = c.events.wait_for("kit-gossip", timeout=30, event="elected", election=election)
     assert len(winners) == 1 and winners[0]["winner"] == elected["leader"]
     assert len(c.workers) == 2  # Celery's own code would have crashed the initiating worker
@@ -216,7 +231,9 @@ def test_logs_show_the_worker_output(shared_cluster):
 
 
 def _children():
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(os.getpid())], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(os.getpid())], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 

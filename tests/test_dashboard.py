@@ -1,4 +1,5 @@
 """kit.Dashboard driven from Python against a real cluster: each button's effect on the workers."""
+
 import time
 import uuid
 
@@ -60,12 +61,17 @@ def test_steps_apply_boots_then_removes_a_step(cluster, dash):
         assert "LifecycleStep" not in worker_labels(cluster, worker)
 
 
-@pytest.mark.parametrize("step, error, message", [
-    (s.RaisesInStart, "WorkerBootError", "RaisesInStart"),
-    (s.BlocksInStart, "WorkerBootError", "BlocksInStart"),
-    (s.CycleA, "StepCycleError", "kit_test_steps.CycleB"),
-])
-def test_step_errors_are_shown_naming_the_step_and_the_cluster_stays_usable(cluster, dash, step, error, message):
+@pytest.mark.parametrize(
+    "step, error, message",
+    [
+        (s.RaisesInStart, "WorkerBootError", "RaisesInStart"),
+        (s.BlocksInStart, "WorkerBootError", "BlocksInStart"),
+        (s.CycleA, "StepCycleError", "kit_test_steps.CycleB"),
+    ],
+)
+def test_step_errors_are_shown_naming_the_step_and_the_cluster_stays_usable(
+    cluster, dash, step, error, message
+):
     dash.clear_errors()
     key = dash.steps.offer(step, "worker")
     dash.steps.deadline.value = 4
@@ -112,10 +118,18 @@ def test_consumer_accepts_good_and_rejects_bad_messages(dash):
     for button in (c.json_button, c.malformed_button, c.pickle_button, c.plain_button):
         button.click()
     assert not dash.errors, dash.errors
-    eventually(lambda: c.counts["accepted"] == before.get("accepted", 0) + 1
-               and c.counts["rejected"] == before.get("rejected", 0) + 3)
-    eventually(lambda: f"accepted <b>{c.counts['accepted']}</b>" in c.counters.value
-               and f"rejected <b>{c.counts['rejected']}</b>" in c.counters.value)
+    eventually(
+        lambda: (
+            c.counts["accepted"] == before.get("accepted", 0) + 1
+            and c.counts["rejected"] == before.get("rejected", 0) + 3
+        )
+    )
+    eventually(
+        lambda: (
+            f"accepted <b>{c.counts['accepted']}</b>" in c.counters.value
+            and f"rejected <b>{c.counts['rejected']}</b>" in c.counters.value
+        )
+    )
     assert "42" in c.log_html.value and "application/x-python-serialize" in c.log_html.value
     c.text.value = "{not json"
     c.json_button.click()
@@ -149,6 +163,7 @@ def test_exception_in_a_handler_is_shown_and_buttons_come_back(cluster, dash, mo
     def broken(worker=None, **kwargs):
         seen.append([b.disabled for b in dash.buttons])
         raise RuntimeError("synthetic failure in elect")
+
     monkeypatch.setattr(cluster, "elect", broken)
     dash.gossip.elect_button.click()
     assert seen and all(seen[0]), "every button is disabled while an action runs"
@@ -179,8 +194,19 @@ def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):
     calls, t0, now = dash._throttle.calls, time.monotonic(), time.time()
     for i in range(50_000):
         kind = ("kit-gossip", "kit-consumer", "kit-option")[i % 3]
-        cluster.events._dispatch({"type": kind, "hostname": f"flood{i % 5}@test", "timestamp": now, "event": "node_join",
-                                  "peer": "x", "size": 3, "outcome": "rejected", "name": "kit_greeting", "value": i})
+        cluster.events._dispatch(
+            {
+                "type": kind,
+                "hostname": f"flood{i % 5}@test",
+                "timestamp": now,
+                "event": "node_join",
+                "peer": "x",
+                "size": 3,
+                "outcome": "rejected",
+                "name": "kit_greeting",
+                "value": i,
+            }
+        )
     time.sleep(1.0)
     elapsed = time.monotonic() - t0
     assert dash._throttle.calls - calls <= 10 * elapsed + 2, (dash._throttle.calls - calls, elapsed)

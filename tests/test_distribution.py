@@ -1,4 +1,5 @@
 """The ways to install and run the kit agree: compose file, conda/Binder environments, Makefile, CI."""
+
 import importlib.metadata
 import json
 import os
@@ -54,8 +55,13 @@ def compose_binary() -> Path:
 def compose(*args, **env):
     base = {k: v for k, v in os.environ.items() if k not in {"REDIS_PASSWORD", "JUPYTER_TOKEN", "REDIS_BIND"}}
     files = ["-f", str(ROOT / "docker-compose.yml"), "--env-file", os.devnull]  # ignore a local .env
-    return subprocess.run([str(compose_binary()), *files, *args],
-                          capture_output=True, text=True, timeout=60, env={**base, **env})
+    return subprocess.run(
+        [str(compose_binary()), *files, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, **env},
+    )
 
 
 def conda_deps(path: Path) -> dict:
@@ -138,8 +144,12 @@ def test_makefile_has_lab_and_test_targets():
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     for target, command in (("lab", "-m kit lab"), ("test", "-m pytest -x")):
-        dry = subprocess.run(["make", "-n", "-C", str(ROOT), target, "PYTEST_ARGS=-x"],
-                             capture_output=True, text=True, timeout=60)
+        dry = subprocess.run(
+            ["make", "-n", "-C", str(ROOT), target, "PYTEST_ARGS=-x"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert dry.returncode == 0, dry.stderr
         assert command in dry.stdout
 

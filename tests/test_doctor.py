@@ -1,4 +1,5 @@
 """``kit.doctor``: every check reported, and a missing redis-server makes the kit's exit status fail."""
+
 import io
 import sys
 
@@ -6,8 +7,17 @@ import pytest
 
 from kit import doctor
 
-NAMES = ["python", "celery", "celery[redis]", "redis-server", "dot (graphviz)", "jupyterlab",
-         "widgets", "cloudpickle", "chromium"]
+NAMES = [
+    "python",
+    "celery",
+    "celery[redis]",
+    "redis-server",
+    "dot (graphviz)",
+    "jupyterlab",
+    "widgets",
+    "cloudpickle",
+    "chromium",
+]
 
 
 def run_doctor():

@@ -1,4 +1,5 @@
 """The notebook-side EventFeed: history, subscribe, wait_for, bounded memory."""
+
 import threading
 import time
 
@@ -42,6 +43,7 @@ def test_wait_for_wakes_up_on_a_later_event_even_during_a_flood():
         for i in range(50_000):
             feed._dispatch(event(n=i))
         feed._dispatch(event("kit-done"))
+
     threading.Thread(target=push).start()
     assert feed.wait_for("kit-done", timeout=60)["type"] == "kit-done"
 
@@ -54,6 +56,7 @@ def test_subscribers_get_every_event_and_a_broken_one_is_recorded():
     @feed.subscribe
     def broken(e):
         raise ValueError("bad callback")
+
     for i in range(5):
         feed._dispatch(event(n=i))
     assert [e["n"] for e in got] == list(range(5))
@@ -68,6 +71,7 @@ def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
     from celery import Celery
 
     from kit.broker import EmbeddedRedis
+
     r = EmbeddedRedis(str(tmp_path)).start()
     feed = EventFeed(r.url).start()
     try:
@@ -86,7 +90,9 @@ def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
         feed.wait_for("kit-feed", timeout=30, since=restarted, connected=True)
         app = Celery("pub-again", broker=r.url)
         with app.connection_for_write() as conn:
-            app.events.Dispatcher(conn, enabled=True, groups=["kit"], buffer_while_offline=False).send("kit-two")
+            app.events.Dispatcher(conn, enabled=True, groups=["kit"], buffer_while_offline=False).send(
+                "kit-two"
+            )
         feed.wait_for("kit-two", timeout=30)
         r2.stop()
     finally:

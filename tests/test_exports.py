@@ -1,4 +1,5 @@
 """The public names, and the rule that worker processes never import the notebook side."""
+
 import os
 import pathlib
 import subprocess
@@ -8,12 +9,37 @@ import kit
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Top-level modules both sides use: what a worker may import outside kit/worker/.
-SHARED = {"kit.errors", "kit.contract", "kit.forkserver", "kit.procs", "kit.shipping", "kit.steps",
-          "kit.tasks", "kit.telemetry"}
+SHARED = {
+    "kit.errors",
+    "kit.contract",
+    "kit.forkserver",
+    "kit.procs",
+    "kit.shipping",
+    "kit.steps",
+    "kit.tasks",
+    "kit.telemetry",
+}
 
-EXPECTED = ["BrokerError", "ClusterError", "Dashboard", "EventFeed", "LocalCluster", "NotAStepError", "ShippingError", "StepCycleError", "StepError", "StepWarning",
-            "Timeline", "UnknownRequirementError", "WorkerBootError", "blueprint_diff", "blueprint_graph",
-            "blueprint_steps", "lint_steps", "steps"]
+EXPECTED = [
+    "BrokerError",
+    "ClusterError",
+    "Dashboard",
+    "EventFeed",
+    "LocalCluster",
+    "NotAStepError",
+    "ShippingError",
+    "StepCycleError",
+    "StepError",
+    "StepWarning",
+    "Timeline",
+    "UnknownRequirementError",
+    "WorkerBootError",
+    "blueprint_diff",
+    "blueprint_graph",
+    "blueprint_steps",
+    "lint_steps",
+    "steps",
+]
 
 
 def test_exported_members():
@@ -24,15 +50,18 @@ def test_exported_members():
 
 def test_worker_side_never_imports_the_notebook_side(tmp_path):
     """The folder rule: kit/worker/ and the modules both sides share load nothing of the notebook side."""
-    worker_modules = sorted(f"kit.worker.{p.stem}" for p in (ROOT / "kit" / "worker").glob("*.py")
-                            if p.stem != "__init__")
-    code = (f"import sys, kit.forkserver, {', '.join(worker_modules)}\n"
-            "heavy = [m for m in ('ipywidgets', 'graphviz', 'plotly', 'IPython', 'kit.graph', 'kit.dashboard')"
-            " if m in sys.modules]\n"
-            f"allowed = {sorted(SHARED)!r}\n"
-            "kernel = [m for m in sys.modules if m.startswith('kit.') and not m.startswith('kit.worker')"
-            " and m not in allowed]\n"
-            "print(heavy, kernel); sys.exit(1 if heavy or kernel else 0)")
+    worker_modules = sorted(
+        f"kit.worker.{p.stem}" for p in (ROOT / "kit" / "worker").glob("*.py") if p.stem != "__init__"
+    )
+    code = (
+        f"import sys, kit.forkserver, {', '.join(worker_modules)}\n"
+        "heavy = [m for m in ('ipywidgets', 'graphviz', 'plotly', 'IPython', 'kit.graph', 'kit.dashboard')"
+        " if m in sys.modules]\n"
+        f"allowed = {sorted(SHARED)!r}\n"
+        "kernel = [m for m in sys.modules if m.startswith('kit.') and not m.startswith('kit.worker')"
+        " and m not in allowed]\n"
+        "print(heavy, kernel); sys.exit(1 if heavy or kernel else 0)"
+    )
     env = dict(os.environ, KIT_BROKER_URL="redis://127.0.0.1:1/0")
     env.pop("KIT_RUN_DIR", None)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

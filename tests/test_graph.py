@@ -1,4 +1,5 @@
 """Tests for kit.graph: nodes, edges and markers in the DOT source, SVG from dot, diffs, focus, fallbacks."""
+
 import os
 import re
 import shutil
@@ -17,12 +18,17 @@ W = "worker/celery.worker.components"
 C = "consumer/celery.worker.consumer"
 SVG = "{http://www.w3.org/2000/svg}"
 REQUIRES = {
-    (f"{W}.Hub", f"{W}.Timer"), (f"{W}.Pool", f"{W}.Hub"),
+    (f"{W}.Hub", f"{W}.Timer"),
+    (f"{W}.Pool", f"{W}.Hub"),
     ("worker/celery.worker.autoscale.WorkerComponent", f"{W}.Pool"),
-    (f"{C}.agent.Agent", f"{C}.connection.Connection"), (f"{C}.events.Events", f"{C}.connection.Connection"),
-    (f"{C}.heart.Heart", f"{C}.events.Events"), (f"{C}.mingle.Mingle", f"{C}.events.Events"),
-    (f"{C}.gossip.Gossip", f"{C}.mingle.Mingle"), (f"{C}.tasks.Tasks", f"{C}.mingle.Mingle"),
-    (f"{C}.control.Control", f"{C}.tasks.Tasks"), (f"{C}.delayed_delivery.DelayedDelivery", f"{C}.tasks.Tasks"),
+    (f"{C}.agent.Agent", f"{C}.connection.Connection"),
+    (f"{C}.events.Events", f"{C}.connection.Connection"),
+    (f"{C}.heart.Heart", f"{C}.events.Events"),
+    (f"{C}.mingle.Mingle", f"{C}.events.Events"),
+    (f"{C}.gossip.Gossip", f"{C}.mingle.Mingle"),
+    (f"{C}.tasks.Tasks", f"{C}.mingle.Mingle"),
+    (f"{C}.control.Control", f"{C}.tasks.Tasks"),
+    (f"{C}.delayed_delivery.DelayedDelivery", f"{C}.tasks.Tasks"),
 }
 
 
@@ -47,7 +53,9 @@ def nodes(g) -> dict:
 
 def edges(g, cls: str = "requires") -> dict:
     """(tail, head) -> attributes for edges whose class starts with ``cls``."""
-    found = {(a, b): attrs(x) for a, b, x in re.findall(r'^\t+"([^"]+)" -> "([^"]+)" \[(.*?)\]$', g.source, re.M)}
+    found = {
+        (a, b): attrs(x) for a, b, x in re.findall(r'^\t+"([^"]+)" -> "([^"]+)" \[(.*?)\]$', g.source, re.M)
+    }
     return {k: v for k, v in found.items() if v.get("class", "").startswith(cls)}
 
 
@@ -69,7 +77,13 @@ def test_default_graph_nodes_edges_and_markers():
     assert link[(f"{W}.Consumer", f"{C}.connection.Connection")]["lhead"] == "cluster_consumer"
     after_last = edges(g, "after-last")
     assert (f"{W}.Consumer", f"{W}.Beat") in after_last and (f"{W}.Consumer", f"{W}.Timer") not in after_last
-    for text in ("Only requires arrows", "varies from process to process", "Celery step", "your step", "A → B"):
+    for text in (
+        "Only requires arrows",
+        "varies from process to process",
+        "Celery step",
+        "your step",
+        "A → B",
+    ):
         assert text in g.source
 
 
@@ -102,7 +116,9 @@ def test_one_blueprint(blueprint, prefix):
 
 
 def test_bad_blueprint_value():
-    with pytest.raises(ValueError, match=r"blueprint='workers' is not one of \('both', 'worker', 'consumer'\)"):
+    with pytest.raises(
+        ValueError, match=r"blueprint='workers' is not one of \('both', 'worker', 'consumer'\)"
+    ):
         blueprint_graph(Celery("lab"), blueprint="workers")
 
 
@@ -132,7 +148,9 @@ def test_diff_added_and_removed():
     node, edge = nodes(g)[name], edges(g)[(name, f"{W}.Timer")]
     assert "added" in node["class"].split() and node["color"] == PALETTE["added"][1]
     assert "added" in edge["class"].split() and edge["color"] == "#1e8e3e"
-    assert "added" not in nodes(g)[f"{W}.Timer"]["class"] and "added" not in edges(g)[(f"{W}.Hub", f"{W}.Timer")]
+    assert (
+        "added" not in nodes(g)[f"{W}.Timer"]["class"] and "added" not in edges(g)[(f"{W}.Hub", f"{W}.Timer")]
+    )
     assert blueprint_graph(app, diff_from=before).source == g.source
     back = blueprint_diff(app, before)
     node, edge = nodes(back)[name], edges(back)[(name, f"{W}.Timer")]
@@ -159,8 +177,12 @@ def test_focus_highlights_transitive_requires_and_dependents():
     marks = {n: a["class"].split()[3] for n, a in nodes(g).items()}
     mod = DeadlockDetection.__module__
     assert marks[f"{W}.Hub"] == "focus" and marks[f"{W}.Timer"] == "requires"
-    for dependent in (f"{W}.Pool", "worker/celery.worker.autoscale.WorkerComponent", f"worker/{mod}.InfoStep",
-                      f"{W}.Consumer"):
+    for dependent in (
+        f"{W}.Pool",
+        "worker/celery.worker.autoscale.WorkerComponent",
+        f"worker/{mod}.InfoStep",
+        f"{W}.Consumer",
+    ):
         assert marks[dependent] == "required-by", dependent
     assert marks[f"{W}.Beat"] == "dim" and marks[f"worker/{mod}.DeadlockDetection"] == "dim"
     assert all(m == "dim" for n, m in marks.items() if n.startswith("consumer/"))
@@ -219,7 +241,9 @@ def test_no_dot_falls_back_to_wasm_svg(monkeypatch, tmp_path, capsys):
     assert "step-worker-celery-worker-components-Timer" in ids
     assert HINT in data["text/html"] and "<svg" in data["text/html"]
     texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
-    assert "your step (yellow)" in texts and "4 · ∘ Hub" in texts  # the plain-text legend: no HTML labels in WASM
+    assert (
+        "your step (yellow)" in texts and "4 · ∘ Hub" in texts
+    )  # the plain-text legend: no HTML labels in WASM
 
 
 def test_no_dot_and_no_wasm_shows_dot_source(monkeypatch, tmp_path, capsys):
@@ -245,7 +269,9 @@ def test_live_reply_greys_disabled_steps():
     timer = ns[f"{W}.Timer"]
     assert "dashed" not in timer["style"] and timer["label"] == "1 · Timer\n✓ 2.1 ms"
     assert "start: 2.0 ms" in timer["tooltip"] and "create: 0.1 ms" in timer["tooltip"]
-    assert ns[f"{W}.Consumer"]["label"] == "8 · Consumer\n48.0 ms"  # never "started": its start runs the consumer
+    assert (
+        ns[f"{W}.Consumer"]["label"] == "8 · Consumer\n48.0 ms"
+    )  # never "started": its start runs the consumer
     assert "live: worker w1@host" in g.source and ">disabled</td>" in g.source
     assert "user" in ns["worker/lab.DeadlockDetection"]["class"].split()
 

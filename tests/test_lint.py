@@ -1,4 +1,5 @@
 """The kit's static checks for the guide's pitfalls."""
+
 import logging
 import time
 
@@ -57,7 +58,8 @@ def test_lint_app_and_cluster_warns_before_booting():
     app.steps["worker"].add(LogsInStop)
     assert [str(f) for f in lint(app)] == [
         "LogsInStop.stop: logs or prints; it may run in a signal handler, where logging can deadlock. "
-        "Record into a list (or kit.telemetry.emit(..., safe=False))."]
+        "Record into a list (or kit.telemetry.emit(..., safe=False))."
+    ]
     app.steps["worker"].add(kit_test_cycle())
     with pytest.warns(StepWarning, match="LogsInStop.stop"), pytest.raises(kit.StepCycleError):
         kit.LocalCluster(app, progress=False)
@@ -65,6 +67,7 @@ def test_lint_app_and_cluster_warns_before_booting():
 
 def kit_test_cycle():
     import kit_test_steps
+
     return kit_test_steps.CycleA
 
 
@@ -74,6 +77,7 @@ def test_inherited_methods_are_checked_and_the_kits_bases_are_not():
 
     class Quiet(kit.steps.DeadlockDetection):
         timeout = 2.0
+
     assert problems(SlowerBlocks) == [("start", "may")]
     assert problems(Quiet) == []
 

@@ -1,4 +1,5 @@
 """The guided notebooks: committed clean, shaped as STYLE.md asks, and each runs top to bottom on a real cluster."""
+
 import pathlib
 import re
 import time
@@ -11,7 +12,14 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 IDS = [path.stem for path in NOTEBOOKS]
 
 #: Headings every notebook has (STYLE.md, Notebooks).
-HEADINGS = ("What you'll do", "What you'll learn", "What you'll need", "On your own", "In practice", "Further reading")
+HEADINGS = (
+    "What you'll do",
+    "What you'll learn",
+    "What you'll need",
+    "On your own",
+    "In practice",
+    "Further reading",
+)
 #: Seconds one notebook may take, start to end (the whole set should stay within 5 minutes).
 NOTEBOOK_TIMEOUT = 240
 #: Target for the whole set, reported (not enforced: a loaded machine is slower).
@@ -29,8 +37,13 @@ def code_cells(nb):
 
 
 def headings(nb):
-    return [line.lstrip("#").strip() for cell in nb.cells if cell.cell_type == "markdown"
-            for line in cell.source.splitlines() if line.startswith("#")]
+    return [
+        line.lstrip("#").strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("#")
+    ]
 
 
 def hidden(cell):
@@ -43,23 +56,42 @@ def failures(nb):
     Anything else on stderr is fine: the kit's StepWarnings (its diagnosis of a step) appear there on
     purpose, as do Celery's and the kit's log lines.
     """
-    errors = [(i, out.ename, out.evalue) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.output_type == "error"]
-    tracebacks = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" for out in cell.get("outputs", [])
-                  if out.output_type == "stream" and out.name == "stderr" and "Traceback (most recent call last)" in out.text]
+    errors = [
+        (i, out.ename, out.evalue)
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
+    ]
+    tracebacks = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.output_type == "stream"
+        and out.name == "stderr"
+        and "Traceback (most recent call last)" in out.text
+    ]
     return errors, tracebacks
 
 
 def test_the_set_is_numbered_00_to_10():
-    assert [path.name[:2] for path in NOTEBOOKS] == [f"{i:02d}" for i in range(11)], [p.name for p in NOTEBOOKS]
+    assert [path.name[:2] for path in NOTEBOOKS] == [f"{i:02d}" for i in range(11)], [
+        p.name for p in NOTEBOOKS
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_committed_without_outputs(path):
     nb = read(path)
-    dirty = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-             and (cell.outputs or cell.execution_count is not None)]
-    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts: clear them before committing"
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
+    assert not dirty, (
+        f"{path.name}: cells {dirty} have outputs or execution counts: clear them before committing"
+    )
     assert "widgets" not in nb.metadata, f"{path.name}: saved widget state in the notebook's metadata"
 
 
@@ -68,8 +100,9 @@ def test_structure(path):
     nb = read(path)
     nbformat.validate(nb)
     first = nb.cells[0]
-    assert first.cell_type == "markdown" and re.match(r"# [A-Z][a-z]+ ", first.source), \
+    assert first.cell_type == "markdown" and re.match(r"# [A-Z][a-z]+ ", first.source), (
         f"{path.name}: the first cell should be the title, a verb phrase: '# Verb ...'"
+    )
     found = headings(nb)
     missing = [h for h in HEADINGS if not any(text.startswith(h) for text in found)]
     assert not missing, f"{path.name}: missing headings {missing}"
@@ -84,14 +117,17 @@ def test_exercises_have_a_hidden_solution_then_a_check(path):
     for i in solutions:
         assert i > 0 and not hidden(cells[i - 1]), f"{path.name}: a solution must follow a starter cell"
         check = cells[i + 1].source if i + 1 < len(cells) else ""
-        assert check.startswith("# Check") and re.search(r"\bassert\b|AssertionError", check), \
+        assert check.startswith("# Check") and re.search(r"\bassert\b|AssertionError", check), (
             f"{path.name}: the cell after a solution should be a '# Check' cell that asserts"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_ends_by_closing_its_cluster(path):
     cells = code_cells(read(path))
-    assert cells[-1].source.rstrip().endswith("cluster.close()"), f"{path.name}: the last cell must close the cluster"
+    assert cells[-1].source.rstrip().endswith("cluster.close()"), (
+        f"{path.name}: the last cell must close the cluster"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -104,15 +140,25 @@ def test_code_cells_are_short(path):
 def test_a_step_warning_is_not_a_failure_but_a_traceback_is():
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-    warning = ("/work/kit/cluster.py:44: StepWarning: MyWorkerStep.stop: logs or prints; it may run in a "
-               "signal handler, where logging can deadlock.\n  self._check_steps()\n")
+    warning = (
+        "/work/kit/cluster.py:44: StepWarning: MyWorkerStep.stop: logs or prints; it may run in a "
+        "signal handler, where logging can deadlock.\n  self._check_steps()\n"
+    )
     traceback = "Exception in thread x:\nTraceback (most recent call last):\n  ...\nValueError: boom\n"
-    nb = new_notebook(cells=[
-        new_code_cell("cluster = kit.LocalCluster(app)", outputs=[new_output("stream", name="stderr", text=warning)]),
-        new_code_cell("print(1)", outputs=[new_output("stream", name="stderr", text=traceback)]),
-        new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError", evalue="division by zero",
-                                                    traceback=[])]),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "cluster = kit.LocalCluster(app)", outputs=[new_output("stream", name="stderr", text=warning)]
+            ),
+            new_code_cell("print(1)", outputs=[new_output("stream", name="stderr", text=traceback)]),
+            new_code_cell(
+                "1 / 0",
+                outputs=[
+                    new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
+                ],
+            ),
+        ]
+    )
     errors, tracebacks = failures(nb)
     assert errors == [(2, "ZeroDivisionError", "division by zero")]
     assert tracebacks == [1]
@@ -128,8 +174,10 @@ class _TimesReport:
         terminalreporter.section("notebook run times")
         for name, seconds in sorted(times.items()):
             terminalreporter.write_line(f"{name:32s} {seconds:6.1f} s")
-        terminalreporter.write_line(f"{'total, ' + str(len(times)) + ' notebooks':32s} {total:6.1f} s "
-                                    f"(target: the set within {SET_BUDGET} s)")
+        terminalreporter.write_line(
+            f"{'total, ' + str(len(times)) + ' notebooks':32s} {total:6.1f} s "
+            f"(target: the set within {SET_BUDGET} s)"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +198,12 @@ def test_runs_top_to_bottom(path, redis_server, report):
     from nbclient.exceptions import CellExecutionError
 
     nb = read(path)
-    client = NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = NotebookClient(
+        nb,
+        timeout=NOTEBOOK_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
     start = time.monotonic()
     try:
         client.execute()

@@ -1,4 +1,5 @@
 """Worker-side probes on real workers: lifecycle, timer calls, deadlock detection, gossip, live blueprint."""
+
 import time
 
 import pytest
@@ -24,8 +25,13 @@ def test_lifecycle_events_for_a_custom_step(shared_cluster, fresh_worker):
 
 def test_call_repeatedly_shows_its_interval_and_fires(shared_cluster, fresh_worker):
     feed = shared_cluster.events
-    scheduled = feed.wait_for("kit-timer", timeout=30, kind="call_repeatedly", callback="kit_test_steps.Ticker.tick",
-                              hostname=fresh_worker)
+    scheduled = feed.wait_for(
+        "kit-timer",
+        timeout=30,
+        kind="call_repeatedly",
+        callback="kit_test_steps.Ticker.tick",
+        hostname=fresh_worker,
+    )
     assert scheduled["interval"] == 0.7 and scheduled["priority"] == 3
     fired = feed.wait_for("kit-timer", timeout=30, kind="fire", callback="kit_test_steps.Ticker.tick")
     assert fired["error"] is None and fired["duration"] < 1
@@ -56,7 +62,9 @@ def test_live_blueprint_shows_what_booted(shared_cluster):
     worker = {s["label"]: s for s in reply["worker"]}
     consumer = {s["label"]: s for s in reply["consumer"]}
     assert not worker["Beat"]["enabled"] and not worker["StateDB"]["enabled"]
-    assert worker["Ticker"]["enabled"] and worker["Ticker"]["started"] and "start" in worker["Ticker"]["timings"]
+    assert (
+        worker["Ticker"]["enabled"] and worker["Ticker"]["started"] and "start" in worker["Ticker"]["timings"]
+    )
     assert worker["Consumer"]["last"] and consumer["SafeConsumer"]["enabled"]
     order = [s["label"] for s in reply["worker"]]
     assert order.index("Timer") < order.index("Ticker") and order[-1] == "Consumer"
@@ -65,8 +73,10 @@ def test_live_blueprint_shows_what_booted(shared_cluster):
 def test_a_notebook_subclass_of_a_kit_step_boots(redis_server):
     import kit
     from celery import Celery
-    faster = type(kit.steps.DeadlockDetection)("Faster", (kit.steps.DeadlockDetection,),
-                                               {"__module__": "__main__", "timeout": 0.5, "interval": 0.2})
+
+    faster = type(kit.steps.DeadlockDetection)(
+        "Faster", (kit.steps.DeadlockDetection,), {"__module__": "__main__", "timeout": 0.5, "interval": 0.2}
+    )
     app = Celery("sub")
     app.steps["worker"].add(faster)
     with kit.LocalCluster(app, workers=1, progress=False) as c:
@@ -77,6 +87,7 @@ def test_a_notebook_subclass_of_a_kit_step_boots(redis_server):
 def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
     import kit
     from celery import Celery
+
     app = Celery("prefork")
 
     @app.task(name="nb.child_emits", shared=False)
@@ -84,8 +95,10 @@ def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
         import os
 
         from kit.telemetry import emit
+
         emit("from-child", pid=os.getpid())
         return os.getpid()
+
     child_emits.__module__ = "__main__"
     with kit.LocalCluster(app, workers=1, pool="prefork", concurrency=1, progress=False) as c:
         name = c.workers[0]

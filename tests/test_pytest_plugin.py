@@ -1,11 +1,13 @@
 """The kit's pytest plugin: a user's test suite gets a real cluster from the `kit_cluster` fixture."""
+
 import pytest
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
 def test_kit_cluster_fixture_runs_a_users_step(pytester, redis_server):
-    pytester.makepyfile(audit_steps="""
+    pytester.makepyfile(
+        audit_steps="""
         from celery import bootsteps
         from kit.telemetry import emit
 
@@ -14,8 +16,10 @@ def test_kit_cluster_fixture_runs_a_users_step(pytester, redis_server):
 
             def start(self, worker):
                 emit("audit", pool=type(worker.pool).__name__)
-    """)
-    pytester.makepyfile(test_audit="""
+    """
+    )
+    pytester.makepyfile(
+        test_audit="""
         import pytest
         from celery import Celery
         import kit
@@ -35,6 +39,7 @@ def test_kit_cluster_fixture_runs_a_users_step(pytester, redis_server):
 
         def test_default_app_has_demo_tasks(kit_cluster):
             assert kit_cluster.app.send_task("kit.sleep", (0,)).get(timeout=60) == 0
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-q", timeout=300)  # the plugin loads by its entry point
     result.assert_outcomes(passed=2)

@@ -1,4 +1,5 @@
 """Faults, bad input and load on real processes: the kit keeps working and says what happened."""
+
 import os
 import time
 
@@ -37,6 +38,7 @@ def test_interrupted_start_leaves_no_process(redis_server, monkeypatch):
         started.extend(w.proc.pid for w in workers)
         started.append(self.redis.proc.pid)
         raise KeyboardInterrupt
+
     monkeypatch.setattr(kit.cluster.LocalCluster, "_boot", interrupted)
     with pytest.raises(KeyboardInterrupt):
         kit.LocalCluster(Celery("interrupted"), workers=2, progress=False)
@@ -60,8 +62,16 @@ def test_ten_thousand_tasks_none_lost_feed_bounded(redis_server):
         assert len(c.events.history) <= c.events._ring.maxlen
 
 
-content_types = st.sampled_from(["application/json", "application/x-python-serialize", "text/plain",
-                                 "application/x-yaml", "application/octet-stream", "application/data"])
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/x-python-serialize",
+        "text/plain",
+        "application/x-yaml",
+        "application/octet-stream",
+        "application/data",
+    ]
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -83,6 +93,7 @@ def test_unknown_requires_string_is_named_before_start():
 
     class Typo(bootsteps.StartStopStep):
         requires = {"celery.worker.components:Tiemr"}
+
     app = Celery("typo")
     app.steps["worker"].add(Typo)
     with pytest.raises(kit.UnknownRequirementError, match="Tiemr"):

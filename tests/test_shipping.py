@@ -1,4 +1,5 @@
 """Shipping the notebook's app: config, steps by reference or by value, tasks, re-run cells."""
+
 import sys
 import threading
 
@@ -11,7 +12,9 @@ from kit import shipping
 
 def notebook_class(name, **attrs):
     """A step class as a notebook cell defines it (module __main__)."""
-    return type(bootsteps.StartStopStep)(name, (bootsteps.StartStopStep,), {"__module__": "__main__", **attrs})
+    return type(bootsteps.StartStopStep)(
+        name, (bootsteps.StartStopStep,), {"__module__": "__main__", **attrs}
+    )
 
 
 def test_config_keeps_user_changes_and_drops_broker():
@@ -40,9 +43,11 @@ def test_importable_steps_go_by_reference_notebook_steps_by_value(tmp_path):
 
 def test_notebook_subclass_of_an_importable_step_keeps_its_base_by_reference(tmp_path):
     import kit.steps
+
     app = Celery("sub")
-    sub = type(bootsteps.StartStopStep)("Faster", (kit.steps.DeadlockDetection,),
-                                        {"__module__": "__main__", "timeout": 2.0})
+    sub = type(bootsteps.StartStopStep)(
+        "Faster", (kit.steps.DeadlockDetection,), {"__module__": "__main__", "timeout": 2.0}
+    )
     app.steps["worker"].add(sub)
     shipping.ship(app, str(tmp_path))
     data = (tmp_path / "app.pkl").read_bytes()
@@ -63,11 +68,13 @@ def test_notebook_task_goes_by_value_with_its_options():
 
     def double(x):
         return 2 * x
+
     double.__module__ = "__main__"
     app.task(name="nb.double", max_retries=7, shared=False)(double)
     specs = [shipping._task_spec(t) for t in shipping.user_tasks(app)]
     assert [(x["name"], x["fun"], x["bind"], x["opts"]["max_retries"]) for x in specs] == [
-        ("nb.double", double, False, 7)]
+        ("nb.double", double, False, 7)
+    ]
 
 
 def test_unpicklable_step_is_a_clear_error(tmp_path):

@@ -1,4 +1,5 @@
 """The worker-side emitter: reserved names renamed, unsendable records dropped and counted, never blocking."""
+
 import pytest
 from celery import Celery
 

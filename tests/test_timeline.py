@@ -1,4 +1,5 @@
 """kit.Timeline: lanes per worker with timer fires, task bars, boot calls and markers; bounded and coalesced."""
+
 import statistics
 import time
 import types
@@ -44,8 +45,15 @@ def column(chunks, key):
 
 
 def fire(host="w1@h", callback=HEART, t=None, **fields):
-    return {"type": "kit-timer", "hostname": host, "timestamp": t or time.time(), "kind": "fire",
-            "callback": callback, "duration": 0.0001, **fields}
+    return {
+        "type": "kit-timer",
+        "hostname": host,
+        "timestamp": t or time.time(),
+        "kind": "fire",
+        "callback": callback,
+        "duration": 0.0001,
+        **fields,
+    }
 
 
 # -- without a broker -------------------------------------------------------------------------------
@@ -53,38 +61,92 @@ def test_events_land_in_lanes_by_kind():
     cluster = offline(["w1@h", "w2@h"])
     tl, now = Timeline(cluster), time.time()
     feed = cluster.events
-    feed._dispatch({"type": "kit-timer", "hostname": "w1@h", "timestamp": now, "kind": "call_repeatedly",
-                    "callback": TICK, "interval": 0.7, "priority": 3})
+    feed._dispatch(
+        {
+            "type": "kit-timer",
+            "hostname": "w1@h",
+            "timestamp": now,
+            "kind": "call_repeatedly",
+            "callback": TICK,
+            "interval": 0.7,
+            "priority": 3,
+        }
+    )
     feed._dispatch(fire(callback=TICK, t=now + 0.7))
-    feed._dispatch({"type": "task-received", "hostname": "w2@h", "timestamp": now, "uuid": "u1", "name": "kit.sleep"})
+    feed._dispatch(
+        {"type": "task-received", "hostname": "w2@h", "timestamp": now, "uuid": "u1", "name": "kit.sleep"}
+    )
     feed._dispatch({"type": "task-started", "hostname": "w2@h", "timestamp": now, "uuid": "u1"})
-    feed._dispatch({"type": "task-failed", "hostname": "w2@h", "timestamp": now + 1, "uuid": "u1", "exception": "x"})
-    feed._dispatch({"type": "kit-gossip", "hostname": "w1@h", "timestamp": now, "event": "node_lost",
-                    "peer": "w3@h", "size": 1})
-    feed._dispatch({"type": "kit-deadlock", "hostname": "w2@h", "timestamp": now, "task_id": "u1", "runtime": 2.0})
-    feed._dispatch({"type": "kit-lifecycle", "hostname": "w1@h", "timestamp": now, "pid": 7, "blueprint": "worker",
-                    "step": "kit.steps.LifecycleStep", "label": "LifecycleStep", "method": "start",
-                    "started_at": now - 0.5, "duration": 0.01, "error": "RuntimeError: boom"})
+    feed._dispatch(
+        {"type": "task-failed", "hostname": "w2@h", "timestamp": now + 1, "uuid": "u1", "exception": "x"}
+    )
+    feed._dispatch(
+        {
+            "type": "kit-gossip",
+            "hostname": "w1@h",
+            "timestamp": now,
+            "event": "node_lost",
+            "peer": "w3@h",
+            "size": 1,
+        }
+    )
+    feed._dispatch(
+        {"type": "kit-deadlock", "hostname": "w2@h", "timestamp": now, "task_id": "u1", "runtime": 2.0}
+    )
+    feed._dispatch(
+        {
+            "type": "kit-lifecycle",
+            "hostname": "w1@h",
+            "timestamp": now,
+            "pid": 7,
+            "blueprint": "worker",
+            "step": "kit.steps.LifecycleStep",
+            "label": "LifecycleStep",
+            "method": "start",
+            "started_at": now - 0.5,
+            "duration": 0.01,
+            "error": "RuntimeError: boom",
+        }
+    )
     feed._dispatch({"type": "worker-heartbeat", "hostname": "w1@h", "timestamp": now})  # not drawn
     lanes = tl.lanes()
     assert list(lanes) == ["w1@h", "w2@h"]
     w1, w2 = lanes["w1@h"], lanes["w2@h"]
     assert [(f["callback"], f["every"]) for f in w1["fires"]] == [(TICK, "call_repeatedly(0.7)")]
     assert [(m["kind"], m.get("peer")) for m in w1["marks"]] == [("timer-set", None), ("node_lost", "w3@h")]
-    assert w1["boot"] == [{"time": now - 0.5, "row": 0, "blueprint": "worker", "step": "kit.steps.LifecycleStep",
-                           "label": "LifecycleStep", "method": "start", "duration": 0.01, "error": "RuntimeError: boom"}]
+    assert w1["boot"] == [
+        {
+            "time": now - 0.5,
+            "row": 0,
+            "blueprint": "worker",
+            "step": "kit.steps.LifecycleStep",
+            "label": "LifecycleStep",
+            "method": "start",
+            "duration": 0.01,
+            "error": "RuntimeError: boom",
+        }
+    ]
     (task,) = w2["tasks"]
     assert (task["name"], task["state"], task["end"] - task["start"]) == ("kit.sleep", "failed", 1)
     assert [m["kind"] for m in w2["marks"]] == ["deadlock"] and w2["marks"][0]["task_id"] == "u1"
     view = tl.view_data()
     assert view["lanes"] == ["w1@h", "w2@h"]
     drawn = by_series(view["chunks"])
-    assert set(drawn) == {f"fire:{TICK}", "tasks", "boot", "mark:node_lost", "mark:deadlock", "mark:timer-set"}
+    assert set(drawn) == {
+        f"fire:{TICK}",
+        "tasks",
+        "boot",
+        "mark:node_lost",
+        "mark:deadlock",
+        "mark:timer-set",
+    }
     assert column(drawn["tasks"], "id") == ["u1"] and column(drawn["tasks"], "c") == ["#d62728"]
     assert column(drawn["tasks"], "len") == [1] and drawn["tasks"][0]["hosts"] == ["w2@h"]
     assert "boom" in column(drawn["boot"], "tip")[0] and "<" not in column(drawn["boot"], "tip")[0]
     assert view["series"][f"fire:{TICK}"]["tip"] == f"{TICK} · call_repeatedly(0.7)"
-    assert view["series"][f"fire:{TICK}"]["kind"] == "tick" and view["series"]["mark:node_lost"]["symbol"] == "x"
+    assert (
+        view["series"][f"fire:{TICK}"]["kind"] == "tick" and view["series"]["mark:node_lost"]["symbol"] == "x"
+    )
     tl.close()
 
 
@@ -146,6 +208,7 @@ def test_lanes_show_boot_waterfall_and_timer_rhythms(cluster, timeline):
             if not ({HEART, GOSSIP} <= set(callbacks) and callbacks.count(TICK) >= 6):
                 return None
         return lanes
+
     lanes = eventually(every_rhythm)
     for worker in cluster.workers:
         ticks = [f for f in lanes[worker]["fires"] if f["callback"] == TICK]
@@ -153,10 +216,16 @@ def test_lanes_show_boot_waterfall_and_timer_rhythms(cluster, timeline):
         gaps = [b["time"] - a["time"] for a, b in zip(ticks, ticks[1:])]
         assert 0.5 < statistics.median(gaps) < 1.0, gaps
         boot = lanes[worker]["boot"]
-        assert {("Ticker", "start"), ("Timer", "create"), ("Consumer", "__init__"), ("Connection", "start")} <= {
-            (b["label"], b["method"]) for b in boot}
+        assert {
+            ("Ticker", "start"),
+            ("Timer", "create"),
+            ("Consumer", "__init__"),
+            ("Connection", "start"),
+        } <= {(b["label"], b["method"]) for b in boot}
         assert len({b["row"] for b in boot}) > 10, "each step of a boot gets its own waterfall row"
-    assert {f"fire:{HEART}", f"fire:{GOSSIP}", f"fire:{TICK}", "boot"} <= set(by_series(timeline.view_data()["chunks"]))
+    assert {f"fire:{HEART}", f"fire:{GOSSIP}", f"fire:{TICK}", "boot"} <= set(
+        by_series(timeline.view_data()["chunks"])
+    )
 
 
 @pytest.mark.redis
@@ -169,6 +238,7 @@ def test_task_runs_are_bars_in_their_workers_lane(cluster, timeline):
     def finished():
         tasks = {t["uuid"]: t for lane in timeline.lanes().values() for t in lane["tasks"]}
         return tasks if {ok.id, bad.id} <= {u for u, t in tasks.items() if t["end"]} else None
+
     tasks = eventually(finished)
     assert tasks[ok.id]["state"] == "succeeded" and 0.45 < tasks[ok.id]["end"] - tasks[ok.id]["start"] < 2
     assert tasks[bad.id]["state"] == "failed" and tasks[ok.id]["name"] == "kit.sleep"
@@ -187,9 +257,12 @@ def test_deadlock_and_gossip_markers(cluster, timeline):
         marks = [(w, m) for w, lane in timeline.lanes().items() for m in lane["marks"]]
         kinds = {(m["kind"], m.get("peer") or m.get("task_id")) for _, m in marks}
         return marks if {("deadlock", long.id), ("node_join", name), ("node_lost", name)} <= kinds else None
+
     marks = eventually(marked)
     lost_by = {w for w, m in marks if m["kind"] == "node_lost" and m.get("peer") == name}
-    assert lost_by and lost_by <= set(cluster.workers), "the survivors report the lost peer in their own lanes"
+    assert lost_by and lost_by <= set(cluster.workers), (
+        "the survivors report the lost peer in their own lanes"
+    )
     long.get(timeout=30)
 
 
@@ -198,10 +271,15 @@ def test_widget_model_follows_the_cluster(cluster, timeline):
     widget = timeline.widget
     eventually(lambda: any(c["s"] == f"fire:{HEART}" for c in widget.chunks.values()))
     count = eventually(lambda: timeline.updates >= 3 and timeline.updates)
-    assert set(widget.lanes) >= set(cluster.workers) and widget.series[f"fire:{HEART}"]["group"] == "timer · heartbeat"
+    assert (
+        set(widget.lanes) >= set(cluster.workers)
+        and widget.series[f"fire:{HEART}"]["group"] == "timer · heartbeat"
+    )
     bundle = timeline._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in (bundle[0] if isinstance(bundle, tuple) else bundle)
-    assert widget.snapshot.keys() == widget.chunks.keys() or timeline.updates > count, "a new view starts from it"
+    assert widget.snapshot.keys() == widget.chunks.keys() or timeline.updates > count, (
+        "a new view starts from it"
+    )
     uuid = cluster.app.send_task("kit.sleep", (0.1,)).id
     eventually(lambda: uuid in column(by_series(widget.chunks).get("tasks", []), "id"))
     assert timeline.updates > count
@@ -220,7 +298,12 @@ def test_a_view_that_says_hello_gets_everything_then_only_changes():
     cluster.events._dispatch(fire())
     tl._flush()
     update = sent[-1]
-    assert update["type"] == "update" and old not in update["set"] and len(update["set"]) == 1 and not update["drop"]
+    assert (
+        update["type"] == "update"
+        and old not in update["set"]
+        and len(update["set"]) == 1
+        and not update["drop"]
+    )
     tl._flush()
     assert sent[-1] is update, "nothing changed: nothing sent"
     tl.close()
@@ -257,7 +340,9 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     assert sum(len(lane["fires"]) for lane in lanes.values()) <= 2000
     shown = tl.widget.chunks.values()
     assert sum(len(c["t"]) for c in shown if c["s"].startswith("fire:")) <= 2000
-    assert sum(len(c["t"]) for c in shown) <= 4 * 2000, "fires, markers, boot calls and tasks: each kept to max_points"
+    assert sum(len(c["t"]) for c in shown) <= 4 * 2000, (
+        "fires, markers, boot calls and tasks: each kept to max_points"
+    )
     assert tl.updates - before <= 10 * elapsed + 2, (tl.updates - before, elapsed)
     since = time.time()
     assert cluster.events.wait_for("worker-heartbeat", timeout=30, since=since)["hostname"] in cluster.workers

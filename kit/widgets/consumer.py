@@ -1,4 +1,5 @@
 """The Consumer panel: publish good and bad messages to the kit's SafeConsumer and count its verdicts."""
+
 import collections
 import json
 import pickle
@@ -23,33 +24,62 @@ class ConsumerPanel(Panel):
         self.counts, self.log = collections.Counter(), collections.deque(maxlen=keep)
         self.text = w.Textarea(value='{"hello": "world", "n": 1}', rows=4, layout=w.Layout(width="420px"))
         self.json_button = self.button("Publish JSON", self.publish_json, icon="paper-plane", style="success")
-        self.malformed_button = self.button("Malformed JSON", self.publish_malformed, icon="chain-broken",
-                                            tooltip="the text as application/json, unchecked")
-        self.pickle_button = self.button("Pickle", self.publish_pickle, icon="archive",
-                                         tooltip="content type application/x-python-serialize: not accepted")
+        self.malformed_button = self.button(
+            "Malformed JSON",
+            self.publish_malformed,
+            icon="chain-broken",
+            tooltip="the text as application/json, unchecked",
+        )
+        self.pickle_button = self.button(
+            "Pickle",
+            self.publish_pickle,
+            icon="archive",
+            tooltip="content type application/x-python-serialize: not accepted",
+        )
         self.plain_button = self.button("Plain text", self.publish_plain, icon="font", tooltip="text/plain")
         self.counters, self.log_html = w.HTML(), w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))
         for event in list(self.cluster.events.history):
             self.on_event(event)
         self.refresh()
-        self.widget = w.VBox([
-            w.HTML(f"<b>Publish to queue <code>{escape(custom_queue.name)}</code></b>, consumed by the kit's "
-                   "SafeConsumer (tick <i>consumer</i> in Steps). Bad messages are rejected and counted; it stays up."),
-            w.HBox([self.text, w.VBox([self.json_button, self.malformed_button, self.pickle_button, self.plain_button])]),
-            self.status, self.counters, self.log_html])
+        self.widget = w.VBox(
+            [
+                w.HTML(
+                    f"<b>Publish to queue <code>{escape(custom_queue.name)}</code></b>, consumed by the kit's "
+                    "SafeConsumer (tick <i>consumer</i> in Steps). Bad messages are rejected and counted; it stays up."
+                ),
+                w.HBox(
+                    [
+                        self.text,
+                        w.VBox(
+                            [self.json_button, self.malformed_button, self.pickle_button, self.plain_button]
+                        ),
+                    ]
+                ),
+                self.status,
+                self.counters,
+                self.log_html,
+            ]
+        )
 
     def _publish(self, body, content_type=None, what="JSON"):
         self.cluster.publish(body, content_type=content_type)
-        hint = "" if SafeConsumer in self.app.steps["consumer"] else (
-            " — ⚠ SafeConsumer is not in app.steps['consumer']: tick <i>consumer</i> in Steps and Apply, "
-            "or the message waits in the queue")
+        hint = (
+            ""
+            if SafeConsumer in self.app.steps["consumer"]
+            else (
+                " — ⚠ SafeConsumer is not in app.steps['consumer']: tick <i>consumer</i> in Steps and Apply, "
+                "or the message waits in the queue"
+            )
+        )
         self.say(f"📨 published {escape(what)}{hint}", ok=not hint)
 
     def publish_json(self):
         try:
             body = json.loads(self.text.value)
         except ValueError as exc:
-            raise ValueError(f"the text is not valid JSON ({exc}); press 'Malformed JSON' to send it anyway") from None
+            raise ValueError(
+                f"the text is not valid JSON ({exc}); press 'Malformed JSON' to send it anyway"
+            ) from None
         self._publish(body)
 
     def publish_malformed(self):
@@ -77,14 +107,24 @@ class ConsumerPanel(Panel):
             return False
         outcome = event.get("outcome", "?")
         self.counts[outcome] += 1
-        detail = event.get("body") if outcome == "accepted" else f"{event.get('content_type')}: {event.get('reason')}"
+        detail = (
+            event.get("body")
+            if outcome == "accepted"
+            else f"{event.get('content_type')}: {event.get('reason')}"
+        )
         self.log.append((event.get("timestamp", 0), event.get("hostname", "?"), outcome, detail))
         return True
 
     def refresh(self):
-        self.counters.value = (f"<span style='font-size:15px'>✅ accepted <b>{self.counts['accepted']}</b> · "
-                               f"🚫 rejected <b>{self.counts['rejected']}</b></span>")
-        rows = "".join(f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✅' if o == 'accepted' else '🚫'} "
-                       f"{escape(o)}</td><td><code>{escape(str(detail)[:160])}</code></td></tr>"
-                       for t, host, o, detail in reversed(list(self.log)))  # a copy: the feed thread appends
-        self.log_html.value = f"<table style='font-size:12px'>{rows}</table>" if rows else "<i>no messages consumed yet</i>"
+        self.counters.value = (
+            f"<span style='font-size:15px'>✅ accepted <b>{self.counts['accepted']}</b> · "
+            f"🚫 rejected <b>{self.counts['rejected']}</b></span>"
+        )
+        rows = "".join(
+            f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✅' if o == 'accepted' else '🚫'} "
+            f"{escape(o)}</td><td><code>{escape(str(detail)[:160])}</code></td></tr>"
+            for t, host, o, detail in reversed(list(self.log))
+        )  # a copy: the feed thread appends
+        self.log_html.value = (
+            f"<table style='font-size:12px'>{rows}</table>" if rows else "<i>no messages consumed yet</i>"
+        )

@@ -1,4 +1,5 @@
 """kit.Dashboard: steps, gossip, consumer, options, the live graph and the timeline of a cluster, in one widget."""
+
 import collections
 import threading
 
@@ -33,12 +34,19 @@ class Dashboard:
         self.consumer, self.options, self.graph = ConsumerPanel(self), OptionsPanel(self), GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
         self.timeline = Timeline(cluster, window=window, rate=rate)
-        self.tabs = w.Tab(children=[p.widget for p in self.panels] + [self.timeline.widget],
-                          titles=[p.title for p in self.panels] + ["Timeline"])
-        self.widget = w.VBox([self.header, self.tabs, self.error_box],
-                             layout=w.Layout(width="100%", max_width="1150px"))
-        self._throttle = Throttle(self._refresh, rate=rate, name="kit-dashboard",
-                                  on_error=lambda exc: self.show_error(exc, "live update"))
+        self.tabs = w.Tab(
+            children=[p.widget for p in self.panels] + [self.timeline.widget],
+            titles=[p.title for p in self.panels] + ["Timeline"],
+        )
+        self.widget = w.VBox(
+            [self.header, self.tabs, self.error_box], layout=w.Layout(width="100%", max_width="1150px")
+        )
+        self._throttle = Throttle(
+            self._refresh,
+            rate=rate,
+            name="kit-dashboard",
+            on_error=lambda exc: self.show_error(exc, "live update"),
+        )
         cluster.events.subscribe(self._on_event)
         self._throttle.poke()
 
@@ -103,9 +111,11 @@ class Dashboard:
             panel.refresh()
         feed, workers = self.cluster.events, live_workers(self.cluster)
         state = "🟢 connected" if feed.connected else "🔴 broker unreachable (reconnecting…)"
-        self.header.value = (f"<b>Bootsteps Kit</b> · cluster {escape(self.cluster.state)} · "
-                             f"{len(workers)} workers: {escape(', '.join(workers))} · "
-                             f"events {state}")
+        self.header.value = (
+            f"<b>Bootsteps Kit</b> · cluster {escape(self.cluster.state)} · "
+            f"{len(workers)} workers: {escape(', '.join(workers))} · "
+            f"events {state}"
+        )
 
     # -- lifetime and display -------------------------------------------------------------------
     def close(self):

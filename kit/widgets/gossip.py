@@ -1,4 +1,5 @@
 """The Gossip panel: add, stop or kill a worker, start an election; each worker's view of the cluster size; the log."""
+
 import collections
 import time
 
@@ -7,11 +8,25 @@ import ipywidgets as w
 from kit.widgets.panel import Panel, clock, escape, live_workers, set_options, worker_dropdown
 
 #: kit-gossip events shown in the log, with the fields that explain them.
-DETAILS = {"node_join": ("peer", "size"), "node_leave": ("peer", "size"), "node_lost": ("peer", "size"),
-           "election": ("election", "action"), "elect-ack": ("election", "requested_by"),
-           "elected": ("election", "leader", "voters"), "won": ("winner", "action")}
-ICONS = {"node_join": "🟢", "node_leave": "⚪", "node_lost": "❌", "election": "🗳", "elect-ack": "✋",
-         "elected": "⭐", "won": "🏆", "cluster-size": "📏"}
+DETAILS = {
+    "node_join": ("peer", "size"),
+    "node_leave": ("peer", "size"),
+    "node_lost": ("peer", "size"),
+    "election": ("election", "action"),
+    "elect-ack": ("election", "requested_by"),
+    "elected": ("election", "leader", "voters"),
+    "won": ("winner", "action"),
+}
+ICONS = {
+    "node_join": "🟢",
+    "node_leave": "⚪",
+    "node_lost": "❌",
+    "election": "🗳",
+    "elect-ack": "✋",
+    "elected": "⭐",
+    "won": "🏆",
+    "cluster-size": "📏",
+}
 
 
 class GossipPanel(Panel):
@@ -25,18 +40,34 @@ class GossipPanel(Panel):
         self._heard = 0.0
         self.worker = worker_dropdown()
         self.add_button = self.button("Add worker", self.add, icon="plus", tooltip="peers see node_join")
-        self.stop_button = self.button("Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave")
-        self.kill_button = self.button("Kill", self.kill, icon="bolt", style="danger", tooltip="SIGKILL: node_lost")
-        self.elect_button = self.button("Start election", self.elect, icon="check-square",
-                                        tooltip="from the chosen worker; exactly one wins")
-        self.winner_html, self.log_html = w.HTML(), w.HTML(layout=w.Layout(max_height="230px", overflow="auto"))
+        self.stop_button = self.button(
+            "Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave"
+        )
+        self.kill_button = self.button(
+            "Kill", self.kill, icon="bolt", style="danger", tooltip="SIGKILL: node_lost"
+        )
+        self.elect_button = self.button(
+            "Start election",
+            self.elect,
+            icon="check-square",
+            tooltip="from the chosen worker; exactly one wins",
+        )
+        self.winner_html, self.log_html = (
+            w.HTML(),
+            w.HTML(layout=w.Layout(max_height="230px", overflow="auto")),
+        )
         self.chart = self._chart()
         for event in list(self.cluster.events.history):
             self.on_event(event)
         self.refresh()
-        self.widget = w.VBox([w.HBox([self.add_button, self.worker, self.stop_button, self.kill_button,
-                                      self.elect_button]), self.status, self.winner_html,
-                              w.HBox([self.chart, self.log_html], layout=w.Layout(width="100%"))])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.add_button, self.worker, self.stop_button, self.kill_button, self.elect_button]),
+                self.status,
+                self.winner_html,
+                w.HBox([self.chart, self.log_html], layout=w.Layout(width="100%")),
+            ]
+        )
 
     def _chart(self):
         return w.HTML(layout=w.Layout(width="470px", min_width="470px"))
@@ -68,7 +99,9 @@ class GossipPanel(Panel):
         name = self.chosen()
         election = self.cluster.elect(worker=name)
         event = self.cluster.events.wait_for("kit-gossip", timeout=15, event="elected", election=election)
-        self.say(f"🗳 election {escape(election)} started by {escape(name)}: ⭐ {escape(event.get('leader'))} elected")
+        self.say(
+            f"🗳 election {escape(election)} started by {escape(name)}: ⭐ {escape(event.get('leader'))} elected"
+        )
 
     def refresh_workers(self):
         set_options(self.worker, live_workers(self.cluster))
@@ -100,11 +133,17 @@ class GossipPanel(Panel):
         if self.winner:
             t, name = self.winner
             self.winner_html.value = f"🏆 last election won by <b>{escape(name)}</b> at {clock(t)}"
-        rows = "".join(f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{ICONS.get(what, '')} {escape(what)}</td>"
-                       f"<td>{escape(', '.join(f'{k}={v}' for k, v in fields.items() if v is not None))}</td></tr>"
-                       for t, host, what, fields in reversed(list(self.log)[-40:]))
-        self.log_html.value = ("<table style='font-size:12px'><tr><th>time</th><th>seen by</th><th>callback</th>"
-                               f"<th></th></tr>{rows}</table>" if rows else "<i>no gossip callbacks yet</i>")
+        rows = "".join(
+            f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{ICONS.get(what, '')} {escape(what)}</td>"
+            f"<td>{escape(', '.join(f'{k}={v}' for k, v in fields.items() if v is not None))}</td></tr>"
+            for t, host, what, fields in reversed(list(self.log)[-40:])
+        )
+        self.log_html.value = (
+            "<table style='font-size:12px'><tr><th>time</th><th>seen by</th><th>callback</th>"
+            f"<th></th></tr>{rows}</table>"
+            if rows
+            else "<i>no gossip callbacks yet</i>"
+        )
         self._draw()
 
     def _draw(self):
@@ -124,10 +163,14 @@ def size_chart(sizes, now, live, span=120.0, width=460, height=230):
     top_size = max([s for _, points in sizes for _, s in points] + [1])
     x = lambda t: left + (right - left) * (t - (now - span)) / span  # noqa: E731
     y = lambda s: bottom - (bottom - top) * s / top_size  # noqa: E731
-    parts = [f"<text x='{left}' y='14' font-size='12'>cluster size as each worker sees it (last {span:.0f} s)</text>"]
+    parts = [
+        f"<text x='{left}' y='14' font-size='12'>cluster size as each worker sees it (last {span:.0f} s)</text>"
+    ]
     for s in range(top_size + 1):
-        parts.append(f"<line x1='{left}' x2='{right}' y1='{y(s):.1f}' y2='{y(s):.1f}' stroke='#e5e5e5'/>"
-                     f"<text x='{left - 6}' y='{y(s) + 4:.1f}' font-size='10' text-anchor='end'>{s}</text>")
+        parts.append(
+            f"<line x1='{left}' x2='{right}' y1='{y(s):.1f}' y2='{y(s):.1f}' stroke='#e5e5e5'/>"
+            f"<text x='{left - 6}' y='{y(s) + 4:.1f}' font-size='10' text-anchor='end'>{s}</text>"
+        )
     for i, (host, points) in enumerate(sorted(sizes, key=lambda item: item[0])):
         points = [(max(t, now - span), s) for t, s in list(points) if t >= now - span] or list(points)[-1:]
         if not points:
@@ -136,10 +179,16 @@ def size_chart(sizes, now, live, span=120.0, width=460, height=230):
         path, colour = [f"M{x(points[0][0]):.1f},{y(points[0][1]):.1f}"], COLOURS[i % len(COLOURS)]
         for (t0, s0), (t1, s1) in zip(points, points[1:] + [(end, points[-1][1])]):
             path.append(f"H{x(t1):.1f}V{y(s1):.1f}")
-        parts.append(f"<path d='{''.join(path)}' fill='none' stroke='{colour}' stroke-width='2'/>"
-                     f"<text x='{right + 8}' y='{top + 14 * i + 10}' font-size='11' fill='{colour}'>"
-                     f"{escape(host)}: {points[-1][1]}</text>")
-    ticks = "".join(f"<text x='{x(now - a):.1f}' y='{height - 8}' font-size='10' text-anchor='middle'>"
-                    f"{f'-{a:.0f} s' if a else 'now'}</text>" for a in (span, span * 0.75, span / 2, span / 4, 0))
-    return f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>{''.join(parts)}{ticks}</svg>"
-
+        parts.append(
+            f"<path d='{''.join(path)}' fill='none' stroke='{colour}' stroke-width='2'/>"
+            f"<text x='{right + 8}' y='{top + 14 * i + 10}' font-size='11' fill='{colour}'>"
+            f"{escape(host)}: {points[-1][1]}</text>"
+        )
+    ticks = "".join(
+        f"<text x='{x(now - a):.1f}' y='{height - 8}' font-size='10' text-anchor='middle'>"
+        f"{f'-{a:.0f} s' if a else 'now'}</text>"
+        for a in (span, span * 0.75, span / 2, span / 4, 0)
+    )
+    return (
+        f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>{''.join(parts)}{ticks}</svg>"
+    )

@@ -1,4 +1,5 @@
 """The Graph panel: the live blueprints of a chosen worker (or the app's static ones) as SVG, refreshable."""
+
 import ipywidgets as w
 
 from kit.graph import BLUEPRINT_CHOICES, blueprint_graph
@@ -17,14 +18,18 @@ class GraphPanel(Panel):
     def __init__(self, dash):
         super().__init__(dash)
         self.source = w.Dropdown(description="draw", options=[STATIC], layout=w.Layout(width="280px"))
-        self.blueprint = w.ToggleButtons(options=BLUEPRINT_CHOICES, value="both", style={"button_width": "90px"})
+        self.blueprint = w.ToggleButtons(
+            options=BLUEPRINT_CHOICES, value="both", style={"button_width": "90px"}
+        )
         self.refresh_button = self.button("Refresh", self.render, icon="refresh")
         self.svg = w.HTML()
         self._rendering = False
         self.source.observe(self._changed, names="value")
         self.blueprint.observe(self._changed, names="value")
         self.render()
-        self.widget = w.VBox([w.HBox([self.source, self.blueprint, self.refresh_button]), self.status, self.svg])
+        self.widget = w.VBox(
+            [w.HBox([self.source, self.blueprint, self.refresh_button]), self.status, self.svg]
+        )
 
     def _changed(self, _change):
         if not self._rendering:
@@ -40,10 +45,15 @@ class GraphPanel(Panel):
         finally:
             self._rendering = False
         name = self.source.value
-        graph = (blueprint_graph(self.app, blueprint=self.blueprint.value) if name == STATIC
-                 else blueprint_graph(self.cluster, worker=name, blueprint=self.blueprint.value))
+        graph = (
+            blueprint_graph(self.app, blueprint=self.blueprint.value)
+            if name == STATIC
+            else blueprint_graph(self.cluster, worker=name, blueprint=self.blueprint.value)
+        )
         self.svg.value = svg_html(graph, max_height="520px")
-        self.say(f"drawn: {escape(name)}" + (" — what booted in this worker process" if name != STATIC else ""))
+        self.say(
+            f"drawn: {escape(name)}" + (" — what booted in this worker process" if name != STATIC else "")
+        )
 
     def after_restart(self):
         self.render()

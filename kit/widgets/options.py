@@ -1,4 +1,5 @@
 """The Options panel: the app's worker command-line options as a form; Apply restarts the workers with them."""
+
 import collections
 
 import click
@@ -25,24 +26,41 @@ class OptionsPanel(Panel):
         super().__init__(dash)
         self.received = collections.OrderedDict()
         self.form = w.VBox()
-        self.apply_button = self.button("Apply (rolling restart)", self.apply, icon="refresh", style="primary")
-        self.reload_button = self.button("Reload options", self.reload, icon="search",
-                                         tooltip="Pick up options added to app.user_options['worker'] since")
+        self.apply_button = self.button(
+            "Apply (rolling restart)", self.apply, icon="refresh", style="primary"
+        )
+        self.reload_button = self.button(
+            "Reload options",
+            self.reload,
+            icon="search",
+            tooltip="Pick up options added to app.user_options['worker'] since",
+        )
         self.received_html = w.HTML()
         self.reload()
         for event in list(self.cluster.events.history):
             self.on_event(event)
         self.refresh()
-        self.widget = w.VBox([w.HTML("<b>Worker options</b> (<code>app.user_options['worker']</code> and the kit's): "
-                                     "every step receives each one as a keyword argument."), self.form,
-                              w.HBox([self.apply_button, self.reload_button]), self.status, self.received_html])
+        self.widget = w.VBox(
+            [
+                w.HTML(
+                    "<b>Worker options</b> (<code>app.user_options['worker']</code> and the kit's): "
+                    "every step receives each one as a keyword argument."
+                ),
+                self.form,
+                w.HBox([self.apply_button, self.reload_button]),
+                self.status,
+                self.received_html,
+            ]
+        )
 
     def reload(self):
         self.options = worker_options(self.app)
         current = self.cluster.worker_options
         self.fields = {name: self._field(option, current.get(name)) for name, option in self.options.items()}
-        self.form.children = [w.HBox([field, w.HTML(f"<small>{escape(option.help or '')}</small>")])
-                              for field, option in zip(self.fields.values(), self.options.values())]
+        self.form.children = [
+            w.HBox([field, w.HTML(f"<small>{escape(option.help or '')}</small>")])
+            for field, option in zip(self.fields.values(), self.options.values())
+        ]
 
     @staticmethod
     def _field(option, value):
@@ -50,8 +68,13 @@ class OptionsPanel(Panel):
         if option.is_flag:
             return w.Checkbox(value=bool(value), description=label, style=style, indent=False)
         hint = f"{option.type.name}" + (f", default {option.default}" if option.default is not None else "")
-        return w.Text(value="" if value is None else str(value), description=label, placeholder=hint, style=style,
-                      layout=w.Layout(width="420px"))
+        return w.Text(
+            value="" if value is None else str(value),
+            description=label,
+            placeholder=hint,
+            style=style,
+            layout=w.Layout(width="420px"),
+        )
 
     def values(self):
         """{option name: value} from the form; empty fields are left out; raises ValueError naming a bad field."""
@@ -72,7 +95,9 @@ class OptionsPanel(Panel):
         options = self.values()
         self.say(f"restarting {len(self.cluster.workers)} workers…")
         self.cluster.restart(worker_options=options)
-        flags = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in options.items())
+        flags = " ".join(
+            f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in options.items()
+        )
         self.say(f"✔ workers restarted with <code>{escape(flags or '(no options)')}</code>")
         self.dash.after_restart(self)
 
@@ -87,6 +112,11 @@ class OptionsPanel(Panel):
 
     def refresh(self):
         live = set(live_workers(self.cluster))
-        rows = "".join(f"<li>{escape(host)}: <code>{escape(name)}={escape(repr(value))}</code></li>"
-                       for (host, name), value in list(self.received.items()) if host in live)
-        self.received_html.value = f"<b>Received by the steps</b> (kit-option events)<ul>{rows}</ul>" if rows else ""
+        rows = "".join(
+            f"<li>{escape(host)}: <code>{escape(name)}={escape(repr(value))}</code></li>"
+            for (host, name), value in list(self.received.items())
+            if host in live
+        )
+        self.received_html.value = (
+            f"<b>Received by the steps</b> (kit-option events)<ul>{rows}</ul>" if rows else ""
+        )

@@ -1,4 +1,5 @@
 """What every dashboard panel shares: buttons that run one action at a time, a status line, a throttle."""
+
 import html
 import re
 import threading
@@ -55,13 +56,17 @@ def message_html(exc: BaseException) -> str:
     """An exception as one line (its type and first line) with the rest folded away."""
     first, _, rest = str(exc).partition("\n")
     head = f"<b>{escape(type(exc).__name__)}</b>: {escape(first)}"
-    return head + (f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>" if rest.strip() else "")
+    return head + (
+        f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>" if rest.strip() else ""
+    )
 
 
 def traceback_html(exc: BaseException, where: str) -> str:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (f"<div style='color:#b71c1c'>⚠ {escape(where)}: {message_html(exc)}"
-            f"<details><summary>traceback</summary><pre style='font-size:11px'>{escape(tb)}</pre></details></div>")
+    return (
+        f"<div style='color:#b71c1c'>⚠ {escape(where)}: {message_html(exc)}"
+        f"<details><summary>traceback</summary><pre style='font-size:11px'>{escape(tb)}</pre></details></div>"
+    )
 
 
 class Panel:
@@ -83,8 +88,13 @@ class Panel:
 
     def button(self, description, handler, icon="", tooltip="", style=""):
         """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors shown)."""
-        b = w.Button(description=description, icon=icon, tooltip=tooltip or description, button_style=style,
-                     layout=w.Layout(width="auto"))
+        b = w.Button(
+            description=description,
+            icon=icon,
+            tooltip=tooltip or description,
+            button_style=style,
+            layout=w.Layout(width="auto"),
+        )
         b.on_click(lambda _button: self.dash.run(self, handler))
         self.buttons.append(b)
         return b
@@ -104,7 +114,6 @@ class Panel:
 
     def after_restart(self):
         """The workers were restarted by another panel."""
-
 
 
 def live_workers(cluster):

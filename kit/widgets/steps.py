@@ -1,4 +1,5 @@
 """The Steps panel: tick the kit's catalog steps and your own, Apply → rolling restart → the blueprint diff."""
+
 import sys
 import warnings
 
@@ -16,8 +17,12 @@ _BASES = {bootsteps.Step, bootsteps.StartStopStep, bootsteps.ConsumerStep}
 
 def _blueprint_of(cls):
     """Where a notebook's step most likely belongs: the consumer if it is a ConsumerStep or requires one."""
-    requires = " ".join(r if isinstance(r, str) else f"{r.__module__}:{r.__name__}" for r in cls.requires or ())
-    return "consumer" if issubclass(cls, bootsteps.ConsumerStep) or "worker.consumer" in requires else "worker"
+    requires = " ".join(
+        r if isinstance(r, str) else f"{r.__module__}:{r.__name__}" for r in cls.requires or ()
+    )
+    return (
+        "consumer" if issubclass(cls, bootsteps.ConsumerStep) or "worker.consumer" in requires else "worker"
+    )
 
 
 def notebook_steps(module_name="__main__"):
@@ -25,8 +30,12 @@ def notebook_steps(module_name="__main__"):
     module = sys.modules.get(module_name)
     found = []
     for obj in list(vars(module).values()) if module else []:
-        if isinstance(obj, type) and issubclass(obj, bootsteps.Step) and obj not in _BASES \
-                and not obj.__module__.startswith(("celery", "kit")):
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, bootsteps.Step)
+            and obj not in _BASES
+            and not obj.__module__.startswith(("celery", "kit"))
+        ):
             found.append(obj)
     return found
 
@@ -38,7 +47,7 @@ def label_of(step):
 def svg_html(graph, max_height="420px"):
     """A graphviz graph as inline SVG, scrolling inside a box that fits a laptop screen."""
     svg = graph.svg()
-    svg = svg[svg.find("<svg"):]
+    svg = svg[svg.find("<svg") :]
     return f"<div style='max-height:{max_height};overflow:auto;border:1px solid #e0e0e0'>{svg}</div>"
 
 
@@ -51,23 +60,46 @@ class StepsPanel(Panel):
         super().__init__(dash)
         self.boxes, self.items, self._offered = {}, {}, []
         self.list = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
-        self.deadline = w.BoundedFloatText(value=min(30.0, self.cluster.timeout), min=2, max=600,
-                                           description="boot deadline (s)", style={"description_width": "initial"},
-                                           layout=w.Layout(width="200px"))
-        self.apply_button = self.button("Apply (rolling restart)", self.apply, icon="refresh", style="primary")
-        self.rescan_button = self.button("Rescan", self.rescan, icon="search",
-                                         tooltip="Pick up steps added to app.steps or defined in the notebook since")
+        self.deadline = w.BoundedFloatText(
+            value=min(30.0, self.cluster.timeout),
+            min=2,
+            max=600,
+            description="boot deadline (s)",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="200px"),
+        )
+        self.apply_button = self.button(
+            "Apply (rolling restart)", self.apply, icon="refresh", style="primary"
+        )
+        self.rescan_button = self.button(
+            "Rescan",
+            self.rescan,
+            icon="search",
+            tooltip="Pick up steps added to app.steps or defined in the notebook since",
+        )
         self.diff, self.warnings = w.HTML(), w.HTML()
         self.rescan()
-        self.widget = w.VBox([w.HTML("<b>Steps in the workers' blueprints</b> — tick, then Apply. Errors name the "
-                                     "step; a worker that cannot boot is rolled back."), self.list,
-                              w.HBox([self.apply_button, self.rescan_button, self.deadline]), self.status, self.warnings, self.diff])
+        self.widget = w.VBox(
+            [
+                w.HTML(
+                    "<b>Steps in the workers' blueprints</b> — tick, then Apply. Errors name the "
+                    "step; a worker that cannot boot is rolled back."
+                ),
+                self.list,
+                w.HBox([self.apply_button, self.rescan_button, self.deadline]),
+                self.status,
+                self.warnings,
+                self.diff,
+            ]
+        )
 
     def candidates(self):
         """(key, blueprint, step, description): the catalog, then app.steps, then the notebook's classes."""
         out, seen = [], set()
         for name, (bp, cls) in CATALOG.items():
-            out.append((f"{bp}:{label_of(cls)}", bp, cls, f"<b>{escape(name)}</b> · {bp} · {escape(cls.__name__)}"))
+            out.append(
+                (f"{bp}:{label_of(cls)}", bp, cls, f"<b>{escape(name)}</b> · {bp} · {escape(cls.__name__)}")
+            )
             seen.add(cls)
         for bp in ("worker", "consumer"):
             for step in sorted(self.app.steps[bp], key=label_of):
@@ -77,14 +109,22 @@ class StepsPanel(Panel):
         for cls in notebook_steps():
             if cls not in seen:
                 bp = _blueprint_of(cls)
-                out.append((f"{bp}:{label_of(cls)}", bp, cls, f"{bp} · {escape(label_of(cls))} <i>(notebook)</i>"))
+                out.append(
+                    (f"{bp}:{label_of(cls)}", bp, cls, f"{bp} · {escape(label_of(cls))} <i>(notebook)</i>")
+                )
         return out
 
     def offer(self, step, blueprint=None):
         """Add a step class (e.g. from a module) to the picker, unticked; returns its key."""
         blueprint = blueprint or _blueprint_of(step)
-        self._offered.append((f"{blueprint}:{label_of(step)}", blueprint, step,
-                              f"{blueprint} · {escape(label_of(step))} <i>(offered)</i>"))
+        self._offered.append(
+            (
+                f"{blueprint}:{label_of(step)}",
+                blueprint,
+                step,
+                f"{blueprint} · {escape(label_of(step))} <i>(offered)</i>",
+            )
+        )
         self.rescan()
         return self._offered[-1][0]
 
@@ -94,8 +134,12 @@ class StepsPanel(Panel):
         found += [o for o in self._offered if o[0] not in {key for key, *_ in found}]
         self.items = {key: (bp, step) for key, bp, step, _ in found}
         ticked = {key: box.value for key, box in self.boxes.items()}
-        self.boxes = {key: w.Checkbox(value=ticked.get(key, step in self.app.steps[bp]), indent=False,
-                                      layout=w.Layout(width="auto")) for key, (bp, step) in self.items.items()}
+        self.boxes = {
+            key: w.Checkbox(
+                value=ticked.get(key, step in self.app.steps[bp]), indent=False, layout=w.Layout(width="auto")
+            )
+            for key, (bp, step) in self.items.items()
+        }
         self.list.children = [w.HBox([self.boxes[key], w.HTML(text)]) for key, _, _, text in found]
 
     def sync(self):
@@ -109,8 +153,10 @@ class StepsPanel(Panel):
             bp, key_or_step = CATALOG[key_or_step]
         keys = [k for k, (_, step) in self.items.items() if key_or_step in (k, step)]
         if not keys:
-            raise ValueError(f"no step {key_or_step!r} in the picker: choose from {sorted(self.items)!r} "
-                             "(define it in the notebook and press Rescan, or add it to app.steps)")
+            raise ValueError(
+                f"no step {key_or_step!r} in the picker: choose from {sorted(self.items)!r} "
+                "(define it in the notebook and press Rescan, or add it to app.steps)"
+            )
         for key in keys:
             self.boxes[key].value = value
 
@@ -144,5 +190,7 @@ class StepsPanel(Panel):
                 self.cluster.restart()
         finally:
             self.cluster.timeout = timeout
-            self.warnings.value = "".join(f"<div style='color:#8a6d00'>⚠ {escape(m.category.__name__)}: "
-                                          f"{escape(m.message)}</div>" for m in caught)
+            self.warnings.value = "".join(
+                f"<div style='color:#8a6d00'>⚠ {escape(m.category.__name__)}: {escape(m.message)}</div>"
+                for m in caught
+            )

@@ -1,4 +1,5 @@
 """The live timeline: a swimlane per worker with timer fires, task runs, boot calls and gossip markers."""
+
 import collections
 import threading
 import time
@@ -7,7 +8,17 @@ from kit.widgets import timeline_view as draw
 from kit.widgets.panel import Throttle, clock, live_workers, natural
 
 #: Event fields not repeated in a marker's hover text.
-_HIDDEN = {"type", "hostname", "timestamp", "utcoffset", "pid", "clock", "local_received", "kit_time", "event"}
+_HIDDEN = {
+    "type",
+    "hostname",
+    "timestamp",
+    "utcoffset",
+    "pid",
+    "clock",
+    "local_received",
+    "kit_time",
+    "event",
+}
 
 
 class Timeline:
@@ -26,7 +37,9 @@ class Timeline:
         self._fires, self._marks, self._boot = (collections.deque(maxlen=max_points) for _ in range(3))
         self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
         self._intervals, self._callbacks, self._rows, self._hosts = {}, {}, {}, {}
-        self._inbox.extend(e for e in list(cluster.events.history) if e.get("timestamp", 0) > time.time() - window)
+        self._inbox.extend(
+            e for e in list(cluster.events.history) if e.get("timestamp", 0) > time.time() - window
+        )
         self._throttle = Throttle(self._flush, rate=rate, name="kit-timeline")
         cluster.events.subscribe(self._on_event)
         self._throttle.poke()
@@ -87,8 +100,10 @@ class Timeline:
         rows = self._rows.setdefault((host, e.get("pid")), {})
         row = rows.setdefault(e.get("step"), len(rows) % draw.BOOT_ROWS)
         error, duration = e.get("error"), e.get("duration") or 0.0
-        text = (f"{clock(t)} {host}\n{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
-                f"{duration * 1000:.3f} ms" + (f"\nerror: {error}" if error else ""))
+        text = (
+            f"{clock(t)} {host}\n{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
+            f"{duration * 1000:.3f} ms" + (f"\nerror: {error}" if error else "")
+        )
         self._boot.append((t, host, row, text, e))
 
     def _mark(self, t, host, mark, e):
@@ -104,20 +119,31 @@ class Timeline:
             while len(self._names) > self.max_points:
                 self._names.popitem(last=False)
         elif state == "started":
-            self._tasks[uuid] = {"uuid": uuid, "host": host, "name": self._names.get(uuid, "?"), "start": t,
-                                 "end": None, "state": "running"}
+            self._tasks[uuid] = {
+                "uuid": uuid,
+                "host": host,
+                "name": self._names.get(uuid, "?"),
+                "start": t,
+                "end": None,
+                "state": "running",
+            }
             while len(self._tasks) > self.max_points:
                 self._tasks.popitem(last=False)
         elif state in ("succeeded", "failed") and uuid in self._tasks:
-            self._tasks[uuid].update(end=t, state=state, runtime=e.get("runtime"), exception=e.get("exception"))
+            self._tasks[uuid].update(
+                end=t, state=state, runtime=e.get("runtime"), exception=e.get("exception")
+            )
 
     def _prune(self, cutoff):
         for items in (self._fires, self._marks, self._boot):
             while items and items[0][0] < cutoff:
                 items.popleft()
         live = set(live_workers(self.cluster))
-        for uuid in [u for u, task in self._tasks.items()  # ended, or running on a worker that is gone
-                     if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff]:
+        for uuid in [
+            u
+            for u, task in self._tasks.items()  # ended, or running on a worker that is gone
+            if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff
+        ]:
             del self._tasks[uuid]
         present = {i[1] for items in (self._fires, self._marks, self._boot) for i in items}
         present |= {task["host"] for task in self._tasks.values()}
@@ -135,15 +161,29 @@ class Timeline:
             self._drain()
             lanes = {h: {"fires": [], "tasks": [], "marks": [], "boot": []} for h in self._lane_names()}
             for t, host, callback, duration, error in self._fires:
-                lanes[host]["fires"].append({"time": t, "callback": callback, "duration": duration, "error": error,
-                                             "every": self._intervals.get((host, callback))})
+                lanes[host]["fires"].append(
+                    {
+                        "time": t,
+                        "callback": callback,
+                        "duration": duration,
+                        "error": error,
+                        "every": self._intervals.get((host, callback)),
+                    }
+                )
             for task in self._tasks.values():
                 lanes[task["host"]]["tasks"].append(dict(task))
             for t, host, mark, _, fields in self._marks:
                 lanes[host]["marks"].append({**fields, "time": t, "kind": mark})
             for t, host, row, _, e in self._boot:
-                lanes[host]["boot"].append({"time": t, "row": row, **{k: e.get(k) for k in (
-                    "blueprint", "step", "label", "method", "duration", "error")}})
+                lanes[host]["boot"].append(
+                    {
+                        "time": t,
+                        "row": row,
+                        **{
+                            k: e.get(k) for k in ("blueprint", "step", "label", "method", "duration", "error")
+                        },
+                    }
+                )
             return lanes
 
     def view_data(self):
@@ -159,8 +199,12 @@ class Timeline:
     def _view(self):
         callbacks = sorted(self._callbacks, key=self._callbacks.get)
         every = {cb: text for (_, cb), text in self._intervals.items()}
-        return {"lanes": self._lane_names(), "series": draw.series_of(callbacks, every), "now": time.time(),
-                "chunks": draw.chunks_of(self._fires, self._tasks.values(), self._boot, self._marks)}
+        return {
+            "lanes": self._lane_names(),
+            "series": draw.series_of(callbacks, every),
+            "now": time.time(),
+            "chunks": draw.chunks_of(self._fires, self._tasks.values(), self._boot, self._marks),
+        }
 
     # -- widget -------------------------------------------------------------------------------
     @property
@@ -186,6 +230,8 @@ class Timeline:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self):
-        return (f"<Timeline last {self.window:.0f} s: {len(self._hosts)} lanes, {len(self._fires)} fires, "
-                f"{len(self._tasks)} tasks, {len(self._marks)} markers, {len(self._boot)} boot calls, "
-                f"{self.updates} updates>")
+        return (
+            f"<Timeline last {self.window:.0f} s: {len(self._hosts)} lanes, {len(self._fires)} fires, "
+            f"{len(self._tasks)} tasks, {len(self._marks)} markers, {len(self._boot)} boot calls, "
+            f"{self.updates} updates>"
+        )

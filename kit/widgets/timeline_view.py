@@ -1,4 +1,5 @@
 """The timeline's widget: its items as series and 5-second chunks, drawn in the browser by timeline_view.js."""
+
 import json
 import pathlib
 import threading
@@ -11,18 +12,40 @@ from kit.widgets.panel import clock
 
 HERE = pathlib.Path(__file__).parent
 #: Timer callbacks by rhythm: (category, words in the callback's name, colours to cycle through).
-RHYTHMS = (("heartbeat", ("heart",), ("#e45756", "#ff9d98")), ("gossip", ("gossip",), ("#4c78a8", "#9ecae9")),
-           ("broker", ("kombu.",), ("#9d755d", "#bab0ac", "#79706e", "#d8b5a5")),
-           ("user", ("",), ("#f58518", "#54a24b", "#b279a2", "#eeca3b", "#72b7b2", "#ff9da6")))
+RHYTHMS = (
+    ("heartbeat", ("heart",), ("#e45756", "#ff9d98")),
+    ("gossip", ("gossip",), ("#4c78a8", "#9ecae9")),
+    ("broker", ("kombu.",), ("#9d755d", "#bab0ac", "#79706e", "#d8b5a5")),
+    ("user", ("",), ("#f58518", "#54a24b", "#b279a2", "#eeca3b", "#72b7b2", "#ff9da6")),
+)
 #: Marker kinds: symbol and colour.
-MARKERS = {"node_join": ("triangle-up", "#2ca02c"), "node_leave": ("triangle-down", "#7f7f7f"),
-           "node_lost": ("x", "#d62728"), "deadlock": ("diamond", "#d62728"), "election": ("circle-open", "#bcbd22"),
-           "elect-ack": ("circle-open", "#8c8c00"), "elected": ("star-open", "#bcbd22"), "won": ("star", "#bcbd22"),
-           "worker-online": ("triangle-right", "#2ca02c"), "worker-offline": ("square", "#7f7f7f"),
-           "timer-set": ("circle-open", "#999999"), "timer-cancel": ("x", "#bbbbbb"), "timer-error": ("x", "#b71c1c")}
+MARKERS = {
+    "node_join": ("triangle-up", "#2ca02c"),
+    "node_leave": ("triangle-down", "#7f7f7f"),
+    "node_lost": ("x", "#d62728"),
+    "deadlock": ("diamond", "#d62728"),
+    "election": ("circle-open", "#bcbd22"),
+    "elect-ack": ("circle-open", "#8c8c00"),
+    "elected": ("star-open", "#bcbd22"),
+    "won": ("star", "#bcbd22"),
+    "worker-online": ("triangle-right", "#2ca02c"),
+    "worker-offline": ("square", "#7f7f7f"),
+    "timer-set": ("circle-open", "#999999"),
+    "timer-cancel": ("x", "#bbbbbb"),
+    "timer-error": ("x", "#b71c1c"),
+}
 #: Boot-call colours by method; a call that raised is red.
-METHODS = {"__init__": "#c7c7c7", "include": "#aec7e8", "create": "#98df8a", "start": "#2ca02c", "stop": "#ff9896",
-           "close": "#c49c94", "terminate": "#d62728", "shutdown": "#8c564b", "error": "#b71c1c"}
+METHODS = {
+    "__init__": "#c7c7c7",
+    "include": "#aec7e8",
+    "create": "#98df8a",
+    "start": "#2ca02c",
+    "stop": "#ff9896",
+    "close": "#c49c94",
+    "terminate": "#d62728",
+    "shutdown": "#8c564b",
+    "error": "#b71c1c",
+}
 #: Task-bar colours by state.
 TASKS = {"running": "#9ecae9", "succeeded": "#54a24b", "failed": "#d62728"}
 #: Where things go inside a lane (0 = its top, 1 = its bottom): offset, or (offset, height).
@@ -54,18 +77,38 @@ def series_of(callbacks, every):
         cat = category(cb)
         same = [c for c in callbacks if category(c) == cat]
         colours = next(c for name, _, c in RHYTHMS if name == cat)
-        out[f"fire:{cb}"] = {"kind": "tick", "group": f"timer · {cat}", "colour": colours[same.index(cb) % len(colours)],
-                             "name": ".".join(cb.split(".")[-1 if cat == "broker" else -2:])[:40],
-                             "row": round(base + span * (i + 0.5) / max(1, len(callbacks)), 4),
-                             "half": round(min(0.05, span / max(1, len(callbacks)) * 0.42), 4),
-                             "tip": f"{cb} · {every.get(cb, 'fire')}"}
-    out["tasks"] = {"kind": "bar", "group": "runs", "name": "task runs", "colour": TASKS["succeeded"],
-                    "height": round(ROW["tasks"][1] / TASK_SLOTS * 0.85, 4)}
-    out["boot"] = {"kind": "bar", "group": "runs", "name": "boot calls", "colour": METHODS["start"],
-                   "height": round(ROW["boot"][1] / BOOT_ROWS * 0.8, 4)}
+        out[f"fire:{cb}"] = {
+            "kind": "tick",
+            "group": f"timer · {cat}",
+            "colour": colours[same.index(cb) % len(colours)],
+            "name": ".".join(cb.split(".")[-1 if cat == "broker" else -2 :])[:40],
+            "row": round(base + span * (i + 0.5) / max(1, len(callbacks)), 4),
+            "half": round(min(0.05, span / max(1, len(callbacks)) * 0.42), 4),
+            "tip": f"{cb} · {every.get(cb, 'fire')}",
+        }
+    out["tasks"] = {
+        "kind": "bar",
+        "group": "runs",
+        "name": "task runs",
+        "colour": TASKS["succeeded"],
+        "height": round(ROW["tasks"][1] / TASK_SLOTS * 0.85, 4),
+    }
+    out["boot"] = {
+        "kind": "bar",
+        "group": "runs",
+        "name": "boot calls",
+        "colour": METHODS["start"],
+        "height": round(ROW["boot"][1] / BOOT_ROWS * 0.8, 4),
+    }
     for kind, (symbol, colour) in MARKERS.items():
-        out[f"mark:{kind}"] = {"kind": "mark", "group": "markers", "name": kind, "colour": colour, "symbol": symbol,
-                               "row": ROW["marks"]}
+        out[f"mark:{kind}"] = {
+            "kind": "mark",
+            "group": "markers",
+            "name": kind,
+            "colour": colour,
+            "symbol": symbol,
+            "row": ROW["marks"],
+        }
     return out
 
 
@@ -75,8 +118,10 @@ def _chunks(series, rows, columns):
     out = {}
     for row in rows:
         n = int(row[0] // CHUNK)
-        c = out.setdefault(f"{series}@{n}", {"s": series, "t0": n * CHUNK, "hosts": [], "t": [], "h": [],
-                                             **{name: [] for name in columns}})
+        c = out.setdefault(
+            f"{series}@{n}",
+            {"s": series, "t0": n * CHUNK, "hosts": [], "t": [], "h": [], **{name: [] for name in columns}},
+        )
         if row[1] not in c["hosts"]:
             c["hosts"].append(row[1])
         c["t"].append(round(row[0] - n * CHUNK, 4))
@@ -96,9 +141,24 @@ def chunks_of(fires, tasks, boot, marks):
         out.update(_chunks(f"fire:{cb}", rows, ("d",)))
     out.update(_chunks("tasks", task_rows(tasks), ("len", "y", "c", "tip", "id")))
     base, span = ROW["boot"]
-    out.update(_chunks("boot", [(t, host, round(e.get("duration") or 0.0, 6), round(base + span * (row + 0.5) / BOOT_ROWS, 4),
-                                 METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"),
-                                 text, e.get("step")) for t, host, row, text, e in boot], ("len", "y", "c", "tip", "id")))
+    out.update(
+        _chunks(
+            "boot",
+            [
+                (
+                    t,
+                    host,
+                    round(e.get("duration") or 0.0, 6),
+                    round(base + span * (row + 0.5) / BOOT_ROWS, 4),
+                    METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"),
+                    text,
+                    e.get("step"),
+                )
+                for t, host, row, text, e in boot
+            ],
+            ("len", "y", "c", "tip", "id"),
+        )
+    )
     by_kind = {}
     for t, host, kind, text, _ in marks:
         by_kind.setdefault(kind, []).append((t, host, text))
@@ -115,12 +175,20 @@ def task_rows(tasks):
         end = task["end"] or now
         ends = busy.setdefault(task["host"], [])
         slot = next((i for i, e in enumerate(ends) if e <= task["start"]), len(ends))
-        ends[slot:slot + 1] = [end]
+        ends[slot : slot + 1] = [end]
         took = f"{end - task['start']:.3f} s" if task["end"] else "running"
         text = f"{clock(task['start'])} {task['host']}\n{task['name']} [{task['uuid']}]\n{task['state']} · {took}"
-        rows.append((task["start"], task["host"], round(task["end"] - task["start"], 4) if task["end"] else None,
-                     round(base + span * ((slot % TASK_SLOTS) + 0.5) / TASK_SLOTS, 4), TASKS[task["state"]], text,
-                     task["uuid"]))
+        rows.append(
+            (
+                task["start"],
+                task["host"],
+                round(task["end"] - task["start"], 4) if task["end"] else None,
+                round(base + span * ((slot % TASK_SLOTS) + 0.5) / TASK_SLOTS, 4),
+                TASKS[task["state"]],
+                text,
+                task["uuid"],
+            )
+        )
     return rows
 
 

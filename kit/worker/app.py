@@ -3,6 +3,7 @@
 Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_PARENT_PID (exit when the notebook's
 kernel is gone), KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps for join mode).
 """
+
 import importlib
 import os
 import signal
@@ -15,6 +16,7 @@ from kit import shipping, tasks, telemetry
 from kit.worker import control, probes  # noqa: F401  (control registers the kit's remote-control commands)
 from kit.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
+
 
 def _task_from_spec(app, spec):
     if "module" in spec:
@@ -35,8 +37,15 @@ def _payload():
     for n in names:
         kind, cls = CATALOG[n]
         steps[kind].append(cls)
-    return {"main": "kit", "config": {"accept_content": ["json"]}, "steps": steps, "tasks": [],
-            "user_options": [], "probes": True, "gossip": "fast"}
+    return {
+        "main": "kit",
+        "config": {"accept_content": ["json"]},
+        "steps": steps,
+        "tasks": [],
+        "user_options": [],
+        "probes": True,
+        "gossip": "fast",
+    }
 
 
 def build(payload):
@@ -76,5 +85,6 @@ def _on_init(sender=None, **kwargs):
 
 app = build(_payload())
 if os.environ.get("KIT_PARENT_PID"):
-    threading.Thread(target=_watch_parent, args=(int(os.environ["KIT_PARENT_PID"]),),
-                     name="kit-parent-watch", daemon=True).start()
+    threading.Thread(
+        target=_watch_parent, args=(int(os.environ["KIT_PARENT_PID"]),), name="kit-parent-watch", daemon=True
+    ).start()

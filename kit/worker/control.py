@@ -1,4 +1,5 @@
 """The kit's remote-control commands, beside Celery's own in `celery.worker.control`: the live blueprint, elections."""
+
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
 
@@ -10,21 +11,31 @@ from kit.worker.probes import label
 def kit_blueprint(state):
     """What booted in this worker: both blueprints in boot order, with enabled/started/timings."""
     c = state.consumer
-    return {"hostname": c.hostname,
-            "worker": _describe(c.controller.blueprint), "consumer": _describe(c.blueprint)}
+    return {
+        "hostname": c.hostname,
+        "worker": _describe(c.controller.blueprint),
+        "consumer": _describe(c.blueprint),
+    }
 
 
 def _describe(blueprint):
     steps = []
     for i, step in enumerate(blueprint.order):
         cls = type(step)
-        steps.append({
-            "name": cls.name, "ref": f"{cls.__module__}:{cls.__name__}", "label": label(cls),
-            "requires": [symbol_by_name(r).name if isinstance(r, str) else r.name for r in cls.requires],
-            "enabled": bool(getattr(step, "enabled", True)), "last": bool(cls.last), "order": i,
-            "started": bool(getattr(step, "_kit_started", False)),
-            "timings": dict(getattr(step, "_kit_timings", {})), "error": None,
-        })
+        steps.append(
+            {
+                "name": cls.name,
+                "ref": f"{cls.__module__}:{cls.__name__}",
+                "label": label(cls),
+                "requires": [symbol_by_name(r).name if isinstance(r, str) else r.name for r in cls.requires],
+                "enabled": bool(getattr(step, "enabled", True)),
+                "last": bool(cls.last),
+                "order": i,
+                "started": bool(getattr(step, "_kit_started", False)),
+                "timings": dict(getattr(step, "_kit_timings", {})),
+                "error": None,
+            }
+        )
     return steps
 
 

@@ -1,4 +1,5 @@
 """Worker-side probes: step lifecycle, timer calls, gossip and fast gossip, recorded as `kit-*` events."""
+
 import inspect
 import os
 import time
@@ -40,8 +41,17 @@ def _run(cls, blueprint, method, fn, args, kwargs, timings):
         timings[method] = took = time.perf_counter() - start
         if method in BOOT:
             _mark(f"< {where}" + (f" ! {error}" if error else ""))
-        emit("lifecycle", safe=method not in UNSAFE, blueprint=blueprint, step=cls.name,
-             label=label(cls), method=method, started_at=t0, duration=took, error=error)
+        emit(
+            "lifecycle",
+            safe=method not in UNSAFE,
+            blueprint=blueprint,
+            step=cls.name,
+            label=label(cls),
+            method=method,
+            started_at=t0,
+            duration=took,
+            error=error,
+        )
 
 
 def _traced(step, blueprint, method, fn):
@@ -50,11 +60,13 @@ def _traced(step, blueprint, method, fn):
         if method == "start":
             step._kit_started = True
         return result
+
     return call
 
 
 def _factory(cls, blueprint):
     """Stands in for a step class in Blueprint.apply: times __init__ and traces the instance's methods."""
+
     def make(parent, **kwargs):
         timings = {}
         step = _run(cls, blueprint, "__init__", cls, (parent,), kwargs, timings)
@@ -63,6 +75,7 @@ def _factory(cls, blueprint):
             if hasattr(step, method):
                 setattr(step, method, _traced(step, blueprint, method, getattr(step, method)))
         return step
+
     return make
 
 
@@ -78,6 +91,7 @@ def install_lifecycle_probe(boot_log=None):
     def _finalize_steps(self, steps):
         name = self.name.lower()
         return [_factory(cls, name) for cls in original(self, steps)]
+
     _finalize_steps._kit = True
     bootsteps.Blueprint._finalize_steps = _finalize_steps
 
@@ -102,6 +116,7 @@ def _fired(fun, callback):
             raise
         finally:
             emit("timer", kind="fire", callback=callback, duration=time.perf_counter() - start, error=error)
+
     fire.__wrapped__ = fun
     return fire
 
@@ -116,6 +131,7 @@ def _scheduler(timer, kind):
         eta = when.timestamp() if key == "eta" and hasattr(when, "timestamp") else when
         emit("timer", kind=kind, callback=callback, priority=priority, **{key: eta})
         return tref
+
     return schedule
 
 
@@ -163,6 +179,7 @@ class GossipProbe(bootsteps.StartStopStep):
     def _reporter(self, event):
         def report(worker):
             emit("gossip", event=event, peer=worker.hostname, size=self.peers() + 1)
+
         return report
 
     def on_won(self, action):
@@ -170,14 +187,21 @@ class GossipProbe(bootsteps.StartStopStep):
 
     def _wrap_elect(self, on_elect):
         def handler(event):
-            emit("gossip", event="elect-ack", election=event.get("id"), topic=event.get("topic"),
-                 requested_by=event.get("hostname"))
+            emit(
+                "gossip",
+                event="elect-ack",
+                election=event.get("id"),
+                topic=event.get("topic"),
+                requested_by=event.get("hostname"),
+            )
             return on_elect(event)
+
         return handler
 
     def _wrap_ack(self, on_ack):
         """Report who was elected; also mends Celery's on_elect_ack, whose kombu `sort_heap`
         raises IndexError when an election has a single request (the usual case), killing the worker."""
+
         def handler(event):
             gossip, eid = self.gossip, event.get("id")
             replies, requests = gossip.consensus_replies.get(eid), gossip.consensus_requests.get(eid)
@@ -185,13 +209,20 @@ class GossipProbe(bootsteps.StartStopStep):
                 return on_ack(event)
             heap = sorted(requests)
             _, leader, topic, action = heap[0] if len(heap) == 1 else gossip.clock.sort_heap(heap)
-            emit("gossip", event="elected", election=eid, leader=leader.rsplit(".", 1)[0], voters=len(replies) + 1)
+            emit(
+                "gossip",
+                event="elected",
+                election=eid,
+                leader=leader.rsplit(".", 1)[0],
+                voters=len(replies) + 1,
+            )
             if len(heap) > 1:
                 return on_ack(event)
             if leader == gossip.full_hostname:
                 gossip.election_handlers.get(topic, lambda action: None)(action)
             gossip.consensus_requests.pop(eid, None)
             gossip.consensus_replies.pop(eid, None)
+
         return handler
 
 
