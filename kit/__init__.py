@@ -26,6 +26,7 @@ _EXPORTS = {
             "WorkerBootError",
             "StepError",
             "StepCycleError",
+            "CrossBlueprintError",
             "UnknownRequirementError",
             "NotAStepError",
             "ShippingError",

@@ -8,6 +8,7 @@
      └── StepError               the app's steps cannot form a blueprint
           ├── StepCycleError           steps require each other in a cycle
           ├── UnknownRequirementError  a `requires` string does not import
+          ├── CrossBlueprintError      a step requires a step of the other blueprint
           └── NotAStepError            (also a TypeError) not a `bootsteps.Step` subclass
     TypeError
      └── ShippingError           something in the app can't be sent to the workers
@@ -40,6 +41,10 @@ class StepCycleError(StepError):
 
 class UnknownRequirementError(StepError):
     """A ``requires`` (or ``app.steps``) string does not import."""
+
+
+class CrossBlueprintError(StepError):
+    """A step requires (maybe through a chain) a step of the other blueprint (Celery issue 3955)."""
 
 
 class NotAStepError(StepError, TypeError):

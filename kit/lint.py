@@ -5,7 +5,7 @@ import inspect
 import textwrap
 import warnings
 from dataclasses import dataclass
-from kit.errors import StepWarning  # noqa: F401
+from kit.errors import StepError, StepWarning  # noqa: F401
 
 #: Calls that block the worker's boot when made in start().
 BLOCKING = {"sleep", "join", "wait", "recv", "accept", "input"}
@@ -146,8 +146,7 @@ def _requires_transitively(cls, provider, seen=None):
     return False
 
 
-def lint(app):
-    """Findings for every step class in app.steps['worker'] and ['consumer']."""
+def _step_findings(app):
     found = []
     for kind in ("worker", "consumer"):
         for step in sorted(app.steps[kind], key=str):
@@ -156,7 +155,23 @@ def lint(app):
     return found
 
 
+def _blueprint_findings(app):
+    """Steps that require a step of the other blueprint (other StepErrors are LocalCluster's to raise)."""
+    from kit.blueprints import cross_blueprint_errors
+
+    try:
+        errors = cross_blueprint_errors(app)
+    except StepError:
+        return []
+    return [Finding(e.label, "requires", str(e)) for e in errors]
+
+
+def lint(app):
+    """Findings for every step class in app.steps['worker'] and ['consumer'], and for their requires."""
+    return _step_findings(app) + _blueprint_findings(app)
+
+
 def warn(app):
-    """Issue a StepWarning for each finding (LocalCluster does this before booting workers)."""
-    for finding in lint(app):
+    """A StepWarning per finding of check_step (LocalCluster does this, then raises any StepError)."""
+    for finding in _step_findings(app):
         warnings.warn(str(finding), StepWarning, stacklevel=4)  # the user's LocalCluster(...)/restart()

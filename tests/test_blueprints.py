@@ -4,6 +4,7 @@ import pytest
 from celery import Celery, bootsteps
 
 from kit.blueprints import (
+    CrossBlueprintError,
     NotAStepError,
     Snapshot,
     StepCycleError,
@@ -11,6 +12,7 @@ from kit.blueprints import (
     UnknownRequirementError,
     blueprint_steps,
     check_app_steps,
+    cross_blueprint_errors,
     live_snapshot,
 )
 
@@ -362,3 +364,66 @@ def test_snapshot_find():
     assert [(bp, s.label) for bp, s in snap.find("Timer")] == [("worker", "Timer")]
     assert snap.find(f"{W}:Pool")[0][1].label == "Pool" and snap.find("nothing") == []
     assert isinstance(snap, Snapshot)
+
+
+# -- a step may only require steps of its own blueprint (Celery issue 3955) --
+class ConsumerNeedsTimer(bootsteps.StartStopStep):  # written after the guide's timer section
+    requires = {"celery.worker.components:Timer"}
+
+
+class NeedsPool(bootsteps.Step):
+    requires = {"celery.worker.components:Pool"}
+
+
+class ConsumerChain(bootsteps.StartStopStep):
+    requires = (NeedsPool,)
+
+
+class WorkerNeedsGossip(bootsteps.StartStopStep):
+    requires = {"celery.worker.consumer.gossip:Gossip"}
+
+
+def one_step_app(kind, step):
+    app = Celery("cross")
+    app.steps[kind].add(step)
+    return app
+
+
+def test_consumer_step_requiring_a_worker_step_names_both_and_the_fix():
+    with pytest.raises(CrossBlueprintError) as caught:
+        check_app_steps(one_step_app("consumer", ConsumerNeedsTimer))
+    error = caught.value
+    assert isinstance(error, StepError)
+    assert (error.blueprint, error.required, error.required_blueprint) == (
+        "consumer",
+        f"{W}.Timer",
+        "worker",
+    )
+    text = str(error)
+    assert text.startswith(f"consumer step '{__name__}.ConsumerNeedsTimer' requires '{W}.Timer'")
+    assert "a step of the worker blueprint" in text and "c.timer is already there" in text
+
+
+def test_cross_blueprint_through_a_chain_names_the_chain_and_the_step_to_fix():
+    with pytest.raises(CrossBlueprintError, match=r"through ConsumerChain -> NeedsPool -> Pool") as caught:
+        check_app_steps(one_step_app("consumer", ConsumerChain))
+    assert "drop 'celery.worker.components.Pool' from NeedsPool.requires" in str(caught.value)
+    assert "c.pool is already there" in str(caught.value)
+
+
+def test_worker_step_requiring_a_consumer_step_is_told_to_move():
+    with pytest.raises(CrossBlueprintError, match=r"move WorkerNeedsGossip to app.steps\['consumer'\]"):
+        blueprint_steps(one_step_app("worker", WorkerNeedsGossip))
+    with pytest.raises(CrossBlueprintError, match=r"requires 'celery.worker.consumer.connection.Connection'"):
+        check_app_steps(one_step_app("worker", bootsteps.ConsumerStep))  # the docs' ConsumerStep, misplaced
+
+
+def test_celerys_own_steps_and_the_guides_never_cross():
+    """Celery's default steps require only steps of their own blueprint; so do the guide's."""
+    assert cross_blueprint_errors(Celery("plain")) == []
+    assert cross_blueprint_errors(guide_app()) == []
+    # the same step in both blueprints, or a helper pulled into both, is not a cross-blueprint require
+    app = Celery("both")
+    app.steps["worker"].add(NeedsPool)
+    app.steps["consumer"].add(MyConsumerStep)
+    assert cross_blueprint_errors(app) == []

@@ -23,6 +23,7 @@ SHARED = {
 EXPECTED = [
     "BrokerError",
     "ClusterError",
+    "CrossBlueprintError",
     "Dashboard",
     "EventFeed",
     "LocalCluster",

@@ -89,3 +89,17 @@ def test_warning_points_at_the_users_line():
     with pytest.warns(StepWarning) as caught, pytest.raises(kit.StepCycleError):
         kit.LocalCluster(app, progress=False)
     assert caught[0].filename == __file__
+
+
+def test_cross_blueprint_requires_are_found_by_lint_graph_and_cluster_before_any_worker():
+    from test_blueprints import ConsumerNeedsTimer
+
+    app = Celery("cross")
+    app.steps["consumer"].add(ConsumerNeedsTimer)
+    (finding,) = lint(app)
+    assert (finding.step, finding.method) == ("ConsumerNeedsTimer", "requires")
+    assert "a step of the worker blueprint" in finding.problem
+    with pytest.raises(kit.CrossBlueprintError, match="c.timer is already there"):
+        kit.blueprint_graph(app)
+    with pytest.raises(kit.CrossBlueprintError, match="c.timer is already there"):
+        kit.LocalCluster(app, progress=False)
