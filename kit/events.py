@@ -6,6 +6,8 @@ import time
 
 from celery import Celery
 
+from kit.contract import FEED, GROUP
+
 
 class EventFeed:
     """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain dicts.
@@ -34,7 +36,7 @@ class EventFeed:
         deadline = time.monotonic() + timeout
         with self._app.connection_for_write() as conn:
             probe = self._app.events.Dispatcher(
-                conn, hostname=self._probe_id, enabled=True, groups=["kit"], buffer_while_offline=False
+                conn, hostname=self._probe_id, enabled=True, groups=[GROUP], buffer_while_offline=False
             )
             while not self._heard.is_set() and time.monotonic() < deadline:
                 if self.connected:
@@ -70,9 +72,7 @@ class EventFeed:
         with self._cond:
             if value != self.connected:
                 self.connected = value
-                self._dispatch(
-                    {"type": "kit-feed", "hostname": "", "timestamp": time.time(), "connected": value}
-                )
+                self._dispatch({"type": FEED, "hostname": "", "timestamp": time.time(), "connected": value})
             self._cond.notify_all()
 
     def _on_event(self, event):
@@ -89,7 +89,10 @@ class EventFeed:
             self.counts[event.get("type")] += 1
             if self._waiters:
                 self._cond.notify_all()
-        for fn in list(self._subscribers):
+        kind = event.get("type")
+        for fn, types in list(self._subscribers):
+            if types is not None and kind not in types:
+                continue
             try:
                 fn(event)
             except Exception as exc:  # a broken callback must not stop the feed
@@ -100,14 +103,22 @@ class EventFeed:
         """The kept events, oldest first."""
         return [event for _, event in list(self._ring)]
 
-    def subscribe(self, fn):
-        """Call fn(event) for every event from now on; returns fn (usable as a decorator)."""
-        self._subscribers.append(fn)
+    def subscribe(self, fn=None, types=None):
+        """Call fn(event) for every event from now on, or only those whose type is in `types`.
+
+        `types`: event type strings (kit.contract's, e.g. `contract.GOSSIP`, or Celery's, e.g.
+        'worker-online'). Returns fn, so `@feed.subscribe` and `@feed.subscribe(types=[...])` work.
+        """
+        if isinstance(types, str):
+            raise TypeError(f"types={types!r}: give a list of event types, e.g. types=[{types!r}]")
+        if fn is None:
+            return lambda f: self.subscribe(f, types=types)
+        self._subscribers.append((fn, None if types is None else frozenset(types)))
         return fn
 
     def unsubscribe(self, fn):
-        if fn in self._subscribers:
-            self._subscribers.remove(fn)
+        """Stop calling fn (every subscription of it)."""
+        self._subscribers = [(f, t) for f, t in self._subscribers if f != fn]
 
     def wait_for(self, type, timeout=10.0, since=None, **match):
         """The first event of `type` whose fields equal `match` (a value may be a predicate).

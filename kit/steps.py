@@ -7,6 +7,7 @@ import click
 from celery import bootsteps
 from kombu import Consumer, Exchange, Queue
 
+from kit.contract import CLUSTER_SIZE, CONSUMER, DEADLOCK, OPTION
 from kit.telemetry import emit
 
 
@@ -66,7 +67,7 @@ class DeadlockDetection(bootsteps.StartStopStep):
             if req.time_start and runtime > self.timeout and req.id not in self.reported:
                 self.reported.add(req.id)
                 emit(
-                    "deadlock",
+                    DEADLOCK,
                     task_id=req.id,
                     task_name=req.name,
                     runtime=runtime,
@@ -114,7 +115,7 @@ class SafeConsumer(bootsteps.ConsumerStep):
             return self.on_decode_error(message, exc)
         self.accepted += 1
         emit(
-            "consumer",
+            CONSUMER,
             outcome="accepted",
             body=_describe(body),
             accepted=self.accepted,
@@ -128,7 +129,7 @@ class SafeConsumer(bootsteps.ConsumerStep):
     def on_decode_error(self, message, exc):
         self.rejected += 1
         emit(
-            "consumer",
+            CONSUMER,
             outcome="rejected",
             reason=f"{type(exc).__name__}: {exc}"[:200],
             content_type=message.content_type,
@@ -159,7 +160,7 @@ class ClusterAwareStep(bootsteps.StartStopStep):
 
     def on_change(self, worker=None):
         self.size = len(list(self.c.gossip.state.alive_workers()))
-        emit("cluster-size", size=self.size)
+        emit(CLUSTER_SIZE, size=self.size)
 
     def on_lost(self, worker):
         self.c.timer.call_after(1.0, self.on_change)
@@ -171,7 +172,7 @@ class OptionReader(bootsteps.Step):
     def __init__(self, worker, kit_greeting=None, **kwargs):
         super().__init__(worker, **kwargs)
         self.greeting = kit_greeting
-        emit("option", name="kit_greeting", value=kit_greeting)
+        emit(OPTION, name="kit_greeting", value=kit_greeting)
 
 
 #: Name -> (blueprint, step class): what the step picker and `python -m kit worker --steps` offer.

@@ -6,11 +6,10 @@ import os
 import threading
 import time
 
+from kit.contract import GROUP, EventType
+
 #: Fields the event dispatcher sets itself; a probe's field of the same name is renamed `<name>_`.
 RESERVED = {"type", "hostname", "timestamp", "clock", "pid", "utcoffset", "blind", "retry", "retry_policy"}
-
-#: The event group the kit sends in (never `worker-*`: gossip would count those as heartbeats).
-GROUP = "kit"
 
 
 class Emitter:
@@ -41,7 +40,7 @@ class Emitter:
         for key in RESERVED & fields.keys():
             fields[f"{key}_"] = fields.pop(key)
         fields.setdefault("kit_time", time.time())
-        self.queue.append((type_, fields))
+        self.queue.append((type_.name if isinstance(type_, EventType) else type_, fields))
         if safe and self.app is not None:
             if self.thread is None:
                 self._start_thread()
@@ -115,4 +114,5 @@ emitter = Emitter()
 
 
 def emit(type_, safe=True, **fields):
+    """Send a `kit-<type_>` event from this worker (type_: a kit.contract EventType or a short name)."""
     emitter.emit(type_, safe=safe, **fields)

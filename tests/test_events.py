@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from kit import contract
 from kit.events import EventFeed
 
 
@@ -64,6 +65,27 @@ def test_subscribers_get_every_event_and_a_broken_one_is_recorded():
     feed.unsubscribe(broken)
     feed._dispatch(event(n=5))
     assert len(feed.errors) == 5 and got[-1]["n"] == 5
+
+
+def test_subscribe_with_types_gets_only_those():
+    feed = offline_feed()
+    gossip, timers, everything = [], [], []
+    feed.subscribe(gossip.append, types=[contract.GOSSIP, "worker-online"])
+    feed.subscribe(everything.append)
+
+    @feed.subscribe(types=[contract.TIMER])
+    def on_timer(e):
+        timers.append(e["type"])
+
+    for kind in ("kit-gossip", "kit-timer", "worker-online", "worker-heartbeat"):
+        feed._dispatch(event(kind))
+    assert [e["type"] for e in gossip] == ["kit-gossip", "worker-online"] and len(everything) == 4
+    assert timers == ["kit-timer"] and not feed.errors
+    feed.unsubscribe(gossip.append)
+    feed._dispatch(event("kit-gossip"))
+    assert len(gossip) == 2
+    with pytest.raises(TypeError, match=r"types=\['kit-gossip'\]"):
+        feed.subscribe(print, types="kit-gossip")
 
 
 @pytest.mark.redis

@@ -6,6 +6,7 @@ import pickle
 
 import ipywidgets as w
 
+from kit.contract import CONSUMER
 from kit.widgets.panel import Panel, clock, escape
 from kit.steps import SafeConsumer, custom_queue
 
@@ -18,6 +19,7 @@ class ConsumerPanel(Panel):
     """JSON typed in a text area, malformed JSON, pickle and plain text, and what the consumer made of them."""
 
     title = "Consumer"
+    types = (CONSUMER,)
 
     def __init__(self, dash, keep=100):
         super().__init__(dash)
@@ -38,8 +40,7 @@ class ConsumerPanel(Panel):
         )
         self.plain_button = self.button("Plain text", self.publish_plain, icon="font", tooltip="text/plain")
         self.counters, self.log_html = w.HTML(), w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))
-        for event in list(self.cluster.events.history):
-            self.on_event(event)
+        self.replay()
         self.refresh()
         self.widget = w.VBox(
             [
@@ -103,8 +104,6 @@ class ConsumerPanel(Panel):
 
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):
-        if event.get("type") != "kit-consumer":
-            return False
         outcome = event.get("outcome", "?")
         self.counts[outcome] += 1
         detail = (

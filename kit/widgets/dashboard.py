@@ -5,6 +5,8 @@ import threading
 
 import ipywidgets as w
 
+from kit.contract import FEED
+
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
 from kit.widgets.graph import GraphPanel
@@ -12,6 +14,10 @@ from kit.widgets.options import OptionsPanel
 from kit.widgets.panel import Throttle, escape, live_workers, traceback_html
 from kit.widgets.steps import StepsPanel
 from kit.widgets.timeline import Timeline
+
+
+#: Events that change the header (the feed's connection, workers coming and going).
+HEADER = (FEED, "worker-online", "worker-offline")
 
 
 class Dashboard:
@@ -47,7 +53,10 @@ class Dashboard:
             name="kit-dashboard",
             on_error=lambda exc: self.show_error(exc, "live update"),
         )
-        cluster.events.subscribe(self._on_event)
+        self._listeners = [self._listener(p) for p in self.panels if p.types]
+        for panel, fn in zip([p for p in self.panels if p.types], self._listeners):
+            cluster.events.subscribe(fn, types=panel.types)
+        self._listeners.append(cluster.events.subscribe(self._on_header, types=HEADER))
         self._throttle.poke()
 
     # -- actions --------------------------------------------------------------------------------
@@ -97,12 +106,19 @@ class Dashboard:
         self._throttle.poke()
 
     # -- live updates (feed thread -> throttle thread) ------------------------------------------
-    def _on_event(self, event):
-        dirty = [p for p in self.panels if p.on_event(event)]
-        if dirty:
-            with self._dirty_lock:
-                self._dirty.update(dirty)
-            self._throttle.poke()
+    def _listener(self, panel):
+        """A feed subscriber for one panel: records the event, marks the panel dirty when it says so."""
+
+        def on_event(event):
+            if panel.on_event(event):
+                with self._dirty_lock:
+                    self._dirty.add(panel)
+                self._throttle.poke()
+
+        return on_event
+
+    def _on_header(self, _event):
+        self._throttle.poke()
 
     def _refresh(self):
         with self._dirty_lock:
@@ -120,7 +136,8 @@ class Dashboard:
     # -- lifetime and display -------------------------------------------------------------------
     def close(self):
         """Stop the live updates (the cluster keeps running)."""
-        self.cluster.events.unsubscribe(self._on_event)
+        for fn in self._listeners:
+            self.cluster.events.unsubscribe(fn)
         self._throttle.close()
         self.timeline.close()
 

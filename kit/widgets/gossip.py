@@ -5,18 +5,17 @@ import time
 
 import ipywidgets as w
 
+from kit.contract import CLUSTER_SIZE, FEED, GOSSIP, GOSSIP_EVENTS
 from kit.widgets.panel import Panel, clock, escape, live_workers, set_options, worker_dropdown
 
 #: kit-gossip events shown in the log, with the fields that explain them.
-DETAILS = {
-    "node_join": ("peer", "size"),
-    "node_leave": ("peer", "size"),
-    "node_lost": ("peer", "size"),
-    "election": ("election", "action"),
-    "elect-ack": ("election", "requested_by"),
-    "elected": ("election", "leader", "voters"),
-    "won": ("winner", "action"),
-}
+DETAILS = GOSSIP_EVENTS
+
+
+class LogLine(collections.namedtuple("LogLine", "time host what fields")):
+    """One line of the gossip log: when, which worker saw it, what (node_join, elected, ...), its fields."""
+
+
 ICONS = {
     "node_join": "🟢",
     "node_leave": "⚪",
@@ -33,6 +32,7 @@ class GossipPanel(Panel):
     """Buttons that make gossip happen, and what each worker's Gossip step saw."""
 
     title = "Gossip"
+    types = (GOSSIP, CLUSTER_SIZE, FEED, "worker-online", "worker-offline", "worker-heartbeat")
 
     def __init__(self, dash, keep=200):
         super().__init__(dash)
@@ -57,8 +57,7 @@ class GossipPanel(Panel):
             w.HTML(layout=w.Layout(max_height="230px", overflow="auto")),
         )
         self.chart = self._chart()
-        for event in list(self.cluster.events.history):
-            self.on_event(event)
+        self.replay()
         self.refresh()
         self.widget = w.VBox(
             [
@@ -98,7 +97,7 @@ class GossipPanel(Panel):
     def elect(self):
         name = self.chosen()
         election = self.cluster.elect(worker=name)
-        event = self.cluster.events.wait_for("kit-gossip", timeout=15, event="elected", election=election)
+        event = self.cluster.events.wait_for(GOSSIP, timeout=15, event="elected", election=election)
         self.say(
             f"🗳 election {escape(election)} started by {escape(name)}: ⭐ {escape(event.get('leader'))} elected"
         )
@@ -114,13 +113,13 @@ class GossipPanel(Panel):
                 return False
             self._heard = time.monotonic()
             return True
-        if kind not in ("kit-gossip", "kit-cluster-size", "worker-online", "worker-offline"):
-            return kind == "kit-feed"
+        if kind == FEED:
+            return True
         what = event.get("event") or kind[4:]
         host, t = event.get("hostname", "?"), event.get("timestamp") or time.time()
         if kind.startswith("kit-"):
-            self.log.append((t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))}))
-        if kind == "kit-gossip" and event.get("size") is not None:  # the size counts the worker itself
+            self.log.append(LogLine(t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))}))
+        if kind == GOSSIP and event.get("size") is not None:  # the size counts the worker itself
             self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"]))
             if len(self.sizes) > 64:  # bounded: forget the worker heard from least recently
                 self.sizes.pop(min(list(self.sizes.items()), key=lambda item: item[1][-1][0])[0], None)

@@ -5,6 +5,7 @@ import collections
 import click
 import ipywidgets as w
 
+from kit.contract import OPTION
 from kit.widgets.panel import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS
 
@@ -21,6 +22,7 @@ class OptionsPanel(Panel):
     """A field per worker option (a checkbox for flags); what the steps received shows below."""
 
     title = "Options"
+    types = (OPTION,)
 
     def __init__(self, dash):
         super().__init__(dash)
@@ -37,8 +39,7 @@ class OptionsPanel(Panel):
         )
         self.received_html = w.HTML()
         self.reload()
-        for event in list(self.cluster.events.history):
-            self.on_event(event)
+        self.replay()
         self.refresh()
         self.widget = w.VBox(
             [
@@ -103,8 +104,6 @@ class OptionsPanel(Panel):
 
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):
-        if event.get("type") != "kit-option":
-            return False
         self.received[(event.get("hostname"), event.get("name"))] = event.get("value")
         while len(self.received) > 50:
             self.received.popitem(last=False)

@@ -80,6 +80,8 @@ class Panel:
     title = "Panel"
     #: What the tab shows (set by each panel's __init__).
     widget = None
+    #: The event types `on_event` is given (kit.contract's or Celery's); none by default.
+    types = ()
 
     def __init__(self, dash):
         self.dash, self.cluster, self.app = dash, dash.cluster, dash.cluster.app
@@ -108,6 +110,12 @@ class Panel:
 
     def on_event(self, event) -> bool:
         return False
+
+    def replay(self):
+        """Feed the kept history of this panel's event types to on_event (what happened before it existed)."""
+        for event in list(self.cluster.events.history):
+            if event.get("type") in self.types:
+                self.on_event(event)
 
     def refresh(self):
         """Bring the live parts up to date (runs on the dashboard's throttle thread)."""

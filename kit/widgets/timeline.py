@@ -4,6 +4,7 @@ import collections
 import threading
 import time
 
+from kit.contract import DEADLOCK, GOSSIP, LIFECYCLE, TIMER, CELERY_TASK
 from kit.widgets import timeline_view as draw
 from kit.widgets.panel import Throttle, clock, live_workers, natural
 
@@ -19,6 +20,20 @@ _HIDDEN = {
     "kit_time",
     "event",
 }
+#: The events the timeline draws.
+TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
+
+
+class Fire(collections.namedtuple("Fire", "time host callback duration error")):
+    """A timer callback that ran: when, on which worker, its name, seconds it took, its error or None."""
+
+
+class Mark(collections.namedtuple("Mark", "time host kind text fields")):
+    """A marker (node_lost, deadlock, timer-set, ...): its hover text and the event's own fields."""
+
+
+class Boot(collections.namedtuple("Boot", "time host row text event")):
+    """A step method call (kit-lifecycle): the waterfall row of its step, hover text, the event."""
 
 
 class Timeline:
@@ -38,10 +53,12 @@ class Timeline:
         self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
         self._intervals, self._callbacks, self._rows, self._hosts = {}, {}, {}, {}
         self._inbox.extend(
-            e for e in list(cluster.events.history) if e.get("timestamp", 0) > time.time() - window
+            e
+            for e in list(cluster.events.history)
+            if e.get("type") in TYPES and e.get("timestamp", 0) > time.time() - window
         )
         self._throttle = Throttle(self._flush, rate=rate, name="kit-timeline")
-        cluster.events.subscribe(self._on_event)
+        cluster.events.subscribe(self._on_event, types=TYPES)
         self._throttle.poke()
 
     def _on_event(self, event):
@@ -68,14 +85,14 @@ class Timeline:
     # -- ingest (text for hover is made once, here) ---------------------------------------------
     def _ingest(self, e):
         kind, t, host = e.get("type", ""), e.get("timestamp") or time.time(), e.get("hostname") or "?"
-        if kind == "kit-timer":
+        if kind == TIMER:
             self._timer(e, t, host)
-        elif kind == "kit-lifecycle":
+        elif kind == LIFECYCLE:
             self._lifecycle(e, e.get("started_at") or t, host)
         elif kind.startswith("task-"):
             self._task(e, kind[5:], t, host)
-        elif kind in ("kit-gossip", "kit-deadlock", "worker-online", "worker-offline"):
-            mark = e.get("event") if kind == "kit-gossip" else "deadlock" if kind == "kit-deadlock" else kind
+        elif kind in (GOSSIP, DEADLOCK, "worker-online", "worker-offline"):
+            mark = e.get("event") if kind == GOSSIP else "deadlock" if kind == DEADLOCK else kind
             self._mark(t, host, mark, e)
         else:
             return
@@ -86,7 +103,7 @@ class Timeline:
         if kind == "fire":
             self._callbacks.setdefault(callback, len(self._callbacks))
             duration, error = e.get("duration") or 0.0, e.get("error")
-            self._fires.append((t, host, callback, duration, error))
+            self._fires.append(Fire(t, host, callback, duration, error))
             if error:
                 self._mark(t, host, "timer-error", e)
         elif kind == "cancel":
@@ -104,13 +121,13 @@ class Timeline:
             f"{clock(t)} {host}\n{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
             f"{duration * 1000:.3f} ms" + (f"\nerror: {error}" if error else "")
         )
-        self._boot.append((t, host, row, text, e))
+        self._boot.append(Boot(t, host, row, text, e))
 
     def _mark(self, t, host, mark, e):
         if mark in draw.MARKERS:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
             text = f"{clock(t)} {host}\n{mark} " + ", ".join(f"{k}={v}" for k, v in fields.items())
-            self._marks.append((t, host, mark, text, fields))
+            self._marks.append(Mark(t, host, mark, text, fields))
 
     def _task(self, e, state, t, host):
         uuid = e.get("uuid")
@@ -136,7 +153,7 @@ class Timeline:
 
     def _prune(self, cutoff):
         for items in (self._fires, self._marks, self._boot):
-            while items and items[0][0] < cutoff:
+            while items and items[0].time < cutoff:
                 items.popleft()
         live = set(live_workers(self.cluster))
         for uuid in [
@@ -145,13 +162,13 @@ class Timeline:
             if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff
         ]:
             del self._tasks[uuid]
-        present = {i[1] for items in (self._fires, self._marks, self._boot) for i in items}
+        present = {i.host for items in (self._fires, self._marks, self._boot) for i in items}
         present |= {task["host"] for task in self._tasks.values()}
         if len(present) < len(self._hosts):
             self._hosts = {h: i for h, i in self._hosts.items() if h in present}
             self._rows = {k: v for k, v in self._rows.items() if k[0] in present}
             self._intervals = {k: v for k, v in self._intervals.items() if k[0] in present}
-        if len(self._callbacks) > len(kept := {f[2] for f in self._fires}):
+        if len(self._callbacks) > len(kept := {f.callback for f in self._fires}):
             self._callbacks = {cb: i for i, cb in enumerate(sorted(kept, key=self._callbacks.get))}
 
     # -- plain data ---------------------------------------------------------------------------
@@ -160,29 +177,24 @@ class Timeline:
         with self._lock:
             self._drain()
             lanes = {h: {"fires": [], "tasks": [], "marks": [], "boot": []} for h in self._lane_names()}
-            for t, host, callback, duration, error in self._fires:
-                lanes[host]["fires"].append(
+            for f in self._fires:
+                lanes[f.host]["fires"].append(
                     {
-                        "time": t,
-                        "callback": callback,
-                        "duration": duration,
-                        "error": error,
-                        "every": self._intervals.get((host, callback)),
+                        "time": f.time,
+                        "callback": f.callback,
+                        "duration": f.duration,
+                        "error": f.error,
+                        "every": self._intervals.get((f.host, f.callback)),
                     }
                 )
             for task in self._tasks.values():
                 lanes[task["host"]]["tasks"].append(dict(task))
-            for t, host, mark, _, fields in self._marks:
-                lanes[host]["marks"].append({**fields, "time": t, "kind": mark})
-            for t, host, row, _, e in self._boot:
-                lanes[host]["boot"].append(
-                    {
-                        "time": t,
-                        "row": row,
-                        **{
-                            k: e.get(k) for k in ("blueprint", "step", "label", "method", "duration", "error")
-                        },
-                    }
+            for m in self._marks:
+                lanes[m.host]["marks"].append({**m.fields, "time": m.time, "kind": m.kind})
+            for b in self._boot:
+                fields = ("blueprint", "step", "label", "method", "duration", "error")
+                lanes[b.host]["boot"].append(
+                    {"time": b.time, "row": b.row, **{k: b.event.get(k) for k in fields}}
                 )
             return lanes
 

@@ -135,8 +135,8 @@ def chunks_of(fires, tasks, boot, marks):
     """The widget's data: every kept item, in chunks (see _chunks)."""
     out = {}
     by_callback = {}
-    for t, host, cb, duration, _ in fires:
-        by_callback.setdefault(cb, []).append((t, host, round(duration * 1000, 3)))
+    for f in fires:
+        by_callback.setdefault(f.callback, []).append((f.time, f.host, round(f.duration * 1000, 3)))
     for cb, rows in by_callback.items():
         out.update(_chunks(f"fire:{cb}", rows, ("d",)))
     out.update(_chunks("tasks", task_rows(tasks), ("len", "y", "c", "tip", "id")))
@@ -146,22 +146,24 @@ def chunks_of(fires, tasks, boot, marks):
             "boot",
             [
                 (
-                    t,
-                    host,
-                    round(e.get("duration") or 0.0, 6),
-                    round(base + span * (row + 0.5) / BOOT_ROWS, 4),
-                    METHODS["error"] if e.get("error") else METHODS.get(e.get("method"), "#999999"),
-                    text,
-                    e.get("step"),
+                    b.time,
+                    b.host,
+                    round(b.event.get("duration") or 0.0, 6),
+                    round(base + span * (b.row + 0.5) / BOOT_ROWS, 4),
+                    METHODS["error"]
+                    if b.event.get("error")
+                    else METHODS.get(b.event.get("method"), "#999999"),
+                    b.text,
+                    b.event.get("step"),
                 )
-                for t, host, row, text, e in boot
+                for b in boot
             ],
             ("len", "y", "c", "tip", "id"),
         )
     )
     by_kind = {}
-    for t, host, kind, text, _ in marks:
-        by_kind.setdefault(kind, []).append((t, host, text))
+    for m in marks:
+        by_kind.setdefault(m.kind, []).append((m.time, m.host, m.text))
     for kind, rows in by_kind.items():
         out.update(_chunks(f"mark:{kind}", rows, ("tip",)))
     return out

@@ -3,6 +3,7 @@
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
 
+from kit.contract import GOSSIP
 from kit.telemetry import emit
 from kit.worker.probes import label
 
@@ -45,6 +46,6 @@ def kit_elect(state, id, action=None):
     gossip = state.consumer.gossip
     if not gossip.enabled:
         return {"error": "gossip is disabled on this worker (--without-gossip or a transport without fanout)"}
-    emit("gossip", event="election", election=id, topic="kit", action=action)
+    emit(GOSSIP, event="election", election=id, topic="kit", action=action)
     gossip.election(id, "kit", action)
     return {"ok": id}

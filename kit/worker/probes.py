@@ -7,6 +7,7 @@ import time
 from celery import bootsteps
 from kombu.asynchronous.timer import Entry
 
+from kit.contract import GOSSIP, LIFECYCLE, TIMER
 from kit.telemetry import emit
 
 #: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).
@@ -42,7 +43,7 @@ def _run(cls, blueprint, method, fn, args, kwargs, timings):
         if method in BOOT:
             _mark(f"< {where}" + (f" ! {error}" if error else ""))
         emit(
-            "lifecycle",
+            LIFECYCLE,
             safe=method not in UNSAFE,
             blueprint=blueprint,
             step=cls.name,
@@ -115,7 +116,7 @@ def _fired(fun, callback):
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            emit("timer", kind="fire", callback=callback, duration=time.perf_counter() - start, error=error)
+            emit(TIMER, kind="fire", callback=callback, duration=time.perf_counter() - start, error=error)
 
     fire.__wrapped__ = fun
     return fire
@@ -129,7 +130,7 @@ def _scheduler(timer, kind):
         tref = original(when, _fired(fun, callback), args, kwargs, priority)
         key = "eta" if kind == "call_at" else "interval" if kind == "call_repeatedly" else "delay"
         eta = when.timestamp() if key == "eta" and hasattr(when, "timestamp") else when
-        emit("timer", kind=kind, callback=callback, priority=priority, **{key: eta})
+        emit(TIMER, kind=kind, callback=callback, priority=priority, **{key: eta})
         return tref
 
     return schedule
@@ -142,7 +143,7 @@ class TracedEntry(Entry):
 
     def cancel(self):
         if not self.canceled:
-            emit("timer", safe=False, kind="cancel", callback=_qualname(self.fun))
+            emit(TIMER, safe=False, kind="cancel", callback=_qualname(self.fun))
         super().cancel()
 
 
@@ -178,17 +179,17 @@ class GossipProbe(bootsteps.StartStopStep):
 
     def _reporter(self, event):
         def report(worker):
-            emit("gossip", event=event, peer=worker.hostname, size=self.peers() + 1)
+            emit(GOSSIP, event=event, peer=worker.hostname, size=self.peers() + 1)
 
         return report
 
     def on_won(self, action):
-        emit("gossip", event="won", winner=self.gossip.hostname, action=action)
+        emit(GOSSIP, event="won", winner=self.gossip.hostname, action=action)
 
     def _wrap_elect(self, on_elect):
         def handler(event):
             emit(
-                "gossip",
+                GOSSIP,
                 event="elect-ack",
                 election=event.get("id"),
                 topic=event.get("topic"),
@@ -210,7 +211,7 @@ class GossipProbe(bootsteps.StartStopStep):
             heap = sorted(requests)
             _, leader, topic, action = heap[0] if len(heap) == 1 else gossip.clock.sort_heap(heap)
             emit(
-                "gossip",
+                GOSSIP,
                 event="elected",
                 election=eid,
                 leader=leader.rsplit(".", 1)[0],
