@@ -1,24 +1,29 @@
-"""Static checks for the guide's pitfalls in a step's source: logging in stop/terminate, blocking in start, and more."""
+"""Static checks of a step's source for the guide's pitfalls: logging in stop, blocking in start, requires."""
 
 import ast
 import inspect
-import textwrap
 import warnings
 from dataclasses import dataclass
+
+from kit import calls
 from kit.errors import StepError, StepWarning  # noqa: F401
 
-#: Calls that block the worker's boot when made in start().
-BLOCKING = {"sleep", "join", "wait", "recv", "accept", "input"}
-#: Calls that are unsafe in stop()/terminate(), which may run in a signal handler.
-LOGGING = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"}
-#: Worker attributes that exist only once a step that provides them has been created.
+#: Parent attributes that exist only once the step providing them was created, per blueprint.
 PROVIDED_BY = {
-    "pool": "celery.worker.components:Pool",
-    "timer": "celery.worker.components:Timer",
-    "hub": "celery.worker.components:Hub",
-    "gossip": "celery.worker.consumer.gossip:Gossip",
-    "event_dispatcher": "celery.worker.consumer.events:Events",
+    "worker": {
+        "pool": "celery.worker.components:Pool",
+        "timer": "celery.worker.components:Timer",
+        "hub": "celery.worker.components:Hub",
+    },
+    "consumer": {
+        "gossip": "celery.worker.consumer.gossip:Gossip",
+        "event_dispatcher": "celery.worker.consumer.events:Events",
+    },
 }
+#: Methods that run while the worker boots (where a missing requires bites).
+BOOT_METHODS = ("__init__", "include", "create", "start")
+#: Methods that may run in a signal handler.
+SIGNAL_METHODS = ("stop", "terminate", "shutdown")
 
 
 @dataclass
@@ -26,112 +31,149 @@ class Finding:
     step: str  #: the step class name
     method: str  #: where it was found
     problem: str  #: what and why, with the fix
+    kind: str = ""  #: 'kwargs', 'logs', 'blocks', 'requires' or 'blueprint'
 
     def __str__(self):
         return f"{self.step}.{self.method}: {self.problem}"
 
 
-def _calls(fn):
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
-        return set(), set()
-    names, attrs = set(), set()
-    for node in _walk_body(tree.body[0]):
-        if isinstance(node, ast.Call):
-            f = node.func
-            names.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
-        if isinstance(node, ast.Attribute):
-            attrs.add(node.attr)
-    return names, attrs
-
-
-def _walk_body(fn):
-    """The nodes of a function, not of functions defined inside it (a timer callback may sleep)."""
-    todo = list(fn.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(node))
-
-
-def _required(cls):
-    reqs = set()
-    for klass in cls.__mro__:
-        for r in getattr(klass, "requires", ()) or ():
-            reqs.add(r if isinstance(r, str) else f"{r.__module__}:{r.__name__}")
-    return reqs
-
-
-#: On the consumer, these exist before any consumer step (the worker hands them over).
-CONSUMER_HAS = {"pool", "timer", "hub"}
-
-
 def _own_methods(cls):
-    """Methods the user wrote: the class's and its bases', up to Celery's (and the kit's) own."""
+    """Methods the user wrote: the class's own, and its bases' up to Celery's (and the kit's) own."""
     methods = {}
     for klass in reversed(cls.__mro__):
-        if not klass.__module__.startswith(("celery.", "kit.", "builtins")):
+        if klass is cls or not klass.__module__.startswith(("celery.", "kit.", "builtins")):
             methods.update({k: v for k, v in vars(klass).items() if inspect.isfunction(v)})
     return methods
 
 
-def check_step(cls, kind="worker"):
-    """Findings for one step class (the methods its author wrote, inherited ones included)."""
-    name, found, methods = cls.__name__, [], _own_methods(cls)
+def _scan(cls, methods, name, check, seen=None):
+    """(call, method) of the first call ``check`` flags in method ``name`` or the own methods it calls."""
+    seen = seen if seen is not None else set()
+    seen.add(name)
+    fn = methods[name]
+    node = calls.parse(fn)
+    if node is None:
+        return None
+    scope = calls.scope_of(fn, cls, node)
+    for call in sorted((n for n in calls.walk(node) if isinstance(n, ast.Call)), key=_position):
+        if check(call, scope):
+            return f"{ast.unparse(call.func)}()", name
+        helper = _self_method(call, scope)
+        if helper in methods and helper not in seen:
+            found = _scan(cls, methods, helper, check, seen)
+            if found:
+                return found
+    return None
+
+
+def _position(node):
+    return node.lineno, node.col_offset
+
+
+def _self_method(call, scope):
+    f = call.func
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == scope.self_name:
+        return f.attr
+    return None
+
+
+def _parent_attrs(fn):
+    """Attributes read from the method's parent argument (``worker.pool``, ``c.gossip``)."""
+    node = calls.parse(fn)
+    args = (node.args.posonlyargs + node.args.args)[1:2] if node else []
+    if not args:
+        return set()
+    parent = args[0].arg
+    return {
+        n.attr
+        for n in calls.walk(node)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == parent
+    }
+
+
+def _init_finding(name, methods):
     init = methods.get("__init__")
-    if init is not None:
-        params = inspect.signature(init).parameters.values()
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            found.append(
-                Finding(
-                    name,
-                    "__init__",
-                    "takes no **kwargs, but every step receives every worker "
-                    "option as a keyword argument: the worker fails with TypeError. Add **kwargs.",
-                )
-            )
-    for method in ("stop", "terminate", "shutdown"):
-        if method in methods and _calls(methods[method])[0] & LOGGING:
-            found.append(
-                Finding(
-                    name,
-                    method,
-                    "logs or prints; it may run in a signal handler, where logging "
-                    "can deadlock. Record into a list (or kit.telemetry.emit(..., safe=False)).",
-                )
-            )
-    if "start" in methods and _calls(methods["start"])[0] & BLOCKING:
-        found.append(
-            Finding(
-                name,
-                "start",
-                "may block (sleep/join/wait/recv/input): the worker boots no further "
-                "until start() returns. Use a thread or worker.timer.call_after instead.",
-            )
+    if init is None or any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+        return []
+    return [
+        Finding(
+            name,
+            "__init__",
+            "takes no **kwargs, but every step receives every worker option as a keyword argument: "
+            "the worker fails with TypeError. Add **kwargs.",
+            "kwargs",
         )
-    used = set().union(*(_calls(f)[1] for f in methods.values()))
-    for attr, provider in PROVIDED_BY.items():
-        if kind == "consumer" and attr in CONSUMER_HAS:
-            continue
-        if attr in used and provider not in _required(cls) and not _requires_transitively(cls, provider):
+    ]
+
+
+def _signal_findings(cls, methods):
+    found = []
+    for method in SIGNAL_METHODS:
+        hit = method in methods and _scan(cls, methods, method, calls.logs)
+        if hit:
+            via = f" (in self.{hit[1]})" if hit[1] != method else ""
             found.append(
                 Finding(
-                    name,
-                    "requires",
-                    f"uses .{attr} but does not require {provider!r}: it may "
-                    "run before that exists. Add it to requires.",
+                    cls.__name__,
+                    method,
+                    f"logs or prints ({hit[0]}{via}); it may run in a signal handler, where logging can "
+                    "deadlock. Record into a list (or kit.telemetry.emit(..., safe=False)).",
+                    "logs",
                 )
             )
     return found
+
+
+def _start_findings(cls, methods):
+    hit = "start" in methods and _scan(cls, methods, "start", calls.blocking)
+    if not hit:
+        return []
+    via = f" (in self.{hit[1]})" if hit[1] != "start" else ""
+    return [
+        Finding(
+            cls.__name__,
+            "start",
+            f"may block: it calls {hit[0]}{via}, and the worker boots no further until start() returns. "
+            "Use a thread or worker.timer.call_after instead.",
+            "blocks",
+        )
+    ]
+
+
+def _requires_findings(cls, methods, kind):
+    used = set().union(*(_parent_attrs(methods[m]) for m in BOOT_METHODS if m in methods))
+    found = []
+    for attr, provider in PROVIDED_BY[kind].items():
+        if attr in used and not _requires_transitively(cls, provider):
+            found.append(
+                Finding(
+                    cls.__name__,
+                    "requires",
+                    f"uses .{attr} but does not require {provider!r}: it may run before that exists. "
+                    "Add it to requires.",
+                    "requires",
+                )
+            )
+    return found
+
+
+def check_step(cls, kind="worker"):
+    """Findings for one step class of blueprint ``kind`` (its author's methods, inherited ones too)."""
+    methods = _own_methods(cls)
+    return [
+        *_init_finding(cls.__name__, methods),
+        *_signal_findings(cls, methods),
+        *_start_findings(cls, methods),
+        *_requires_findings(cls, methods, kind),
+    ]
 
 
 def _requires_transitively(cls, provider, seen=None):
     from celery.utils.imports import symbol_by_name
 
     seen = seen if seen is not None else set()
-    for r in getattr(cls, "requires", ()) or ():
+    reqs = getattr(cls, "requires", ()) or ()
+    for r in reqs if isinstance(reqs, (set, frozenset, list, tuple)) else ():
         try:
             req = symbol_by_name(r) if isinstance(r, str) else r
         except Exception:
@@ -163,7 +205,7 @@ def _blueprint_findings(app):
         errors = cross_blueprint_errors(app)
     except StepError:
         return []
-    return [Finding(e.label, "requires", str(e)) for e in errors]
+    return [Finding(e.label, "requires", str(e), "blueprint") for e in errors]
 
 
 def lint(app):

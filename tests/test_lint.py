@@ -57,8 +57,8 @@ def test_lint_app_and_cluster_warns_before_booting():
     app = Celery("lint")
     app.steps["worker"].add(LogsInStop)
     assert [str(f) for f in lint(app)] == [
-        "LogsInStop.stop: logs or prints; it may run in a signal handler, where logging can deadlock. "
-        "Record into a list (or kit.telemetry.emit(..., safe=False))."
+        "LogsInStop.stop: logs or prints (log.info()); it may run in a signal handler, "
+        "where logging can deadlock. Record into a list (or kit.telemetry.emit(..., safe=False))."
     ]
     app.steps["worker"].add(kit_test_cycle())
     with pytest.warns(StepWarning, match="LogsInStop.stop"), pytest.raises(kit.StepCycleError):

@@ -1,0 +1,154 @@
+"""What a call in a step's source refers to: blocking (sleep, join, wait, recv, input), logging, neither."""
+
+import ast
+import builtins
+import inspect
+import logging
+import multiprocessing.process
+import os
+import socket
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+
+#: Functions that block until something outside the step happens.
+BLOCKING_FUNCTIONS = {time.sleep: "time.sleep", builtins.input: "input", os.wait: "os.wait"}
+#: Objects whose join/wait/recv/accept block; a known object of another type (a str, a module) does not.
+BLOCKING_TYPES = (
+    threading.Thread,
+    multiprocessing.process.BaseProcess,
+    threading.Event,
+    threading.Condition,
+    threading.Barrier,
+    socket.socket,
+)
+#: Method names that block on an object the kit cannot resolve, when called with no timeout.
+UNTIMED = {"join", "wait"}
+#: Method names that block on any socket-like object.
+RECEIVING = {"recv", "recv_into", "recvfrom", "accept"}
+#: Logging calls (unsafe where a signal handler may run the code).
+LOGGING = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+_UNKNOWN = object()
+
+
+@dataclass
+class Scope:
+    """Where the names of one method resolve: its globals and closure, and the step class for ``self``."""
+
+    cls: type
+    names: dict  #: closure variables, then the module's globals
+    self_name: str = "self"
+    locals: set = field(default_factory=set)  #: names assigned in the method: not resolved
+
+
+def parse(fn):
+    """The ``FunctionDef`` of ``fn``, or None when its source is not available."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    node = tree.body[0] if tree.body else None
+    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+def scope_of(fn, cls, node):
+    """The Scope in which ``node`` (the parsed ``fn``) runs."""
+    try:
+        closure = inspect.getclosurevars(fn).nonlocals
+    except (TypeError, ValueError):
+        closure = {}
+    args = node.args.posonlyargs + node.args.args
+    assigned = {t.id for n in walk(node) for t in ast.walk(n) if isinstance(t, ast.Name) and _stores(t)}
+    return Scope(
+        cls,
+        {**fn.__globals__, **closure},
+        args[0].arg if args else "self",
+        assigned | {a.arg for a in args[1:]},
+    )
+
+
+def _stores(name):
+    return isinstance(name.ctx, ast.Store)
+
+
+def walk(fn_node):
+    """The nodes of a function, not of functions, lambdas or classes defined inside it (a thread target,
+    a timer callback: they run later, elsewhere)."""
+    todo = list(fn_node.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def value(node, scope):
+    """The object an expression names (a module, function, constant, the class's attribute), else _UNKNOWN."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return ""
+    if isinstance(node, ast.Name):
+        if node.id in scope.locals or node.id == scope.self_name:
+            return _UNKNOWN
+        return scope.names.get(node.id, getattr(builtins, node.id, _UNKNOWN))
+    if isinstance(node, ast.Attribute):
+        if isinstance(node.value, ast.Name) and node.value.id == scope.self_name:
+            return inspect.getattr_static(scope.cls, node.attr, _UNKNOWN)
+        base = value(node.value, scope)
+        if base is _UNKNOWN:
+            return _UNKNOWN
+        try:
+            return inspect.getattr_static(base, node.attr)
+        except AttributeError:
+            return _UNKNOWN
+    return _UNKNOWN
+
+
+def _untimed(call):
+    """True when a join/wait call passes no timeout (or None)."""
+    timeouts = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "timeout")]
+    return all(isinstance(t, ast.Constant) and t.value is None for t in timeouts)
+
+
+def _by_name(name, call):
+    if name in UNTIMED and _untimed(call):
+        return f".{name}()"
+    if name in RECEIVING or name == "sleep":
+        return f".{name}()"
+    return None
+
+
+def blocking(call, scope):
+    """What a call blocks on, e.g. ``'time.sleep'``, ``'.join()'``; None when it returns promptly."""
+    func = call.func
+    target = value(func, scope)
+    if target is not _UNKNOWN:
+        try:
+            return BLOCKING_FUNCTIONS.get(target)
+        except TypeError:  # unhashable
+            return None
+    if not isinstance(func, ast.Attribute):
+        return None
+    base = value(func.value, scope)
+    if base is not _UNKNOWN and not isinstance(base, BLOCKING_TYPES):
+        return None  # a str's join, os.path, shlex, a number...
+    return _by_name(func.attr, call)
+
+
+def logs(call, scope):
+    """The logging (or print) call's name; None for anything else."""
+    func = call.func
+    target = value(func, scope)
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if target is not _UNKNOWN:
+        if target is builtins.print:
+            return "print"
+        owner = value(func.value, scope) if isinstance(func, ast.Attribute) else None
+        if isinstance(owner, (logging.Logger, logging.LoggerAdapter)) or owner is logging:
+            return f"{name}" if name in LOGGING else None
+        return None
+    if isinstance(func, ast.Attribute) and name in LOGGING:
+        return f".{name}()" if value(func.value, scope) is _UNKNOWN else None
+    return None
