@@ -24,7 +24,8 @@ endif
 lab: $(STAMP)  ## JupyterLab on notebooks/ (stop with Ctrl-C)
 	$(PY) -m kit lab
 
-test: $(STAMP)  ## the test suite; e.g. make test PYTEST_ARGS="-k gossip -x"
+test: $(STAMP)  ## ruff, then the test suite; e.g. make test PYTEST_ARGS="-k gossip -x"
+	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 runtime-venv: $(STAMP)  ## .venv-runtime: the kit as docker/Dockerfile installs it (its pip line, no extras)

@@ -1,4 +1,4 @@
-"""Benchmark: `kit.LocalCluster(app, workers=3)` ready (Redis included) vs one bare `celery worker --pool=solo`.
+"""Benchmark: `kit.LocalCluster(app, workers=3)` ready (Redis included) vs a bare `celery worker --pool=solo`.
 
 The kit's figure is measured as a notebook kernel sees it: the first cluster of the process is the
 cold start (it also starts the kit's fork server); later clusters in the same process reuse the warm
@@ -153,7 +153,8 @@ def main(repeat: int = 7) -> dict:
         ),
         row(
             "cluster memory (3 workers + Redis + fork server)",
-            f"RSS {memory['rss_mib']:.0f} MiB{pss}; RSS w/o fork server {memory['rss_no_server_mib']:.0f} MiB",
+            f"RSS {memory['rss_mib']:.0f} MiB{pss}; "
+            f"RSS w/o fork server {memory['rss_no_server_mib']:.0f} MiB",
             f"bare solo worker RSS {figures['bare_rss_mib']:.0f} MiB" if bare_memory else "",
             memory["rss_mib"] / RSS_TARGET_MIB,
             f"<= {RSS_TARGET_MIB:.0f} MiB",
@@ -163,21 +164,32 @@ def main(repeat: int = 7) -> dict:
     return figures
 
 
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def _rounded(times: list) -> list:
+    return [round(t, 3) for t in times]
+
+
 def _report(f: dict) -> str:
     def opt(v):
         return f"{v:.0f} MiB" if v is not None else "n/a"
 
     return "\n".join(
         [
-            f"LocalCluster(app, workers={WORKERS}) ready, warm fork server: {f['kit_warm_s']:.3f} s  (median of {f['repeat']})",
+            f"LocalCluster(app, workers={WORKERS}) ready, warm fork server: {f['kit_warm_s']:.3f} s  "
+            f"(median of {f['repeat']})",
             f"LocalCluster(app, workers={WORKERS}) ready, cold (first):     {f['kit_cold_s']:.3f} s",
-            f"bare `celery worker --pool=solo` answers a ping:      {f['bare_solo_s']:.3f} s  (median of {f['repeat']})",
-            f"ratio warm/bare {f['ratio']:.3f} (target <= {f['target']}): {'ok' if f['ok'] else 'MISSED'}",
-            f"cluster memory ({f['processes']} processes): RSS {f['rss_mib']:.0f} MiB, PSS {opt(f['pss_mib'])}, "
-            f"USS {opt(f['uss_mib'])}  (target RSS <= {f['rss_target_mib']:.0f} MiB: {'ok' if f['rss_ok'] else 'MISSED'})",
+            f"bare `celery worker --pool=solo` answers a ping:      {f['bare_solo_s']:.3f} s  "
+            f"(median of {f['repeat']})",
+            f"ratio warm/bare {f['ratio']:.3f} (target <= {f['target']}): {_verdict(f['ok'])}",
+            f"cluster memory ({f['processes']} processes): RSS {f['rss_mib']:.0f} MiB, "
+            f"PSS {opt(f['pss_mib'])}, USS {opt(f['uss_mib'])}  "
+            f"(target RSS <= {f['rss_target_mib']:.0f} MiB: {_verdict(f['rss_ok'])})",
             f"RSS without the fork server (3 workers + Redis): {opt(f['rss_without_fork_server_mib'])}; "
             f"one bare solo worker RSS: {opt(f['bare_rss_mib'])}",
-            f"runs: kit {[round(t, 3) for t in f['kit_warm_runs_s']]}  bare {[round(t, 3) for t in f['bare_runs_s']]}",
+            f"runs: kit {_rounded(f['kit_warm_runs_s'])}  bare {_rounded(f['bare_runs_s'])}",
             "",
             report_rows(f["rows"]),
         ]

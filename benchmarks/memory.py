@@ -240,14 +240,17 @@ def _report(f: dict) -> str:
     at = ", ".join(f"{k:,}: {v / 2**20:.2f} MiB" for k, v in sorted(f["bytes_at"].items()))
     return "\n".join(
         [
-            f"EventFeed(maxlen={f['maxlen']:,}) after N events (tracemalloc): {at}; peak {f['peak_mib']:.2f} MiB",
-            f"bytes per kept event {f['bytes_per_kept_event']:.0f}; bound ~{f['bound_mib']:.1f} MiB; growth after the ring "
-            f"is full x{f['growth']:.3f} (target <= {f['target']}): {'ok' if f['memory_ok'] else 'MISSED'}",
+            f"EventFeed(maxlen={f['maxlen']:,}) after N events (tracemalloc): {at}; "
+            f"peak {f['peak_mib']:.2f} MiB",
+            f"bytes per kept event {f['bytes_per_kept_event']:.0f}; bound ~{f['bound_mib']:.1f} MiB; "
+            f"growth after the ring is full x{f['growth']:.3f} (target <= {f['target']}): "
+            f"{'ok' if f['memory_ok'] else 'MISSED'}",
             f"round trip (client thread -> main thread runs a function), with {f['view']} subscribed:",
             f"  idle p95 {f['round_trip_idle_p95_s'] * 1e3:.2f} ms; during a {f['n']:,}-event flood "
             f"({f['flood_events_per_s']:,.0f} events/s) p50 {f['round_trip_flood_p50_s'] * 1e3:.2f} ms, "
             f"p95 {f['round_trip_flood_p95_s'] * 1e3:.2f} ms, max {f['round_trip_flood_max_s'] * 1e3:.1f} ms "
-            f"(target p95 <= {f['round_trip_target_s'] * 1e3:.0f} ms: {'ok' if f['round_trip_ok'] else 'MISSED'}); "
+            f"(target p95 <= {f['round_trip_target_s'] * 1e3:.0f} ms: "
+            f"{'ok' if f['round_trip_ok'] else 'MISSED'}); "
             f"timeline updates during the run: {f['timeline_updates']}",
             "",
             report_rows(f["rows"]),

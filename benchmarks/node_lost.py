@@ -50,7 +50,7 @@ def measure(gossip, kills, timeout):
                 since=t_kill - 1,
                 event="node_lost",
                 peer=victim,
-                hostname=lambda h: h != victim,
+                hostname=lambda h, victim=victim: h != victim,
             )
             seen.append(event["kit_time"] - t_kill)
             arrived.append(event.get("local_received", time.time()) - t_kill)
@@ -98,11 +98,13 @@ def main(repeat: int = 8, default_repeat: int = 3) -> dict:
 def _report(f: dict) -> str:
     return "\n".join(
         [
-            f"fast gossip:    node_lost seen by a survivor p50 {f['fast_p50_s']:.3f} s  p95 {f['fast_p95_s']:.3f} s"
-            f"  (in the notebook's feed p95 {f['fast_arrived_p95_s']:.3f} s)  runs {[round(x, 3) for x in f['fast_runs_s']]}",
-            f"celery-default: node_lost seen by a survivor p50 {f['default_p50_s']:.3f} s  p95 {f['default_p95_s']:.3f} s"
-            f"  runs {[round(x, 2) for x in f['default_runs_s']]}",
-            f"p95 ratio fast/default {f['ratio']:.3f}; target fast p95 <= {f['target']} s: {'ok' if f['ok'] else 'MISSED'}",
+            f"fast gossip:    node_lost seen by a survivor p50 {f['fast_p50_s']:.3f} s  "
+            f"p95 {f['fast_p95_s']:.3f} s  (in the notebook's feed p95 {f['fast_arrived_p95_s']:.3f} s)  "
+            f"runs {[round(x, 3) for x in f['fast_runs_s']]}",
+            f"celery-default: node_lost seen by a survivor p50 {f['default_p50_s']:.3f} s  "
+            f"p95 {f['default_p95_s']:.3f} s  runs {[round(x, 2) for x in f['default_runs_s']]}",
+            f"p95 ratio fast/default {f['ratio']:.3f}; target fast p95 <= {f['target']} s: "
+            f"{'ok' if f['ok'] else 'MISSED'}",
             "",
             report_rows(f["rows"]),
         ]

@@ -64,7 +64,7 @@ def measure(cluster, samples, rate):
     from kit.widgets.timeline import Timeline
 
     timeline = Timeline(cluster, rate=rate)
-    timeline.widget  # the model the browser mirrors
+    _ = timeline.widget  # create the model the browser mirrors
     probe = Probe(timeline)
     try:
         cluster.app.send_task("kit.sleep", (0,)).get(timeout=30)  # warm up
@@ -123,11 +123,13 @@ def main(samples: int = 200, workers: int = 2, rate: float = 10.0) -> dict:
 def _report(f: dict) -> str:
     return "\n".join(
         [
-            f"worker send -> Timeline widget model ({f['samples']} tasks, {f['workers']} workers, fast gossip, "
-            f"updates capped at {f['rate']:.0f}/s, {f['updates_per_s']:.1f}/s seen):",
+            f"worker send -> Timeline widget model ({f['samples']} tasks, {f['workers']} workers, "
+            f"fast gossip, updates capped at {f['rate']:.0f}/s, {f['updates_per_s']:.1f}/s seen):",
             f"  p50 {f['p50_s'] * 1e3:.1f} ms  p95 {f['p95_s'] * 1e3:.1f} ms  max {f['max_s'] * 1e3:.1f} ms"
-            f"  (of which worker send -> feed callback: p50 {f['feed_p50_s'] * 1e3:.1f} ms, p95 {f['feed_p95_s'] * 1e3:.1f} ms)",
-            f"Flower's poll {f['flower_poll_s'] * 1e3:.0f} ms: ratio p50 {f['ratio_p50']:.3f}, p95 {f['ratio']:.3f}",
+            f"  (of which worker send -> feed callback: p50 {f['feed_p50_s'] * 1e3:.1f} ms, "
+            f"p95 {f['feed_p95_s'] * 1e3:.1f} ms)",
+            f"Flower's poll {f['flower_poll_s'] * 1e3:.0f} ms: "
+            f"ratio p50 {f['ratio_p50']:.3f}, p95 {f['ratio']:.3f}",
             "",
             report_rows(f["rows"]),
         ]

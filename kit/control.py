@@ -1,11 +1,11 @@
-"""Talking to a cluster's running workers: the live blueprint, gossip elections, messages to custom consumers."""
+"""Talking to a cluster's running workers: the live blueprint, gossip elections, custom consumers."""
 
 import uuid
 from kit.errors import ClusterError  # noqa: F401
 
 
 class Control:
-    """Mixed into LocalCluster: needs `_client` (a Celery app on the broker), `workers` and `_check_open()`."""
+    """Mixed into LocalCluster: needs `_client` (a Celery app on the broker), `workers`, `_check_open()`."""
 
     def inspect_blueprint(self, worker, timeout=5.0):
         """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""

@@ -1,4 +1,4 @@
-"""The notebook-side event feed: one receiver thread per cluster, a bounded history, subscribe and wait_for."""
+"""The notebook-side event feed: a receiver thread per cluster, a bounded history, subscribe and wait_for."""
 
 import collections
 import threading
@@ -44,6 +44,15 @@ class EventFeed:
                 self._heard.wait(0.05)
         return self
 
+    def _announcing(self, ready):
+        """Wrap the receiver's on_consume_ready so the feed marks itself connected first."""
+
+        def on_ready(*args, **kwargs):
+            self._set_connected(True)
+            return ready(*args, **kwargs)
+
+        return on_ready
+
     def _run(self):
         while not self._stopping:
             try:
@@ -51,13 +60,7 @@ class EventFeed:
                     self._receiver = receiver = self._app.events.Receiver(
                         conn, handlers={"*": self._on_event}
                     )
-                    ready = receiver.on_consume_ready
-
-                    def on_ready(*args, **kwargs):
-                        self._set_connected(True)
-                        return ready(*args, **kwargs)
-
-                    receiver.on_consume_ready = on_ready
+                    receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
                     receiver.should_stop = self._stopping
                     for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
                         pass

@@ -1,4 +1,4 @@
-"""A warm fork server: imports Celery once, then forks each `celery worker` from it (Celery's own CLI, run in the child).
+"""A warm fork server: imports Celery once, then forks each `celery worker` (Celery's CLI) from it.
 
 Started as `python -m kit.forkserver` by the notebook's kernel. Requests and replies are JSON lines on
 its stdin/stdout. It never imports kit.worker.app or user code, so each forked worker starts clean.

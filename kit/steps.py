@@ -31,9 +31,9 @@ class DeadlockDetection(bootsteps.StartStopStep):
 
     The guide's version reads `worker.active_requests`, which does not exist in Celery 5.7
     (it is `worker.state.active_requests`), and its `__init__` takes no `**kwargs`, so a real
-    worker fails to boot it (every step receives every worker option). On the solo pool it can never fire: the task
-    runs on the same thread as the event loop that fires the timer, so the check only runs after
-    the task has finished. Use the threads or prefork pool.
+    worker fails to boot it (every step receives every worker option). On the solo pool it can
+    never fire: the task runs on the same thread as the event loop that fires the timer, so the
+    check only runs after the task has finished. Use the threads or prefork pool.
     """
 
     requires = {"celery.worker.components:Timer"}

@@ -1,4 +1,4 @@
-"""Worker processes: the `celery worker` command line, starting (forked or spawned), stopping, boot diagnosis."""
+"""Worker processes: the `celery worker` command line, start (forked or spawned), stop, boot diagnosis."""
 
 import os
 import signal
@@ -112,7 +112,8 @@ class WorkerProcess:
         booting = self.booting()
         where = f" at step {booting}" if booting else ""
         return (
-            f"worker {self.name} {what}{where}.\n--- last lines of its log ---\n{stderr_tail(self.log_path)}\n"
+            f"worker {self.name} {what}{where}.\n"
+            f"--- last lines of its log ---\n{stderr_tail(self.log_path)}\n"
             "--- fix the step named above, then cluster.restart() or start a new cluster"
         )
 

@@ -28,7 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 CELLS = [
-    "import kit\nfrom celery import Celery\napp = Celery('browser')\ncluster = kit.LocalCluster(app, workers=2)\ncluster",
+    "import kit\nfrom celery import Celery\napp = Celery('browser')\n"
+    "cluster = kit.LocalCluster(app, workers=2)\ncluster",
     "kit.blueprint_graph(app)",
     "dash = kit.Dashboard(cluster)\ndash",
 ]

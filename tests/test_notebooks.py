@@ -1,4 +1,4 @@
-"""The guided notebooks: committed clean, shaped as STYLE.md asks, and each runs top to bottom on a real cluster."""
+"""The guided notebooks: committed clean, shaped as STYLE.md asks; each runs top to bottom on real workers."""
 
 import pathlib
 import re

@@ -1,4 +1,4 @@
-"""kit.Timeline: lanes per worker with timer fires, task bars, boot calls and markers; bounded and coalesced."""
+"""kit.Timeline: lanes per worker with timer fires, task bars, boot calls, markers; bounded and coalesced."""
 
 import statistics
 import time
@@ -165,7 +165,7 @@ def test_window_drops_old_events_and_empty_lanes():
 def test_offline_flood_is_bounded_and_coalesced():
     cluster = offline()
     tl = Timeline(cluster, max_points=1000)
-    tl.widget
+    _ = tl.widget
     before, t0 = tl.updates, time.monotonic()
     for i in range(50_000):
         cluster.events._dispatch(fire(host=f"w{i % 4}@h", callback=f"cb{i % 5}"))
@@ -213,7 +213,7 @@ def test_lanes_show_boot_waterfall_and_timer_rhythms(cluster, timeline):
     for worker in cluster.workers:
         ticks = [f for f in lanes[worker]["fires"] if f["callback"] == TICK]
         assert ticks[-1]["every"] == "call_repeatedly(0.7)"
-        gaps = [b["time"] - a["time"] for a, b in zip(ticks, ticks[1:])]
+        gaps = [b["time"] - a["time"] for a, b in zip(ticks, ticks[1:], strict=False)]
         assert 0.5 < statistics.median(gaps) < 1.0, gaps
         boot = lanes[worker]["boot"]
         assert {
@@ -327,7 +327,7 @@ def test_widget_traffic_stays_far_below_jupyters_iopub_limit(cluster, timeline):
 @pytest.mark.redis
 def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     tl = Timeline(cluster, window=60, max_points=2000)
-    tl.widget
+    _ = tl.widget
     eventually(lambda: tl.updates >= 1)
     before, t0 = tl.updates, time.monotonic()
     now = time.time()

@@ -16,7 +16,7 @@ PICKLE = "application/x-python-serialize"
 
 
 class ConsumerPanel(Panel):
-    """JSON typed in a text area, malformed JSON, pickle and plain text, and what the consumer made of them."""
+    """JSON typed in a text area, malformed JSON, pickle, plain text, and what the consumer made of them."""
 
     title = "Consumer"
     types = (CONSUMER,)
@@ -45,8 +45,9 @@ class ConsumerPanel(Panel):
         self.widget = w.VBox(
             [
                 w.HTML(
-                    f"<b>Publish to queue <code>{escape(custom_queue.name)}</code></b>, consumed by the kit's "
-                    "SafeConsumer (tick <i>consumer</i> in Steps). Bad messages are rejected and counted; it stays up."
+                    f"<b>Publish to queue <code>{escape(custom_queue.name)}</code></b>, "
+                    "consumed by the kit's SafeConsumer (tick <i>consumer</i> in Steps). "
+                    "Bad messages are rejected and counted; it stays up."
                 ),
                 w.HBox(
                     [

@@ -1,4 +1,4 @@
-"""kit.Dashboard: steps, gossip, consumer, options, the live graph and the timeline of a cluster, in one widget."""
+"""kit.Dashboard: a cluster's steps, gossip, consumer, options, live graph and timeline in one widget."""
 
 import collections
 import threading
@@ -54,7 +54,7 @@ class Dashboard:
             on_error=lambda exc: self.show_error(exc, "live update"),
         )
         self._listeners = [self._listener(p) for p in self.panels if p.types]
-        for panel, fn in zip([p for p in self.panels if p.types], self._listeners):
+        for panel, fn in zip([p for p in self.panels if p.types], self._listeners, strict=True):
             cluster.events.subscribe(fn, types=panel.types)
         self._listeners.append(cluster.events.subscribe(self._on_header, types=HEADER))
         self._throttle.poke()
@@ -84,7 +84,7 @@ class Dashboard:
             self._throttle.poke()
 
     def show_error(self, exc, where):
-        """Show an exception (with its traceback folded) in the error area below the tabs; keep the last five."""
+        """Show an exception (traceback folded) in the error area below the tabs; keep the last five."""
         self.errors.append(exc)
         self._shown.append(traceback_html(exc, where))
         self.error_area.value = "".join(reversed(self._shown))
@@ -146,4 +146,5 @@ class Dashboard:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self):
-        return f"<Dashboard of {self.cluster!r}: tabs {[p.title for p in self.panels] + ['Timeline']}, {len(self.errors)} errors>"
+        tabs = [p.title for p in self.panels] + ["Timeline"]
+        return f"<Dashboard of {self.cluster!r}: tabs {tabs}, {len(self.errors)} errors>"

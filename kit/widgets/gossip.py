@@ -1,4 +1,4 @@
-"""The Gossip panel: add, stop or kill a worker, start an election; each worker's view of the cluster size; the log."""
+"""The Gossip panel: add, stop or kill a worker, start an election; the cluster size each worker sees; log."""
 
 import collections
 import time
@@ -98,9 +98,8 @@ class GossipPanel(Panel):
         name = self.chosen()
         election = self.cluster.elect(worker=name)
         event = self.cluster.events.wait_for(GOSSIP, timeout=15, event="elected", election=election)
-        self.say(
-            f"🗳 election {escape(election)} started by {escape(name)}: ⭐ {escape(event.get('leader'))} elected"
-        )
+        leader = escape(event.get("leader"))
+        self.say(f"🗳 election {escape(election)} started by {escape(name)}: ⭐ {leader} elected")
 
     def refresh_workers(self):
         set_options(self.worker, live_workers(self.cluster))
@@ -157,14 +156,13 @@ COLOURS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9
 
 
 def size_chart(sizes, now, live, span=120.0, width=460, height=230):
-    """Each worker's cluster size over the last `span` seconds, as an SVG step chart (sizes: [(worker, points)])."""
+    """SVG step chart of the cluster size each worker saw in the last `span` s; sizes: [(worker, points)]."""
     left, top, right, bottom = 30, 32, width - 110, height - 24
     top_size = max([s for _, points in sizes for _, s in points] + [1])
     x = lambda t: left + (right - left) * (t - (now - span)) / span  # noqa: E731
     y = lambda s: bottom - (bottom - top) * s / top_size  # noqa: E731
-    parts = [
-        f"<text x='{left}' y='14' font-size='12'>cluster size as each worker sees it (last {span:.0f} s)</text>"
-    ]
+    title = f"cluster size as each worker sees it (last {span:.0f} s)"
+    parts = [f"<text x='{left}' y='14' font-size='12'>{title}</text>"]
     for s in range(top_size + 1):
         parts.append(
             f"<line x1='{left}' x2='{right}' y1='{y(s):.1f}' y2='{y(s):.1f}' stroke='#e5e5e5'/>"
@@ -176,7 +174,7 @@ def size_chart(sizes, now, live, span=120.0, width=460, height=230):
             continue
         end = now if host in live else points[-1][0]
         path, colour = [f"M{x(points[0][0]):.1f},{y(points[0][1]):.1f}"], COLOURS[i % len(COLOURS)]
-        for (t0, s0), (t1, s1) in zip(points, points[1:] + [(end, points[-1][1])]):
+        for t1, s1 in points[1:] + [(end, points[-1][1])]:
             path.append(f"H{x(t1):.1f}V{y(s1):.1f}")
         parts.append(
             f"<path d='{''.join(path)}' fill='none' stroke='{colour}' stroke-width='2'/>"

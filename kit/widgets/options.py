@@ -1,4 +1,4 @@
-"""The Options panel: the app's worker command-line options as a form; Apply restarts the workers with them."""
+"""The Options panel: the app's command-line options as a form; Apply restarts the workers with them."""
 
 import collections
 
@@ -60,7 +60,7 @@ class OptionsPanel(Panel):
         self.fields = {name: self._field(option, current.get(name)) for name, option in self.options.items()}
         self.form.children = [
             w.HBox([field, w.HTML(f"<small>{escape(option.help or '')}</small>")])
-            for field, option in zip(self.fields.values(), self.options.values())
+            for field, option in zip(self.fields.values(), self.options.values(), strict=True)
         ]
 
     @staticmethod
@@ -78,7 +78,7 @@ class OptionsPanel(Panel):
         )
 
     def values(self):
-        """{option name: value} from the form; empty fields are left out; raises ValueError naming a bad field."""
+        """{option name: value} from the form, empty fields left out; raises ValueError naming a bad field."""
         out = {}
         for name, field in self.fields.items():
             option = self.options[name]

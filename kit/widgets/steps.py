@@ -1,4 +1,4 @@
-"""The Steps panel: tick the kit's catalog steps and your own, Apply → rolling restart → the blueprint diff."""
+"""The Steps panel: tick the kit's catalog steps and your own; Apply → rolling restart → blueprint diff."""
 
 import sys
 import warnings

@@ -199,13 +199,13 @@ class Timeline:
             return lanes
 
     def view_data(self):
-        """What the widget draws: {'lanes': [...], 'series': {id: style}, 'chunks': {id: columns}, 'now': t}."""
+        """What the widget draws: {'lanes': [...], 'series': {id: style}, 'chunks': {id: cols}, 'now': t}."""
         with self._lock:
             self._drain()
             return self._view()
 
     def _lane_names(self):
-        """A lane per worker that is alive or has something in the window, in name order (w1, w2, ..., w10)."""
+        """A lane per worker alive or with something in the window, in name order (w1, w2, ..., w10)."""
         return sorted({*self._hosts, *live_workers(self.cluster)}, key=natural)
 
     def _view(self):

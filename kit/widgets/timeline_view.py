@@ -1,4 +1,4 @@
-"""The timeline's widget: its items as series and 5-second chunks, drawn in the browser by timeline_view.js."""
+"""The timeline's widget: its items as series and 5-second chunks, drawn in the browser (timeline_view.js)."""
 
 import json
 import pathlib
@@ -70,7 +70,7 @@ def chunk_start(t):
 
 
 def series_of(callbacks, every):
-    """Every series the widget may draw: a tick row per timer callback, the two kinds of bars, each marker kind."""
+    """Every series the widget may draw: a tick row per timer callback, both kinds of bar, each marker."""
     out = {}
     base, span = ROW["fires"]
     for i, cb in enumerate(callbacks):
@@ -126,7 +126,7 @@ def _chunks(series, rows, columns):
             c["hosts"].append(row[1])
         c["t"].append(round(row[0] - n * CHUNK, 4))
         c["h"].append(c["hosts"].index(row[1]))
-        for name, value in zip(columns, row[2:]):
+        for name, value in zip(columns, row[2:], strict=True):
             c[name].append(value)
     return out
 
@@ -179,7 +179,8 @@ def task_rows(tasks):
         slot = next((i for i, e in enumerate(ends) if e <= task["start"]), len(ends))
         ends[slot : slot + 1] = [end]
         took = f"{end - task['start']:.3f} s" if task["end"] else "running"
-        text = f"{clock(task['start'])} {task['host']}\n{task['name']} [{task['uuid']}]\n{task['state']} · {took}"
+        when = f"{clock(task['start'])} {task['host']}"
+        text = f"{when}\n{task['name']} [{task['uuid']}]\n{task['state']} · {took}"
         rows.append(
             (
                 task["start"],

@@ -1,4 +1,4 @@
-"""The kit's worker loader (`celery -A kit.worker.app worker`): rebuilds the notebook's app and installs probes.
+"""The kit's worker loader (`celery -A kit.worker.app worker`): rebuilds the notebook's app, installs probes.
 
 Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_PARENT_PID (exit when the notebook's
 kernel is gone), KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps for join mode).

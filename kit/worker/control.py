@@ -1,4 +1,4 @@
-"""The kit's remote-control commands, beside Celery's own in `celery.worker.control`: the live blueprint, elections."""
+"""The kit's remote-control commands (as in Celery's `celery.worker.control`): live blueprint, elections."""
 
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
