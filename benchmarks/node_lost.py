@@ -1,6 +1,6 @@
 """Benchmark: SIGKILL a worker -> a surviving worker reports node_lost, fast gossip vs Celery's timings.
 
-A 3-worker `kit.LocalCluster` (gossip='fast': heartbeat 0.25 s, gossip check 0.1 s) has one worker
+A 3-worker `kit.LocalCluster` (gossip='fast': heartbeat 0.2 s at this size, check 0.1 s) has one worker
 SIGKILLed (`cluster.kill_worker`); the figure is the survivor's `kit-gossip` node_lost event for that
 peer, measured from the kill: `kit_time` (when the survivor's gossip probe recorded it) minus the
 time just before the kill. (`arrived` adds the trip to the notebook's feed.) A replacement worker is

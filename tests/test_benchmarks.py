@@ -16,7 +16,7 @@ from conftest import need_program
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-MINE = ("cluster_start", "event_latency", "feed_throughput", "node_lost", "memory")
+MINE = ("cluster_start", "event_latency", "feed_throughput", "node_lost", "memory", "scale")
 
 
 def bench_modules():
@@ -123,6 +123,20 @@ def test_event_latency_runs(redis_server):
     result = event_latency.main(repeat=1, samples=50)
     check_result(result)
     assert 0 < result["kit_p50_s"] <= result["kit_p95_s"] and result["raw_p95_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_scale_runs(redis_server):
+    import scale
+
+    result = scale.main(sizes=(3,), idle=2.0, kills=1)
+    check_result(result)
+    f = result["by_size"][0]
+    assert f["n"] == 3 and f["heartbeat_interval_s"] == 0.2 and f["feed_events_per_s"] > 0
+    assert 0 < f["lost_p50_s"] < 30 and f["redis_commands_per_s"] > 0 and f["uss_mib"] > 0
+    table = scale.table(result["by_size"]).splitlines()
+    assert table[0].startswith("| N |") and table[2].startswith("| 3 |")
 
 
 @pytest.mark.slow

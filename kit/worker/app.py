@@ -13,7 +13,7 @@ import time
 from celery import Celery, signals
 
 from kit import shipping, tasks, telemetry
-from kit.worker import control, probes  # noqa: F401  (control registers the kit's remote-control commands)
+from kit.worker import control, fast_gossip, probes  # noqa: F401  (control registers remote-control commands)
 from kit.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
 
@@ -67,7 +67,7 @@ def build(payload):
         app.steps["worker"].add(probes.TimerProbe)
         app.steps["consumer"].add(probes.GossipProbe)
     if payload["gossip"] == "fast":
-        app.steps["consumer"].add(probes.FastGossip)
+        app.steps["consumer"].add(fast_gossip.FastGossip)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Worker-side probes: step lifecycle, timer calls, gossip and fast gossip, recorded as `kit-*` events."""
+"""Worker-side probes: step lifecycle, timer calls and gossip, recorded as `kit-*` events."""
 
 import inspect
 import os
@@ -226,16 +226,3 @@ class GossipProbe(bootsteps.StartStopStep):
 
         return handler
 
-
-class FastGossip(bootsteps.Step):
-    """Lowers the heartbeat and gossip-check intervals so a lost worker is noticed in about half a second."""
-
-    requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
-    #: Seconds between heartbeats (peers consider us lost after 2 x this).
-    heartbeat_interval = 0.2
-    #: Seconds between gossip's checks for lost peers.
-    check_interval = 0.1
-
-    def create(self, c):
-        c.blueprint.steps["celery.worker.consumer.heart.Heart"].heartbeat_interval = self.heartbeat_interval
-        c.gossip.interval = self.check_interval

@@ -1,0 +1,139 @@
+"""Fast gossip: heartbeats and lost-peer checks sized to the cluster, so node_lost is quick yet never false.
+
+Celery's gossip thinks a peer alive until its last heartbeat + 2 x the interval the peer advertises
+in each heartbeat (`freq`), and checks every `interval` seconds. Every worker reads every peer's
+heartbeats, so with a fixed interval the cluster's work grows with the square of its size: at 0.2 s,
+30 workers on two cores fall behind reading them and report live peers lost by the thousand.
+
+This step keeps each worker's share constant: it sends a heartbeat every
+`max(heartbeat_interval, size / heartbeats_per_s)` seconds (so each worker reads at most about
+`heartbeats_per_s` heartbeats per second whatever the size) and checks four times per interval.
+It re-sizes itself as peers come and go; peers follow, because every heartbeat carries its `freq`.
+
+On a busy machine a process may not run for a while. Two guards keep that from looking like death:
+- Sender: the step measures how late its own event loop runs (its check timer's lateness, a
+  decaying maximum) and advertises `freq` = interval + that lateness, so peers wait longer for a
+  worker that is known to stall. On a quiet machine the lateness is milliseconds.
+- Receiver: a starved worker has unread heartbeats in its socket when its timer fires. Its own
+  heartbeats come back to it in the same stream, in publish order; a peer is lost only once one of
+  ours, sent a full peer `freq` after the peer's last heartbeat, has been read.
+"""
+
+import time
+
+from celery import bootsteps
+
+HEART = "celery.worker.consumer.heart.Heart"
+
+
+class FastGossip(bootsteps.Step):
+    """Heartbeat and gossip check intervals that follow the cluster's size (see the module docstring)."""
+
+    requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
+    #: Shortest heartbeat interval (seconds), used up to `heartbeat_interval * heartbeats_per_s` workers.
+    heartbeat_interval = 0.2
+    #: Heartbeats per second each worker is asked to read (the interval grows with the cluster beyond that).
+    heartbeats_per_s = 50.0
+    #: Gossip checks for lost peers per heartbeat interval (never more often than `min_check` seconds).
+    checks_per_interval = 4
+    min_check = 0.1
+    #: Re-size only when the ideal interval differs from the current one by more than this fraction.
+    hysteresis = 0.25
+    #: Seconds a peer's heartbeat may lag behind ours on its way through the broker.
+    margin = 0.05
+    #: Seconds for the measured lateness of this worker's event loop to decay by half.
+    half_life = 10.0
+
+    def __init__(self, c, **kwargs):
+        super().__init__(c, **kwargs)
+        self.c, self.interval, self.echo = c, self.heartbeat_interval, 0.0
+        self.lateness, self._last_check = 0.0, None
+
+    def create(self, c):
+        c.blueprint.steps[HEART].heartbeat_interval = self.interval
+        gossip = c.gossip
+        gossip.interval = self.check_for(self.interval)
+        gossip.periodic = self.check  # Gossip.register_timer schedules `self.periodic`
+        gossip.on_message = self._hearing(gossip.on_message)
+
+    def interval_for(self, size):
+        """The heartbeat interval for a cluster of `size` workers."""
+        return max(self.heartbeat_interval, size / self.heartbeats_per_s)
+
+    def check_for(self, interval):
+        return max(self.min_check, interval / self.checks_per_interval)
+
+    def size(self):
+        """Workers this one hears, itself included."""
+        return 1 + sum(1 for w in self.c.gossip.state.workers.values() if w.alive)
+
+    def _hearing(self, on_message):
+        """Gossip's message handler, noting when our own heartbeats come back (see `check`)."""
+        hostname = self.c.gossip.hostname
+
+        def heard(prepare, message):
+            headers = message.headers
+            if headers.get("hostname") == hostname and message.delivery_info.get("routing_key") == (
+                "worker.heartbeat"
+            ):
+                self.echo = message.payload.get("timestamp") or self.echo
+            return on_message(prepare, message)
+
+        return heard
+
+    def check(self):
+        """Gossip's periodic check: report peers lost, then re-size the intervals if the cluster changed."""
+        gossip = self.c.gossip
+        self._measure_lateness(gossip.interval)
+        lost = [w for w in gossip.state.workers.values() if not w.alive and self._read_past(w)]
+        for worker in lost:
+            gossip.on_node_lost(worker)
+            gossip.state.workers.pop(worker.hostname, None)
+        self.resize()
+
+    def _read_past(self, worker):
+        """True once we have read a heartbeat of ours sent after the peer should have sent its next one."""
+        if not worker.heartbeats:  # went offline: nothing to wait for
+            return True
+        return self.echo > worker.heartbeats[-1] + float(worker.freq) + self.margin
+
+    def _measure_lateness(self, period):
+        """How late this check runs (decaying maximum); a stall grows the `freq` we advertise at once."""
+        now = time.monotonic()
+        if self._last_check is not None:
+            since = now - self._last_check
+            late = max(0.0, since - period)
+            self.lateness = max(late, self.lateness * 0.5 ** (since / self.half_life))
+            heart = self.c.heart
+            if heart is not None and heart.tref is not None:
+                grew = self.freq() > heart.interval * (1 + self.hysteresis)
+                heart.interval = self.freq()  # Heart sends `freq=self.interval`; its timer keeps ours
+                if grew:
+                    heart._send("worker-heartbeat")
+        self._last_check = now
+
+    def freq(self):
+        """The heartbeat interval we advertise: the one we keep, plus how late our loop has been running."""
+        return self.interval + self.lateness
+
+    def resize(self):
+        ideal = self.interval_for(self.size())
+        if abs(ideal - self.interval) <= self.hysteresis * self.interval:
+            return
+        self.interval = ideal
+        self.c.blueprint.steps[HEART].heartbeat_interval = ideal  # kept if the consumer restarts
+        self._rearm_heart(ideal)
+        gossip = self.c.gossip
+        gossip.interval = self.check_for(ideal)
+        gossip.register_timer()
+        self._last_check = None  # the next lateness is measured against the new period
+
+    def _rearm_heart(self, interval):
+        """Send a heartbeat carrying the new `freq` now (peers judge us by it), then every `interval` s."""
+        heart = self.c.heart
+        if heart is None or heart.tref is None:
+            return
+        heart.timer.cancel(heart.tref)
+        heart.interval = self.freq()
+        heart._send("worker-heartbeat")
+        heart.tref = heart.timer.call_repeatedly(interval, heart._send, ("worker-heartbeat",))

@@ -1,0 +1,126 @@
+"""FastGossip's decisions, on Celery's real Gossip, State, Heart and kombu Timer (dispatcher: a recorder).
+
+How fast it is at 10-90 workers is measured in benchmarks/scale.py, not here.
+"""
+
+import time
+from types import SimpleNamespace
+
+import pytest
+from celery import Celery
+from celery.worker.consumer.gossip import Gossip
+from celery.worker.heartbeat import Heart
+from kombu.asynchronous.timer import Timer
+
+from kit.worker.fast_gossip import HEART, FastGossip
+
+
+class Recorder:
+    """Stands in for the event dispatcher: keeps what Heart sends."""
+
+    def __init__(self):
+        self.enabled, self.on_enabled, self.on_disabled, self.sent = True, set(), set(), []
+
+    def send(self, type_, **fields):
+        self.sent.append(dict(fields, type=type_))
+
+
+class Message:
+    def __init__(self, hostname, payload, routing_key="worker.heartbeat"):
+        self.headers, self.payload = {"hostname": hostname}, payload
+        self.delivery_info = {"routing_key": routing_key}
+
+
+@pytest.fixture
+def worker():
+    """A consumer's gossip, heart and FastGossip, wired as Celery's blueprint does (no broker needed)."""
+    c = SimpleNamespace(
+        app=Celery("fg", broker="redis://127.0.0.1:1/0", set_as_current=False),
+        hostname="me@host",
+        pid=1,
+        timer=Timer(),
+        hub=None,
+        blueprint=SimpleNamespace(steps={HEART: SimpleNamespace(heartbeat_interval=None)}),
+    )
+    Gossip(c)
+    step = FastGossip(c)
+    step.create(c)
+    c.dispatcher = Recorder()
+    c.heart = Heart(c.timer, c.dispatcher, c.blueprint.steps[HEART].heartbeat_interval)
+    c.heart.start()
+    lost = []
+    c.gossip.on.node_lost.add(lambda w: lost.append(w.hostname))
+    yield SimpleNamespace(c=c, step=step, lost=lost, sent=c.dispatcher.sent)
+    c.heart.stop()
+    c.timer.clear()
+
+
+def beat(w, hostname, age=0.0, freq=0.2):
+    """A heartbeat from a peer, as the gossip receiver hands it to State (received `age` seconds ago)."""
+    t = time.time() - age
+    event = {"type": "worker-heartbeat", "hostname": hostname, "timestamp": t, "freq": freq}
+    w.c.gossip.state.event(dict(event, local_received=t))
+
+
+def echo(w, sent=None):
+    """Our own heartbeat coming back through the broker, read now."""
+    own = {"type": "worker-heartbeat", "hostname": w.c.hostname, "timestamp": sent or time.time()}
+    w.c.gossip.on_message(lambda payload: ("worker-heartbeat", payload), Message(w.c.hostname, own))
+
+
+def test_the_interval_grows_with_the_cluster_beyond_ten_workers():
+    step = FastGossip.__new__(FastGossip)
+    assert [step.interval_for(n) for n in (1, 10, 30, 60, 90)] == pytest.approx([0.2, 0.2, 0.6, 1.2, 1.8])
+    assert [step.check_for(i) for i in (0.2, 0.6, 1.2)] == pytest.approx([0.1, 0.15, 0.3])
+
+
+def test_it_takes_over_gossips_check_and_celerys_heartbeat_setting(worker):
+    assert worker.c.blueprint.steps[HEART].heartbeat_interval == 0.2
+    assert worker.c.gossip.interval == 0.1 and worker.c.gossip.periodic == worker.step.check
+    assert worker.sent[0]["type"] == "worker-online" and worker.sent[0]["freq"] == 0.2
+
+
+def test_a_silent_peer_is_lost_once_our_own_later_heartbeat_is_read(worker):
+    beat(worker, "peer@host", age=1.0)
+    worker.step.check()
+    assert worker.lost == [], "nothing of ours read since: the silence may be our own backlog"
+    echo(worker, sent=time.time() - 0.9)  # sent before the peer's next heartbeat was due
+    worker.step.check()
+    assert worker.lost == []
+    echo(worker)
+    worker.step.check()
+    assert worker.lost == ["peer@host"] and "peer@host" not in worker.c.gossip.state.workers
+
+
+def test_a_peer_that_keeps_beating_is_never_lost(worker):
+    for _ in range(5):
+        beat(worker, "peer@host")
+        echo(worker)
+        worker.step.check()
+    assert worker.lost == []
+
+
+def test_a_bigger_cluster_gets_a_longer_interval_announced_at_once(worker):
+    for i in range(29):
+        beat(worker, f"w{i}@host")
+    echo(worker)
+    before = len(worker.sent)
+    worker.step.check()
+    assert worker.step.interval == pytest.approx(0.6)
+    assert worker.c.gossip.interval == pytest.approx(0.15)
+    assert worker.c.blueprint.steps[HEART].heartbeat_interval == pytest.approx(0.6)
+    announced = worker.sent[before:]
+    assert [e["type"] for e in announced] == ["worker-heartbeat"]
+    assert announced[0]["freq"] == pytest.approx(0.6, abs=0.05)
+    assert worker.lost == []
+
+
+def test_a_late_event_loop_advertises_a_longer_freq(worker):
+    worker.step.check()
+    worker.step._last_check -= 1.0  # as if the process had not run for a second
+    before = len(worker.sent)
+    worker.step.check()
+    assert worker.step.lateness == pytest.approx(0.9, abs=0.05)
+    assert worker.c.heart.interval == pytest.approx(1.1, abs=0.05)
+    assert worker.sent[before]["freq"] == pytest.approx(1.1, abs=0.05)
+    assert worker.step.interval == 0.2, "the heartbeat timer itself keeps its pace"
