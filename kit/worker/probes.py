@@ -5,10 +5,10 @@ import os
 import time
 
 from celery import bootsteps
-from kombu.asynchronous.timer import Entry
 
 from kit.contract import GOSSIP, LIFECYCLE, TIMER
 from kit.telemetry import emit
+from kit.worker import internals
 
 #: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).
 METHODS = ("include", "create", "start", "stop", "close", "terminate", "shutdown")
@@ -85,16 +85,15 @@ def install_lifecycle_probe(boot_log=None):
     global _boot_fd
     if boot_log:
         _boot_fd = os.open(boot_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    original = bootsteps.Blueprint._finalize_steps
-    if getattr(original, "_kit", False):
-        return
 
-    def _finalize_steps(self, steps):
-        name = self.name.lower()
-        return [_factory(cls, name) for cls in original(self, steps)]
+    def wrap(original):
+        def _finalize_steps(self, steps):
+            name = self.name.lower()
+            return [_factory(cls, name) for cls in original(self, steps)]
 
-    _finalize_steps._kit = True
-    bootsteps.Blueprint._finalize_steps = _finalize_steps
+        return _finalize_steps
+
+    internals.wrap_finalize_steps(wrap)
 
 
 def _qualname(fun):
@@ -136,7 +135,7 @@ def _scheduler(timer, kind):
     return schedule
 
 
-class TracedEntry(Entry):
+class TracedEntry(internals.Entry):
     """A timer entry that reports its cancellation."""
 
     __slots__ = ()
@@ -153,9 +152,13 @@ class TimerProbe(bootsteps.Step):
     requires = {"celery.worker.components:Timer"}
 
     def create(self, w):
-        w.timer.Entry = TracedEntry
+        internals.use_entry_class(w.timer, TracedEntry)
         for kind in ("call_at", "call_after", "call_repeatedly"):
             setattr(w.timer, kind, _scheduler(w.timer, kind))
+
+
+#: A request no one wins (its clock is after every real one's): pads an election's lone request.
+NO_CANDIDATE = (float("inf"), "", None, None)
 
 
 class GossipProbe(bootsteps.StartStopStep):
@@ -200,29 +203,23 @@ class GossipProbe(bootsteps.StartStopStep):
         return handler
 
     def _wrap_ack(self, on_ack):
-        """Report who was elected; also mends Celery's on_elect_ack, whose kombu `sort_heap`
-        raises IndexError when an election has a single request (the usual case), killing the worker."""
+        """Celery's on_elect_ack decides; this reports the leader it picked. One guard: with a single
+        request (the usual case) kombu's `sort_heap` reads a second one: IndexError, the worker dies."""
 
         def handler(event):
-            gossip, eid = self.gossip, event.get("id")
-            replies, requests = gossip.consensus_replies.get(eid), gossip.consensus_requests.get(eid)
-            if replies is None or not requests or len(replies) + 1 < self.peers():
-                return on_ack(event)
-            heap = sorted(requests)
-            _, leader, topic, action = heap[0] if len(heap) == 1 else gossip.clock.sort_heap(heap)
-            emit(
-                GOSSIP,
-                event="elected",
-                election=eid,
-                leader=leader.rsplit(".", 1)[0],
-                voters=len(replies) + 1,
-            )
-            if len(heap) > 1:
-                return on_ack(event)
-            if leader == gossip.full_hostname:
-                gossip.election_handlers.get(topic, lambda action: None)(action)
-            gossip.consensus_requests.pop(eid, None)
-            gossip.consensus_replies.pop(eid, None)
+            eid = event.get("id")
+            requests, replies = internals.election(self.gossip, eid)
+            lone = requests is not None and len(requests) == 1
+            if lone:
+                requests.append(NO_CANDIDATE)  # sort_heap then returns the lone request, as it should
+            try:
+                on_ack(event)
+            finally:
+                if lone and NO_CANDIDATE in requests:
+                    requests.remove(NO_CANDIDATE)
+            if requests and replies is not None and internals.election(self.gossip, eid)[1] is None:
+                _, leader, _, _ = internals.leader(self.gossip, requests)
+                leader = leader.rsplit(".", 1)[0]
+                emit(GOSSIP, event="elected", election=eid, leader=leader, voters=len(replies))
 
         return handler
-

@@ -7,7 +7,8 @@ from celery import bootsteps
 
 from kit.steps import CATALOG
 from kit.telemetry import emit
-from kit.worker.probes import FastGossip, GossipProbe, TimerProbe
+from kit.worker.fast_gossip import FastGossip
+from kit.worker.probes import GossipProbe, TimerProbe
 from lint_corpus import expect
 
 for _kind, _cls in CATALOG.values():

@@ -1,0 +1,132 @@
+"""The Celery and kombu internals the kit's probes touch, in one place (tests/test_internals.py checks them).
+
+Each is used through a function below, so a Celery release that renames one breaks here, and
+`missing(worker)` says which, and what the kit needs it for.
+"""
+
+from dataclasses import dataclass
+
+from celery import bootsteps
+from kombu.asynchronous import timer
+
+#: The consumer's Heart and Gossip steps, as named in ``c.blueprint.steps``.
+HEART = "celery.worker.consumer.heart.Heart"
+GOSSIP = "celery.worker.consumer.gossip.Gossip"
+
+#: Kombu's timer entry class (TracedEntry subclasses it: ``fun``, ``canceled``, ``cancel``).
+Entry = timer.Entry
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One internal: where it lives, its name, and what the kit does with it."""
+
+    where: str  #: a real object ('worker', 'consumer', 'timer', 'gossip', ...) or 'module:Class'
+    name: str  #: attribute name (dotted for nested ones)
+    use: str  #: why the kit needs it
+
+
+INTERNALS = (
+    Internal("celery.bootsteps:Blueprint", "_finalize_steps", "wrapped to trace every step's lifecycle"),
+    Internal("kombu.asynchronous.timer:Entry", "fun", "names a cancelled timer callback"),
+    Internal("kombu.asynchronous.timer:Entry", "canceled", "reports a cancellation once"),
+    Internal("kombu.asynchronous.timer:Entry", "cancel", "overridden to report cancellations"),
+    Internal("timer", "Entry", "replaced so the worker's timer creates traced entries"),
+    Internal("consumer", "blueprint.steps", "finds the Heart step by name"),
+    Internal("consumer", "controller.blueprint.order", "lists the worker blueprint's steps live"),
+    Internal("heart", "heartbeat_interval", "set by FastGossip before Heart starts"),
+    Internal("gossip", "interval", "set by FastGossip: seconds between checks for lost peers"),
+    Internal("gossip", "event_handlers", "wraps the 'worker.elect' and 'worker.elect.ack' handlers"),
+    Internal("gossip", "on_elect", "Celery's handler of an election request, wrapped"),
+    Internal("gossip", "on_elect_ack", "Celery's handler of an election ack, wrapped"),
+    Internal("gossip", "election_handlers", "registers the 'kit' election topic"),
+    Internal("gossip", "consensus_requests", "an election's requests (guards the single-request case)"),
+    Internal("gossip", "consensus_replies", "tells when Celery decided an election"),
+    Internal("gossip", "clock.sort_heap", "the leader Celery picks, to report it"),
+    Internal("gossip", "full_hostname", "whether this worker won"),
+    Internal("gossip", "periodic", "replaced by FastGossip's check for lost peers"),
+    Internal("gossip", "on_message", "wrapped by FastGossip: notes its own heartbeats coming back"),
+    Internal("gossip", "register_timer", "FastGossip re-arms the check after a resize"),
+    Internal("gossip", "on_node_lost", "FastGossip reports a lost peer"),
+    Internal("gossip", "state.workers", "FastGossip counts and drops peers"),
+    Internal("peer", "heartbeats", "FastGossip: when a peer last sent a heartbeat"),
+    Internal("peer", "freq", "FastGossip: the heartbeat interval a peer advertises"),
+    Internal("consumer", "heart", "FastGossip reaches the heartbeat sender"),
+    Internal("heartbeat", "interval", "FastGossip sets the freq each heartbeat advertises"),
+    Internal("heartbeat", "tref", "FastGossip re-arms the heartbeat timer"),
+    Internal("heartbeat", "timer", "FastGossip re-arms the heartbeat timer"),
+    Internal("heartbeat", "_send", "FastGossip sends a heartbeat at once after a resize"),
+    Internal("celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"),
+)
+
+
+def wrap_finalize_steps(wrap):
+    """Replace ``Blueprint._finalize_steps`` with ``wrap(original)`` (once per process)."""
+    original = bootsteps.Blueprint._finalize_steps
+    if not getattr(original, "_kit", False):
+        wrapped = wrap(original)
+        wrapped._kit = True
+        bootsteps.Blueprint._finalize_steps = wrapped
+
+
+def use_entry_class(worker_timer, cls):
+    """Make the worker's kombu timer create ``cls`` entries."""
+    worker_timer.Entry = cls
+
+
+def heart_step(c):
+    """The consumer's Heart bootstep (its ``heartbeat_interval`` is read when it starts)."""
+    return c.blueprint.steps[HEART]
+
+
+def election(gossip, eid):
+    """``(requests, replies)`` of election ``eid`` as Celery keeps them (None while unknown)."""
+    return gossip.consensus_requests.get(eid), gossip.consensus_replies.get(eid)
+
+
+def leader(gossip, requests):
+    """The request Celery's on_elect_ack elects from ``requests``."""
+    return requests[0] if len(requests) == 1 else gossip.clock.sort_heap(list(requests))
+
+
+def _lookup(obj, dotted):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _owner(where, objects):
+    if where in objects:
+        return objects[where]
+    from celery.utils.imports import symbol_by_name
+
+    return symbol_by_name(where)
+
+
+def missing(worker):
+    """What Celery no longer has, one message per internal, checked on a built (unstarted) WorkController."""
+    c = worker.consumer
+    from types import SimpleNamespace
+
+    from celery.events.state import Worker
+    from celery.worker.heartbeat import Heart
+
+    eventer = SimpleNamespace(on_enabled=set(), on_disabled=set())
+    objects = {"worker": worker, "consumer": c, "timer": worker.timer, "peer": Worker("peer@kit")}
+    objects["heartbeat"] = Heart(worker.timer, eventer)
+    steps = getattr(getattr(c, "blueprint", None), "steps", {})
+    objects.update(gossip=steps.get(GOSSIP), heart=steps.get(HEART))
+    problems = [f"the consumer blueprint has no step {n!r}" for n in (GOSSIP, HEART) if n not in steps]
+    for item in INTERNALS:
+        try:
+            owner = _owner(item.where, objects)
+            if owner is None:
+                continue  # its step is missing: said above
+            if item.name:
+                _lookup(owner, item.name)
+        except (AttributeError, ImportError, KeyError) as exc:
+            problems.append(
+                f"{item.where}.{item.name or ''} is gone ({type(exc).__name__}: {exc}); the kit uses it: "
+                f"{item.use}. Update kit/worker/internals.py for this Celery release."
+            )
+    return problems

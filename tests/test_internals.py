@@ -1,0 +1,58 @@
+"""The Celery internals the kit's probes touch (kit/worker/internals.py) exist in this Celery release."""
+
+import celery
+import pytest
+from celery import Celery
+
+from kit.worker import internals
+
+
+@pytest.fixture(scope="module")
+def worker():
+    """An unstarted WorkController: its steps are created, nothing connects."""
+    app = Celery("internals", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    return app.WorkController(pool_cls="threads", without_mingle=True)
+
+
+def test_every_internal_the_kit_touches_is_still_there(worker):
+    problems = internals.missing(worker)
+    assert not problems, f"Celery {celery.__version__}:\n" + "\n".join(problems)
+
+
+def test_a_renamed_internal_is_named_with_its_use(worker, monkeypatch):
+    from celery.worker.consumer.gossip import Gossip
+
+    gossip = worker.consumer.blueprint.steps[internals.GOSSIP]
+    monkeypatch.delattr(gossip, "consensus_requests")
+    monkeypatch.delattr(Gossip, "on_elect_ack")
+    problems = internals.missing(worker)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("gossip.on_elect_ack is gone")
+    assert "gossip.consensus_requests is gone" in problems[1]
+    assert "guards the single-request case" in problems[1] and "kit/worker/internals.py" in problems[1]
+
+
+def test_the_leader_is_celerys_choice(worker):
+    gossip = worker.consumer.blueprint.steps[internals.GOSSIP]
+    lone = [(3, "w1@h.10", "kit", None)]
+    tie = [(3, "w2@h.11", "kit", None), (3, "w1@h.10", "kit", None), (4, "w0@h.9", "kit", None)]
+    assert internals.leader(gossip, lone) == lone[0]
+    # kombu's pick, quirks included: of the equal clocks it compares all but the last
+    assert internals.leader(gossip, tie) == gossip.clock.sort_heap(tie) == tie[0]
+
+
+def test_a_lone_election_request_is_decided_by_celery_without_killing_the_worker(worker):
+    """Celery's own on_elect_ack, behind the kit's guard, with one request and every ack in."""
+    from kit.worker.probes import GossipProbe
+
+    gossip = worker.consumer.blueprint.steps[internals.GOSSIP]
+    probe = GossipProbe(worker.consumer)
+    probe.gossip, won = gossip, []
+    gossip.election_handlers["kit"] = won.append
+    gossip.consensus_replies["e1"] = []
+    gossip.consensus_requests["e1"].append((1, gossip.full_hostname, "kit", "go"))
+    with pytest.raises(IndexError):  # what Celery does unguarded
+        gossip.clock.sort_heap(list(gossip.consensus_requests["e1"]))
+    probe._wrap_ack(gossip.on_elect_ack)({"id": "e1", "hostname": "peer@h"})
+    assert won == ["go"]
+    assert "e1" not in gossip.consensus_requests and "e1" not in gossip.consensus_replies
