@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "LocalCluster": "kit.cluster",
     "EventFeed": "kit.events",
+    "Room": "kit.room",
     "blueprint_steps": "kit.blueprints",
     "blueprint_graph": "kit.graph",
     "blueprint_diff": "kit.graph",

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kit import namespace
+
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 POOLS = ("threads", "prefork", "solo", "eventlet", "gevent")
 LOGLEVELS = ("debug", "info", "warning", "error", "critical")
@@ -98,7 +100,9 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
         args.loglevel,
         "--without-mingle",
     ]
-    env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps))
+    room = args.room or os.environ.get("KIT_ROOM") or None
+    prefix = namespace.room_prefix(room) if room else ""
+    env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps), KIT_NAMESPACE=prefix)
     return cmd, env
 
 
@@ -133,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="join an existing cluster as a worker (join mode)")
     worker.add_argument("--broker", help="redis://:PASSWORD@HOST:PORT/0 (default: $KIT_BROKER_URL)")
     worker.add_argument("--name", default=_default_name(), help="node name (default: %(default)s)")
+    worker.add_argument(
+        "--room", help="the room to join, e.g. pycon (default: $KIT_ROOM; none: the broker's bare namespace)"
+    )
     worker.add_argument("--steps", default="", help="comma-separated step names from kit.steps.CATALOG")
     worker.add_argument("--pool", default="threads", choices=POOLS)
     worker.add_argument("--concurrency", type=_positive, default=2)
@@ -166,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
         shown = [
             f"{k}={mask_url(env[k])}"
-            for k in ("KIT_BROKER_URL", "KIT_JOIN_STEPS")
+            for k in ("KIT_BROKER_URL", "KIT_JOIN_STEPS", "KIT_NAMESPACE")
             if args.command == "worker"
         ] + cmd
         print(shlex.join(shown))

@@ -11,15 +11,26 @@ import weakref
 
 from celery import Celery
 
-from kit import display, lint, shipping, tasks
+from kit import display, lint, namespace, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.events import EventFeed
+from kit.readiness import ReadyWatch
 from kit.control import Control
 from kit.workers import WorkerProcess, close_fork_server, fork_server, option_flags, terminate_all
 from kit.errors import ClusterError, WorkerBootError
 
 _clusters = weakref.WeakSet()
+#: App settings a cluster changes and gives back when it closes.
+SAVED_KEYS = (
+    "broker_url",
+    "result_backend",
+    "broker_transport_options",
+    "result_backend_transport_options",
+    "task_default_queue",
+)
+#: Seconds between pings of workers that have not announced themselves (a safety net, not the signal).
+PING_EVERY = 5.0
 
 
 class LocalCluster(Control):
@@ -48,7 +59,10 @@ class LocalCluster(Control):
         port=None,
         fork=True,
         progress=True,
+        room=None,
     ):
+        if room is not None:
+            namespace.check_room(room)
         if gossip not in ("fast", "celery-default"):
             raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
@@ -59,6 +73,7 @@ class LocalCluster(Control):
         option_flags(self.app, self.worker_options)
         self._check_steps()
         self.closed, self.state = False, "starting"
+        self.room, self.tag, self.namespace = room, namespace.new_tag(), ""
         self._workers, self._count, self.redis, self.events = {}, 0, None, None
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
         self._progress = display.Progress(self) if progress else None
@@ -69,7 +84,7 @@ class LocalCluster(Control):
             self._start_broker(broker, port)
             self._configure_app()
             shipping.ship(self.app, self.run_dir, probes=probes, gossip=gossip)
-            self.events = EventFeed(self.broker_url).start()
+            self.events = EventFeed(self.broker_url, transport_options=self._options()).start()
             self._boot([self._spawn() for _ in range(workers)])
             self.state = "running"
         except BaseException:
@@ -87,20 +102,32 @@ class LocalCluster(Control):
         else:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url, self.embedded = self.redis.url, True
+        if self.room is not None:
+            self.namespace = namespace.room_prefix(self.room)
+        elif not self.embedded:  # a broker others may use: a namespace of our own
+            self.namespace = namespace.private_prefix(self.tag)
         # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s default
         self._client = Celery(
             "kit-client",
             broker=self.broker_url,
             set_as_current=False,
-            broker_transport_options={"polling_interval": 0.05},
+            broker_transport_options=self._options({"polling_interval": 0.05}),
         )
+
+    def _options(self, base=None):
+        """Transport options every client of this cluster uses: its namespace's key prefix."""
+        return namespace.transport_options(self.namespace, base)
 
     def _configure_app(self):
         conf = self.app.conf
-        self._saved_conf = {k: conf.get(k) for k in ("broker_url", "result_backend")}
+        self._saved_conf = {k: conf.get(k) for k in SAVED_KEYS}
         conf.broker_url = self.broker_url
         if not conf.result_backend:
             conf.result_backend = self.broker_url.rsplit("/", 1)[0] + "/1"
+        namespace.apply(conf, self.namespace)
+        if self.room is not None and conf.task_default_queue == "celery" and not conf.task_queues:
+            # in a room, the notebook's tasks go to its own workers
+            conf.task_default_queue = f"kit.{self.tag}"
         self.app._pool = None  # drop connections to a previous broker
         tasks.register(self.app)
 
@@ -108,7 +135,8 @@ class LocalCluster(Control):
     def _spawn(self, name=None):
         if name is None:
             self._count += 1
-            name = f"w{self._count}@{socket.gethostname()}"
+            own = "" if self.embedded and self.room is None else f"-{self.tag}"  # unique on a shared broker
+            name = f"w{self._count}{own}@{socket.gethostname()}"
         argv = [
             "-P",
             self.pool,
@@ -120,52 +148,43 @@ class LocalCluster(Control):
             *(["-E"] if self.task_events else []),
             *option_flags(self.app, self.worker_options),
         ]
-        worker = self._workers[name] = WorkerProcess(name, self.run_dir, self.broker_url, argv, self.fork)
+        worker = self._workers[name] = WorkerProcess(
+            name, self.run_dir, self.broker_url, argv, self.fork, namespace=self.namespace
+        )
         return worker
 
     def _boot(self, workers, timeout=None):
-        """Wait until every worker answers a ping; on failure stop it and raise WorkerBootError."""
-        deadline = time.monotonic() + (timeout or self.timeout)
-        pending = {w.name: w for w in workers}
-        since = time.time() - 1.0
-        while pending:
-            for name, w in list(pending.items()):
-                if not w.alive:
-                    self._forget(name)
-                    raise WorkerBootError(w.failure(f"exited with status {w.proc.returncode}"))
-            if time.monotonic() > deadline:
-                message = next(iter(pending.values())).failure(
-                    f"did not answer a ping within {timeout or self.timeout:.0f} s"
-                )
-                for name in pending:
-                    self._terminate(name)
-                raise WorkerBootError(message)
-            online = self._online(pending, since)
-            if not online:
-                continue
-            replies = self._client.control.ping(destination=online, timeout=0.15, limit=len(online))
-            for reply in replies:
-                for name in reply:
-                    if name in pending:
-                        pending.pop(name).ready = True
-            if self._progress:
-                self._progress.update()
-
-    def _online(self, pending, since, wait=0.1):
-        """The pending workers that announced themselves (worker-online): a ping can reach them now."""
+        """Wait until every worker announced it is ready; on failure stop it and raise WorkerBootError."""
+        timeout = timeout or self.timeout
+        deadline, watch = time.monotonic() + timeout, ReadyWatch(self.events, workers)
+        next_ping = time.monotonic() + PING_EVERY
         try:
-            self.events.wait_for("worker-online", timeout=wait, since=since, hostname=lambda h: h in pending)
-        except TimeoutError:
-            return []
-        return sorted(
-            {
-                e["hostname"]
-                for e in self.events.history
-                if e.get("type") == "worker-online"
-                and e.get("timestamp", 0) >= since
-                and e.get("hostname") in pending
-            }
-        )
+            while watch.pending:
+                for name, w in list(watch.pending.items()):
+                    if not w.alive:
+                        self._forget(name)
+                        raise WorkerBootError(w.failure(f"exited with status {w.proc.returncode}"))
+                if time.monotonic() > deadline:
+                    first = next(iter(watch.pending.values()))
+                    message = first.failure(f"was not ready within {timeout:.0f} s")
+                    for name in watch.pending:
+                        self._terminate(name)
+                    raise WorkerBootError(message)
+                if watch.collect(wait=0.1) and self._progress:
+                    self._progress.update()
+                if watch.pending and time.monotonic() > next_ping:  # in case an announcement was lost
+                    self._ping_pending(watch)
+                    next_ping = time.monotonic() + PING_EVERY
+        finally:
+            watch.close()
+
+    def _ping_pending(self, watch):
+        """Mark the pending workers that answer a ping with a generous reply window."""
+        names = list(watch.pending)
+        for reply in self._client.control.ping(destination=names, timeout=1.0, limit=len(names)):
+            for name in reply:
+                if name in watch.pending:
+                    watch.mark(watch.pending[name])
 
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)
@@ -181,6 +200,10 @@ class LocalCluster(Control):
     def workers(self):
         """Names of the worker processes that are alive."""
         return [name for name, w in list(self._workers.items()) if w.alive]
+
+    def owns(self, name):
+        """True for a worker this cluster started (it may kill it); False for others in its room."""
+        return name in self._workers
 
     def _check_open(self):
         if self.closed:

@@ -48,6 +48,23 @@ def html(cluster):
     )
 
 
+def room_text(room):
+    return (
+        f"<Room {room.name!r} {room.state}: {len(room.workers)} workers {room.workers!r}, "
+        f"broker {_safe_url(room.broker_url)}>"
+    )
+
+
+def room_html(room):
+    rows = "".join(f"<li>{_html.escape(name)}</li>" for name in room.workers)
+    return (
+        f"<div style='{_STYLE}'><b>Room {_html.escape(room.name)}</b> — {_html.escape(room.state)}, "
+        f"{len(room.workers)} workers, broker <code>{_html.escape(_safe_url(room.broker_url))}</code>"
+        f"<details><summary>workers</summary><ul>{rows}</ul></details>"
+        f"<details><summary>event feed</summary>{_html.escape(repr(room.events))}</details></div>"
+    )
+
+
 class Progress:
     """A live line per worker while a cluster starts (in a notebook; silent elsewhere)."""
 

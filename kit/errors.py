@@ -28,7 +28,7 @@ class BrokerError(ClusterError):
 
 
 class WorkerBootError(ClusterError):
-    """A worker process exited or did not answer a ping before its deadline."""
+    """A worker process exited or was not ready (no `kit-ready` announcement) before its deadline."""
 
 
 class StepError(ValueError):

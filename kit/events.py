@@ -13,10 +13,11 @@ class EventFeed:
     """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain dicts.
 
     History is a ring buffer of `maxlen` events. Callbacks run on the receiver thread: keep them
-    short, and never print from them (use a widget or append to a list).
+    short, and never print from them (use a widget or append to a list). `transport_options` must
+    carry the cluster's namespace (`global_keyprefix`) on a shared broker, or the feed hears nothing.
     """
 
-    def __init__(self, broker_url, maxlen=10000):
+    def __init__(self, broker_url, maxlen=10000, transport_options=None):
         self._ring = collections.deque(maxlen=maxlen)
         self._seq = 0
         self.counts = collections.Counter()
@@ -24,7 +25,8 @@ class EventFeed:
         self.connected = False
         self._subscribers = []
         self._cond = threading.Condition()
-        self._app = Celery("kit-feed", broker=broker_url, set_as_current=False)
+        options = {"broker_transport_options": transport_options or {}}
+        self._app = Celery("kit-feed", broker=broker_url, set_as_current=False, **options)
         self._receiver = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)

@@ -47,7 +47,7 @@ def option_flags(app, options):
 class WorkerProcess:
     """One `celery -A kit.worker.app worker` process of a cluster, with its log and boot markers."""
 
-    def __init__(self, name, run_dir, broker_url, argv, fork=True):
+    def __init__(self, name, run_dir, broker_url, argv, fork=True, namespace=""):
         self.name, self.ready = name, False
         slug = name.split("@")[0]
         self.log_path, self.boot_log = (os.path.join(run_dir, f"{slug}.{ext}") for ext in ("log", "boot"))
@@ -57,6 +57,7 @@ class WorkerProcess:
             os.environ,
             KIT_RUN_DIR=run_dir,
             KIT_BROKER_URL=broker_url,
+            KIT_NAMESPACE=namespace,
             KIT_PARENT_PID=str(os.getpid()),
             KIT_BOOT_LOG=self.boot_log,
             PYTHONUNBUFFERED="1",

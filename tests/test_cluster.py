@@ -132,7 +132,7 @@ def test_step_blocking_in_start_is_named_after_deadline(redis_server):
     app.steps["worker"].add(s.BlocksInStart)
     with (
         pytest.warns(StepWarning, match="BlocksInStart.start: may block"),
-        pytest.raises(kit.WorkerBootError, match="did not answer a ping.*BlocksInStart start"),
+        pytest.raises(kit.WorkerBootError, match="was not ready within.*BlocksInStart start"),
     ):
         kit.LocalCluster(app, workers=1, progress=False, timeout=8)
 

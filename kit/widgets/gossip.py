@@ -57,6 +57,7 @@ class GossipPanel(Panel):
             w.HTML(layout=w.Layout(max_height="230px", overflow="auto")),
         )
         self.chart = self._chart()
+        self.worker.observe(lambda _change: self._ownership(), "value")
         self.replay()
         self.refresh()
         self.widget = w.VBox(
@@ -103,6 +104,21 @@ class GossipPanel(Panel):
 
     def refresh_workers(self):
         set_options(self.worker, live_workers(self.cluster))
+        self._ownership()
+
+    def _ownership(self):
+        """Kill and Add need processes this notebook owns: disabled, with the reason why, in a room view."""
+        name, owns = self.worker.value, getattr(self.cluster, "owns", lambda _name: True)
+        kill_ok, add_ok = not name or owns(name), getattr(self.cluster, "starts_workers", True)
+        self.kill_button.tooltip = (
+            "SIGKILL: node_lost"
+            if kill_ok
+            else f"{name} was not started by this notebook: only its owner can kill it "
+            "(Stop asks it to shut down through remote control)"
+        )
+        self.add_button.tooltip = "peers see node_join" if add_ok else "a room view starts no workers"
+        if not self.dash._running:  # an action restores the buttons' states itself when it ends
+            self.kill_button.disabled, self.add_button.disabled = not kill_ok, not add_ok
 
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):

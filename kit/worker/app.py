@@ -1,7 +1,8 @@
 """The kit's worker loader (`celery -A kit.worker.app worker`): rebuilds the notebook's app, installs probes.
 
-Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_PARENT_PID (exit when the notebook's
-kernel is gone), KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps for join mode).
+Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_NAMESPACE (the key prefix of its cluster
+or room), KIT_PARENT_PID (exit when the notebook's kernel is gone), KIT_BOOT_LOG (boot markers) and
+KIT_JOIN_STEPS (catalog steps for join mode). Once ready it sends one `kit-ready` event.
 """
 
 import importlib
@@ -12,7 +13,7 @@ import time
 
 from celery import Celery, signals
 
-from kit import shipping, tasks, telemetry
+from kit import namespace, shipping, tasks, telemetry
 from kit.worker import control, fast_gossip, probes  # noqa: F401  (control registers remote-control commands)
 from kit.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
@@ -53,6 +54,7 @@ def build(payload):
     app = Celery(payload["main"], set_as_current=True)
     app.conf.update(payload["config"])
     app.conf.broker_url = os.environ["KIT_BROKER_URL"]
+    namespace.apply(app.conf, os.environ.get(namespace.ENV, ""))
     for kind in ("worker", "consumer"):
         for step in payload["steps"][kind]:
             app.steps[kind].add(step)
@@ -81,6 +83,12 @@ def _watch_parent(pid):
 @signals.celeryd_init.connect
 def _on_init(sender=None, **kwargs):
     telemetry.emitter.start(app, sender)
+
+
+@signals.worker_ready.connect
+def _on_ready(sender=None, **kwargs):
+    """Announce once that this worker consumes tasks and answers remote control: the kernel waits for it."""
+    telemetry.emit("ready")
 
 
 app = build(_payload())

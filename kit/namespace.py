@@ -1,0 +1,58 @@
+"""Namespaces on a shared Redis: a key prefix per private cluster or per room (kombu's `global_keyprefix`).
+
+kombu's Redis transport prefixes every key and every pub/sub channel with the transport option
+`global_keyprefix`, so tasks, custom-consumer queues, remote control (pidbox), events and gossip of
+one namespace never meet another's. Celery's Redis result backend reads its own
+`result_backend_transport_options['global_keyprefix']`. Every client must use the same prefix.
+"""
+
+import re
+import secrets
+
+#: The environment variable that hands a worker process its namespace (the key prefix; empty: none).
+ENV = "KIT_NAMESPACE"
+#: The environment variable that names the room (`python -m kit worker`, `kit.Room`, the compose lab).
+ROOM_ENV = "KIT_ROOM"
+#: What a room's name may look like: it becomes part of every key of the room.
+ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+def check_room(name):
+    """`name` if it can name a room; ValueError naming the bad value and the rule otherwise."""
+    if not isinstance(name, str) or not ROOM_NAME.fullmatch(name):
+        raise ValueError(
+            f"room name {name!r} is not allowed: use 1-40 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. room='pycon')"
+        )
+    return name
+
+
+def room_prefix(name):
+    """The key prefix of a named room: everyone who uses the same name on the same broker shares it."""
+    return f"kit.room.{check_room(name)}:"
+
+
+def new_tag():
+    """A short random tag that names one private cluster (its key prefix, worker names, task queue)."""
+    return secrets.token_hex(3)
+
+
+def private_prefix(tag):
+    """The key prefix of one cluster's private namespace."""
+    return f"kit.{tag}:"
+
+
+def transport_options(prefix, base=None):
+    """`base` transport options plus the namespace's `global_keyprefix` (unchanged without a prefix)."""
+    options = dict(base or {})
+    if prefix:
+        options["global_keyprefix"] = prefix
+    return options
+
+
+def apply(conf, prefix):
+    """Put an app's broker and Redis result backend in the namespace `prefix` (nothing when empty)."""
+    if not prefix:
+        return
+    conf.broker_transport_options = transport_options(prefix, conf.broker_transport_options)
+    conf.result_backend_transport_options = transport_options(prefix, conf.result_backend_transport_options)

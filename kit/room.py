@@ -1,0 +1,136 @@
+"""kit.Room: watch a room on a shared Redis (its workers, their steps, gossip) without owning its workers."""
+
+import os
+import threading
+import time
+
+from celery import Celery
+
+from kit import display, namespace
+from kit.control import Control
+from kit.errors import ClusterError
+from kit.events import EventFeed
+
+#: What the dashboard says when an action needs a process this notebook started.
+NOT_OWNED = "{name} was not started by this notebook: only its owner can {what} it"
+
+
+class Room(Control):
+    """The instructor's view of a room: `room = kit.Room(URL, "pycon")`, then `kit.Dashboard(room)`.
+
+    `room.workers` lists every worker heard in the room (by its heartbeats, whoever started it).
+    What goes through Celery's remote control works on any of them: `inspect_blueprint`,
+    `kit.blueprint_graph(room, worker=...)`, `elect`, `ping`, `shutdown`. Killing or restarting
+    needs the process, so a Room refuses those and says who can.
+    """
+
+    def __init__(self, broker=None, name=None, timeout=10.0):
+        broker = broker or os.environ.get("KIT_BROKER_URL")
+        name = name or os.environ.get(namespace.ROOM_ENV)
+        if not broker:
+            raise ValueError(
+                "kit.Room needs a broker: kit.Room('redis://:PASSWORD@HOST:PORT/0', 'pycon') "
+                "or set KIT_BROKER_URL"
+            )
+        if not name:
+            raise ValueError("kit.Room needs the room's name: kit.Room(URL, 'pycon'), or set KIT_ROOM")
+        self.name, self.broker_url, self.timeout = namespace.check_room(name), broker, timeout
+        self.namespace, self.embedded, self.state = namespace.room_prefix(name), False, "starting"
+        self.closed, self.worker_options, self._workers = False, {}, {}
+        self._seen, self._lock = {}, threading.Lock()  # hostname -> (last heard, heartbeat interval)
+        options = namespace.transport_options(self.namespace, {"polling_interval": 0.05})
+        self.app = Celery("kit-room", broker=broker, set_as_current=False, broker_transport_options=options)
+        self._client = self.app
+        self.events = EventFeed(broker, transport_options=namespace.transport_options(self.namespace))
+        self.events.subscribe(self._on_event)
+        try:
+            self.events.start(timeout=timeout)
+            for peer in self.ping():
+                self._heard(peer, 2.0)
+        except BaseException:
+            self.close()
+            raise
+        self.state = f"watching room {name!r}"
+
+    # -- who is in the room ---------------------------------------------------------------------
+    def _on_event(self, event):
+        kind, host = event.get("type", ""), event.get("hostname")
+        if kind == "worker-offline":
+            with self._lock:
+                self._seen.pop(host, None)
+        elif kind.startswith("worker-") and host:
+            self._heard(host, float(event.get("freq") or 2.0))
+
+    def _heard(self, host, freq):
+        with self._lock:
+            self._seen[host] = (time.monotonic(), freq)
+
+    @property
+    def workers(self):
+        """Every worker heard in the room within two of its heartbeat intervals (plus a second), by name."""
+        now = time.monotonic()
+        with self._lock:
+            seen = list(self._seen.items())
+        return sorted(host for host, (heard, freq) in seen if now - heard <= 2 * freq + 1.0)
+
+    #: The dashboard's Add button is off: a Room starts no workers.
+    starts_workers = False
+
+    def owns(self, name):
+        """False: a Room starts no worker (a LocalCluster in the room owns the ones it started)."""
+        return False
+
+    # -- remote control (works on any worker of the room) ---------------------------------------
+    def ping(self, workers=None, timeout=1.0):
+        """Names of the workers (default: all) that answer Celery's `ping` within `timeout` seconds."""
+        kwargs = {"destination": list(workers), "limit": len(workers)} if workers else {}
+        replies = self._client.control.ping(timeout=timeout, **kwargs) or []
+        return sorted(name for reply in replies for name in reply)
+
+    def shutdown(self, name):
+        """Ask a worker to stop gracefully (Celery's `shutdown` broadcast): peers see node_leave."""
+        self._check_open()
+        self._client.control.broadcast("shutdown", destination=[name])
+
+    def stop_worker(self, name, timeout=None):
+        """In a room: the `shutdown` broadcast (the dashboard's Stop button)."""
+        self.shutdown(name)
+
+    def kill_worker(self, name):
+        raise ClusterError(NOT_OWNED.format(name=name, what="kill") + "; room.shutdown(name) asks it to stop")
+
+    def add_worker(self, name=None):
+        raise ClusterError(
+            f"a Room starts no workers: attendees join with `python -m kit worker --room {self.name}`, "
+            f"or start your own with kit.LocalCluster(app, broker=URL, room={self.name!r})"
+        )
+
+    def restart(self, worker_options=None, timeout=None):
+        raise ClusterError(
+            f"a Room can't restart room {self.name!r}'s workers: it did not start them; "
+            "each owner restarts their own (cluster.restart())"
+        )
+
+    def _check_open(self):
+        if self.closed:
+            raise ClusterError(f"this view of room {self.name!r} is closed: open a new kit.Room(URL, name)")
+
+    # -- lifetime and display -------------------------------------------------------------------
+    def close(self):
+        """Stop watching (the room's workers keep running); idempotent."""
+        if self.closed:
+            return
+        self.closed, self.state = True, "closed"
+        self.events.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return display.room_text(self)
+
+    def _repr_html_(self):
+        return display.room_html(self)
