@@ -119,6 +119,11 @@ OPTION = EventType(
     "kit.steps.OptionReader received a worker option.",
     details=("name", "value"),
 )
+READY = EventType(
+    "ready",
+    {},
+    "The worker booted: it takes tasks and answers remote control (sent once, on Celery's worker_ready).",
+)
 FEED = EventType(
     "feed",
     {"connected": "True once the feed consumes from the broker, False when it lost it"},
@@ -127,7 +132,7 @@ FEED = EventType(
 )
 
 #: Every kit event type, by its `type` string.
-TYPES = {t: t for t in (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, FEED)}
+TYPES = {t: t for t in (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED)}
 
 #: Celery's own events the kit's panels read too (see Celery's "Event Reference").
 CELERY_WORKER = ("worker-online", "worker-heartbeat", "worker-offline")

@@ -6,6 +6,8 @@ on two cores reply late, so a ping loop may never see them. An announcement wait
 
 import threading
 
+from kit import contract
+
 
 class ReadyWatch:
     """The `kit-ready` announcements of starting workers, matched by node name and process id."""
@@ -18,7 +20,7 @@ class ReadyWatch:
             self._on_event(event)
 
     def _on_event(self, event):
-        if event.get("type") == "kit-ready":
+        if event.get("type") == contract.READY:
             self._heard.add((event.get("hostname"), event.get("pid")))
             self._arrived.set()
 

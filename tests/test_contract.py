@@ -9,7 +9,7 @@ from kit import contract, telemetry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Modules whose emit() calls make up the contract.
-EMITTERS = ["kit/worker/probes.py", "kit/worker/control.py", "kit/steps.py"]
+EMITTERS = ["kit/worker/probes.py", "kit/worker/control.py", "kit/worker/app.py", "kit/steps.py"]
 
 
 def emit_calls(path):
@@ -47,6 +47,7 @@ def test_types_are_the_strings_events_carry():
         "kit-consumer",
         "kit-cluster-size",
         "kit-option",
+        "kit-ready",
         "kit-feed",
     }
     assert all(set(f) <= set(contract.GOSSIP.fields) for f in contract.GOSSIP_EVENTS.values())

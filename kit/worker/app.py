@@ -14,9 +14,11 @@ import time
 from celery import Celery, signals
 
 from kit import namespace, shipping, tasks, telemetry
+from kit.contract import READY
 from kit.worker import control, fast_gossip, probes  # noqa: F401  (control registers remote-control commands)
 from kit.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
+from kit.telemetry import emit
 
 
 def _task_from_spec(app, spec):
@@ -88,7 +90,7 @@ def _on_init(sender=None, **kwargs):
 @signals.worker_ready.connect
 def _on_ready(sender=None, **kwargs):
     """Announce once that this worker consumes tasks and answers remote control: the kernel waits for it."""
-    telemetry.emit("ready")
+    emit(READY)
 
 
 app = build(_payload())
