@@ -32,6 +32,7 @@ _EXPORTS = {
             "NotAStepError",
             "ShippingError",
             "StepWarning",
+            "ShadowWarning",
         )
     },
 }

@@ -11,7 +11,7 @@ import weakref
 
 from celery import Celery
 
-from kit import display, lint, namespace, shipping, tasks
+from kit import display, guard, lint, namespace, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.events import EventFeed
@@ -61,6 +61,7 @@ class LocalCluster(Control):
         progress=True,
         room=None,
     ):
+        guard.refuse_inside_worker()
         if room is not None:
             namespace.check_room(room)
         if gossip not in ("fast", "celery-default"):
@@ -71,6 +72,7 @@ class LocalCluster(Control):
         self.fork = fork and sys.platform.startswith("linux")
         self.worker_options = dict(worker_options or {})
         option_flags(self.app, self.worker_options)
+        guard.warn_shadowing()
         self._check_steps()
         self.closed, self.state = False, "starting"
         self.room, self.tag, self.namespace = room, namespace.new_tag(), ""

@@ -162,6 +162,21 @@ def check_chromium() -> Check:
     )
 
 
+def check_shadowing() -> Check:
+    from kit.guard import shadow_message, shadowed
+
+    found = shadowed()
+    detail = "; ".join(shadow_message(*f) for f in found) or f"nothing in {os.getcwd()} hides one"
+    names = ", ".join(os.path.basename(path) for path, _, _ in found)
+    return Check(
+        "packages workers import",
+        not found,
+        detail,
+        f"rename {names} (and start the lab again)",
+        required=False,
+    )
+
+
 CHECKS = (
     check_python,
     check_celery,
@@ -172,6 +187,7 @@ CHECKS = (
     check_widgets,
     check_cloudpickle,
     check_chromium,
+    check_shadowing,
 )
 
 

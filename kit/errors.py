@@ -13,7 +13,8 @@
     TypeError
      └── ShippingError           something in the app can't be sent to the workers
     UserWarning
-     └── StepWarning             a step does something the guide warns against
+     ├── StepWarning             a step does something the guide warns against
+     └── ShadowWarning           a file next to the notebook hides a package every worker imports
 
 Every class is exported from `kit`; messages name the bad value and end with the fix.
 """
@@ -57,3 +58,7 @@ class ShippingError(TypeError):
 
 class StepWarning(UserWarning):
     """A step does something the Extensions & Bootsteps guide warns against."""
+
+
+class ShadowWarning(UserWarning):
+    """A file in the notebook's folder has the name of a package every worker imports at start."""

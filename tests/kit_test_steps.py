@@ -64,3 +64,10 @@ class CycleA(bootsteps.Step):
 
 class CycleB(bootsteps.Step):
     requires = {"kit_test_steps:CycleA"}
+
+
+class StartsACluster(bootsteps.StartStopStep):
+    """Starts a cluster from inside the worker (refused: clusters would nest without end)."""
+
+    def start(self, worker):
+        kit.LocalCluster(progress=False)

@@ -17,6 +17,7 @@ NAMES = [
     "widgets",
     "cloudpickle",
     "chromium",
+    "packages workers import",
 ]
 
 

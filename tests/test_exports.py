@@ -30,6 +30,7 @@ EXPECTED = [
     "LocalCluster",
     "NotAStepError",
     "Room",
+    "ShadowWarning",
     "ShippingError",
     "StepCycleError",
     "StepError",

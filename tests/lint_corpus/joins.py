@@ -10,7 +10,7 @@ from lint_corpus import expect
 
 @expect()
 class CsvHeader(bootsteps.StartStopStep):
-    """",".join was flagged as 'may block' (a false alarm)."""
+    """ ",".join was flagged as 'may block' (a false alarm)."""
 
     columns = ("task", "runtime", "worker")
 
