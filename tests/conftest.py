@@ -62,4 +62,14 @@ def shared_cluster(redis_server):
     cluster.close()
 
 
+@pytest.fixture
+def shared_redis(redis_server, tmp_path):
+    """A real redis-server with a password that no cluster started: a workshop's shared broker."""
+    from kit.broker import EmbeddedRedis
+
+    server = EmbeddedRedis(str(tmp_path)).start()
+    yield server
+    server.stop()
+
+
 pytest_plugins = ["pytester"]

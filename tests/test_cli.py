@@ -72,6 +72,17 @@ def test_worker_takes_the_broker_from_the_environment(capsys, monkeypatch):
     assert "KIT_BROKER_URL=redis://127.0.0.1:6379/0" in capsys.readouterr().out
 
 
+def test_worker_joins_a_room(capsys, monkeypatch):
+    monkeypatch.delenv("KIT_ROOM", raising=False)
+    assert main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--room", "pycon", "--dry-run"]) == 0
+    assert "KIT_NAMESPACE=kit.room.pycon:" in capsys.readouterr().out
+    monkeypatch.setenv("KIT_ROOM", "from-env")
+    assert main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--dry-run"]) == 0
+    assert "KIT_NAMESPACE=kit.room.from-env:" in capsys.readouterr().out
+    assert main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--room", "no room", "--dry-run"]) == 2
+    assert "room name 'no room'" in capsys.readouterr().err
+
+
 def test_worker_rejects_unknown_steps(capsys):
     status = main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--steps", "no-such-step", "--dry-run"])
     assert status != 0

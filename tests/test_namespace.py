@@ -8,7 +8,6 @@ from celery import Celery
 
 import kit
 from kit import namespace
-from kit.broker import EmbeddedRedis
 
 
 def test_room_names_are_checked():
@@ -25,14 +24,6 @@ def test_transport_options_keep_the_apps_own():
         "global_keyprefix": "kit.ab:",
     }
     assert namespace.transport_options("", {"x": 1}) == {"x": 1}
-
-
-@pytest.fixture
-def shared_redis(redis_server, tmp_path):
-    """A real redis-server with a password that no cluster started: a workshop's shared broker."""
-    server = EmbeddedRedis(str(tmp_path)).start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.redis
