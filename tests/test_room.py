@@ -1,4 +1,4 @@
-"""A room: join workers started with `python -m kit worker --room`, watched by a kit.Room that owns none of them."""
+"""A room: join workers started with `python -m kit worker --room`, watched by a kit.Room that owns none."""
 
 import os
 import signal
@@ -90,7 +90,8 @@ def test_notebook_tasks_stay_on_its_own_workers_in_a_room(shared_redis, joined):
             wait_until(lambda: len(room.workers) == 3, 60, "the room does not list 3 workers")
             assert mine in room.workers and room.owns(mine) is False and cluster.owns(mine)
         results = [app.send_task("kit.sleep", (0,)) for _ in range(6)]
-        ran_on = {cluster.events.wait_for("task-succeeded", timeout=30, uuid=r.id)["hostname"] for r in results}
+        done = [cluster.events.wait_for("task-succeeded", timeout=30, uuid=r.id) for r in results]
+        ran_on = {event["hostname"] for event in done}
         assert ran_on == {mine}, f"tasks ran on {ran_on}, not only on the notebook's worker {mine}"
 
 
