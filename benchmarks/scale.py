@@ -157,9 +157,7 @@ def _kill(cluster, watch, victim, timeout):
     survivors = [n for n in cluster.workers if n != victim]
     t_kill = time.time()
     cluster.kill_worker(victim)
-    cluster.events.wait_for(
-        "kit-gossip", timeout=timeout, since=t_kill - 1, event="node_lost", peer=victim
-    )
+    cluster.events.wait_for("kit-gossip", timeout=timeout, since=t_kill - 1, event="node_lost", peer=victim)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         seen = [t for t, host, peer in list(watch.lost) if peer == victim and t >= t_kill]
@@ -177,7 +175,17 @@ def measure(n, idle=60.0, kills=5, settle_timeout=120.0):
 
     load0 = os.getloadavg()[0]
     t0 = time.monotonic()
-    cluster = kit.LocalCluster(Celery(f"bench-scale-{n}"), workers=n, progress=False, timeout=max(60, 5 * n))
+    try:
+        cluster = kit.LocalCluster(
+            Celery(f"bench-scale-{n}"), workers=n, progress=False, timeout=max(60, 5 * n)
+        )
+    except kit.WorkerBootError as exc:  # reported as a row, the other sizes still run
+        return {
+            "n": n,
+            "error": str(exc).splitlines()[0],
+            "ready_s": time.monotonic() - t0,
+            "load_before": load0,
+        }
     ready_s = time.monotonic() - t0
     watch = Watch()
     with cluster:
@@ -222,6 +230,8 @@ def measure(n, idle=60.0, kills=5, settle_timeout=120.0):
 
 def _rows(f):
     n, target = f["n"], LOST_TARGET_S.get(f["n"])
+    if "error" in f:
+        return [row(f"gossip at {n} workers", "ERROR", f["error"][:80], float("nan"), "ready", False)]
     per_min = f["false_lost"] * 60 / f["idle_s"]
     lost_ok = target is None or f["lost_p95_s"] <= target
     rt_ok = f["round_trip_p95_s"] <= ROUND_TRIP_TARGET_S
@@ -252,11 +262,12 @@ def main(sizes=SIZES, idle=60.0, kills=5, big=False) -> dict:
     sizes = tuple(sizes) + ((BIG,) if big and BIG not in sizes else ())
     results = [measure(n, idle=idle, kills=kills) for n in sizes]
     rows = [r for f in results for r in _rows(f)]
-    worst = max(r["ratio"] for r in rows)
+    measured = [f for f in results if "error" not in f]
+    worst = max((r["ratio"] for r in rows if r["ratio"] == r["ratio"]), default=float("nan"))
     return {
         "sizes": list(sizes),
-        "false_lost_total": sum(f["false_lost"] for f in results),
-        "lost_p95_max_s": max(f["lost_p95_s"] for f in results),
+        "false_lost_total": sum(f["false_lost"] for f in measured),
+        "lost_p95_max_s": max((f["lost_p95_s"] for f in measured), default=float("nan")),
         "ratio": worst,
         "target": 1.0,
         "ok": all(r["ok"] for r in rows),
@@ -316,8 +327,13 @@ if __name__ == "__main__":
     result = main(args.N or SIZES, idle=args.idle, kills=args.kills, big=args.big)
     print(table(result["by_size"]))
     for f in result["by_size"]:
-        print(f"N={f['n']}: kills {[round(x, 2) for x in f['lost_runs_s']]}, rejoins {f['rejoins']}, "
-              f"false lost reports {f['false_lost']} about {f['false_lost_peers']} peers, view {f['view']}, "
-              f"load {f['load_before']:.1f} -> {f['load_after']:.1f}")
+        if "error" in f:
+            print(f"N={f['n']}: {f['error']}")
+            continue
+        print(
+            f"N={f['n']}: kills {[round(x, 2) for x in f['lost_runs_s']]}, rejoins {f['rejoins']}, "
+            f"false lost reports {f['false_lost']} about {f['false_lost_peers']} peers, view {f['view']}, "
+            f"load {f['load_before']:.1f} -> {f['load_after']:.1f}"
+        )
     print()
     print(report_rows(result["rows"]))

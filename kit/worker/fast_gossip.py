@@ -9,6 +9,8 @@ This step keeps each worker's share constant: it sends a heartbeat every
 `max(heartbeat_interval, size / heartbeats_per_s)` seconds (so each worker reads at most about
 `heartbeats_per_s` heartbeats per second whatever the size) and checks four times per interval.
 It re-sizes itself as peers come and go; peers follow, because every heartbeat carries its `freq`.
+A worker that has just started does not know the size yet: for its first `learn` seconds it beats
+every `boot_interval` seconds (60 workers booting at once would otherwise all beat at the fastest pace).
 
 On a busy machine a process may not run for a while. Two guards keep that from looking like death:
 - Sender: the step measures how late its own event loop runs (its check timer's lateness, a
@@ -43,11 +45,14 @@ class FastGossip(bootsteps.Step):
     margin = 0.05
     #: Seconds for the measured lateness of this worker's event loop to decay by half.
     half_life = 10.0
+    #: Heartbeat interval while the worker learns who its peers are, and for how long (seconds).
+    boot_interval = 1.0
+    learn = 2.5
 
     def __init__(self, c, **kwargs):
         super().__init__(c, **kwargs)
-        self.c, self.interval, self.echo = c, self.heartbeat_interval, 0.0
-        self.lateness, self._last_check = 0.0, None
+        self.c, self.interval, self.echo = c, self.boot_interval, 0.0
+        self.lateness, self._last_check, self._learning_until = 0.0, None, None
 
     def create(self, c):
         c.blueprint.steps[HEART].heartbeat_interval = self.interval
@@ -117,6 +122,11 @@ class FastGossip(bootsteps.Step):
         return self.interval + self.lateness
 
     def resize(self):
+        now = time.monotonic()
+        if self._learning_until is None:
+            self._learning_until = now + self.learn
+        if now < self._learning_until:
+            return
         ideal = self.interval_for(self.size())
         if abs(ideal - self.interval) <= self.hysteresis * self.interval:
             return
