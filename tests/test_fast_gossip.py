@@ -12,7 +12,8 @@ from celery.worker.consumer.gossip import Gossip
 from celery.worker.heartbeat import Heart
 from kombu.asynchronous.timer import Timer
 
-from kit.worker.fast_gossip import HEART, FastGossip
+from kit.worker.fast_gossip import FastGossip
+from kit.worker.internals import HEART
 
 
 class Recorder:

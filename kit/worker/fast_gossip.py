@@ -25,7 +25,7 @@ import time
 
 from celery import bootsteps
 
-HEART = "celery.worker.consumer.heart.Heart"
+from kit.worker.internals import heart_step
 
 
 class FastGossip(bootsteps.Step):
@@ -55,7 +55,7 @@ class FastGossip(bootsteps.Step):
         self.lateness, self._last_check, self._learning_until = 0.0, None, None
 
     def create(self, c):
-        c.blueprint.steps[HEART].heartbeat_interval = self.interval
+        heart_step(c).heartbeat_interval = self.interval
         gossip = c.gossip
         gossip.interval = self.check_for(self.interval)
         gossip.periodic = self.check  # Gossip.register_timer schedules `self.periodic`
@@ -131,7 +131,7 @@ class FastGossip(bootsteps.Step):
         if abs(ideal - self.interval) <= self.hysteresis * self.interval:
             return
         self.interval = ideal
-        self.c.blueprint.steps[HEART].heartbeat_interval = ideal  # kept if the consumer restarts
+        heart_step(self.c).heartbeat_interval = ideal  # kept if the consumer restarts
         self._rearm_heart(ideal)
         gossip = self.c.gossip
         gossip.interval = self.check_for(ideal)
