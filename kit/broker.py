@@ -72,7 +72,7 @@ class EmbeddedRedis:
                 "daemonize no\nloglevel warning\n"
             )
         self.log_path = os.path.join(self.run_dir, "redis.log")
-        with open(self.log_path, "wb") as log:
+        with open(self.log_path, "ab") as log:  # appended: a restart keeps the log of the last run
             self.proc = subprocess.Popen(
                 [self.binary, conf],
                 stdout=log,
@@ -119,6 +119,14 @@ class EmbeddedRedis:
             kill_tree(self.proc.pid, grace=2.0)
             self.proc.wait()
             self.proc = None
+
+    def restart(self, timeout=10.0):
+        """Start redis-server again after it exited: same port, same password (its data is gone)."""
+        if self.running:
+            return self
+        if port_in_use(self.port):
+            raise BrokerError(f"port {self.port} on 127.0.0.1 is taken by another process")
+        return self.start(timeout)
 
     @property
     def running(self):

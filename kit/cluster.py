@@ -14,6 +14,7 @@ from celery import Celery
 from kit import display, guard, lint, namespace, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
+from kit.broker_watch import BrokerWatch
 from kit.events import EventFeed
 from kit.readiness import ReadyWatch
 from kit.control import Control
@@ -77,6 +78,7 @@ class LocalCluster(Control):
         self.closed, self.state = False, "starting"
         self.room, self.tag, self.namespace = room, namespace.new_tag(), ""
         self._workers, self._count, self.redis, self.events = {}, 0, None, None
+        self._broker_watch = None
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
         self._progress = display.Progress(self) if progress else None
         _clusters.add(self)
@@ -104,6 +106,7 @@ class LocalCluster(Control):
         else:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url, self.embedded = self.redis.url, True
+            self._broker_watch = BrokerWatch(self.redis, self._broker_state).start()
         if self.room is not None:
             self.namespace = namespace.room_prefix(self.room)
         elif not self.embedded:  # a broker others may use: a namespace of our own
@@ -115,6 +118,15 @@ class LocalCluster(Control):
             set_as_current=False,
             broker_transport_options=self._options({"polling_interval": 0.05}),
         )
+
+    def _broker_state(self, state):
+        if not self.closed and self.state != "starting":
+            self.state = state
+
+    @property
+    def broker_history(self):
+        """One line per time the embedded Redis exited: when, why, how it came back, what was lost."""
+        return list(self._broker_watch.history) if self._broker_watch else []
 
     def _options(self, base=None):
         """Transport options every client of this cluster uses: its namespace's key prefix."""
@@ -210,6 +222,8 @@ class LocalCluster(Control):
     def _check_open(self):
         if self.closed:
             raise ClusterError("this cluster is closed: start a new one with kit.LocalCluster(app)")
+        if self._broker_watch is not None and self._broker_watch.error is not None:
+            raise self._broker_watch.error
 
     def _known(self, name):
         if name not in self._workers:
@@ -286,6 +300,8 @@ class LocalCluster(Control):
         terminate_all(workers, grace=5.0)
         if self.events is not None:
             self.events.close()
+        if self._broker_watch is not None:
+            self._broker_watch.stop()  # before Redis: it would start it again
         if self.redis is not None:
             self.redis.stop()
         for key, value in getattr(self, "_saved_conf", {}).items():

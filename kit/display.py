@@ -12,11 +12,18 @@ def _steps(cluster):
     }
 
 
+def broker_note(cluster):
+    """The last time the embedded Redis exited and came back ('' if it never did)."""
+    history = getattr(cluster, "broker_history", None) or []
+    return f"{len(history)} broker restart(s), last: {history[-1]}" if history else ""
+
+
 def text(cluster):
     broker = "embedded redis" if getattr(cluster, "embedded", False) else "attached"
+    note = broker_note(cluster)
     return (
         f"<LocalCluster {cluster.state}: {len(cluster.workers)} workers {cluster.workers!r}, "
-        f"{broker} at {_safe_url(getattr(cluster, 'broker_url', '?'))}>"
+        f"{broker} at {_safe_url(getattr(cluster, 'broker_url', '?'))}" + (f"; {note}>" if note else ">")
     )
 
 
@@ -42,7 +49,8 @@ def html(cluster):
     return (
         f"<div style='{_STYLE}'><b>LocalCluster</b> — {cluster.state}, {len(cluster.workers)} workers, "
         f"broker <code>{_html.escape(_safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
-        f"<details><summary>workers</summary><table>{rows}</table></details>"
+        + (f"<br>⚠ {_html.escape(broker_note(cluster))}" if broker_note(cluster) else "")
+        + f"<details><summary>workers</summary><table>{rows}</table></details>"
         f"<details><summary>your steps</summary><ul>{added}</ul></details>"
         f"<details><summary>event feed</summary>{_html.escape(repr(feed))}</details></div>"
     )

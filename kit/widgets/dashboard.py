@@ -6,6 +6,7 @@ import threading
 import ipywidgets as w
 
 from kit.contract import FEED
+from kit.display import broker_note
 
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
@@ -130,7 +131,7 @@ class Dashboard:
         self.header.value = (
             f"<b>Bootsteps Kit</b> · cluster {escape(self.cluster.state)} · "
             f"{len(workers)} workers: {escape(', '.join(workers))} · "
-            f"events {state}"
+            f"events {state}" + (f"<br>⚠ {escape(note)}" if (note := broker_note(self.cluster)) else "")
         )
 
     # -- lifetime and display -------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Supervision of a cluster's own redis-server: restart it when it exits, and say what was lost."""
+
+import signal
+import threading
+import time
+
+from kit.errors import BrokerError, ClusterError
+
+#: What an embedded Redis loses when it exits: it keeps nothing on disk.
+LOST = "queued messages, task results and the worker bindings (the workers declare theirs again)"
+
+
+def exit_reason(returncode):
+    """'killed by SIGKILL' or 'exited with status 1'."""
+    if returncode is not None and returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
+class BrokerWatch:
+    """A thread that restarts ``redis`` (an EmbeddedRedis) on its port, with its password, when it exits.
+
+    ``on_state(text)`` is told 'broker restarting', 'running', or why the broker is lost. ``history``
+    keeps one line per outage; ``error`` is the ClusterError to raise while the broker cannot come back.
+    The thread starts the new redis-server, which dies with it (PR_SET_PDEATHSIG): stop() it last.
+    """
+
+    def __init__(self, redis, on_state, interval=0.1, retry=1.0):
+        self.redis, self.on_state, self.interval, self.retry = redis, on_state, interval, retry
+        self.history, self.error, self._down = [], None, None
+        self.lock = threading.Lock()  #: held while checking: hold it to keep the watch from acting
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kit-broker-watch", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stopping.wait(self.retry if self.error else self.interval):
+            with self.lock:
+                if not self._stopping.is_set() and not self.redis.running:
+                    self._recover()
+
+    def _recover(self):
+        if self._down is None:
+            proc = self.redis.proc
+            self._down = (time.time(), exit_reason(proc.returncode if proc else None))
+            self.on_state("broker restarting")
+        try:
+            self.redis.restart()
+        except BrokerError as exc:
+            self._lost(exc)
+            return
+        since, why = self._down
+        self.history.append(
+            f"{time.strftime('%H:%M:%S', time.localtime(since))} redis-server {why}; restarted on port "
+            f"{self.redis.port} after {time.time() - since:.2f} s; lost: {LOST}"
+        )
+        self._down, self.error = None, None
+        self.on_state("running")
+
+    def _lost(self, exc):
+        port = self.redis.port
+        self.error = ClusterError(
+            f"the cluster's redis-server {self._down[1]} and cannot be restarted on port {port}: {exc}. "
+            f"Fix: stop what listens on 127.0.0.1:{port} (the cluster then restarts Redis by itself), "
+            "or close this cluster and start a new one with kit.LocalCluster(app)."
+        )
+        self.on_state(f"broker lost (port {port} taken; retrying every {self.retry:.0f} s)")
+
+    @property
+    def note(self):
+        """The last outage, in one line ('' if none)."""
+        return self.history[-1] if self.history else ""
+
+    def stop(self):
+        self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)

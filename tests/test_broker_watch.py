@@ -1,0 +1,78 @@
+"""The cluster supervises its own redis-server: killed, it comes back; workers and the feed reconnect."""
+
+import os
+import signal
+import socket
+import time
+
+import pytest
+from celery import Celery
+
+import kit
+from kit.broker_watch import exit_reason
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def kill_redis(c):
+    """SIGKILL the cluster's redis-server (as the OOM killer would); returns when it is gone."""
+    proc = c.redis.proc
+    os.kill(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while c.redis.running and c.redis.proc is proc and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def wait_until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
+    states = []
+    with kit.LocalCluster(Celery("flaky"), workers=2, progress=False) as c:
+        port, password, pid = c.redis.port, c.redis.password, c.redis.proc.pid
+        c._broker_watch.on_state = lambda s, seen=c._broker_watch.on_state: (states.append(s), seen(s))
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
+        up = time.time()
+        kill_redis(c)
+        wait_until(lambda: c.broker_history)
+        assert (c.redis.port, c.redis.password) == (port, password) and c.redis.proc.pid != pid
+        assert states[:2] == ["broker restarting", "running"] and c.state == "running"
+        (line,) = c.broker_history
+        assert "redis-server killed by SIGKILL; restarted on port" in line and "lost: queued messages" in line
+        assert "1 broker restart(s), last:" in repr(c) and "killed by SIGKILL" in c._repr_html_()
+        for name in c.workers:  # each worker is back on the broker: it heartbeats again
+            c.events.wait_for("worker-heartbeat", timeout=60, since=up, hostname=name)
+        c.events.wait_for("kit-feed", timeout=30, since=up, connected=True)
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=60) == 0
+        assert len(c.workers) == 2
+
+
+def test_a_broker_whose_port_is_taken_says_so_then_recovers_when_it_is_free(redis_server):
+    with kit.LocalCluster(Celery("taken"), workers=1, progress=False) as c:
+        port, watch = c.redis.port, c._broker_watch
+        squatter = socket.socket()
+        with watch.lock:  # the watch waits while its port is taken by someone else
+            kill_redis(c)
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+        try:
+            wait_until(lambda: c.state.startswith("broker lost"))
+            assert f"port {port} taken" in c.state
+            with pytest.raises(kit.ClusterError, match=f"stop what listens on 127.0.0.1:{port}"):
+                c.add_worker()
+            assert f"<LocalCluster broker lost (port {port} taken" in repr(c)
+        finally:
+            squatter.close()
+        wait_until(lambda: c.state == "running")
+        assert "killed by SIGKILL" in c.broker_history[-1]
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=60) == 0
+
+
+def test_exit_reason_names_the_signal():
+    assert exit_reason(-9) == "killed by SIGKILL"
+    assert exit_reason(1) == "exited with status 1"
