@@ -31,8 +31,8 @@ test: $(STAMP)  ## ruff, then the test suite; e.g. make test PYTEST_ARGS="-k gos
 runtime-venv: $(STAMP)  ## .venv-runtime: the kit as docker/Dockerfile installs it (its pip line, no extras)
 	$(PY) tests/runtime_env.py
 
-test-runtime: $(STAMP)  ## every notebook, run by .venv-runtime's python (creates it once)
-	$(PY) -m pytest tests/test_runtime_notebooks.py --runtime-env $(PYTEST_ARGS)
+test-runtime: $(STAMP)  ## every notebook, run by .venv-runtime's python, embedded and beside join workers (compose without Docker)
+	$(PY) -m pytest tests/test_runtime_notebooks.py tests/test_workshop.py --runtime-env $(PYTEST_ARGS)
 
 test-oldest-celery: $(OLD_VENV)/.installed  ## the core tests on Celery $(OLD_CELERY)
 	@$(OLD_PY) -c "import celery; print('celery', celery.__version__)"

@@ -1,5 +1,7 @@
 """Namespaces on a shared Redis: two clusters on one password-protected redis-server never meet."""
 
+import json
+import os
 import time
 
 import pytest
@@ -70,3 +72,47 @@ def test_two_clusters_on_one_redis_are_private(shared_redis):
 def test_embedded_cluster_needs_no_namespace(shared_cluster):
     assert shared_cluster.namespace == "" and shared_cluster.room is None
     assert all("-" not in name.split("@")[0] for name in shared_cluster.workers), shared_cluster.workers
+
+
+#: Appended to each notebook: what its last cluster heard (its tag, and every worker's hostname).
+HEARD = (
+    "import json\n"
+    "print(json.dumps({'tag': cluster.tag, 'hosts': sorted({e['hostname'] for e in cluster.events.history "
+    "if e.get('type', '').startswith('worker-')})}))"
+)
+
+
+def _run_notebook(name, env_url):
+    import pathlib
+
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell
+    from test_notebooks import NOTEBOOK_DIR, NOTEBOOK_TIMEOUT, failures, read
+
+    nb = read(next(pathlib.Path(NOTEBOOK_DIR).glob(f"{name}_*.ipynb")))
+    nb.cells.append(new_code_cell(HEARD))
+    client = NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client.execute(env=dict(os.environ, KIT_BROKER_URL=env_url))
+    errors, tracebacks = failures(nb)
+    assert not errors and not tracebacks, f"{name} with KIT_BROKER_URL: {errors}, tracebacks in {tracebacks}"
+    return json.loads(nb.cells[-1].outputs[0]["text"])
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_two_kernels_on_one_redis_never_see_each_other(shared_redis):
+    """Two people on one JupyterHub with one KIT_BROKER_URL, each running notebooks 04 and 06 at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def person(_):
+        return [_run_notebook(name, shared_redis.url) for name in ("04", "06")]
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(person, range(2))
+    heard = first + second
+    assert len({h["tag"] for h in heard}) == 4, heard  # four clusters, four namespaces
+    for h in heard:
+        assert h["hosts"], f"cluster {h['tag']} heard no worker at all"
+        strangers = [host for host in h["hosts"] if f"-{h['tag']}@" not in host]
+        assert not strangers, f"cluster {h['tag']} heard workers of another cluster: {strangers}"

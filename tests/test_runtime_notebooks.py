@@ -28,8 +28,8 @@ def runtime_kernel(runtime_python, tmp_path_factory):
     return lambda: KernelManager(kernel_name="kit-runtime", kernel_spec_manager=specs)
 
 
-def run(nb, runtime_kernel, runtime_python):
-    """Execute ``nb`` in a runtime-venv kernel, in notebooks/; returns the seconds it took."""
+def run(nb, runtime_kernel, runtime_python, env=None):
+    """Execute ``nb`` in a runtime-venv kernel, in notebooks/ (in `env` if given); returns the seconds."""
     from nbclient import NotebookClient
 
     client = NotebookClient(
@@ -39,7 +39,7 @@ def run(nb, runtime_kernel, runtime_python):
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
     )
     start = time.monotonic()
-    client.execute(env=runtime_env(runtime_python))
+    client.execute(env=env or runtime_env(runtime_python))
     return time.monotonic() - start
 
 
