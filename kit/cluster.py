@@ -11,14 +11,14 @@ import weakref
 
 from celery import Celery
 
-from kit import display, guard, lint, namespace, shipping, tasks
+from kit import display, guard, lint, namespace, options, shipping, tasks
 from kit.blueprints import check_app_steps
 from kit.broker import EmbeddedRedis
 from kit.broker_watch import BrokerWatch
 from kit.events import EventFeed
 from kit.readiness import ReadyWatch
 from kit.control import Control
-from kit.workers import WorkerProcess, close_fork_server, fork_server, option_flags, terminate_all
+from kit.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.errors import ClusterError, WorkerBootError
 
 _clusters = weakref.WeakSet()
@@ -40,6 +40,11 @@ class LocalCluster(Control):
     Workers are forked from a warm fork server (`fork=True`, Linux), which makes them boot in a
     fraction of a second; they then share its hash seed, so they order unrelated steps alike.
     `fork=False` spawns each with `python -m celery`, and each process orders them its own way.
+
+    `worker_options` are `celery worker`'s own options by name (`{"loglevel": "debug",
+    "without_mingle": False, "queues": "a,b"}`), the kit's and the app's `user_options['worker']`;
+    `pool` and `concurrency` are shortcuts for the two most used. The rest start as
+    `kit.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events on).
     """
 
     def __init__(
@@ -48,14 +53,11 @@ class LocalCluster(Control):
         workers=2,
         *,
         broker=None,
-        pool="threads",
-        concurrency=2,
-        mingle=False,
-        loglevel="info",
+        pool=None,
+        concurrency=None,
         worker_options=None,
         gossip="fast",
         probes=True,
-        task_events=True,
         timeout=60.0,
         port=None,
         fork=True,
@@ -68,11 +70,13 @@ class LocalCluster(Control):
         if gossip not in ("fast", "celery-default"):
             raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
-        self.pool, self.concurrency, self.mingle, self.loglevel = pool, concurrency, mingle, loglevel
-        self.gossip, self.probes, self.timeout, self.task_events = gossip, probes, timeout, task_events
+        self.gossip = gossip
+        self.probes = probes
+        self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
+        self._shortcuts = _shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
         self.worker_options = dict(worker_options or {})
-        option_flags(self.app, self.worker_options)
+        self._argv = self._worker_argv(self.worker_options)
         guard.warn_shadowing()
         self._check_steps()
         self.closed, self.state = False, "starting"
@@ -151,21 +155,15 @@ class LocalCluster(Control):
             self._count += 1
             own = "" if self.embedded and self.room is None else f"-{self.tag}"  # unique on a shared broker
             name = f"w{self._count}{own}@{socket.gethostname()}"
-        argv = [
-            "-P",
-            self.pool,
-            "-c",
-            str(self.concurrency),
-            "-l",
-            self.loglevel,
-            *([] if self.mingle else ["--without-mingle"]),
-            *(["-E"] if self.task_events else []),
-            *option_flags(self.app, self.worker_options),
-        ]
-        worker = self._workers[name] = WorkerProcess(
-            name, self.run_dir, self.broker_url, argv, self.fork, namespace=self.namespace
+        worker = WorkerProcess(
+            name, self.run_dir, self.broker_url, self._argv, self.fork, namespace=self.namespace
         )
+        self._workers[name] = worker
         return worker
+
+    def _worker_argv(self, worker_options):
+        """The `celery worker` flags for `worker_options` over the shortcuts and the kit's defaults."""
+        return options.flags(self.app, options.merged(options.DEFAULTS, self._shortcuts, worker_options))
 
     def _boot(self, workers, timeout=None):
         """Wait until every worker announced it is ready; on failure stop it and raise WorkerBootError."""
@@ -257,12 +255,12 @@ class LocalCluster(Control):
         and WorkerBootError says what went wrong.
         """
         self._check_open()
-        if worker_options is not None:
-            option_flags(self.app, worker_options)
+        argv = self._argv if worker_options is None else self._worker_argv(worker_options)
         self._check_steps()
-        previous = (shipping.read_bytes(self.run_dir), dict(self.worker_options))
+        previous = (shipping.read_bytes(self.run_dir), dict(self.worker_options), self._argv)
         if worker_options is not None:
             self.worker_options = dict(worker_options)
+        self._argv = argv
         shipping.ship(self.app, self.run_dir, probes=self.probes, gossip=self.gossip)
         for name in list(self._workers):
             self._terminate(name)
@@ -272,9 +270,10 @@ class LocalCluster(Control):
                 self._roll_back(name, *previous)
                 raise
 
-    def _roll_back(self, name, payload, options):
+    def _roll_back(self, name, payload, worker_options, argv):
         shipping.write_bytes(payload, self.run_dir)
-        self.worker_options = options
+        self.worker_options = worker_options
+        self._argv = argv
         self._boot([self._spawn(name)])
 
     def _check_steps(self):
@@ -285,7 +284,7 @@ class LocalCluster(Control):
         check_app_steps(self.app)
 
     def logs(self, name, lines=None):
-        """The worker's log (stdout and stderr); `loglevel='debug'` shows Celery's boot order."""
+        """The worker's log (stdout and stderr); worker_options={'loglevel': 'debug'} shows the boot order."""
         with open(self._known(name).log_path, errors="replace") as f:
             text = f.read()
         return "\n".join(text.splitlines()[-lines:]) if lines else text
@@ -320,6 +319,15 @@ class LocalCluster(Control):
 
     def _repr_html_(self):
         return display.html(self)
+
+
+def _shortcuts(pool, concurrency, worker_options):
+    """{'pool': ..., 'concurrency': ...} for the shortcuts given; ValueError if also in worker_options."""
+    given = {k: v for k, v in (("pool", pool), ("concurrency", concurrency)) if v is not None}
+    both = sorted(set(given) & set(options.merged(worker_options)))
+    if both:
+        raise ValueError(f"{both[0]} is given twice, as {both[0]}= and in worker_options: keep one")
+    return given
 
 
 @atexit.register

@@ -8,7 +8,6 @@ import time
 
 from kit.forkserver import ForkServer
 from kit.procs import child_preexec, kill_tree, signal_group, stderr_tail
-from kit.steps import KIT_OPTIONS
 
 _forkserver = None
 
@@ -24,24 +23,6 @@ def fork_server():
 def close_fork_server():
     if _forkserver is not None:
         _forkserver.close()
-
-
-def option_flags(app, options):
-    """Worker options {name: value} as the CLI flags click parses (the app's user_options and the kit's)."""
-    known = {o.name: o for o in [*KIT_OPTIONS, *app.user_options["worker"]]}
-    flags = []
-    for name, value in options.items():
-        option = known.get(name.replace("-", "_"))
-        if option is None:
-            raise ValueError(
-                f"unknown worker option {name!r}: the app's and the kit's are {sorted(known)!r} "
-                "(add one with app.user_options['worker'].add(click.Option(...)))"
-            )
-        if option.is_flag:
-            flags += [option.opts[0]] if value else []
-        elif value is not None:
-            flags += [option.opts[0], str(value)]
-    return flags
 
 
 class WorkerProcess:

@@ -105,6 +105,23 @@ def test_restart_removes_step_and_applies_options(redis_server):
         c.events.wait_for("kit-recorder", timeout=30, since=t0, greeting="again")
 
 
+def test_restart_with_celerys_own_options_changes_the_pool(redis_server):
+    with kit.LocalCluster(Celery("pool"), workers=1, concurrency=3, progress=False) as c:
+        name = c.workers[0]
+
+        def pool():
+            stats = c._client.control.inspect(destination=[name], timeout=10).stats()[name]
+            return stats["pool"]["implementation"], stats["pool"]["max-concurrency"]
+
+        assert pool() == ("celery.concurrency.thread:TaskPool", 3)
+        c.restart(worker_options={"pool": "solo", "loglevel": "debug"})
+        assert pool() == ("celery.concurrency.solo:TaskPool", 1)
+        assert "DEBUG" in c.logs(name)
+        with pytest.raises(ValueError, match="pool='fast': choose one of"):
+            c.restart(worker_options={"pool": "fast"})
+        assert c.worker_options == {"pool": "solo", "loglevel": "debug"} and c.workers == [name]
+
+
 def test_failed_restart_rolls_back_and_cluster_stays_usable(redis_server):
     app = Celery("rollback")
     with kit.LocalCluster(app, workers=1, progress=False) as c:
