@@ -1,6 +1,7 @@
 """kit.guard: no cluster inside a kit worker; files next to the notebook that hide what workers import."""
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -93,3 +94,65 @@ def test_a_file_named_like_a_celery_plugin_warns_from_localcluster_and_doctor(
     assert "Rename it" in str(warning.message) and warning.filename == __file__
     row = doctor.check_shadowing()
     assert not row.ok and not row.required and row.fix.startswith("rename fakeplug_cli.py")
+
+
+SCRIPT = """
+import os, warnings
+from celery import Celery
+import kit
+
+
+def redis_servers_below(pid):
+    found = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = open(f"/proc/{entry}/cmdline", "rb").read()
+            ppid, up = int(entry), False
+            while ppid > 1 and not up:
+                ppid = int(open(f"/proc/{ppid}/stat").read().rsplit(")", 1)[1].split()[1])
+                up = ppid == pid
+        except (OSError, ValueError, IndexError):
+            continue
+        found += up and b"redis-server" in cmd
+    return found
+
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    with kit.LocalCluster(Celery("nb"), workers=1, progress=False) as c:
+        print("task", c.app.send_task("kit.sleep", (0,)).get(timeout=60))
+        print("redis-servers", redis_servers_below(os.getpid()))
+print("shadow-warnings", sum(w.category is kit.ShadowWarning for w in caught))
+"""
+
+
+PLUGIN_FILE = """
+import kit
+try:
+    kit.LocalCluster(progress=False)
+except kit.ClusterError as exc:
+    with open("refused.txt", "a") as f:
+        f.write(f"{exc}\\n")
+    raise
+"""
+
+
+def test_a_plugin_file_that_starts_a_cluster_runs_once_and_nests_nothing(redis_server, tmp_path):
+    """The issue's case: a file named like a Celery CLI plugin, next to the notebook, starts a cluster."""
+    fake_plugin(tmp_path / "site")
+    notebook = tmp_path / "notebook"
+    notebook.mkdir()
+    (notebook / "fakeplug_cli.py").write_text(PLUGIN_FILE)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])
+    )
+    env.pop("KIT_BOOT_LOG", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=notebook, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["task", "0", "redis-servers", "1", "shadow-warnings", "1"], proc.stdout
+    refused = (notebook / "refused.txt").read_text()  # Celery's CLI imported it in the kit's fork server
+    assert refused.startswith("kit.LocalCluster was started inside the kit's fork server"), refused
