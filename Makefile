@@ -11,7 +11,7 @@ OLD_CELERY ?= 5.5.3
 OLD_VENV   := .venv-celery-$(OLD_CELERY)
 OLD_PY     := $(OLD_VENV)/bin/python
 CORE_TESTS := tests/test_cluster.py tests/test_graph.py tests/test_blueprints.py \
-              tests/test_telemetry.py tests/test_probes.py tests/test_events.py
+              tests/test_telemetry.py tests/test_probes.py tests/test_events.py tests/test_internals.py
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
