@@ -26,6 +26,11 @@ def notebooks_dir() -> Path:
     return Path.cwd()
 
 
+#: JupyterLab settings the kit ships (``overrides.json``): a notebook opens with its kernel started,
+#: never a "Select Kernel" dialog, and no "Jupyter news?" prompt covers the page.
+LAB_SETTINGS = Path(__file__).resolve().parent / "lab_settings"
+
+
 def lab_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
     """The JupyterLab command line for ``python -m kit lab``."""
     cmd = [
@@ -35,6 +40,8 @@ def lab_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
         f"--notebook-dir={args.notebook_dir or notebooks_dir()}",
         f"--ip={args.ip}",
     ]
+    if not any(arg.startswith("--LabApp.app_settings_dir") for arg in extra):
+        cmd.append(f"--LabApp.app_settings_dir={LAB_SETTINGS}")
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         cmd.append("--allow-root")
     return cmd + extra

@@ -104,6 +104,35 @@ def test_lab_command_opens_the_notebooks_and_passes_options_on(capsys):
     assert ("--allow-root" in out) == (os.geteuid() == 0)
 
 
+def test_lab_uses_the_kits_jupyterlab_settings_unless_given_others(capsys):
+    from kit.__main__ import LAB_SETTINGS
+
+    main(["lab", "--dry-run"])
+    assert f"--LabApp.app_settings_dir={LAB_SETTINGS}" in capsys.readouterr().out
+    main(["lab", "--dry-run", "--LabApp.app_settings_dir=/elsewhere"])
+    assert str(LAB_SETTINGS) not in capsys.readouterr().out
+
+
+def test_the_kits_jupyterlab_settings_exist_in_jupyterlab():
+    """Every override names a setting of the installed JupyterLab, with a value its schema allows."""
+    import json
+    from pathlib import Path
+
+    import jupyterlab
+    from kit.__main__ import LAB_SETTINGS
+
+    schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
+    assert schemas.is_dir(), f"JupyterLab {jupyterlab.__version__} has no schemas at {schemas}"
+    for plugin, values in json.loads((LAB_SETTINGS / "overrides.json").read_text()).items():
+        package, name = plugin.split(":")
+        schema = json.loads((schemas / package / f"{name}.json").read_text())
+        for key, value in values.items():
+            prop = schema["properties"].get(key)
+            assert prop, f"{plugin} has no setting {key!r} in JupyterLab {jupyterlab.__version__}"
+            allowed = [choice["const"] for choice in prop.get("oneOf", [])]
+            assert value in allowed if allowed else isinstance(value, type(prop["default"])), (plugin, key)
+
+
 def test_unknown_options_are_refused_outside_lab():
     with pytest.raises(SystemExit) as exc:
         main(["doctor", "--bogus"])
