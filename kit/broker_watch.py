@@ -70,7 +70,8 @@ class BrokerWatch:
             f"Fix: stop what listens on 127.0.0.1:{port} (the cluster then restarts Redis by itself), "
             "or close this cluster and start a new one with kit.LocalCluster(app)."
         )
-        self.on_state(f"broker lost (port {port} taken; retrying every {self.retry:.0f} s)")
+        why = f"port {port} taken" if "taken" in str(exc) else f"restart on port {port} failed"
+        self.on_state(f"broker lost ({why}; retrying every {self.retry:.0f} s)")
 
     @property
     def note(self):
