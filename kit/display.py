@@ -23,11 +23,11 @@ def text(cluster):
     note = broker_note(cluster)
     return (
         f"<LocalCluster {cluster.state}: {len(cluster.workers)} workers {cluster.workers!r}, "
-        f"{broker} at {_safe_url(getattr(cluster, 'broker_url', '?'))}" + (f"; {note}>" if note else ">")
+        f"{broker} at {safe_url(getattr(cluster, 'broker_url', '?'))}" + (f"; {note}>" if note else ">")
     )
 
 
-def _safe_url(url):
+def safe_url(url):
     """The broker URL with its password hidden."""
     if "@" in url and ":" in url.split("@")[0]:
         scheme, rest = url.split("://", 1)
@@ -48,7 +48,7 @@ def html(cluster):
     feed = cluster.events
     return (
         f"<div style='{_STYLE}'><b>LocalCluster</b> — {cluster.state}, {len(cluster.workers)} workers, "
-        f"broker <code>{_html.escape(_safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
+        f"broker <code>{_html.escape(safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
         + (f"<br>⚠ {_html.escape(broker_note(cluster))}" if broker_note(cluster) else "")
         + f"<details><summary>workers</summary><table>{rows}</table></details>"
         f"<details><summary>your steps</summary><ul>{added}</ul></details>"
@@ -59,7 +59,7 @@ def html(cluster):
 def room_text(room):
     return (
         f"<Room {room.name!r} {room.state}: {len(room.workers)} workers {room.workers!r}, "
-        f"broker {_safe_url(room.broker_url)}>"
+        f"broker {safe_url(room.broker_url)}>"
     )
 
 
@@ -67,7 +67,7 @@ def room_html(room):
     rows = "".join(f"<li>{_html.escape(name)}</li>" for name in room.workers)
     return (
         f"<div style='{_STYLE}'><b>Room {_html.escape(room.name)}</b> — {_html.escape(room.state)}, "
-        f"{len(room.workers)} workers, broker <code>{_html.escape(_safe_url(room.broker_url))}</code>"
+        f"{len(room.workers)} workers, broker <code>{_html.escape(safe_url(room.broker_url))}</code>"
         f"<details><summary>workers</summary><ul>{rows}</ul></details>"
         f"<details><summary>event feed</summary>{_html.escape(repr(room.events))}</details></div>"
     )

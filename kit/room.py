@@ -80,6 +80,11 @@ class Room(Control):
         """False: a Room starts no worker (a LocalCluster in the room owns the ones it started)."""
         return False
 
+    def join_command(self, name="YOUR_NAME", password=False):
+        """What an attendee types to join this room (the broker's password hidden unless `password=True`)."""
+        url = self.broker_url if password else display.safe_url(self.broker_url)
+        return f"python -m kit worker --broker {url} --room {self.name} --name {name}"
+
     # -- remote control (works on any worker of the room) ---------------------------------------
     def ping(self, workers=None, timeout=1.0):
         """Names of the workers (default: all) that answer Celery's `ping` within `timeout` seconds."""

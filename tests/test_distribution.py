@@ -110,6 +110,16 @@ def test_compose_worker_steps_exist_in_the_catalog():
     assert set(steps) <= set(CATALOG)
 
 
+def test_compose_worker_joins_the_room_the_lab_watches():
+    from kit import namespace
+
+    for env in ({}, {"KIT_ROOM": "pycon"}):
+        services = json.loads(compose("config", "--format", "json", **SECRETS, **env).stdout)["services"]
+        room = services["worker"]["environment"]["KIT_ROOM"]
+        assert room == env.get("KIT_ROOM", "workshop") and services["lab"]["environment"]["KIT_ROOM"] == room
+        namespace.check_room(room)
+
+
 def test_pyproject_and_environment_yml_agree():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     conda = conda_deps(ROOT / "environment.yml")
