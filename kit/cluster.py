@@ -11,8 +11,7 @@ import weakref
 
 from celery import Celery
 
-from kit import display, guard, lint, namespace, options, shipping, tasks
-from kit.blueprints import check_app_steps
+from kit import display, guard, namespace, options, plan, shipping, tasks
 from kit.broker import EmbeddedRedis
 from kit.broker_watch import BrokerWatch
 from kit.events import EventFeed
@@ -75,10 +74,8 @@ class LocalCluster(Control):
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
         self._shortcuts = _shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
-        self.worker_options = dict(worker_options or {})
-        self._argv = self._worker_argv(self.worker_options)
+        self._plan = self._make_plan(worker_options)
         guard.warn_shadowing()
-        self._check_steps()
         self.closed, self.state = False, "starting"
         self.room, self.tag, self.namespace = room, namespace.new_tag(), ""
         self._workers, self._count, self.redis, self.events = {}, 0, None, None
@@ -91,7 +88,7 @@ class LocalCluster(Control):
                 fork_server()  # warms up (imports Celery) while Redis starts
             self._start_broker(broker, port)
             self._configure_app()
-            shipping.ship(self.app, self.run_dir, probes=probes, gossip=gossip)
+            shipping.write(self._plan.payload(self.app), self.run_dir)
             self.events = EventFeed(self.broker_url, transport_options=self._options()).start()
             self._boot([self._spawn() for _ in range(workers)])
             self.state = "running"
@@ -156,14 +153,20 @@ class LocalCluster(Control):
             own = "" if self.embedded and self.room is None else f"-{self.tag}"  # unique on a shared broker
             name = f"w{self._count}{own}@{socket.gethostname()}"
         worker = WorkerProcess(
-            name, self.run_dir, self.broker_url, self._argv, self.fork, namespace=self.namespace
+            name, self.run_dir, self.broker_url, self._plan.argv, self.fork, namespace=self.namespace
         )
         self._workers[name] = worker
         return worker
 
-    def _worker_argv(self, worker_options):
-        """The `celery worker` flags for `worker_options` over the shortcuts and the kit's defaults."""
-        return options.flags(self.app, options.merged(options.DEFAULTS, self._shortcuts, worker_options))
+    def _make_plan(self, worker_options):
+        """The Plan for `worker_options` over the cluster's shortcuts and the kit's defaults."""
+        base = (options.DEFAULTS, self._shortcuts)
+        return plan.make(self.app, worker_options, base=base, probes=self.probes, gossip=self.gossip)
+
+    @property
+    def worker_options(self):
+        """The worker options the workers run with, as given to LocalCluster or restart()."""
+        return dict(self._plan.worker_options)
 
     def _boot(self, workers, timeout=None):
         """Wait until every worker announced it is ready; on failure stop it and raise WorkerBootError."""
@@ -255,13 +258,10 @@ class LocalCluster(Control):
         and WorkerBootError says what went wrong.
         """
         self._check_open()
-        argv = self._argv if worker_options is None else self._worker_argv(worker_options)
-        self._check_steps()
-        previous = (shipping.read_bytes(self.run_dir), dict(self.worker_options), self._argv)
-        if worker_options is not None:
-            self.worker_options = dict(worker_options)
-        self._argv = argv
-        shipping.ship(self.app, self.run_dir, probes=self.probes, gossip=self.gossip)
+        new = self._make_plan(self._plan.worker_options if worker_options is None else worker_options)
+        previous = (self._plan, shipping.read_bytes(self.run_dir))
+        self._plan = new
+        shipping.write(new.payload(self.app), self.run_dir)
         for name in list(self._workers):
             self._terminate(name)
             try:
@@ -270,18 +270,11 @@ class LocalCluster(Control):
                 self._roll_back(name, *previous)
                 raise
 
-    def _roll_back(self, name, payload, worker_options, argv):
+    def _roll_back(self, name, previous, payload):
+        """Start `name` again with the previous plan and the exact payload bytes it ran with."""
         shipping.write_bytes(payload, self.run_dir)
-        self.worker_options = worker_options
-        self._argv = argv
+        self._plan = previous
         self._boot([self._spawn(name)])
-
-    def _check_steps(self):
-        """Drop classes left by re-run cells, warn about the guide's pitfalls, refuse broken requires."""
-        for kind in ("worker", "consumer"):
-            shipping.current_steps(self.app, kind)
-        lint.warn(self.app)
-        check_app_steps(self.app)
 
     def logs(self, name, lines=None):
         """The worker's log (stdout and stderr); worker_options={'loglevel': 'debug'} shows the boot order."""

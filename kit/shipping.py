@@ -60,12 +60,20 @@ def _current(cls):
     return latest is None or latest is cls or not isinstance(latest, type)
 
 
-def current_steps(app, kind):
-    """The steps of app.steps[kind], with stale copies of re-run notebook cells removed from the app."""
+def _dotted(step):
+    return step if isinstance(step, str) else f"{step.__module__}.{step.__qualname__}"
+
+
+def steps_of(app, kind):
+    """The steps of app.steps[kind] in a stable order (names and classes by dotted path)."""
+    return sorted(app.steps[kind], key=_dotted)
+
+
+def prune_steps(app, kind):
+    """Remove from app.steps[kind] the stale copies left by re-run notebook cells; return what is left."""
     steps = app.steps[kind]
-    stale = {s for s in steps if isinstance(s, type) and not _current(s)}
-    steps.difference_update(stale)
-    return sorted(steps, key=lambda s: s if isinstance(s, str) else f"{s.__module__}.{s.__qualname__}")
+    steps.difference_update({s for s in steps if isinstance(s, type) and not _current(s)})
+    return steps_of(app, kind)
 
 
 def user_tasks(app):
@@ -96,33 +104,32 @@ def config_of(app):
     return conf
 
 
-def payload_of(app, probes=True, gossip="fast"):
-    return {
+def parts_of(app, probes=True, gossip="fast"):
+    """What the workers rebuild the app from, all but its configuration; ShippingError if unpicklable."""
+    parts = {
         "main": app.main or "kit",
-        "config": config_of(app),
-        "steps": {kind: current_steps(app, kind) for kind in ("worker", "consumer")},
+        "steps": {kind: steps_of(app, kind) for kind in ("worker", "consumer")},
         "tasks": [_task_spec(t) for t in user_tasks(app)],
         "user_options": sorted(app.user_options["worker"], key=lambda o: o.name or ""),
         "probes": probes,
         "gossip": gossip,
     }
+    for kind, steps in parts["steps"].items():
+        for step in steps:
+            _check_picklable(step, f"{kind} step {getattr(step, '__name__', step)!r}")
+    for spec in parts["tasks"]:
+        _check_picklable(spec.get("fun"), f"task {spec.get('name')!r}")
+    return parts
+
+
+def payload_of(app, **kwargs):
+    """The whole payload: the app's parts (see parts_of) and its configuration."""
+    return {**parts_of(app, **kwargs), "config": config_of(app)}
 
 
 def ship(app, run_dir, **kwargs):
     """Write the app's payload into run_dir (0600) and return its path."""
-    payload = payload_of(app, **kwargs)
-    for kind, steps in payload["steps"].items():
-        for step in steps:
-            _check_picklable(step, f"{kind} step {getattr(step, '__name__', step)!r}")
-    for spec in payload["tasks"]:
-        _check_picklable(spec.get("fun"), f"task {spec.get('name')!r}")
-    _write_private(
-        os.path.join(run_dir, PATHS),
-        json.dumps(
-            {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}
-        ).encode(),
-    )
-    return write(payload, run_dir)
+    return write(payload_of(app, **kwargs), run_dir)
 
 
 class _Pickler(cloudpickle.Pickler):
@@ -143,6 +150,9 @@ def dumps(obj):
 
 
 def write(payload, run_dir):
+    """Write the payload and the kernel's import path into run_dir (0600); return the payload's path."""
+    paths = {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}
+    _write_private(os.path.join(run_dir, PATHS), json.dumps(paths).encode())
     return write_bytes(dumps(payload), run_dir)
 
 

@@ -59,7 +59,7 @@ def test_rerun_cell_leaves_one_copy(monkeypatch):
     old, new = notebook_class("Twice"), notebook_class("Twice")
     monkeypatch.setattr(sys.modules["__main__"], "Twice", new, raising=False)
     app.steps["worker"].update({old, new})
-    assert shipping.current_steps(app, "worker") == [new]
+    assert shipping.prune_steps(app, "worker") == [new]
     assert app.steps["worker"] == {new}
 
 
