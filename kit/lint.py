@@ -143,6 +143,17 @@ def _start_findings(cls, methods):
 def _requires_findings(cls, methods, kind):
     used = set().union(*(_parent_attrs(methods[m]) for m in BOOT_METHODS if m in methods))
     found = []
+    for attr, provider in PROVIDED_BY["consumer"].items() if kind == "worker" else ():
+        if attr in used:
+            found.append(
+                Finding(
+                    cls.__name__,
+                    "requires",
+                    f"uses worker.{attr}, which only the consumer has (c.{attr}): move the step to "
+                    f"app.steps['consumer'] and add {provider!r} to its requires.",
+                    "blueprint",
+                )
+            )
     for attr, provider in PROVIDED_BY[kind].items():
         if attr in used and not _requires_transitively(cls, provider):
             found.append(

@@ -1,4 +1,4 @@
-"""The steps of Celery's Extensions & Bootsteps guide, as printed there."""
+"""The steps of Celery's Extensions & Bootsteps guide, as printed there, and in the wrong blueprint."""
 
 from celery import bootsteps
 from kombu import Consumer, Exchange, Queue
@@ -94,4 +94,15 @@ class ConsumerDeadlockDetection(DeadlockDetection.__base__):
         self.tref = c.timer.call_repeatedly(30.0, self.check)
 
     def check(self):
+        pass
+
+
+@expect(("requires", "blueprint"))
+class WorkerReadsGossip(bootsteps.StartStopStep):
+    """The guide's gossip callbacks, but added to the worker blueprint: the worker has no .gossip."""
+
+    def start(self, worker):
+        worker.gossip.on.node_join.add(self.joined)
+
+    def joined(self, peer):
         pass

@@ -77,3 +77,4 @@ class ConsumerRequiresHub(bootsteps.StartStopStep):
 
     def start(self, c):
         self.hub = c.hub
+
