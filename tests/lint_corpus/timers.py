@@ -77,4 +77,3 @@ class ConsumerRequiresHub(bootsteps.StartStopStep):
 
     def start(self, c):
         self.hub = c.hub
-
