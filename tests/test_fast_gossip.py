@@ -12,6 +12,7 @@ from celery.worker.consumer.gossip import Gossip
 from celery.worker.heartbeat import Heart
 from kombu.asynchronous.timer import Timer
 
+from kit.worker import fast_gossip
 from kit.worker.fast_gossip import FastGossip
 from kit.worker.internals import HEART
 
@@ -69,10 +70,13 @@ def echo(w, sent=None):
     w.c.gossip.on_message(lambda payload: ("worker-heartbeat", payload), Message(w.c.hostname, own))
 
 
-def test_the_interval_grows_with_the_cluster_beyond_ten_workers():
+def test_the_interval_follows_the_heartbeats_one_machine_reads():
     step = FastGossip.__new__(FastGossip)
-    assert [step.interval_for(n) for n in (1, 10, 30, 60, 90)] == pytest.approx([0.2, 0.2, 0.6, 1.2, 1.8])
-    assert [step.check_for(i) for i in (0.2, 0.6, 1.2)] == pytest.approx([0.1, 0.15, 0.3])
+    on_two_cores = [step.interval_for(n, local=n, cores=2) for n in (1, 10, 30, 60, 90)]
+    assert on_two_cores == pytest.approx([0.2, 0.2, 0.6, 2.4, 5.4])
+    assert step.interval_for(60, local=60, cores=8) == pytest.approx(0.6)
+    assert step.interval_for(30, local=1, cores=2) == 0.2, "a room of laptops: one worker per machine"
+    assert [step.check_for(i) for i in (0.2, 0.6, 2.4)] == pytest.approx([0.1, 0.15, 0.6])
 
 
 def learned(w):
@@ -118,19 +122,22 @@ def test_a_peer_that_keeps_beating_is_never_lost(worker):
     assert worker.lost == []
 
 
-def test_a_bigger_cluster_gets_a_longer_interval_announced_at_once(worker):
+def test_a_bigger_cluster_gets_a_longer_interval_announced_at_once(worker, monkeypatch):
+    monkeypatch.setattr(fast_gossip, "CORES", 2)
     learned(worker)
     for i in range(29):
         beat(worker, f"w{i}@host")
+    beat(worker, "laptop@elsewhere")  # heard, but reads heartbeats on its own cores
     echo(worker)
     before = len(worker.sent)
     worker.step.check()
-    assert worker.step.interval == pytest.approx(0.6)
-    assert worker.c.gossip.interval == pytest.approx(0.15)
-    assert worker.c.blueprint.steps[HEART].heartbeat_interval == pytest.approx(0.6)
+    assert worker.step.sizes() == (31, 30)
+    assert worker.step.interval == pytest.approx(31 * 30 / 1500)
+    assert worker.c.gossip.interval == pytest.approx(worker.step.interval / 4)
+    assert worker.c.blueprint.steps[HEART].heartbeat_interval == worker.step.interval
     announced = worker.sent[before:]
     assert [e["type"] for e in announced] == ["worker-heartbeat"]
-    assert announced[0]["freq"] == pytest.approx(0.6, abs=0.05)
+    assert announced[0]["freq"] == pytest.approx(worker.step.interval, abs=0.05)
     assert worker.lost == []
 
 

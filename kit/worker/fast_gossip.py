@@ -5,10 +5,12 @@ in each heartbeat (`freq`), and checks every `interval` seconds. Every worker re
 heartbeats, so with a fixed interval the cluster's work grows with the square of its size: at 0.2 s,
 30 workers on two cores fall behind reading them and report live peers lost by the thousand.
 
-This step keeps each worker's share constant: it sends a heartbeat every
-`max(heartbeat_interval, size / heartbeats_per_s)` seconds (so each worker reads at most about
-`heartbeats_per_s` heartbeats per second whatever the size) and checks four times per interval.
-It re-sizes itself as peers come and go; peers follow, because every heartbeat carries its `freq`.
+This step gives each machine a budget instead: `heartbeats_per_core` heartbeats read per second per
+CPU core. A worker beats every `max(heartbeat_interval, size * local / budget)` seconds, where `size`
+is the number of workers it hears and `local` those on its own host (same name after the `@`),
+since all of them read each heartbeat on the same cores. A room of laptops (one worker each) gets
+a short interval; 60 workers on one 2-core machine a longer one. It checks four times per interval,
+re-sizes as peers come and go, and peers follow, because every heartbeat carries its `freq`.
 A worker that has just started does not know the size yet: for its first `learn` seconds it beats
 every `boot_interval` seconds (60 workers booting at once would otherwise all beat at the fastest pace).
 
@@ -21,21 +23,25 @@ On a busy machine a process may not run for a while. Two guards keep that from l
   ours, sent a full peer `freq` after the peer's last heartbeat, has been read.
 """
 
+import os
 import time
 
 from celery import bootsteps
 
 from kit.worker.internals import heart_step
 
+#: The cores this process may run on.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
 
 class FastGossip(bootsteps.Step):
     """Heartbeat and gossip check intervals that follow the cluster's size (see the module docstring)."""
 
     requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
-    #: Shortest heartbeat interval (seconds), used up to `heartbeat_interval * heartbeats_per_s` workers.
+    #: Shortest heartbeat interval (seconds): small clusters, or workers with cores of their own.
     heartbeat_interval = 0.2
-    #: Heartbeats per second each worker is asked to read (the interval grows with the cluster beyond that).
-    heartbeats_per_s = 50.0
+    #: Heartbeats the workers of one machine read per second per core (the interval grows beyond it).
+    heartbeats_per_core = 750.0
     #: Gossip checks for lost peers per heartbeat interval (never more often than `min_check` seconds).
     checks_per_interval = 4
     min_check = 0.1
@@ -61,16 +67,18 @@ class FastGossip(bootsteps.Step):
         gossip.periodic = self.check  # Gossip.register_timer schedules `self.periodic`
         gossip.on_message = self._hearing(gossip.on_message)
 
-    def interval_for(self, size):
-        """The heartbeat interval for a cluster of `size` workers."""
-        return max(self.heartbeat_interval, size / self.heartbeats_per_s)
+    def interval_for(self, size, local=1, cores=2):
+        """The heartbeat interval for `size` workers, `local` of them on this worker's `cores`."""
+        return max(self.heartbeat_interval, size * local / (self.heartbeats_per_core * cores))
 
     def check_for(self, interval):
         return max(self.min_check, interval / self.checks_per_interval)
 
-    def size(self):
-        """Workers this one hears, itself included."""
-        return 1 + sum(1 for w in self.c.gossip.state.workers.values() if w.alive)
+    def sizes(self):
+        """(workers this one hears, those on its own host), itself included in both."""
+        host = self.c.gossip.hostname.partition("@")[2]
+        peers = [w.hostname for w in self.c.gossip.state.workers.values() if w.alive]
+        return 1 + len(peers), 1 + sum(1 for h in peers if h.partition("@")[2] == host)
 
     def _hearing(self, on_message):
         """Gossip's message handler, noting when our own heartbeats come back (see `check`)."""
@@ -127,7 +135,7 @@ class FastGossip(bootsteps.Step):
             self._learning_until = now + self.learn
         if now < self._learning_until:
             return
-        ideal = self.interval_for(self.size())
+        ideal = self.interval_for(*self.sizes(), cores=CORES)
         if abs(ideal - self.interval) <= self.hysteresis * self.interval:
             return
         self.interval = ideal
