@@ -25,8 +25,10 @@ def test_a_renamed_internal_is_named_with_its_use(worker, monkeypatch):
     gossip = worker.consumer.blueprint.steps[internals.GOSSIP]
     monkeypatch.delattr(gossip, "consensus_requests")
     monkeypatch.delattr(Gossip, "on_elect_ack")
+    monkeypatch.delattr("celery.worker.state.active_requests")
     problems = internals.missing(worker)
-    assert len(problems) == 2, problems
+    assert len(problems) == 3, problems
+    assert problems[2].startswith("celery.worker.state:active_requests is gone")
     assert problems[0].startswith("gossip.on_elect_ack is gone")
     assert "gossip.consensus_requests is gone" in problems[1]
     assert "guards the single-request case" in problems[1] and "kit/worker/internals.py" in problems[1]

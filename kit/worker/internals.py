@@ -125,8 +125,9 @@ def missing(worker):
             if item.name:
                 _lookup(owner, item.name)
         except (AttributeError, ImportError, KeyError) as exc:
+            where = f"{item.where}.{item.name}" if item.name else item.where
             problems.append(
-                f"{item.where}.{item.name or ''} is gone ({type(exc).__name__}: {exc}); the kit uses it: "
-                f"{item.use}. Update kit/worker/internals.py for this Celery release."
+                f"{where} is gone ({type(exc).__name__}: {exc}); the kit uses it: {item.use}. "
+                "Update kit/worker/internals.py for this Celery release."
             )
     return problems
