@@ -114,6 +114,11 @@ def _requires(cls) -> list:
     reqs = cls.requires or ()
     if isinstance(reqs, str):
         raise StepError(f"step {cls.name!r} has requires={reqs!r}: use a tuple, e.g. requires=({reqs!r},)")
+    if not isinstance(reqs, (tuple, list, set, frozenset)):
+        raise StepError(
+            f"step {cls.name!r} has requires={reqs!r}: use a tuple or set of steps, "
+            "e.g. requires={'celery.worker.components:Pool'}"
+        )
     return [_load(r, f"step {cls.name!r} requires") for r in reqs]
 
 

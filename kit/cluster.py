@@ -74,8 +74,8 @@ class LocalCluster(Control):
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
         self._shortcuts = _shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
+        guard.warn_shadowing()  # before the plan: a broken app still hears of a shadowing file
         self._plan = self._make_plan(worker_options)
-        guard.warn_shadowing()
         self.closed, self.state = False, "starting"
         self.room, self.tag, self.namespace = room, namespace.new_tag(), ""
         self._workers, self._count, self.redis, self.events = {}, 0, None, None

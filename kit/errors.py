@@ -19,6 +19,20 @@
 Every class is exported from `kit`; messages name the bad value and end with the fix.
 """
 
+import os
+import sys
+
+_KIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that points a warning raised by the caller at the user's line (the innermost
+    frame outside the kit), however deep inside the kit the caller is."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_KIT_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
 
 class ClusterError(RuntimeError):
     """The cluster could not do what was asked."""

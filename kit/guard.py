@@ -8,7 +8,7 @@ import traceback
 import warnings
 from importlib import machinery, metadata
 
-from kit.errors import ClusterError, ShadowWarning
+from kit.errors import ClusterError, ShadowWarning, user_stacklevel
 
 #: Distributions whose packages every kit worker imports at start (with their dependencies).
 WORKER_DISTRIBUTIONS = ("celery", "cloudpickle", "click")
@@ -129,7 +129,7 @@ def shadow_message(path, package, what):
     )
 
 
-def warn_shadowing(stacklevel=3):
+def warn_shadowing():
     """A ShadowWarning per file of the cwd hiding a package the workers import (LocalCluster calls this)."""
     for path, package, what in shadowed():
-        warnings.warn(shadow_message(path, package, what), ShadowWarning, stacklevel=stacklevel)
+        warnings.warn(shadow_message(path, package, what), ShadowWarning, stacklevel=user_stacklevel())

@@ -6,7 +6,7 @@ import warnings
 from dataclasses import dataclass
 
 from kit import calls
-from kit.errors import StepError, StepWarning  # noqa: F401
+from kit.errors import StepError, StepWarning, user_stacklevel  # noqa: F401
 
 #: Parent attributes that exist only once the step providing them was created, per blueprint.
 PROVIDED_BY = {
@@ -227,4 +227,4 @@ def lint(app):
 def warn(app):
     """A StepWarning per finding of check_step (LocalCluster does this, then raises any StepError)."""
     for finding in _step_findings(app):
-        warnings.warn(str(finding), StepWarning, stacklevel=4)  # the user's LocalCluster(...)/restart()
+        warnings.warn(str(finding), StepWarning, stacklevel=user_stacklevel())

@@ -427,3 +427,11 @@ def test_celerys_own_steps_and_the_guides_never_cross():
     app.steps["worker"].add(NeedsPool)
     app.steps["consumer"].add(MyConsumerStep)
     assert cross_blueprint_errors(app) == []
+
+
+def test_requires_left_as_a_placeholder_is_named():
+    class Starter(bootsteps.Step):  # an exercise's starter cell: requires = ...  # TODO
+        requires = ...
+
+    with pytest.raises(StepError, match=r"requires=Ellipsis: use a tuple or set of steps"):
+        check_app_steps(one_step_app("worker", Starter))
