@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from runtime_env import runtime_env
 from test_notebooks import IDS, NOTEBOOK_TIMEOUT, NOTEBOOKS, failures, read
-from test_runtime_notebooks import run
+from test_runtime_notebooks import run, runtime_kernel  # noqa: F401, F811  (runtime_kernel: a fixture)
 
 import kit
 from kit.broker import EmbeddedRedis
@@ -63,7 +63,7 @@ def joined(room, timeout):
 
 @pytest.mark.timeout(NOTEBOOK_TIMEOUT + 60)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_every_notebook_runs_clean_beside_join_workers(path, stack, runtime_kernel, runtime_python):
+def test_every_notebook_runs_clean_beside_join_workers(path, stack, runtime_kernel, runtime_python):  # noqa: F811
     from nbclient.exceptions import CellExecutionError
 
     nb = read(path)
