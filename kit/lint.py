@@ -28,6 +28,8 @@ SIGNAL_METHODS = ("stop", "terminate", "shutdown")
 
 @dataclass
 class Finding:
+    """One thing the checks found in a step: where, what and why, and the fix."""
+
     step: str  #: the step class name
     method: str  #: where it was found
     problem: str  #: what and why, with the fix
