@@ -19,6 +19,7 @@ from kit.readiness import ReadyWatch
 from kit.control import Control
 from kit.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.errors import ClusterError, WorkerBootError
+from kit.procs import record_tail
 
 _clusters = weakref.WeakSet()
 #: App settings a cluster changes and gives back when it closes.
@@ -83,6 +84,7 @@ class LocalCluster(Control):
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
         self._progress = display.Progress(self) if progress else None
         _clusters.add(self)
+        self.started_at = time.time()
         try:
             if self.fork:
                 fork_server()  # warms up (imports Celery) while Redis starts
@@ -280,7 +282,7 @@ class LocalCluster(Control):
         """The worker's log (stdout and stderr); worker_options={'loglevel': 'debug'} shows the boot order."""
         with open(self._known(name).log_path, errors="replace") as f:
             text = f.read()
-        return "\n".join(text.splitlines()[-lines:]) if lines else text
+        return record_tail(text, lines) if lines else text
 
     # -- lifetime -------------------------------------------------------------------------------
     def close(self):
@@ -312,6 +314,9 @@ class LocalCluster(Control):
 
     def _repr_html_(self):
         return display.html(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return display.mimebundle(self)
 
 
 def _shortcuts(pool, concurrency, worker_options):

@@ -1,30 +1,39 @@
-"""How a cluster shows itself in a notebook: HTML and text reprs, and live start-up progress."""
+"""How a cluster shows itself in a notebook: a live card (widgets) or plain HTML, text, start-up progress."""
 
 import html as _html
+import re
+import time
 
-_STYLE = "font-family: var(--jp-code-font-family, monospace); font-size: 12px"
+from kit.contract import GOSSIP
+
+_STYLE = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px; line-height: 1.45"
+#: Worker state -> (colour, what it means); text is always shown, the dot only helps.
+STATES = {
+    "booting": ("#f9a825", "started, not answering a ping yet"),
+    "up": ("#2e7d32", "answered a ping"),
+    "left": ("#757575", "stopped (warm shutdown: peers saw node_leave)"),
+    "lost": ("#c62828", "killed or died (peers saw node_lost)"),
+    "closed": ("#9e9e9e", "the cluster is closed"),
+    "running": ("#2e7d32", "the broker and the workers it started are up"),
+    "connected": ("#2e7d32", "the event feed receives the broker's events"),
+}
 
 
-def _steps(cluster):
-    return {
-        kind: [getattr(s, "__name__", str(s)) for s in cluster.app.steps[kind]]
-        for kind in ("worker", "consumer")
-    }
+def plural(n, word):
+    """'1 worker', '2 workers'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def broker_note(cluster):
-    """The last time the embedded Redis exited and came back ('' if it never did)."""
-    history = getattr(cluster, "broker_history", None) or []
-    return f"{len(history)} broker restart(s), last: {history[-1]}" if history else ""
+def badge(state):
+    """A state as a coloured dot and its word (the word carries it where colours or fonts fail)."""
+    colour = STATES.get(state, ("#555555", ""))[0]
+    title = _html.escape(STATES.get(state, ("", state))[1])
+    return f"<span title='{title}' style='color:{colour}'>●</span>&nbsp;{_html.escape(state)}"
 
 
-def text(cluster):
-    broker = "embedded redis" if getattr(cluster, "embedded", False) else "attached"
-    note = broker_note(cluster)
-    return (
-        f"<LocalCluster {cluster.state}: {len(cluster.workers)} workers {cluster.workers!r}, "
-        f"{broker} at {safe_url(getattr(cluster, 'broker_url', '?'))}" + (f"; {note}>" if note else ">")
-    )
+def natural(name):
+    """Sort key: w2@host before w10@host."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def safe_url(url):
@@ -35,30 +44,153 @@ def safe_url(url):
     return url
 
 
-def html(cluster):
-    rows = "".join(
-        f"<tr><td>{_html.escape(name)}</td><td>{'up' if w.alive else 'down'}</td>"
-        f"<td>pid {w.proc.pid}</td></tr>"
-        for name, w in cluster._workers.items()
-    )
-    steps = _steps(cluster)
-    added = "".join(
-        f"<li>{kind}: {_html.escape(', '.join(names) or '(none)')}</li>" for kind, names in steps.items()
-    )
-    feed = cluster.events
+class Roster:
+    """Every worker a cluster started and what became of it (booting, up, left, lost), from its events.
+
+    Feed it with `on_event` (the types in `TYPES`); `states()` answers from the cluster's own
+    process table first, so it is true even before an event arrives.
+    """
+
+    TYPES = ("worker-online", "worker-offline", "worker-heartbeat", GOSSIP)
+
+    def __init__(self, cluster):
+        self.cluster, self.known, self.offline, self.lost, self.processed = cluster, {}, set(), set(), {}
+
+    def on_event(self, event):
+        """Record an event; True when the states may have changed (not for a heartbeat)."""
+        kind, host = event.get("type"), event.get("hostname")
+        if kind == "worker-heartbeat":
+            self.processed[host] = event.get("processed", 0)
+            return False
+        if kind == "worker-offline":
+            self.offline.add(host)
+        elif kind == "worker-online":
+            self.offline.discard(host)
+            self.lost.discard(host)
+        elif kind == GOSSIP and event.get("event") == "node_lost":
+            self.lost.add(event.get("peer"))
+        return True
+
+    def states(self):
+        """{worker: state} in name order, every worker this cluster has started."""
+        closed = getattr(self.cluster, "closed", False)
+        procs = dict(getattr(self.cluster, "_workers", {}))
+        for name, proc in procs.items():
+            self.known[name] = proc
+        out = {}
+        for name in sorted(self.known, key=natural):
+            proc = procs.get(name)
+            if closed:
+                out[name] = "closed"
+            elif proc is not None and _alive(proc):
+                out[name] = "up" if getattr(proc, "ready", True) else "booting"
+            else:
+                out[name] = "left" if name in self.offline and name not in self.lost else "lost"
+        return out
+
+    def pid(self, name):
+        proc = getattr(self.known.get(name), "proc", None)
+        return getattr(proc, "pid", None)
+
+    def counts(self):
+        """'3 up · 1 lost': the workers by state."""
+        tally = {}
+        for state in self.states().values():
+            tally[state] = tally.get(state, 0) + 1
+        return " · ".join(f"{n} {state}" for state, n in tally.items()) or "no workers"
+
+
+def _alive(proc):
+    try:
+        return bool(proc.alive)
+    except Exception:  # a process object that can't tell (e.g. being replaced) counts as gone
+        return False
+
+
+def cluster_state(cluster):
+    return "closed" if getattr(cluster, "closed", False) else str(getattr(cluster, "state", "?"))
+
+
+def broker_note(cluster):
+    """The last time the embedded Redis exited and came back ('' if it never did)."""
+    history = getattr(cluster, "broker_history", None) or []
+    return f"{len(history)} broker restart(s), last: {history[-1]}" if history else ""
+
+
+def text(cluster):
+    broker = "embedded redis" if getattr(cluster, "embedded", False) else "attached"
+    workers = list(getattr(cluster, "workers", ()))
+    note = broker_note(cluster)
     return (
-        f"<div style='{_STYLE}'><b>LocalCluster</b> — {cluster.state}, {len(cluster.workers)} workers, "
-        f"broker <code>{_html.escape(safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
-        + (f"<br>⚠ {_html.escape(broker_note(cluster))}" if broker_note(cluster) else "")
-        + f"<details><summary>workers</summary><table>{rows}</table></details>"
-        f"<details><summary>your steps</summary><ul>{added}</ul></details>"
-        f"<details><summary>event feed</summary>{_html.escape(repr(feed))}</details></div>"
+        f"<LocalCluster {cluster_state(cluster)}: {plural(len(workers), 'worker')} {workers!r}, "
+        f"{broker} at {safe_url(getattr(cluster, 'broker_url', '?'))}" + (f"; {note}>" if note else ">")
+    )
+
+
+def _steps(cluster):
+    return {
+        kind: [getattr(s, "__name__", str(s)) for s in cluster.app.steps[kind]]
+        for kind in ("worker", "consumer")
+    }
+
+
+def _pool(cluster):
+    options = getattr(cluster, "worker_options", {}) or {}
+    pool = getattr(cluster, "pool", None) or options.get("pool", "?")
+    return pool, getattr(cluster, "concurrency", None) or options.get("concurrency", "?")
+
+
+def worker_rows(cluster, roster):
+    """The worker table's rows: name, pid, pool, concurrency, state, steps added, tasks processed."""
+    pool, concurrency = _pool(cluster)
+    steps = ", ".join(name for names in _steps(cluster).values() for name in names) or "(none)"
+    return [
+        {
+            "name": name,
+            "pid": roster.pid(name),
+            "pool": pool,
+            "concurrency": concurrency,
+            "state": state,
+            "steps added": steps,
+            "tasks processed": roster.processed.get(name, 0),
+        }
+        for name, state in roster.states().items()
+    ]
+
+
+def html(cluster, roster=None, limit=40):
+    """The cluster as a card: state, broker (password hidden), a worker table; plain HTML."""
+    roster = roster or Roster(cluster)
+    rows = worker_rows(cluster, roster)
+    state = cluster_state(cluster)
+    cells = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{badge(v) if k == 'state' else _html.escape(str('' if v is None else v))}</td>"
+            for k, v in row.items()
+        )
+        + "</tr>"
+        for row in rows[:limit]
+    )
+    more = f"<tr><td colspan='7'>… and {len(rows) - limit} more</td></tr>" if len(rows) > limit else ""
+    head = "".join(f"<th style='text-align:left'>{k}</th>" for k in (rows[0] if rows else {}))
+    broker = "embedded Redis" if getattr(cluster, "embedded", False) else "attached broker"
+    since = getattr(cluster, "started_at", None)
+    age = f" · up {time.time() - since:.0f} s" if since and state == "running" else ""
+    note = broker_note(cluster)
+    return (
+        f"<div style='{_STYLE}' class='kit-card'>"
+        f"<b>LocalCluster</b> · {badge(state)}{age} · {roster.counts()}<br>"
+        f"{broker} <code>{_html.escape(safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
+        f"{f'<br>⚠ {_html.escape(note)}' if note else ''}"
+        f"<table style='font-size:12px;margin-top:4px'>{head and f'<tr>{head}</tr>'}{cells}{more}</table>"
+        f"</div>"
     )
 
 
 def room_text(room):
     return (
-        f"<Room {room.name!r} {room.state}: {len(room.workers)} workers {room.workers!r}, "
+        f"<Room {room.name!r} {room.state}: {plural(len(room.workers), 'worker')} {room.workers!r}, "
         f"broker {safe_url(room.broker_url)}>"
     )
 
@@ -66,39 +198,77 @@ def room_text(room):
 def room_html(room):
     rows = "".join(f"<li>{_html.escape(name)}</li>" for name in room.workers)
     return (
-        f"<div style='{_STYLE}'><b>Room {_html.escape(room.name)}</b> — {_html.escape(room.state)}, "
-        f"{len(room.workers)} workers, broker <code>{_html.escape(safe_url(room.broker_url))}</code>"
+        f"<div style='{_STYLE}'><b>Room {_html.escape(room.name)}</b> · {badge(str(room.state))} · "
+        f"{plural(len(room.workers), 'worker')}, "
+        f"broker <code>{_html.escape(safe_url(room.broker_url))}</code>"
         f"<details><summary>workers</summary><ul>{rows}</ul></details>"
         f"<details><summary>event feed</summary>{_html.escape(repr(room.events))}</details></div>"
     )
 
 
+def mimebundle(cluster):
+    """What a notebook shows for `cluster`: the live card where widgets work, else plain HTML."""
+    data = {"text/plain": text(cluster), "text/html": html(cluster)}
+    if _in_kernel() and not getattr(cluster, "closed", False):
+        try:
+            from kit.widgets.card import card_of
+        except ImportError:  # no ipywidgets: the HTML above
+            return data
+        data.update(
+            {k: v for k, v in card_of(cluster).widget._repr_mimebundle_().items() if k != "text/plain"}
+        )
+    return data
+
+
+def _in_kernel():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
 class Progress:
-    """A live line per worker while a cluster starts (in a notebook; silent elsewhere)."""
+    """A line per worker while a cluster starts (in a notebook; silent elsewhere), then a past-tense line."""
 
     def __init__(self, cluster):
-        self.cluster, self.handle = cluster, None
-        try:
-            from IPython import get_ipython
-            from IPython.display import HTML, display
-        except ImportError:
+        self.cluster, self.handle, self.t0 = cluster, None, time.monotonic()
+        if not _in_kernel():
             return
-        if get_ipython() is None or not hasattr(get_ipython(), "kernel"):
-            return
+        from IPython.display import HTML, display
+
         self.HTML = HTML
         self.handle = display(HTML(self._render()), display_id=True)
 
-    def _render(self):
+    def _render(self, final=False):
         c = self.cluster
-        items = "".join(
-            f"<span>{'✅' if w.ready else '⏳'} {_html.escape(n)}</span> " for n, w in c._workers.items()
+        workers = dict(getattr(c, "_workers", {}))
+        if final:
+            names = ", ".join(_html.escape(n) for n in workers)
+            took = time.monotonic() - self.t0
+            when = time.strftime("%H:%M:%S")
+            if getattr(c, "state", "") == "running":
+                what = f"started {plural(len(workers), 'worker')} ({names}) in {took:.1f} s at {when}"
+            else:
+                what = f"did not start (at {when}, after {took:.1f} s)"
+            hint = "Its live state: display <code>cluster</code>."
+            return f"<div style='{_STYLE}'>LocalCluster {what}. {hint}</div>"
+        items = " ".join(
+            f"<span>{badge('up' if w.ready else 'booting')} {_html.escape(n)}</span>"
+            for n, w in workers.items()
         )
         broker = "broker up" if getattr(c, "broker_url", None) else "starting redis…"
-        return f"<div style='{_STYLE}'>LocalCluster {c.state}: {broker} · {items}</div>"
+        return f"<div style='{_STYLE}'>LocalCluster starting: {broker} · {items}</div>"
 
     def update(self):
         if self.handle is not None:
             self.handle.update(self.HTML(self._render()))
 
     def done(self):
-        self.update()
+        """Replace the live line with what happened (a past-tense line stays true after kills and adds)."""
+        if self.handle is not None:
+            self.handle.update(self.HTML(self._render(final=True)))
+
+
+_safe_url = safe_url  # the name other modules used before

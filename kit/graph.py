@@ -48,6 +48,7 @@ EDGE_ATTR = {"arrowsize": "0.6", "color": "#5f6b7a"}
 PALETTE = {
     "celery": ("#e8eef6", "#7a8ca3", None, "blue"),
     "user": ("#ffe8a3", "#c28a00", None, "yellow"),
+    "probe": ("#eceff1", "#90a4ae", "#607d8b", "grey, dotted"),
     "disabled": ("#f4f4f4", "#b0b0b0", "#909090", "dashed grey"),
     "error": ("#fde2e1", "#c5221f", None, "red"),
     "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e", "green"),
@@ -66,7 +67,14 @@ LEGEND = {
         ("double border: last", None),
         ("A → B: A requires B", None),
     ],
-    "live": [("disabled", "disabled"), ("✓ started", None), ("time: __init__ + include + start", None)],
+    "live": [
+        ("kit probe (the kit's instrumentation)", "probe"),
+        ("disabled", "disabled"),
+        ("✓ started", None),
+        ("time: __init__ + include + start", None),
+    ],
+    "last": [("┈ dotted: the last step boots after these", None)],
+    "consumer": [("bold arrow: Consumer starts the consumer blueprint", None)],
     "diff": [("added", "added"), ("removed", "removed")],
     "focus": [("focus", "focus"), ("what it requires", "requires"), ("what requires it", "required-by")],
 }
@@ -117,14 +125,36 @@ def _tooltip(step) -> str:
     return "\n".join(lines + ([f"error: {step.error}"] if step.error else []))
 
 
+#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, FastGossip) live.
+PROBES_MODULE = "kit.worker.probes"
+
+
+def is_probe(step) -> bool:
+    """A step the kit adds to watch the worker (not one the learner wrote)."""
+    return (step.ref or "").split(":")[0] == PROBES_MODULE
+
+
+def _kind(step) -> str:
+    if step.error:
+        return "error"
+    if step.enabled is False:
+        return "disabled"
+    return "probe" if is_probe(step) else "user" if step.user else "celery"
+
+
 def _node_attrs(bp: str, step, mark: str) -> dict:
-    kind = (
-        "error" if step.error else "disabled" if step.enabled is False else "user" if step.user else "celery"
-    )
+    kind = _kind(step)
     fill, colour, font, _ = PALETTE[mark or kind]
-    style = "rounded,filled,dashed" if mark == "removed" or kind == "disabled" else "rounded,filled"
+    dashed = mark == "removed" or kind == "disabled"
+    style = (
+        "rounded,filled,dashed"
+        if dashed
+        else "rounded,filled,dotted"
+        if kind == "probe"
+        else "rounded,filled"
+    )
     classes = ["step", bp, kind, mark] + ["last"] * step.last + ["conditional"] * step.conditional
-    bold = (step.user or mark) and mark != "dim"
+    bold = ((step.user and kind != "probe") or mark) and mark != "dim"
     attrs = {
         "label": _label(step),
         "tooltip": _tooltip(step),
@@ -213,9 +243,16 @@ def _focused(snap, names, focus: str) -> tuple[dict, dict]:
     return rows, {key: edge_mark(*key) for key in edges}
 
 
-def _legend(modes: list, title: str, live: bool) -> tuple[str, str]:
-    """The legend as an HTML-like label with colour swatches, and as plain text."""
-    entries = [entry for mode in ["base"] + modes for entry in LEGEND[mode]]
+def _legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tuple[str, str]:
+    """The legend as an HTML-like label with colour swatches, and as plain text.
+
+    `drawn`: the marks in the picture ('probe', 'last', 'consumer'); only those get an entry."""
+    entries = [
+        entry
+        for mode in ["base"] + modes + sorted(drawn & {"last", "consumer"})
+        for entry in LEGEND[mode]
+        if entry[1] != "probe" or "probe" in drawn
+    ]
 
     def cell(text, key):
         colour = f' bgcolor="{PALETTE[key][0]}" border="1" color="{PALETTE[key][1]}"' if key else ""
@@ -248,9 +285,30 @@ def _last_edges(g, bp: str, rows: list) -> None:
                 )
 
 
-def _draw(rows: dict, edges: dict, title: str, modes: list, live: bool) -> BlueprintGraph:
+def _drawn(rows: dict) -> set:
+    """The kinds of mark a picture of these rows holds, for the legend."""
+    steps = [s for pairs in rows.values() for s, _ in pairs]
+    out = {"probe"} if any(is_probe(s) for s in steps) else set()
+    if any(s.last for s in steps):
+        out.add("last")
+    if rows.get("consumer") and any(s.name == CONSUMER_STEP for s, _ in rows.get("worker", ())):
+        out.add("consumer")
+    return out
+
+
+def _without_probes(rows: dict, edges: dict) -> tuple[dict, dict]:
+    hidden = {(bp, s.name) for bp, pairs in rows.items() for s, _ in pairs if is_probe(s)}
+    rows = {bp: [(s, m) for s, m in pairs if (bp, s.name) not in hidden] for bp, pairs in rows.items()}
+    return rows, {k: m for k, m in edges.items() if (k[0], k[1]) not in hidden and (k[0], k[2]) not in hidden}
+
+
+def _draw(
+    rows: dict, edges: dict, title: str, modes: list, live: bool, probes: bool = True
+) -> BlueprintGraph:
+    if not probes:
+        rows, edges = _without_probes(rows, edges)
     g = BlueprintGraph("blueprints", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR)
-    g.graph_attr["label"], g.legend_plain = _legend(modes, title, live)
+    g.graph_attr["label"], g.legend_plain = _legend(modes, title, live, _drawn(rows))
     for bp, pairs in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:
             sub.attr(
@@ -299,9 +357,17 @@ def _title(snap) -> str:
 
 
 def blueprint_graph(
-    source, worker: str | None = None, blueprint: str = "both", diff_from=None, focus: str | None = None
+    source,
+    worker: str | None = None,
+    blueprint: str = "both",
+    diff_from=None,
+    focus: str | None = None,
+    probes: bool = True,
 ) -> BlueprintGraph:
-    """Draw the blueprints of an app (static), a cluster's worker (live) or a Snapshot."""
+    """Draw the blueprints of an app (static), a cluster's worker (live) or a Snapshot.
+
+    `probes=False` leaves out the kit's own instrumentation steps (drawn grey and dotted, "kit probe").
+    """
     names = _blueprints(blueprint)
     if diff_from is not None and focus is not None:
         raise ValueError(f"pass diff_from= or focus=, not both (focus={focus!r})")
@@ -310,10 +376,9 @@ def blueprint_graph(
         return blueprint_diff(diff_from, snap, blueprint=blueprint)
     if focus is not None:
         rows, edges = _focused(snap, names, focus)
-        return _draw(
-            rows, edges, f"{_title(snap)} · focus: {focus}", ["live"] * snap.live + ["focus"], snap.live
-        )
-    return _draw(*_plain(snap, names), _title(snap), ["live"] * snap.live, snap.live)
+        title = f"{_title(snap)} · focus: {focus}"
+        return _draw(rows, edges, title, ["live"] * snap.live + ["focus"], snap.live, probes)
+    return _draw(*_plain(snap, names), _title(snap), ["live"] * snap.live, snap.live, probes)
 
 
 def blueprint_diff(before, after, blueprint: str = "both") -> BlueprintGraph:

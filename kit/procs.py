@@ -2,6 +2,7 @@
 
 import ctypes
 import os
+import re
 import signal
 import sys
 import time
@@ -47,6 +48,23 @@ def kill_tree(pid, grace=5.0):
     while time.monotonic() < deadline and alive(pid):
         time.sleep(0.02)
     signal_group(pid, signal.SIGKILL)
+
+
+#: How a record of Celery's log starts: "[2026-01-31 12:00:00,123: INFO/MainProcess] ...".
+RECORD = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+def record_tail(text, lines):
+    """The last `lines` lines of a log, starting at a record's first line (never mid-banner or mid-traceback).
+
+    A record cut by the limit is left out; if that leaves nothing, the last record is given whole."""
+    all_lines = text.splitlines()
+    tail = all_lines[-lines:]
+    starts = [i for i, line in enumerate(tail) if RECORD.match(line)]
+    if starts:
+        return "\n".join(tail[starts[0] :])
+    first = next((i for i in range(len(all_lines) - len(tail), -1, -1) if RECORD.match(all_lines[i])), 0)
+    return "\n".join(all_lines[first:])
 
 
 def stderr_tail(path, lines=15):

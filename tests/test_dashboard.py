@@ -102,6 +102,10 @@ def test_gossip_add_kill_and_elect(cluster, dash):
     eventually(lambda: any(what == "node_lost" and f.get("peer") == name for _, _, what, f in g.log))
     eventually(lambda: "node_lost" in g.log_html.value)
     eventually(lambda: all(g.sizes_seen().get(w) == 2 for w in cluster.workers))
+    g.refresh()
+    assert g.ends[name][1] == "lost"  # where its line (if it reported a size) stops, marked
+    eventually(lambda: f"{name} (lost)" in dash.header.value and "1 lost" in dash.header.value)
+    assert name not in dash.graph.source.options or name == dash.graph.drawn
     since = time.time()
     g.worker.value = cluster.workers[0]
     g.elect_button.click()
@@ -187,7 +191,10 @@ def test_timeline_tab_is_live(cluster, dash):
     widget = dash.tabs.children[-1]
     assert widget is dash.timeline.widget
     eventually(lambda: set(cluster.workers) <= set(widget.lanes))
+    assert not any(c["s"].startswith("fire:") for c in widget.chunks.values())  # Celery's ticks: hidden
+    widget.periodic = True  # the view's "show Celery's periodic timers"
     eventually(lambda: any(c["s"].startswith("fire:") for c in widget.chunks.values()))
+    widget.periodic = False
 
 
 def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):
@@ -214,3 +221,46 @@ def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):
     assert all(len(points) <= 200 for points in dash.gossip.sizes.values())
     eventually(lambda: f"rejected <b>{dash.consumer.counts['rejected']}</b>" in dash.consumer.counters.value)
     assert not dash.errors, dash.errors
+
+
+def test_graph_tab_follows_the_workers(cluster, dash):
+    graph = dash.graph
+    graph.source.value = cluster.workers[0]
+    name = cluster.add_worker()
+    eventually(lambda: name in graph.source.options)
+    graph.source.value = name
+    cluster.kill_worker(name)
+    eventually(lambda: "is gone" in graph.status.value and "opacity:0.35" in graph.svg.value)
+    graph.refresh_button.click()
+    assert graph.drawn in cluster.workers and name not in graph.source.options
+
+
+def test_closed_cluster_dashboard_is_closed_and_card_too(redis_server):
+    from celery import Celery
+
+    from kit import display
+    from kit.widgets.card import card_of
+
+    c = kit.LocalCluster(Celery("kit-closing"), workers=2, progress=False)
+    try:
+        d, card = Dashboard(c), card_of(c)
+        eventually(lambda: "2 workers up" in d.header.value)
+        eventually(
+            lambda: all(w in card.html.value for w in c.workers) and card.html.value.count("up</td>") == 2
+        )
+        assert ":***@" in card.html.value or "redis://" in card.html.value
+        assert (
+            c.redis.password not in card.html.value
+            and "<th style='text-align:left'>pid</th>" in card.html.value
+        )
+        workers = c.workers
+    finally:
+        c.close()
+    eventually(lambda: "closed" in d.header.value and "actions disabled" in d.header.value)
+    assert "unreachable" not in d.header.value
+    assert all(b.disabled for b in d.buttons) and d.graph.source.disabled and d.gossip.worker.disabled
+    assert "kit-closed" in d.widget._dom_classes and d.timeline.widget.frozen > 0
+    eventually(lambda: "closed" in card.html.value and card.open_button.disabled)
+    assert all(w in card.html.value for w in workers) and "running" not in display.html(c)
+    assert "closed" in repr(c) and "1 workers" not in repr(c)
+    d.close()

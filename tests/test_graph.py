@@ -288,6 +288,19 @@ def test_live_graph_of_a_real_worker(shared_cluster):
         assert "user" in ns[name]["class"].split() and "✓" in ns[name]["label"]
     assert ("worker/kit_test_steps.Recorder", f"{W}.Pool") in edges(g)
     assert f"live: worker {worker}" in g.source
+    probes = [n for n, attrs in ns.items() if "probe" in attrs["class"].split()]
+    assert {n.rsplit(".", 1)[-1] for n in probes} >= {"TimerProbe", "GossipProbe", "FastGossip"}
+    assert all("user" not in ns[n]["class"].split() for n in probes) and "kit probe" in g.source
+    hidden = blueprint_graph(shared_cluster, worker=worker, probes=False)
+    assert not any("Probe" in n or "FastGossip" in n for n in nodes(hidden)) and "kit probe" not in hidden.source
+    assert "worker/kit_test_steps.Recorder" in nodes(hidden)
+
+
+def test_legend_names_every_kind_of_mark_drawn():
+    g = blueprint_graph(LIVE_REPLY)
+    assert "dotted: the last step boots after these" in g.source  # Celery's Consumer step is `last`
+    assert "Consumer starts the consumer blueprint" in g.source
+    assert "kit probe" not in g.source  # none drawn, none explained
 
 
 def test_live_step_error_is_shown():

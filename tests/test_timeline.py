@@ -150,6 +150,65 @@ def test_events_land_in_lanes_by_kind():
     tl.close()
 
 
+def test_celerys_periodic_timers_are_hidden_until_asked_for():
+    cluster = offline(["w1@h"])
+    tl = Timeline(cluster)
+    for callback in (HEART, GOSSIP, TICK):
+        cluster.events._dispatch(fire(callback=callback))
+    view = tl.view_data()
+    assert {c["s"] for c in view["chunks"].values()} == {f"fire:{TICK}"}
+    assert set(view["series"]) & {f"fire:{HEART}", f"fire:{GOSSIP}"} == set()
+    assert tl.hidden_callbacks() == sorted([HEART, GOSSIP]) and len(tl.lanes()["w1@h"]["fires"]) == 3
+    tl.widget.periodic = True  # the view's toggle
+    drawn = {c["s"] for c in tl.view_data()["chunks"].values()}
+    assert drawn == {f"fire:{TICK}", f"fire:{HEART}", f"fire:{GOSSIP}"} and tl.hidden_callbacks() == []
+    assert tl.view_data()["series"][f"fire:{HEART}"]["periodic"] is True
+    tl.close()
+
+
+def test_marker_tooltips_say_what_happened_without_raw_fields():
+    cluster = offline(["w1@h"])
+    tl = Timeline(cluster)
+    cluster.events._dispatch(
+        {
+            "type": "worker-online",
+            "hostname": "w1@h",
+            "timestamp": time.time(),
+            "loadavg": [0.1],
+            "sw_ident": "x",
+        }
+    )
+    cluster.events._dispatch(
+        {
+            "type": "kit-gossip",
+            "hostname": "w1@h",
+            "timestamp": time.time(),
+            "event": "node_lost",
+            "peer": "w2@h",
+        }
+    )
+    tips = [m.text for m in tl._marks] if tl._drain() is None else []
+    assert "the worker connected" in tips[0] and "loadavg" not in tips[0] and "sw_ident" not in tips[0]
+    assert "lost a peer" in tips[1] and "peer: w2@h" in tips[1]
+    tl.close()
+
+
+def test_a_closed_cluster_freezes_the_timeline():
+    cluster = offline(["w1@h"])
+    cluster.closed = False
+    tl = Timeline(cluster)
+    widget = tl.widget
+    assert widget.since > 0 and not widget.frozen
+    cluster.closed = True
+    cluster.events._dispatch(
+        {"type": "kit-feed", "hostname": "", "timestamp": time.time(), "connected": False}
+    )
+    eventually(lambda: widget.frozen > 0)
+    cluster.events._dispatch(fire(callback=TICK))
+    time.sleep(0.3)
+    assert not tl._inbox and f"fire:{TICK}" not in {c["s"] for c in widget.chunks.values()}
+
+
 def test_window_drops_old_events_and_empty_lanes():
     cluster = offline()
     tl = Timeline(cluster, window=5)
@@ -194,7 +253,7 @@ def cluster(redis_server):
 
 @pytest.fixture
 def timeline(cluster):
-    tl = Timeline(cluster, window=600)
+    tl = Timeline(cluster, window=600, periodic=True)  # the whole picture, Celery's own ticks too
     yield tl
     tl.close()
 
@@ -290,12 +349,12 @@ def test_a_view_that_says_hello_gets_everything_then_only_changes():
     tl = Timeline(cluster)
     widget, sent = tl.widget, []
     widget.send = sent.append
-    cluster.events._dispatch(fire(t=time.time() - 20))
+    cluster.events._dispatch(fire(callback=TICK, t=time.time() - 20))
     tl._flush()
     widget._on_view_msg(widget, {"type": "hello"}, [])
     assert sent[-1]["type"] == "snapshot" and sent[-1]["chunks"] == widget.chunks and len(widget.chunks) == 1
     old = next(iter(widget.chunks))
-    cluster.events._dispatch(fire())
+    cluster.events._dispatch(fire(callback=TICK))
     tl._flush()
     update = sent[-1]
     assert (
@@ -314,6 +373,7 @@ def test_widget_traffic_stays_far_below_jupyters_iopub_limit(cluster, timeline):
     """Jupyter's server drops every iopub message beyond 1 MB/s (iopub_data_rate_limit), freezing all widgets.
     Only the chunks that changed are sent, so steady traffic is kilobytes a second."""
     widget = timeline.widget
+    widget.periodic = True  # the worst case: Celery's heartbeat and gossip ticks drawn too
     eventually(lambda: timeline.updates >= 5)
     sent, t0 = widget.sent_bytes, time.monotonic()
     while time.monotonic() - t0 < 8:

@@ -2,23 +2,24 @@
 
 import collections
 import threading
+import time
 
 import ipywidgets as w
 
 from kit.contract import FEED
-from kit.display import broker_note
-
+from kit.display import Roster
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
 from kit.widgets.graph import GraphPanel
+from kit.widgets.header import header_html
 from kit.widgets.options import OptionsPanel
-from kit.widgets.panel import Throttle, escape, live_workers, traceback_html
+from kit.widgets.panel import Throttle, traceback_html
 from kit.widgets.steps import StepsPanel
 from kit.widgets.timeline import Timeline
 
 
 #: Events that change the header (the feed's connection, workers coming and going).
-HEADER = (FEED, "worker-online", "worker-offline")
+HEADER = (FEED, *Roster.TYPES)
 
 
 class Dashboard:
@@ -31,6 +32,7 @@ class Dashboard:
 
     def __init__(self, cluster, window=60.0, rate=10.0):
         self.cluster, self.errors, self._running = cluster, [], False
+        self.roster, self.closed_at = Roster(cluster), None
         self._dirty, self._dirty_lock, self._shown = set(), threading.Lock(), collections.deque(maxlen=5)
         self.header = w.HTML()
         self.error_area = w.HTML()
@@ -57,6 +59,9 @@ class Dashboard:
         self._listeners = [self._listener(p) for p in self.panels if p.types]
         for panel, fn in zip([p for p in self.panels if p.types], self._listeners, strict=True):
             cluster.events.subscribe(fn, types=panel.types)
+        for event in list(cluster.events.history):
+            if event.get("type") in Roster.TYPES:
+                self.roster.on_event(event)
         self._listeners.append(cluster.events.subscribe(self._on_header, types=HEADER))
         self._throttle.poke()
 
@@ -69,6 +74,8 @@ class Dashboard:
         """Run a panel's action: buttons disabled meanwhile; an exception is shown, never swallowed."""
         if self._running:  # an action triggered by another one (e.g. a dropdown it refreshed)
             return handler()
+        if self.closed_at is not None:
+            return None
         self._running, states = True, [(b, b.disabled) for b in self.buttons]
         for b, _ in states:
             b.disabled = True
@@ -82,6 +89,8 @@ class Dashboard:
             for b, disabled in states:
                 b.disabled = disabled
             self._running = False
+            with self._dirty_lock:  # an action may have changed the workers: every panel looks again
+                self._dirty.update(self.panels)
             self._throttle.poke()
 
     def show_error(self, exc, where):
@@ -118,21 +127,30 @@ class Dashboard:
 
         return on_event
 
-    def _on_header(self, _event):
-        self._throttle.poke()
+    def _on_header(self, event):
+        if self.roster.on_event(event) or event.get("type") == FEED:
+            self._throttle.poke()
 
     def _refresh(self):
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
+        if self.closed_at is not None:
+            return
         for panel in dirty:
             panel.refresh()
-        feed, workers = self.cluster.events, live_workers(self.cluster)
-        state = "🟢 connected" if feed.connected else "🔴 broker unreachable (reconnecting…)"
-        self.header.value = (
-            f"<b>Bootsteps Kit</b> · cluster {escape(self.cluster.state)} · "
-            f"{len(workers)} workers: {escape(', '.join(workers))} · "
-            f"events {state}" + (f"<br>⚠ {escape(note)}" if (note := broker_note(self.cluster)) else "")
+        if getattr(self.cluster, "closed", False):
+            self._show_closed()
+        self.header.value = header_html(
+            self.cluster, self.roster, self.cluster.events.connected, self.closed_at
         )
+
+    def _show_closed(self):
+        """The cluster was closed: grey the dashboard, disable every control, freeze the timeline."""
+        self.closed_at = time.time()
+        for control in _controls(self.widget):
+            control.disabled = True
+        self.widget.add_class("kit-closed")
+        self.timeline.freeze(self.closed_at)
 
     # -- lifetime and display -------------------------------------------------------------------
     def close(self):
@@ -149,3 +167,11 @@ class Dashboard:
     def __repr__(self):
         tabs = [p.title for p in self.panels] + ["Timeline"]
         return f"<Dashboard of {self.cluster!r}: tabs {tabs}, {len(self.errors)} errors>"
+
+
+def _controls(widget):
+    """Every widget with a `disabled` trait inside `widget` (buttons, dropdowns, checkboxes, text)."""
+    if widget.has_trait("disabled"):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _controls(child)

@@ -2,8 +2,9 @@
 
 import ipywidgets as w
 
+from kit.contract import GOSSIP
 from kit.graph import BLUEPRINT_CHOICES, blueprint_graph
-from kit.widgets.panel import Panel, escape, set_options
+from kit.widgets.panel import Panel, escape, live_workers, set_options
 from kit.widgets.steps import svg_html
 
 #: The dropdown entry for the static graph of the app (no worker asked).
@@ -14,6 +15,7 @@ class GraphPanel(Panel):
     """What actually booted in a worker, redrawn after every restart or on Refresh."""
 
     title = "Graph"
+    types = ("worker-online", "worker-offline", GOSSIP)
 
     def __init__(self, dash):
         super().__init__(dash)
@@ -21,39 +23,72 @@ class GraphPanel(Panel):
         self.blueprint = w.ToggleButtons(
             options=BLUEPRINT_CHOICES, value="both", style={"button_width": "90px"}
         )
+        self.probes = w.Checkbox(
+            value=True, description="kit probes", indent=False, layout=w.Layout(width="110px")
+        )
         self.refresh_button = self.button("Refresh", self.render, icon="refresh")
         self.svg = w.HTML()
+        self.drawn = None
         self._rendering = False
-        self.source.observe(self._changed, names="value")
-        self.blueprint.observe(self._changed, names="value")
+        for control in (self.source, self.blueprint, self.probes):
+            control.observe(self._changed, names="value")
         self.render()
         self.widget = w.VBox(
-            [w.HBox([self.source, self.blueprint, self.refresh_button]), self.status, self.svg]
+            [w.HBox([self.source, self.blueprint, self.probes, self.refresh_button]), self.status, self.svg]
         )
 
     def _changed(self, _change):
         if not self._rendering:
             self.dash.run(self, self.render)
 
-    def render(self):
+    def _set_sources(self, workers):
         self._rendering = True
         try:
-            workers = self.cluster.workers
-            set_options(self.source, [STATIC, *workers])
-            if self.source.value == STATIC and workers and not self.svg.value:
-                self.source.value = workers[0]
+            set_options(self.source, [STATIC, *workers] + ([self.drawn] if self._gone(workers) else []))
         finally:
             self._rendering = False
+
+    def _gone(self, workers):
+        return self.drawn not in (None, STATIC) and self.drawn not in workers
+
+    def render(self):
+        workers = live_workers(self.cluster)
         name = self.source.value
+        if (name != STATIC and name not in workers) or (name == STATIC and workers and not self.svg.value):
+            name = workers[0] if workers else STATIC
+        self.drawn = name
+        self._set_sources(workers)
+        self._rendering = True
+        try:
+            self.source.value = name
+        finally:
+            self._rendering = False
+        kw = {"blueprint": self.blueprint.value, "probes": self.probes.value}
         graph = (
-            blueprint_graph(self.app, blueprint=self.blueprint.value)
+            blueprint_graph(self.app, **kw)
             if name == STATIC
-            else blueprint_graph(self.cluster, worker=name, blueprint=self.blueprint.value)
+            else blueprint_graph(self.cluster, worker=name, **kw)
         )
-        self.svg.value = svg_html(graph, max_height="520px")
+        self.svg.value, self.drawn = svg_html(graph, max_height="520px"), name
         self.say(
             f"drawn: {escape(name)}" + (" — what booted in this worker process" if name != STATIC else "")
         )
+
+    def on_event(self, event):
+        return event.get("type") != GOSSIP or event.get("event") in ("node_join", "node_leave", "node_lost")
+
+    def refresh(self):
+        """Keep the worker list true; a drawing of a worker that is gone says so and is greyed."""
+        workers = live_workers(self.cluster)
+        self._set_sources(workers)
+        stale = "opacity:0.35" in self.svg.value[:80]
+        if self._gone(workers) and not stale:
+            self.svg.value = f"<div style='opacity:0.35'>{self.svg.value}</div>"
+            self.say(
+                f"{escape(self.drawn)} is gone (stopped or killed): this drawing is how it was. "
+                "Pick a live worker, or Refresh.",
+                ok=False,
+            )
 
     def after_restart(self):
         self.render()

@@ -4,7 +4,7 @@ import collections
 import threading
 import time
 
-from kit.contract import DEADLOCK, GOSSIP, LIFECYCLE, TIMER, CELERY_TASK
+from kit.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, TIMER, details
 from kit.widgets import timeline_view as draw
 from kit.widgets.panel import Throttle, clock, live_workers, natural
 
@@ -22,6 +22,8 @@ _HIDDEN = {
 }
 #: The events the timeline draws.
 TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
+#: ... and the feed's own, which tells the timeline its cluster closed (it then freezes).
+LISTENS = (*TYPES, FEED)
 
 
 class Fire(collections.namedtuple("Fire", "time host callback duration error")):
@@ -45,8 +47,11 @@ class Timeline:
     `max_points` (per kind of item).
     """
 
-    def __init__(self, cluster, window=60.0, rate=10.0, max_points=4000):
+    def __init__(self, cluster, window=60.0, rate=10.0, max_points=4000, periodic=False):
         self.cluster, self.window, self.max_points = cluster, float(window), max_points
+        #: Draw Celery's own periodic timers (heartbeat, gossip checks, broker housekeeping) too.
+        self.periodic = periodic
+        self.since = getattr(cluster, "started_at", None) or time.time()
         self.updates, self._widget, self._observers, self._lock = 0, None, [], threading.RLock()
         self._inbox = collections.deque(maxlen=max_points * 5)
         self._fires, self._marks, self._boot = (collections.deque(maxlen=max_points) for _ in range(3))
@@ -58,7 +63,7 @@ class Timeline:
             if e.get("type") in TYPES and e.get("timestamp", 0) > time.time() - window
         )
         self._throttle = Throttle(self._flush, rate=rate, name="kit-timeline")
-        cluster.events.subscribe(self._on_event, types=TYPES)
+        cluster.events.subscribe(self._on_event, types=LISTENS)
         self._throttle.poke()
 
     def _on_event(self, event):
@@ -76,6 +81,9 @@ class Timeline:
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)
+            if getattr(self.cluster, "closed", False) and not self._widget.frozen:
+                self._widget.frozen = time.time()  # the cluster closed: the last picture stands
+                self.close()
 
     def _drain(self):
         with self._lock:
@@ -126,7 +134,9 @@ class Timeline:
     def _mark(self, t, host, mark, e):
         if mark in draw.MARKERS:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
-            text = f"{clock(t)} {host}\n{mark} " + ", ".join(f"{k}={v}" for k, v in fields.items())
+            shown = {k: v for k, v in details(e).items() if k not in ("event", "kind")}
+            what = draw.MARKERS[mark][2]
+            text = f"{clock(t)} {host}\n{mark}: {what}" + "".join(f"\n{k}: {v}" for k, v in shown.items())
             self._marks.append(Mark(t, host, mark, text, fields))
 
     def _task(self, e, state, t, host):
@@ -210,20 +220,28 @@ class Timeline:
 
     def _view(self):
         callbacks = sorted(self._callbacks, key=self._callbacks.get)
+        if not self.periodic:
+            callbacks = [cb for cb in callbacks if not draw.periodic(cb)]
         every = {cb: text for (_, cb), text in self._intervals.items()}
+        fires = self._fires if self.periodic else [f for f in self._fires if not draw.periodic(f.callback)]
         return {
             "lanes": self._lane_names(),
             "series": draw.series_of(callbacks, every),
             "now": time.time(),
-            "chunks": draw.chunks_of(self._fires, self._tasks.values(), self._boot, self._marks),
+            "chunks": draw.chunks_of(fires, self._tasks.values(), self._boot, self._marks),
         }
+
+    def hidden_callbacks(self):
+        """The periodic timer callbacks kept but not drawn (Celery's own; `periodic=True` draws them)."""
+        return [] if self.periodic else sorted(cb for cb in self._callbacks if draw.periodic(cb))
 
     # -- widget -------------------------------------------------------------------------------
     @property
     def widget(self):
         """The widget (kit.timeline_panel.TimelineWidget), created on first use."""
         if self._widget is None:
-            self._widget = draw.TimelineWidget(window=self.window)
+            self._widget = draw.TimelineWidget(window=self.window, since=self.since, periodic=self.periodic)
+            self._widget.observe(self._periodic_changed, names="periodic")
             self._widget.show(**self.view_data())
             self._throttle.poke()
         return self._widget
@@ -232,6 +250,17 @@ class Timeline:
         """Call fn(timeline) on the update thread after each widget update (e.g. to time it)."""
         self._observers.append(fn)
         return fn
+
+    def _periodic_changed(self, change):
+        self.periodic = bool(change["new"])
+        self._throttle.poke()
+
+    def freeze(self, at=None):
+        """Stop at time `at` (e.g. when the cluster closed): a last update, then the picture stands still."""
+        self.close()
+        self._flush()
+        if self._widget is not None:
+            self._widget.frozen = at or time.time()
 
     def close(self):
         """Stop following the cluster's events (the widget keeps its last picture)."""

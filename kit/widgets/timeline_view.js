@@ -1,7 +1,8 @@
 // The kit's timeline view: a lane per worker on a canvas, drawn from chunks of items the kernel sends.
 // State: model traits `lanes`, `series`, `window`, `snapshot`; custom messages {type: "snapshot" | "update"}.
 // Drag across the lanes to zoom into a time range; double-click to follow "now" again; click a legend entry to hide it.
-const LANE = 100, GUTTER = 92, AXIS = 22, PAD = 10;
+// Many workers: lanes collapse (COMPACT px) and scroll; the filter box keeps the lanes whose name holds its text.
+const FULL = 100, COMPACT = 34, MANY = 10, GUTTER = 92, AXIS = 22, PAD = 10, MIN_SPAN = 5;
 const STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
 
 function el(tag, cls, parent) {
@@ -39,12 +40,33 @@ function symbol(g, name, x, y, colour) {
 }
 
 function render({ model, el: host }) {
-  const root = el("div", "kit-tl", host), head = el("div", "kit-tl-head", root);
-  const canvas = el("canvas", "kit-tl-canvas", root), legend = el("div", "kit-tl-legend", root);
+  const root = el("div", "kit-tl", host), bar = el("div", "kit-tl-bar", root), head = el("span", "kit-tl-head", bar);
+  const filter = el("input", "kit-tl-filter", bar), periodic = el("button", "kit-tl-btn kit-tl-periodic", bar);
+  const bootBtn = el("button", "kit-tl-btn kit-tl-boot", bar), liveBtn = el("button", "kit-tl-btn kit-tl-live", bar);
+  const scroller = el("div", "kit-tl-scroll", root), canvas = el("canvas", "kit-tl-canvas", scroller);
+  const axis = el("canvas", "kit-tl-axis", root), legend = el("div", "kit-tl-legend", root);
   const tip = el("div", "kit-tl-tip", root);
+  filter.placeholder = "filter workers"; filter.type = "search";
+  bootBtn.textContent = "zoom to boot"; bootBtn.title = "zoom into the last boot of the workers (the step waterfall)";
+  liveBtn.textContent = "follow live"; liveBtn.title = "show the latest window again (or double-click the lanes)";
   const st = { chunks: Object.assign({}, model.get("snapshot") || {}), offset: 0, hidden: new Set(), zoom: null, drag: null, hits: [] };
-  const now = () => Date.now() / 1000 + st.offset;
-  const span = () => st.zoom || [now() - model.get("window"), now()];
+  const now = () => model.get("frozen") || Date.now() / 1000 + st.offset;
+  const span = () => {
+    if (st.zoom) return st.zoom;
+    const t1 = now(), since = model.get("since") || 0;
+    return [Math.min(t1 - MIN_SPAN, Math.max(t1 - model.get("window"), since - 0.5)), t1];
+  };
+  const shownLanes = () => {
+    const text = filter.value.trim().toLowerCase(), lanes = model.get("lanes") || [];
+    return text ? lanes.filter((name) => name.toLowerCase().includes(text)) : lanes;
+  };
+  const laneHeight = (n) => (n > MANY ? COMPACT : FULL);
+  function tickRows(series) {  // the visible tick series share the fires band of a lane
+    const ids = Object.keys(series).filter((id) => series[id].kind === "tick" && !st.hidden.has(id));
+    const rows = {}, base = 0.13, band = 0.32;
+    ids.forEach((id, i) => { rows[id] = [base + band * (i + 0.5) / ids.length, Math.min(0.05, band / ids.length * 0.42)]; });
+    return rows;
+  }
 
   model.on("msg:custom", (msg) => {
     if (msg.type === "snapshot") st.chunks = msg.chunks || {};
@@ -58,21 +80,29 @@ function render({ model, el: host }) {
 
   function plotWidth() { return Math.max(300, (root.clientWidth || 900) - GUTTER - PAD); }
 
-  function draw() {
-    const lanes = model.get("lanes") || [], series = model.get("series") || {};
-    const w = GUTTER + plotWidth() + PAD, h = Math.max(1, lanes.length) * LANE + AXIS, dpr = window.devicePixelRatio || 1;
-    if (canvas.width !== w * dpr || canvas.height !== h * dpr) {
-      canvas.width = w * dpr; canvas.height = h * dpr; canvas.style.width = `${w}px`; canvas.style.height = `${h}px`;
+  function fit(c, w, h) {
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== w * dpr || c.height !== h * dpr) {
+      c.width = w * dpr; c.height = h * dpr; c.style.width = `${w}px`; c.style.height = `${h}px`;
     }
-    const g = canvas.getContext("2d"), [t0, t1] = span(), X = (t) => GUTTER + (t - t0) / (t1 - t0) * plotWidth();
-    g.setTransform(dpr, 0, 0, dpr, 0, 0); g.clearRect(0, 0, w, h); g.font = "12px sans-serif"; g.textBaseline = "middle";
-    const laneOf = {};
+    const g = c.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0); g.clearRect(0, 0, w, h);
+    return g;
+  }
+
+  function draw() {
+    const lanes = shownLanes(), series = model.get("series") || {}, LANE = laneHeight(lanes.length);
+    const w = GUTTER + plotWidth() + PAD, h = Math.max(1, lanes.length) * LANE;
+    const g = fit(canvas, w, h), [t0, t1] = span(), X = (t) => GUTTER + (t - t0) / (t1 - t0) * plotWidth();
+    g.font = "12px sans-serif"; g.textBaseline = "middle";
+    const laneOf = {}, rows = tickRows(series);
     lanes.forEach((name, i) => {
       laneOf[name] = i;
       g.fillStyle = i % 2 ? "#f3f6fa" : "#fbfcfd"; g.fillRect(GUTTER, i * LANE, plotWidth(), LANE);
       g.fillStyle = "#333"; g.fillText(name.length > 13 ? name.slice(0, 12) + "…" : name, 4, i * LANE + LANE / 2);
     });
-    drawAxis(g, t0, t1, X, lanes.length * LANE);
+    drawGrid(g, t0, t1, X, lanes.length * LANE);
+    drawAxis(fit(axis, w, AXIS), t0, t1, X);
     st.hits = [];
     const tnow = now();
     g.save(); g.beginPath(); g.rect(GUTTER, 0, plotWidth(), lanes.length * LANE); g.clip();
@@ -91,9 +121,9 @@ function render({ model, el: host }) {
         } else if (t >= t0 && t <= t1) {
           const x = X(t), y = (lane + s.row) * LANE;
           if (s.kind === "tick") {
-            const hh = Math.max(1.5, (s.half || 0.05) * LANE);
-            g.strokeStyle = s.colour; g.lineWidth = 1.5; g.beginPath(); g.moveTo(x, y - hh); g.lineTo(x, y + hh); g.stroke();
-            st.hits.push([x - 3, y - hh - 1, 6, 2 * hh + 2, c, k, t]);
+            const [row, half] = rows[c.s] || [s.row, s.half], yy = (lane + row) * LANE, hh = Math.max(1.5, half * LANE);
+            g.strokeStyle = s.colour; g.lineWidth = 1.5; g.beginPath(); g.moveTo(x, yy - hh); g.lineTo(x, yy + hh); g.stroke();
+            st.hits.push([x - 3, yy - hh - 1, 6, 2 * hh + 2, c, k, t]);
           } else {
             symbol(g, s.symbol, x, y, s.colour);
             st.hits.push([x - 6, y - 6, 12, 12, c, k, t]);
@@ -107,20 +137,51 @@ function render({ model, el: host }) {
     }
     g.restore();
     const count = Object.values(st.chunks).reduce((n, c) => n + c.t.length, 0);
+    const all = (model.get("lanes") || []).length, frozen = model.get("frozen");
     root.dataset.items = count; root.dataset.lanes = lanes.length;  // for browser tests
-    head.textContent = st.zoom ? `zoomed: ${timeText(t0, 0.1)} – ${timeText(t1, 0.1)} · double-click to follow live`
-      : `last ${model.get("window")} s · ${count} items · drag to zoom`;
+    root.dataset.frozen = frozen ? "1" : "";
+    const which = lanes.length < all ? `${lanes.length} of ${all} workers` : `${all} worker${all === 1 ? "" : "s"}`;
+    head.textContent = (frozen ? `frozen at ${timeText(frozen, 1)} (cluster closed) · ` : "")
+      + (st.zoom ? `zoomed: ${timeText(t0, 0.1)} – ${timeText(t1, 0.1)}`
+        : `last ${Math.round(t1 - t0)} s`) + ` · ${which} · ${count} items · drag to zoom`;
+    periodic.textContent = model.get("periodic") ? "hide Celery's periodic timers" : "show Celery's periodic timers";
+    periodic.title = "heartbeat (Heart._send), gossip checks (Gossip.periodic), broker housekeeping: many ticks a second";
+    liveBtn.disabled = !st.zoom;
   }
 
-  function drawAxis(g, t0, t1, X, y) {
-    const step = STEPS.find((s) => (s / (t1 - t0)) * plotWidth() >= 90) || 600;
-    g.strokeStyle = "#ccc"; g.fillStyle = "#555"; g.textAlign = "center"; g.font = "11px sans-serif";
+  function steps(t0, t1) { return STEPS.find((s) => (s / (t1 - t0)) * plotWidth() >= 90) || 600; }
+
+  function drawGrid(g, t0, t1, X, y) {
+    const step = steps(t0, t1);
+    g.strokeStyle = "#ddd";
     for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-      const x = X(t);
-      g.beginPath(); g.moveTo(x, 0); g.lineTo(x, y + 4); g.stroke();
-      g.fillText(timeText(t, step), x, y + AXIS / 2 + 2);
+      const x = X(t); g.beginPath(); g.moveTo(x, 0); g.lineTo(x, y); g.stroke();
     }
-    g.textAlign = "left"; g.font = "12px sans-serif";
+  }
+
+  function drawAxis(g, t0, t1, X) {  // tick labels stay inside the plot: the edge ones are aligned inwards
+    const step = steps(t0, t1), left = GUTTER, right = GUTTER + plotWidth();
+    g.strokeStyle = "#ccc"; g.fillStyle = "#555"; g.font = "11px sans-serif"; g.textBaseline = "middle";
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+      const x = X(t), text = timeText(t, step), half = g.measureText(text).width / 2;
+      g.beginPath(); g.moveTo(x, 0); g.lineTo(x, 4); g.stroke();
+      g.textAlign = x + half > right ? "right" : x - half < left ? "left" : "center";
+      g.fillText(text, g.textAlign === "right" ? right : g.textAlign === "left" ? left : x, AXIS / 2 + 2);
+    }
+    g.textAlign = "left";
+  }
+
+  function zoomToBoot() {  // the last wave of boot calls, with a little room on each side
+    const calls = [];
+    for (const id in st.chunks) {
+      const c = st.chunks[id];
+      if (c.s === "boot") for (let k = 0; k < c.t.length; k++) calls.push([c.t0 + c.t[k], c.t0 + c.t[k] + (c.len[k] || 0)]);
+    }
+    if (!calls.length) return;
+    const last = Math.max(...calls.map((b) => b[0]));
+    const wave = calls.filter((b) => b[0] >= last - 5);
+    const a = Math.min(...wave.map((b) => b[0])), b = Math.max(...wave.map((b) => b[1])), pad = Math.max(0.01, (b - a) * 0.05);
+    st.zoom = [a - pad, b + pad]; draw();
   }
 
   function tipText(c, k, t) {
@@ -149,6 +210,10 @@ function render({ model, el: host }) {
 
   const at = (e) => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
   const timeAt = (x) => { const [t0, t1] = span(); return t0 + (x - GUTTER) / plotWidth() * (t1 - t0); };
+  filter.oninput = () => draw();
+  periodic.onclick = () => { model.set("periodic", !model.get("periodic")); model.save_changes(); };
+  bootBtn.onclick = zoomToBoot;
+  liveBtn.onclick = () => { st.zoom = null; draw(); };
   canvas.onmousedown = (e) => { st.drag = { x0: at(e)[0] }; };
   canvas.onmouseup = (e) => {
     if (st.drag && st.drag.x1 !== undefined && Math.abs(st.drag.x1 - st.drag.x0) > 4) {
@@ -165,12 +230,15 @@ function render({ model, el: host }) {
     const hit = st.hits.findLast((b) => x >= b[0] - 1 && x <= b[0] + b[2] + 1 && y >= b[1] && y <= b[1] + b[3]);
     if (!hit) { tip.style.display = "none"; return; }
     tip.textContent = tipText(hit[4], hit[5], hit[6]);  // text, never HTML: names come from workers
-    tip.style.display = "block"; tip.style.left = `${Math.min(x + 14, root.clientWidth - 260)}px`; tip.style.top = `${y + 30}px`;
+    const top = y - scroller.scrollTop + scroller.offsetTop + 14;
+    tip.style.display = "block"; tip.style.left = `${Math.min(x + 14, root.clientWidth - 330)}px`; tip.style.top = `${top}px`;
   };
 
   model.on("change:lanes", draw);
+  model.on("change:frozen", draw);
+  model.on("change:periodic", draw);
   model.on("change:series", () => { drawLegend(); draw(); });
-  const timer = setInterval(() => { if (!st.zoom) draw(); }, 250);
+  const timer = setInterval(() => { if (!st.zoom && !model.get("frozen")) draw(); }, 250);
   const legendTimer = setInterval(drawLegend, 2000);
   const resize = new ResizeObserver(() => draw());
   resize.observe(root);

@@ -18,21 +18,21 @@ RHYTHMS = (
     ("broker", ("kombu.",), ("#9d755d", "#bab0ac", "#79706e", "#d8b5a5")),
     ("user", ("",), ("#f58518", "#54a24b", "#b279a2", "#eeca3b", "#72b7b2", "#ff9da6")),
 )
-#: Marker kinds: symbol and colour.
+#: Marker kinds: symbol, colour, and what it means (the tooltip's first line).
 MARKERS = {
-    "node_join": ("triangle-up", "#2ca02c"),
-    "node_leave": ("triangle-down", "#7f7f7f"),
-    "node_lost": ("x", "#d62728"),
-    "deadlock": ("diamond", "#d62728"),
-    "election": ("circle-open", "#bcbd22"),
-    "elect-ack": ("circle-open", "#8c8c00"),
-    "elected": ("star-open", "#bcbd22"),
-    "won": ("star", "#bcbd22"),
-    "worker-online": ("triangle-right", "#2ca02c"),
-    "worker-offline": ("square", "#7f7f7f"),
-    "timer-set": ("circle-open", "#999999"),
-    "timer-cancel": ("x", "#bbbbbb"),
-    "timer-error": ("x", "#b71c1c"),
+    "node_join": ("triangle-up", "#2ca02c", "this worker saw a peer join"),
+    "node_leave": ("triangle-down", "#7f7f7f", "this worker saw a peer leave (warm shutdown)"),
+    "node_lost": ("x", "#d62728", "this worker lost a peer (its heartbeats stopped)"),
+    "deadlock": ("diamond", "#d62728", "a task ran past DeadlockDetection's timeout"),
+    "election": ("circle-open", "#bcbd22", "this worker started an election"),
+    "elect-ack": ("circle-open", "#8c8c00", "this worker voted in an election"),
+    "elected": ("star-open", "#bcbd22", "this worker counted the votes: a leader"),
+    "won": ("star", "#bcbd22", "this worker won the election"),
+    "worker-online": ("triangle-right", "#2ca02c", "the worker connected (Celery's worker-online)"),
+    "worker-offline": ("square", "#7f7f7f", "the worker shut down (Celery's worker-offline)"),
+    "timer-set": ("circle-open", "#999999", "a callback was scheduled on the worker's timer"),
+    "timer-cancel": ("x", "#bbbbbb", "a timer entry was cancelled"),
+    "timer-error": ("x", "#b71c1c", "a timer callback raised"),
 }
 #: Boot-call colours by method; a call that raised is red.
 METHODS = {
@@ -64,6 +64,11 @@ def category(callback):
     return next(cat for cat, words, _ in RHYTHMS if any(word in callback.lower() for word in words))
 
 
+def periodic(callback):
+    """Celery's own high-rate timers (heartbeat, gossip checks, broker housekeeping): hidden by default."""
+    return category(callback) != "user"
+
+
 def chunk_start(t):
     """The start of the chunk that holds time `t` (the timeline keeps and drops whole chunks)."""
     return (t // CHUNK) * CHUNK
@@ -85,6 +90,7 @@ def series_of(callbacks, every):
             "row": round(base + span * (i + 0.5) / max(1, len(callbacks)), 4),
             "half": round(min(0.05, span / max(1, len(callbacks)) * 0.42), 4),
             "tip": f"{cb} · {every.get(cb, 'fire')}",
+            "periodic": cat != "user",
         }
     out["tasks"] = {
         "kind": "bar",
@@ -100,7 +106,7 @@ def series_of(callbacks, every):
         "colour": METHODS["start"],
         "height": round(ROW["boot"][1] / BOOT_ROWS * 0.8, 4),
     }
-    for kind, (symbol, colour) in MARKERS.items():
+    for kind, (symbol, colour, _) in MARKERS.items():
         out[f"mark:{kind}"] = {
             "kind": "mark",
             "group": "markers",
@@ -204,6 +210,12 @@ class TimelineWidget(anywidget.AnyWidget):
     lanes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     series = traitlets.Dict().tag(sync=True)
     window = traitlets.Float(60.0).tag(sync=True)
+    #: When the cluster started: the view's window starts no earlier (fits a young cluster).
+    since = traitlets.Float(0.0).tag(sync=True)
+    #: Non-zero: the time the picture froze at (the cluster closed); the view stops scrolling.
+    frozen = traitlets.Float(0.0).tag(sync=True)
+    #: Draw Celery's own periodic timers too (toggled in the view).
+    periodic = traitlets.Bool(False).tag(sync=True)
     snapshot = traitlets.Dict().tag(sync=True)
 
     def __init__(self, **kwargs):

@@ -1,0 +1,65 @@
+"""The cluster's live card (what `cluster` shows in a notebook): state, broker, workers, the dashboard."""
+
+import weakref
+
+import ipywidgets as w
+
+from kit import display
+from kit.contract import FEED
+from kit.widgets.panel import Throttle
+
+_cards = weakref.WeakKeyDictionary()
+
+
+def card_of(cluster):
+    """The one live card of a cluster (every display of `cluster` is a view of it)."""
+    card = _cards.get(cluster)
+    if card is None:
+        card = _cards[cluster] = ClusterCard(cluster)
+    return card
+
+
+class ClusterCard:
+    """dask's LocalCluster card for the kit: redrawn at most `rate` times a second while the cluster lives."""
+
+    def __init__(self, cluster, rate=2.0):
+        self.cluster, self.roster, self.dashboard = cluster, display.Roster(cluster), None
+        self.html = w.HTML(display.html(cluster, self.roster))
+        self.open_button = w.Button(
+            description="Open dashboard",
+            icon="tachometer",
+            tooltip="kit.Dashboard(cluster): steps, gossip, consumer, options, graph, timeline",
+            layout=w.Layout(width="auto"),
+        )
+        self.open_button.on_click(lambda _b: self.open())
+        self.out = w.Output()
+        self.widget = w.VBox([self.html, self.open_button, self.out])
+        self._throttle = Throttle(self.refresh, rate=rate, name="kit-card")
+        for event in list(cluster.events.history):
+            if event.get("type") in self.roster.TYPES:
+                self.roster.on_event(event)
+        cluster.events.subscribe(self._on_event, types=(*self.roster.TYPES, FEED))
+
+    def _on_event(self, event):
+        self.roster.on_event(event)
+        self._throttle.poke()
+
+    def open(self):
+        """Show the cluster's dashboard under the card."""
+        from kit.widgets.dashboard import Dashboard
+
+        if self.dashboard is None:
+            self.dashboard = Dashboard(self.cluster)
+            with self.out:
+                from IPython.display import display as show
+
+                show(self.dashboard)
+        self.open_button.disabled = True
+
+    def refresh(self):
+        self.html.value = display.html(self.cluster, self.roster)
+        if getattr(self.cluster, "closed", False):
+            self.open_button.disabled = True
+            self.open_button.tooltip = "the cluster is closed"
+            self.cluster.events.unsubscribe(self._on_event)
+            self._throttle.close()
