@@ -135,9 +135,12 @@ def _steps(cluster):
 
 
 def _pool(cluster):
-    options = getattr(cluster, "worker_options", {}) or {}
-    pool = getattr(cluster, "pool", None) or options.get("pool", "?")
-    return pool, getattr(cluster, "concurrency", None) or options.get("concurrency", "?")
+    """The pool and concurrency the workers run with (defaults, then the shortcuts, then worker_options)."""
+    from kit import options
+
+    layers = (options.DEFAULTS, getattr(cluster, "_shortcuts", {}), getattr(cluster, "worker_options", {}))
+    merged = options.merged(*layers)
+    return merged.get("pool", "?"), merged.get("concurrency", "?")
 
 
 def worker_rows(cluster, roster):

@@ -125,13 +125,13 @@ def _tooltip(step) -> str:
     return "\n".join(lines + ([f"error: {step.error}"] if step.error else []))
 
 
-#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, FastGossip) live.
-PROBES_MODULE = "kit.worker.probes"
+#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, FastGossip) live: worker-side code.
+PROBES_PACKAGE = "kit.worker."
 
 
 def is_probe(step) -> bool:
-    """A step the kit adds to watch the worker (not one the learner wrote)."""
-    return (step.ref or "").split(":")[0] == PROBES_MODULE
+    """A step the kit adds to watch or tune the worker (not one the learner wrote)."""
+    return (step.ref or "").split(":")[0].startswith(PROBES_PACKAGE)
 
 
 def _kind(step) -> str:

@@ -15,7 +15,7 @@ ValueError: bad
 
 def test_tail_starts_at_a_record_never_mid_banner_or_traceback():
     assert record_tail(LOG, 7).splitlines()[0].endswith("Connected to redis://127.0.0.1:1/0")
-    assert record_tail(LOG, 5).splitlines() == [
+    assert record_tail(LOG, 4).splitlines() == [
         LOG.splitlines()[-1]
     ]  # the traceback's record was cut: left out
     assert record_tail(LOG, 1) == LOG.splitlines()[-1]
