@@ -292,7 +292,9 @@ def test_live_graph_of_a_real_worker(shared_cluster):
     assert {n.rsplit(".", 1)[-1] for n in probes} >= {"TimerProbe", "GossipProbe", "FastGossip"}
     assert all("user" not in ns[n]["class"].split() for n in probes) and "kit probe" in g.source
     hidden = blueprint_graph(shared_cluster, worker=worker, probes=False)
-    assert not any("Probe" in n or "FastGossip" in n for n in nodes(hidden)) and "kit probe" not in hidden.source
+    assert (
+        not any("Probe" in n or "FastGossip" in n for n in nodes(hidden)) and "kit probe" not in hidden.source
+    )
     assert "worker/kit_test_steps.Recorder" in nodes(hidden)
 
 
