@@ -9,9 +9,19 @@ from kit.worker import internals
 
 @pytest.fixture(scope="module")
 def worker():
-    """An unstarted WorkController: its steps are created, nothing connects."""
+    """An unstarted WorkController: its steps are created, nothing connects.
+
+    Building one sets process-wide worker state (the default app, "never call result.get() in a
+    task"); it is put back afterwards, so later tests in this process still wait for results.
+    """
+    from celery import _state
+
+    saved = (_state.default_app, _state._tls.current_app, _state.task_join_will_block())
     app = Celery("internals", broker="redis://127.0.0.1:1/0", set_as_current=False)
-    return app.WorkController(pool_cls="threads", without_mingle=True)
+    yield app.WorkController(pool_cls="threads", without_mingle=True)
+    _state.set_default_app(saved[0])
+    _state._set_current_app(saved[1])
+    _state._set_task_join_will_block(saved[2])
 
 
 def test_every_internal_the_kit_touches_is_still_there(worker):
