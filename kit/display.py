@@ -117,8 +117,17 @@ def broker_note(cluster):
     return f"{len(history)} broker restart(s), last: {history[-1]}" if history else ""
 
 
+def where(cluster):
+    """'embedded redis', or 'attached' with the cluster's room or private namespace."""
+    if getattr(cluster, "room", None):
+        return f"room {cluster.room!r}, attached"
+    if getattr(cluster, "embedded", False):
+        return "embedded redis"
+    return f"private namespace {getattr(cluster, 'namespace', '')!r}, attached"
+
+
 def text(cluster):
-    broker = "embedded redis" if getattr(cluster, "embedded", False) else "attached"
+    broker = where(cluster)
     workers = list(getattr(cluster, "workers", ()))
     note = broker_note(cluster)
     return (

@@ -38,6 +38,7 @@ def test_two_clusters_on_one_redis_are_private(shared_redis):
     b = kit.LocalCluster(apps[1], workers=1, broker=shared_redis.url, progress=False)
     try:
         (wa,), (wb,) = a.workers, b.workers
+        assert f"private namespace {a.namespace!r}" in repr(a)
         assert wa != wb and wa.startswith(f"w1-{a.tag}@"), (wa, wb)  # unique names on a shared broker
         # remote control: each client reaches its own worker only
         assert [name for r in a._client.control.ping(timeout=1.0) for name in r] == [wa]
