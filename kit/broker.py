@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from kit.procs import child_preexec, kill_tree, stderr_tail
+from kit.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
 from kit.errors import BrokerError  # noqa: F401
 
 FIXES = (
@@ -42,8 +42,13 @@ def port_in_use(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-class EmbeddedRedis:
-    """A redis-server child process that lives and dies with its owner."""
+class EmbeddedRedis(ChildProcess):
+    """A redis-server child process that lives and dies with its owner (the ChildProcess interface).
+
+    `stop()` stops the process but not the object: `restart()` starts it again on the same port.
+    """
+
+    kind = "embedded Redis"
 
     def __init__(self, run_dir, port=None, binary=None):
         self.binary = binary or find_redis_server()
@@ -57,13 +62,16 @@ class EmbeddedRedis:
         self.port = port or free_port()
         self.password = secrets.token_hex(16)
         self.run_dir = run_dir
-        self.proc = None
 
     @property
     def url(self):
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout=10.0):
+        """Start redis-server and wait until it answers PING (BrokerError with its log's tail if not)."""
+        return super().start(timeout=timeout)
+
+    def _start(self, timeout):
         conf = os.path.join(self.run_dir, "redis.conf")
         with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(
@@ -81,7 +89,6 @@ class EmbeddedRedis:
                 preexec_fn=child_preexec,
             )
         self._wait_ready(timeout)
-        return self
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -94,7 +101,6 @@ class EmbeddedRedis:
             if self.ping():
                 return
             time.sleep(0.005)
-        self.stop()
         raise BrokerError(
             f"redis-server did not answer PING within {timeout:.0f} s ({stderr_tail(self.log_path)}); {FIXES}"
         )
@@ -115,10 +121,14 @@ class EmbeddedRedis:
             return False
 
     def stop(self):
+        """Stop redis-server (its data is gone); restart() may start it again, close() may not."""
+        self._stop()
+        self.proc = None
+
+    def _stop(self):
         if self.proc is not None:
             kill_tree(self.proc.pid, grace=2.0)
             self.proc.wait()
-            self.proc = None
 
     def restart(self, timeout=10.0):
         """Start redis-server again after it exited: same port, same password (its data is gone)."""
@@ -130,4 +140,5 @@ class EmbeddedRedis:
 
     @property
     def running(self):
-        return self.proc is not None and self.proc.poll() is None
+        """True while redis-server runs (status 'running')."""
+        return self.status == "running"

@@ -77,9 +77,14 @@ class LocalCluster(Control):
         self._shortcuts = _shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
         guard.warn_shadowing()  # before the plan: a broken app still hears of a shadowing file
         self._plan = self._make_plan(worker_options)
-        self.closed, self.state = False, "starting"
-        self.room, self.tag, self.namespace = room, namespace.new_tag(), ""
-        self._workers, self._count, self.redis, self.events = {}, 0, None, None
+        self.state = "starting"  #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
+        self.room = room
+        self.tag = namespace.new_tag()  #: names this cluster's workers and keys on a shared broker
+        self.namespace = ""  #: the key prefix on the broker ('' on a private embedded Redis)
+        self._workers = {}  #: name -> WorkerProcess
+        self._count = 0  #: workers started so far (names w1, w2, ...)
+        self.redis = None  #: the EmbeddedRedis, if the cluster started one
+        self.events = None  #: the EventFeed
         self._broker_watch = None
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
         self._progress = display.Progress(self) if progress else None
@@ -157,7 +162,7 @@ class LocalCluster(Control):
         worker = WorkerProcess(
             name, self.run_dir, self.broker_url, self._plan.argv, self.fork, namespace=self.namespace
         )
-        self._workers[name] = worker
+        self._workers[name] = worker.start()
         return worker
 
     def _make_plan(self, worker_options):
@@ -206,12 +211,17 @@ class LocalCluster(Control):
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)
         if w is not None:
-            w.terminate(grace)
+            w.close(grace)
 
     def _forget(self, name):
         w = self._workers.pop(name, None)
         if w is not None:
             w.kill()
+
+    @property
+    def closed(self):
+        """True once close() ran (the cluster's `state` is 'closed')."""
+        return self.state == "closed"
 
     @property
     def workers(self):
@@ -289,15 +299,16 @@ class LocalCluster(Control):
         """Stop the workers, the event feed and the embedded Redis; idempotent."""
         if self.closed:
             return
-        self.closed, self.state = True, "closed"
-        workers, self._workers = list(self._workers.values()), {}
+        if self._broker_watch is not None:
+            self._broker_watch.stop()  # first: it would start Redis again, or set a state over 'closed'
+        self.state = "closed"
+        workers = list(self._workers.values())
+        self._workers = {}
         terminate_all(workers, grace=5.0)
         if self.events is not None:
             self.events.close()
-        if self._broker_watch is not None:
-            self._broker_watch.stop()  # before Redis: it would start it again
         if self.redis is not None:
-            self.redis.stop()
+            self.redis.close()
         for key, value in getattr(self, "_saved_conf", {}).items():
             self.app.conf[key] = value
         self.app._pool = None

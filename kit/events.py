@@ -7,6 +7,8 @@ import time
 from celery import Celery
 
 from kit.contract import FEED, GROUP
+from kit.doctor import mask_url
+from kit.errors import ClusterError
 
 
 class EventFeed:
@@ -33,7 +35,10 @@ class EventFeed:
         self._heard, self._probe_id, self._waiters = threading.Event(), f"kit-feed-{id(self):x}", 0
 
     def start(self, timeout=10.0):
-        """Start receiving; returns once an event of its own has come back (the feed is subscribed)."""
+        """Start receiving; returns once an event of its own has come back (the feed is subscribed).
+
+        ClusterError (the feed closed again) if its probe is not heard within `timeout` seconds.
+        """
         self._thread.start()
         deadline = time.monotonic() + timeout
         with self._app.connection_for_write() as conn:
@@ -44,7 +49,19 @@ class EventFeed:
                 if self.connected:
                     probe.send("kit-feed-probe")
                 self._heard.wait(0.05)
+        if not self._heard.is_set():
+            self.close()
+            raise ClusterError(self._unheard(timeout))
         return self
+
+    def _unheard(self, timeout):
+        errors = "; ".join(list(self.errors)[-2:]) or "none"
+        return (
+            f"the event feed did not hear its own probe event within {timeout:.0f} s "
+            f"(broker {mask_url(self._app.conf.broker_url)}, connected={self.connected}, errors: {errors}). "
+            "Fix: check that the broker is up and reachable (python -m kit doctor), "
+            "and that the feed has the cluster's transport options"
+        )
 
     def _announcing(self, ready):
         """Wrap the receiver's on_consume_ready so the feed marks itself connected first."""
@@ -59,11 +76,13 @@ class EventFeed:
         while not self._stopping:
             try:
                 with self._app.connection_for_read() as conn:
+                    conn.ensure_connection(max_retries=0)  # fail fast: this loop retries and sees close()
                     self._receiver = receiver = self._app.events.Receiver(
                         conn, handlers={"*": self._on_event}
                     )
                     receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
                     receiver.should_stop = self._stopping
+                    receiver.connect_max_retries = 0  # its own connection too
                     for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
                         pass
             except Exception as exc:
@@ -162,11 +181,18 @@ class EventFeed:
         return pandas.DataFrame(rows)
 
     def close(self):
+        """Stop the receiver thread; idempotent."""
         self._stopping = True
         if self._receiver is not None:
             self._receiver.should_stop = True
         if self._thread.is_alive():
             self._thread.join(timeout=3)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
 
     def __repr__(self):
         return f"<EventFeed {len(self._ring)} events, connected={self.connected}>"

@@ -9,11 +9,16 @@ import gc
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+
+from kit.errors import ClusterError
+from kit.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
 
 PRELOAD = (
     "celery.__main__",
@@ -37,8 +42,6 @@ def _child(request):
     """In the forked child: become a worker process and never return."""
     code = 1
     try:
-        from kit.procs import child_preexec
-
         child_preexec()
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -135,30 +138,45 @@ class ForkedProcess:
         return self.returncode
 
 
-class ForkServer:
-    """The kernel's handle on one fork server process (shared by all clusters of the kernel)."""
+class ForkServer(ChildProcess):
+    """The kernel's handle on one fork server process (shared by all clusters of the kernel).
+
+    `start()` launches it and returns at once, so it imports Celery while the cluster starts Redis;
+    the first `spawn()` waits for its ready line. Its stderr goes to a private log whose tail any
+    failure carries.
+    """
+
+    kind = "fork server"
+    #: Seconds to wait for the ready line (it imports Celery and the kit's worker modules).
+    READY_TIMEOUT = 60.0
 
     def __init__(self):
-        from kit.procs import child_preexec
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kit.forkserver"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            preexec_fn=child_preexec,
-            env=dict(os.environ),
-        )
         self.lock = threading.Lock()
-        self._ready = None
+        self._ready = None  #: the server's pid, once it said it is ready
+        self._dir = tempfile.mkdtemp(prefix="kit-forkserver-")
+        self.log_path = os.path.join(self._dir, "forkserver.log")
 
-    def wait_ready(self):
+    def _start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kit.forkserver"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                preexec_fn=child_preexec,
+                env=dict(os.environ),
+            )
+
+    def _up(self):
+        return "starting" if self._ready is None else "running"
+
+    def wait_ready(self, timeout=None):
+        """Block until the server said it is ready; ClusterError with its stderr tail if it never does."""
         if self._ready is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"the kit's fork server exited with {self.proc.wait()}")
-            self._ready = json.loads(line)["ready"]
+            self._ready = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))["ready"]
 
     def spawn(self, argv, env, cwd, log):
+        """Fork a `celery worker` with `argv` and `env` in `cwd`, its output appended to `log`."""
         with self.lock:
             self.wait_ready()
             exit_file = log + ".exit"
@@ -167,24 +185,33 @@ class ForkServer:
             request = {"argv": argv, "env": env, "cwd": cwd, "log": log, "exit_file": exit_file}
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            reply = self.proc.stdout.readline()
-            if not reply:
-                raise RuntimeError(f"the kit's fork server exited with {self.proc.wait()}")
-            return ForkedProcess(json.loads(reply)["pid"], exit_file)
+            return ForkedProcess(json.loads(self._reply(10.0, "fork a worker"))["pid"], exit_file)
 
-    @property
-    def alive(self):
-        return self.proc.poll() is None
+    def _reply(self, timeout, doing):
+        """The server's next line on stdout, within `timeout` seconds."""
+        if select.select([self.proc.stdout], [], [], timeout)[0]:
+            line = self.proc.stdout.readline()
+            if line:
+                return line
+            what = f"exited with {self.proc.wait()}"
+        else:
+            what = f"did not answer within {timeout:.0f} s"
+        raise ClusterError(
+            f"the kit's fork server {what} (asked to {doing}).\n--- last lines of its stderr ---\n"
+            f"{stderr_tail(self.log_path)}\n--- fix what it says, or use kit.LocalCluster(app, fork=False)"
+        )
 
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+    def _stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.stdin.close()  # the server kills its workers and exits
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    kill_tree(self.proc.pid, grace=0)
+                    self.proc.wait()
+            self.proc.stdout.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

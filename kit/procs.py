@@ -7,6 +7,8 @@ import signal
 import sys
 import time
 
+from kit.errors import ClusterError
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -78,3 +80,71 @@ def stderr_tail(path, lines=15):
         return "(no log)"
     tail = [ln for ln in text.splitlines() if ln.strip()][-lines:]
     return "\n".join(tail) if tail else "(log is empty)"
+
+
+class ChildProcess:
+    """What the kernel's child processes share (EmbeddedRedis, ForkServer, WorkerProcess).
+
+    `start()` starts the process and waits for its readiness signal, returning self (on failure it
+    stops what it started and raises with the process's stderr tail); `close()` stops it for good and
+    is idempotent; `status` is the one state: 'created', 'starting', 'running', 'exited' (it ended on
+    its own) or 'closed'. `with` starts and closes it (dask's ProcessInterface is the model).
+    """
+
+    #: What the error messages call it.
+    kind = "process"
+    #: The Popen-like handle (`pid`, `poll()`, `wait()`), None before start.
+    proc = None
+    _closed = False
+
+    def start(self, **kwargs):
+        """Start the process (again, if it exited); refuses after close()."""
+        if self._closed:
+            raise ClusterError(f"this {self.kind} is closed: make a new one")
+        if self.status in ("starting", "running"):
+            return self
+        try:
+            self._start(**kwargs)
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def close(self):
+        """Stop the process and its children for good; calling it again does nothing."""
+        if not self._closed:
+            self._closed = True
+            self._stop()
+
+    @property
+    def status(self):
+        if self._closed:
+            return "closed"
+        if self.proc is None:
+            return "created"
+        return "exited" if self.proc.poll() is not None else self._up()
+
+    @property
+    def alive(self):
+        """True while the process runs (starting or running)."""
+        return self.status in ("starting", "running")
+
+    def _up(self):
+        """The status of a process that runs: 'running' unless the subclass knows it is still booting."""
+        return "running"
+
+    def _start(self, **kwargs):
+        raise NotImplementedError
+
+    def _stop(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        pid = f" pid {self.proc.pid}" if self.proc is not None else ""
+        return f"<{type(self).__name__} {self.status}{pid}>"

@@ -7,7 +7,7 @@ import sys
 import time
 
 from kit.forkserver import ForkServer
-from kit.procs import child_preexec, kill_tree, signal_group, stderr_tail
+from kit.procs import ChildProcess, child_preexec, kill_tree, signal_group, stderr_tail
 
 _forkserver = None
 
@@ -16,25 +16,37 @@ def fork_server():
     """The kernel's warm fork server, started on first use and shared by its clusters."""
     global _forkserver
     if _forkserver is None or not _forkserver.alive:
-        _forkserver = ForkServer()
+        close_fork_server()  # one that exited on its own: drop its log
+        _forkserver = ForkServer().start()
     return _forkserver
 
 
 def close_fork_server():
+    """Close the kernel's fork server (its workers die with it); the next fork_server() starts another."""
     if _forkserver is not None:
         _forkserver.close()
 
 
-class WorkerProcess:
-    """One `celery -A kit.worker.app worker` process of a cluster, with its log and boot markers."""
+class WorkerProcess(ChildProcess):
+    """One `celery -A kit.worker.app worker` process of a cluster, with its log and boot markers.
+
+    `start()` forks (or spawns) it and returns; it is 'starting' until the cluster hears its
+    `kit-ready` announcement and sets `ready`, then 'running'. `close(grace)` is a warm shutdown,
+    `kill()` a SIGKILL of its process tree; both are final and idempotent.
+    """
+
+    kind = "worker"
 
     def __init__(self, name, run_dir, broker_url, argv, fork=True, namespace=""):
-        self.name, self.ready = name, False
+        self.name = name
+        self.ready = False  #: set once the worker announced itself (kit.readiness)
+        self.fork = fork
+        self.run_dir = run_dir
         slug = name.split("@")[0]
-        self.log_path, self.boot_log = (os.path.join(run_dir, f"{slug}.{ext}") for ext in ("log", "boot"))
-        open(self.boot_log, "w").close()
-        argv = ["-A", "kit.worker.app", "worker", "-n", name, *argv]
-        env = dict(
+        self.log_path = os.path.join(run_dir, f"{slug}.log")
+        self.boot_log = os.path.join(run_dir, f"{slug}.boot")
+        self.argv = ["-A", "kit.worker.app", "worker", "-n", name, *argv]
+        self.env = dict(
             os.environ,
             KIT_RUN_DIR=run_dir,
             KIT_BROKER_URL=broker_url,
@@ -43,32 +55,44 @@ class WorkerProcess:
             KIT_BOOT_LOG=self.boot_log,
             PYTHONUNBUFFERED="1",
         )
-        if fork:
-            self.proc = fork_server().spawn(argv, env, run_dir, self.log_path)
-        else:
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "celery", *argv],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    cwd=run_dir,
-                    preexec_fn=child_preexec,
-                )
 
-    @property
-    def alive(self):
-        return self.proc.poll() is None
+    def _start(self):
+        open(self.boot_log, "w").close()
+        if self.fork:
+            self.proc = fork_server().spawn(self.argv, self.env, self.run_dir, self.log_path)
+            return
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", *self.argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.run_dir,
+                preexec_fn=child_preexec,
+            )
 
-    def terminate(self, grace=10.0):
-        """SIGTERM (warm shutdown), SIGKILL after `grace` seconds."""
-        kill_tree(self.proc.pid, grace=grace)
-        self.proc.wait()
+    def _up(self):
+        return "running" if self.ready else "starting"
+
+    def close(self, grace=10.0):
+        """Warm shutdown: SIGTERM its process tree, SIGKILL after `grace` seconds."""
+        if not self._closed:
+            self._closed = True
+            if self.proc is not None:
+                kill_tree(self.proc.pid, grace=grace)
+                self.proc.wait()
 
     def kill(self):
-        signal_group(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        """SIGKILL its process tree now (peers see node_lost once its heartbeats stop)."""
+        if not self._closed:
+            self._closed = True
+            self._stop()
+
+    def _stop(self):
+        if self.proc is not None:
+            signal_group(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
     def booting(self):
         """Where boot went wrong: the first step call that raised, else the last one never left."""
