@@ -11,8 +11,11 @@ from packaging.requirements import Requirement
 from test_distribution import CONDA_NAMES, ROOT, conda_deps, tomllib
 from test_notebooks import NOTEBOOKS, code_cells, read
 
-#: ``python -m NAME`` run from a cell, as ``!{sys.executable} -m NAME`` or ``[sys.executable, "-m", "NAME"``.
-RUN_MODULE = re.compile(r"""sys\.executable\}?["']?,?\s*["']?-m["']?,?\s*["']?([A-Za-z_][\w.]*)""")
+#: ``python -m NAME`` run by a cell: ``!{sys.executable} -m NAME`` or ``[sys.executable, "-m", "NAME"``.
+RUN_MODULE = (
+    re.compile(r"^\s*!\{sys\.executable\}\s+-m\s+([A-Za-z_][\w.]*)", re.M),
+    re.compile(r"""sys\.executable\s*,\s*["']-m["']\s*,\s*["']([A-Za-z_][\w.]*)["']"""),
+)
 ENVIRONMENTS = ("environment.yml", "binder/environment.yml")
 
 
@@ -50,7 +53,7 @@ def notebook_modules():
 
 def modules_run(source):
     """Top-level modules that ``source`` runs with ``python -m``."""
-    return {m.split(".")[0] for m in RUN_MODULE.findall(source)}
+    return {m.split(".")[0] for pattern in RUN_MODULE for m in pattern.findall(source)}
 
 
 def closure(requirement):
@@ -97,6 +100,7 @@ def test_the_scan_finds_imports_magics_and_python_dash_m():
     cell = "%%writefile {d}/t.py\nimport kit.steps\nfrom celery import Celery\nfrom . import x\n"
     assert modules(python_source(type("C", (), {"source": cell}))) == {"kit", "celery"}
     assert modules_run("!{sys.executable} -m kit doctor") == {"kit"}
+    assert modules_run('print(f"or {sys.executable} -m pip install flower")') == set()
     assert modules_run('subprocess.run([sys.executable, "-m", "pytest", "-q"])') == {"pytest"}
 
 
