@@ -148,6 +148,16 @@ def test_binder_environment_matches_environment_yml():
     assert 'exec "$@"' in (ROOT / "binder" / "start").read_text()
 
 
+def test_binder_gives_its_jupyterlab_the_kits_settings():
+    """Binder runs its own JupyterLab, not python -m kit lab: postBuild installs the kit's overrides."""
+    from kit.__main__ import LAB_SETTINGS
+
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    shipped = (LAB_SETTINGS / "overrides.json").relative_to(ROOT)
+    assert f"cp {shipped} " in post_build, f"binder/postBuild does not copy {shipped}"
+    assert "share/jupyter/lab/settings" in post_build
+
+
 def test_makefile_has_lab_and_test_targets():
     text = (ROOT / "Makefile").read_text()
     for target in ("lab", "test", "bench", "clean"):
