@@ -79,27 +79,20 @@ def test_the_interval_follows_the_heartbeats_one_machine_reads():
     assert [step.check_for(i) for i in (0.2, 0.6, 2.4)] == pytest.approx([0.1, 0.15, 0.6])
 
 
-def learned(w):
-    """End the worker's learning period (its first `learn` seconds) now."""
-    w.step.check()
-    w.step._learning_until = 0.0
-    w.step.check()
+def test_it_takes_over_gossips_check_and_celerys_heartbeat_setting(worker):
+    assert worker.c.blueprint.steps[HEART].heartbeat_interval == 0.2
+    assert worker.c.gossip.interval == 0.1 and worker.c.gossip.periodic == worker.step.check
+    assert worker.sent[0]["type"] == "worker-online" and worker.sent[0]["freq"] == 0.2
 
 
-def test_it_takes_over_gossips_check_and_starts_at_the_boot_pace(worker):
-    assert worker.c.blueprint.steps[HEART].heartbeat_interval == 1.0
-    assert worker.c.gossip.interval == 0.25 and worker.c.gossip.periodic == worker.step.check
-    assert worker.sent[0]["type"] == "worker-online" and worker.sent[0]["freq"] == 1.0
-
-
-def test_after_learning_a_small_cluster_beats_at_the_fastest_pace(worker):
-    beat(worker, "peer@host")
+def test_a_small_cluster_keeps_the_fastest_pace(worker):
+    for i in range(9):
+        beat(worker, f"w{i}@host")
     echo(worker)
+    before = len(worker.sent)
     worker.step.check()
-    assert worker.step.interval == 1.0, "still learning who the peers are"
-    learned(worker)
-    assert worker.step.interval == pytest.approx(0.2) and worker.c.gossip.interval == pytest.approx(0.1)
-    assert worker.sent[-1]["type"] == "worker-heartbeat" and worker.sent[-1]["freq"] == pytest.approx(0.2)
+    assert worker.step.interval == 0.2 and worker.c.gossip.interval == 0.1
+    assert worker.sent[before:] == [], "nothing to announce"
 
 
 def test_a_silent_peer_is_lost_once_our_own_later_heartbeat_is_read(worker):
@@ -124,7 +117,6 @@ def test_a_peer_that_keeps_beating_is_never_lost(worker):
 
 def test_a_bigger_cluster_gets_a_longer_interval_announced_at_once(worker, monkeypatch):
     monkeypatch.setattr(fast_gossip, "CORES", 2)
-    learned(worker)
     for i in range(29):
         beat(worker, f"w{i}@host")
     beat(worker, "laptop@elsewhere")  # heard, but reads heartbeats on its own cores
@@ -142,7 +134,6 @@ def test_a_bigger_cluster_gets_a_longer_interval_announced_at_once(worker, monke
 
 
 def test_a_late_event_loop_advertises_a_longer_freq(worker):
-    learned(worker)
     worker.step.check()
     worker.step._last_check -= 1.0  # as if the process had not run for a second
     before = len(worker.sent)

@@ -11,8 +11,6 @@ is the number of workers it hears and `local` those on its own host (same name a
 since all of them read each heartbeat on the same cores. A room of laptops (one worker each) gets
 a short interval; 60 workers on one 2-core machine a longer one. It checks four times per interval,
 re-sizes as peers come and go, and peers follow, because every heartbeat carries its `freq`.
-A worker that has just started does not know the size yet: for its first `learn` seconds it beats
-every `boot_interval` seconds (60 workers booting at once would otherwise all beat at the fastest pace).
 
 On a busy machine a process may not run for a while. Two guards keep that from looking like death:
 - Sender: the step measures how late its own event loop runs (its check timer's lateness, a
@@ -51,14 +49,11 @@ class FastGossip(bootsteps.Step):
     margin = 0.05
     #: Seconds for the measured lateness of this worker's event loop to decay by half.
     half_life = 10.0
-    #: Heartbeat interval while the worker learns who its peers are, and for how long (seconds).
-    boot_interval = 1.0
-    learn = 2.5
 
     def __init__(self, c, **kwargs):
         super().__init__(c, **kwargs)
-        self.c, self.interval, self.echo = c, self.boot_interval, 0.0
-        self.lateness, self._last_check, self._learning_until = 0.0, None, None
+        self.c, self.interval, self.echo = c, self.heartbeat_interval, 0.0
+        self.lateness, self._last_check = 0.0, None
 
     def create(self, c):
         heart_step(c).heartbeat_interval = self.interval
@@ -130,11 +125,6 @@ class FastGossip(bootsteps.Step):
         return self.interval + self.lateness
 
     def resize(self):
-        now = time.monotonic()
-        if self._learning_until is None:
-            self._learning_until = now + self.learn
-        if now < self._learning_until:
-            return
         ideal = self.interval_for(*self.sizes(), cores=CORES)
         if abs(ideal - self.interval) <= self.hysteresis * self.interval:
             return
