@@ -201,9 +201,8 @@ class LocalCluster(Control):
             watch.close()
 
     def _ping_pending(self, watch):
-        """Mark the pending workers that answer a ping with a generous reply window."""
-        names = list(watch.pending)
-        for reply in self._client.control.ping(destination=names, timeout=1.0, limit=len(names)):
+        """Mark the pending workers that answer a ping (1 s window, no limit: stale replies can't fill it)."""
+        for reply in self._client.control.ping(destination=list(watch.pending), timeout=1.0):
             for name in reply:
                 if name in watch.pending:
                     watch.mark(watch.pending[name])

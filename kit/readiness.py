@@ -1,7 +1,11 @@
 """Worker readiness: each worker announces itself once (a `kit-ready` event) and the kernel collects those.
 
-No reply window to miss: a broadcast ping with a short window loses every late reply, and 60 workers
-on two cores reply late, so a ping loop may never see them. An announcement waits in the feed's history.
+Why not a ping loop: the old loop pinged the booting workers with a 0.15 s reply window and
+`limit=len(workers)`, again and again. kombu's `Mailbox._collect` counts every reply it drains toward
+that limit, replies to earlier pings too (it sets them aside in `Mailbox.unclaimed`), and waits at most
+the window for each. Once 60 booting workers on two cores answer later than 0.15 s, every round reads
+the previous round's replies and sends a new ping: the backlog never drains, and no worker is ever
+counted ready. An announcement has no window: it waits in the feed's history until it is read.
 """
 
 import threading
