@@ -1,7 +1,18 @@
 """Bootsteps Kit: see and play with Celery's worker bootsteps, timer and gossip from JupyterLab.
 
-Names load lazily, so worker processes (which import `kit.worker.app`) never import the
-notebook side (graphviz, ipywidgets, plotting).
+The folders follow the process boundary (data flows kernel -> workers -> events -> widgets):
+
+- ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module
+  that rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
+- ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside it).
+- the kernel side, at the top: ``cluster.py`` (LocalCluster) with ``plan.py`` and ``options.py``
+  (what workers run with), ``broker.py``, ``forkserver.py``, ``workers.py`` (the processes),
+  ``events.py``, ``control.py``, ``room.py``, ``blueprints.py``, ``graph.py``, ``lint.py``, ``doctor.py``.
+- shared by both sides: ``steps.py`` (steps users import), ``telemetry.py`` (``emit``),
+  ``contract.py`` (the ``kit-*`` event types), ``shipping.py``, ``tasks.py``, ``procs.py``, ``errors.py``.
+
+Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
+tests/test_exports.py enforces it.
 """
 
 import importlib

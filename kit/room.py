@@ -102,15 +102,18 @@ class Room(Control):
         self.shutdown(name)
 
     def kill_worker(self, name):
+        """Refused: a Room kills no one's workers (ClusterError names what to do instead)."""
         raise ClusterError(NOT_OWNED.format(name=name, what="kill") + "; room.shutdown(name) asks it to stop")
 
     def add_worker(self, name=None):
+        """Refused: a Room starts no workers (ClusterError says how attendees join)."""
         raise ClusterError(
             f"a Room starts no workers: attendees join with `python -m kit worker --room {self.name}`, "
             f"or start your own with kit.LocalCluster(app, broker=URL, room={self.name!r})"
         )
 
     def restart(self, worker_options=None, timeout=None):
+        """Refused: each owner restarts their own workers (ClusterError)."""
         raise ClusterError(
             f"a Room can't restart room {self.name!r}'s workers: it did not start them; "
             "each owner restarts their own (cluster.restart())"

@@ -59,6 +59,7 @@ class DeadlockDetection(bootsteps.StartStopStep):
             self.tref = None
 
     def detect(self, worker):
+        """The timer's callback: report (or act on) each running task past `timeout`, once."""
         from celery.worker import state
 
         now = time.time()
@@ -127,6 +128,7 @@ class SafeConsumer(bootsteps.ConsumerStep):
         """Override to handle a message body (raise to reject the message)."""
 
     def on_decode_error(self, message, exc):
+        """kombu's callback for a body it can't decode: count it, report it, reject the message."""
         self.rejected += 1
         emit(
             CONSUMER,
@@ -153,16 +155,19 @@ class ClusterAwareStep(bootsteps.StartStopStep):
     requires = {"celery.worker.consumer.gossip:Gossip"}
 
     def start(self, c):
-        self.c, self.size = c, None
+        self.c = c
+        self.size = None  #: the cluster size as this worker's gossip sees it
         c.gossip.on.node_join.add(self.on_change)
         c.gossip.on.node_leave.add(self.on_change)
         c.gossip.on.node_lost.add(self.on_lost)
 
     def on_change(self, worker=None):
+        """node_join/node_leave: count the workers alive and report the size."""
         self.size = len(list(self.c.gossip.state.alive_workers()))
         emit(CLUSTER_SIZE, size=self.size)
 
     def on_lost(self, worker):
+        """node_lost: count again a second later, once gossip has dropped the lost worker."""
         self.c.timer.call_after(1.0, self.on_change)
 
 

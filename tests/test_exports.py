@@ -1,5 +1,6 @@
 """The public names, and the rule that worker processes never import the notebook side."""
 
+import inspect
 import os
 import pathlib
 import subprocess
@@ -70,3 +71,32 @@ def test_worker_side_never_imports_the_notebook_side(tmp_path):
     env.pop("KIT_RUN_DIR", None)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _public_members(cls):
+    """The public methods and properties a class adds (overrides, like a step's start(), are documented
+    by the class they override: Celery's bootsteps.Step)."""
+    for name, value in vars(cls).items():
+        if name.startswith("_") or any(hasattr(base, name) for base in cls.__mro__[1:]):
+            continue
+        target = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+        if inspect.isfunction(target):
+            yield name, target
+
+
+def test_every_exported_class_and_function_has_a_docstring():
+    import kit.steps
+
+    objects = {name: getattr(kit, name) for name in kit.__all__}
+    objects.update(
+        {f"steps.{n}": v for n, v in vars(kit.steps).items() if getattr(v, "__module__", "") == "kit.steps"}
+    )
+    missing = []
+    for name, obj in objects.items():
+        if not (inspect.isclass(obj) or inspect.isfunction(obj)) or name.split(".")[-1].startswith("_"):
+            continue
+        if not inspect.getdoc(obj):
+            missing.append(name)
+        if inspect.isclass(obj) and obj.__module__.startswith("kit"):
+            missing += [f"{name}.{m}" for m, fn in _public_members(obj) if not fn.__doc__]
+    assert missing == [], f"exported names without a docstring: {missing}"

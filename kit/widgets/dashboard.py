@@ -68,6 +68,7 @@ class Dashboard:
     # -- actions --------------------------------------------------------------------------------
     @property
     def buttons(self):
+        """Every panel's buttons (tests click them)."""
         return [b for p in self.panels for b in p.buttons]
 
     def run(self, panel, handler):
@@ -101,6 +102,7 @@ class Dashboard:
         self.error_box.layout.display = "flex"
 
     def clear_errors(self):
+        """Forget the shown exceptions and empty the error area."""
         self.errors.clear()
         self._shown.clear()
         self.error_area.value = ""
