@@ -29,8 +29,13 @@ class BrokerWatch:
     """
 
     def __init__(self, redis, on_state, interval=0.1, retry=1.0):
-        self.redis, self.on_state, self.interval, self.retry = redis, on_state, interval, retry
-        self.history, self.error, self._down = [], None, None
+        self.redis = redis
+        self.on_state = on_state
+        self.interval = interval
+        self.retry = retry
+        self.history = []
+        self.error = None
+        self._down = None
         self.lock = threading.Lock()  #: held while checking: hold it to keep the watch from acting
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kit-broker-watch", daemon=True)
@@ -60,7 +65,8 @@ class BrokerWatch:
             f"{time.strftime('%H:%M:%S', time.localtime(since))} redis-server {why}; restarted on port "
             f"{self.redis.port} after {time.time() - since:.2f} s; lost: {LOST}"
         )
-        self._down, self.error = None, None
+        self._down = None
+        self.error = None
         self.on_state("running")
 
     def _lost(self, exc):

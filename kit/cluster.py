@@ -110,10 +110,12 @@ class LocalCluster(Control):
     def _start_broker(self, broker, port):
         broker = broker or os.environ.get("KIT_BROKER_URL")
         if broker:
-            self.broker_url, self.embedded = broker, False
+            self.broker_url = broker
+            self.embedded = False
         else:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
-            self.broker_url, self.embedded = self.redis.url, True
+            self.broker_url = self.redis.url
+            self.embedded = True
             self._broker_watch = BrokerWatch(self.redis, self._broker_state).start()
         if self.room is not None:
             self.namespace = namespace.room_prefix(self.room)

@@ -19,7 +19,10 @@ class EventType(str):
 
     def __new__(cls, name, fields, doc, details=()):
         self = super().__new__(cls, f"{GROUP}-{name}")
-        self.name, self.fields, self.doc, self.details = name, dict(fields), doc, tuple(details)
+        self.name = name
+        self.fields = dict(fields)
+        self.doc = doc
+        self.details = tuple(details)
         return self
 
     def __reduce__(self):  # pickles and copies as the plain string it is

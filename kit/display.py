@@ -54,7 +54,11 @@ class Roster:
     TYPES = ("worker-online", "worker-offline", "worker-heartbeat", GOSSIP)
 
     def __init__(self, cluster):
-        self.cluster, self.known, self.offline, self.lost, self.processed = cluster, {}, set(), set(), {}
+        self.cluster = cluster
+        self.known = {}
+        self.offline = set()
+        self.lost = set()
+        self.processed = {}
 
     def on_event(self, event):
         """Record an event; True when the states may have changed (not for a heartbeat)."""
@@ -245,7 +249,9 @@ class Progress:
     """A line per worker while a cluster starts (in a notebook; silent elsewhere), then a past-tense line."""
 
     def __init__(self, cluster):
-        self.cluster, self.handle, self.t0 = cluster, None, time.monotonic()
+        self.cluster = cluster
+        self.handle = None
+        self.t0 = time.monotonic()
         if not _in_kernel():
             return
         from IPython.display import HTML, display

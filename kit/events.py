@@ -32,7 +32,9 @@ class EventFeed:
         self._receiver = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)
-        self._heard, self._probe_id, self._waiters = threading.Event(), f"kit-feed-{id(self):x}", 0
+        self._heard = threading.Event()
+        self._probe_id = f"kit-feed-{id(self):x}"
+        self._waiters = 0
 
     def start(self, timeout=10.0):
         """Start receiving; returns once an event of its own has come back (the feed is subscribed).

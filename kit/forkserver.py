@@ -119,7 +119,9 @@ class ForkedProcess:
     """A worker forked by the fork server: the parts of Popen the cluster uses."""
 
     def __init__(self, pid, exit_file):
-        self.pid, self.exit_file, self.returncode = pid, exit_file, None
+        self.pid = pid
+        self.exit_file = exit_file
+        self.returncode = None
 
     def poll(self):
         if self.returncode is None and os.path.exists(self.exit_file):

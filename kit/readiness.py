@@ -17,8 +17,10 @@ class ReadyWatch:
     """The `kit-ready` announcements of starting workers, matched by node name and process id."""
 
     def __init__(self, feed, workers):
-        self.feed, self.pending = feed, {w.name: w for w in workers}
-        self._heard, self._arrived = set(), threading.Event()
+        self.feed = feed
+        self.pending = {w.name: w for w in workers}
+        self._heard = set()
+        self._arrived = threading.Event()
         feed.subscribe(self._on_event)
         for event in feed.history:  # announced before we subscribed
             self._on_event(event)

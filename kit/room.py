@@ -34,10 +34,17 @@ class Room(Control):
             )
         if not name:
             raise ValueError("kit.Room needs the room's name: kit.Room(URL, 'pycon'), or set KIT_ROOM")
-        self.name, self.broker_url, self.timeout = namespace.check_room(name), broker, timeout
-        self.namespace, self.embedded, self.state = namespace.room_prefix(name), False, "starting"
-        self.closed, self.worker_options, self._workers = False, {}, {}
-        self._seen, self._lock = {}, threading.Lock()  # hostname -> (last heard, heartbeat interval)
+        self.name = namespace.check_room(name)
+        self.broker_url = broker
+        self.timeout = timeout
+        self.namespace = namespace.room_prefix(name)
+        self.embedded = False
+        self.state = "starting"
+        self.closed = False
+        self.worker_options = {}
+        self._workers = {}
+        self._seen = {}  # hostname -> (last heard, heartbeat interval)
+        self._lock = threading.Lock()
         options = namespace.transport_options(self.namespace, {"polling_interval": 0.05})
         self.app = Celery("kit-room", broker=broker, set_as_current=False, broker_transport_options=options)
         self._client = self.app
@@ -128,7 +135,8 @@ class Room(Control):
         """Stop watching (the room's workers keep running); idempotent."""
         if self.closed:
             return
-        self.closed, self.state = True, "closed"
+        self.closed = True
+        self.state = "closed"
         self.events.close()
 
     def __enter__(self):

@@ -48,7 +48,8 @@ class DeadlockDetection(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
         self.timeout = float(self.timeout if deadlock_timeout is None else deadlock_timeout)
         self.interval = float(self.interval if deadlock_interval is None else deadlock_interval)
-        self.tref, self.reported = None, set()
+        self.tref = None
+        self.reported = set()
 
     def start(self, worker):
         self.tref = worker.timer.call_repeatedly(self.interval, self.detect, (worker,), priority=10)

@@ -33,7 +33,8 @@ class Emitter:
     def _after_fork(self):
         """In a pool child (prefork): a fresh buffer, and a thread started on the first emit."""
         self.queue.clear()
-        self.wake, self.lock = threading.Event(), threading.Lock()
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
         self.dispatcher = self.thread = None
 
     def emit(self, type_, safe=True, **fields):
@@ -49,7 +50,8 @@ class Emitter:
     def start(self, app, hostname):
         if self.thread is not None:
             return
-        self.app, self.hostname = app, hostname
+        self.app = app
+        self.hostname = hostname
         self._start_thread()
         atexit.register(self.close)
 

@@ -23,7 +23,9 @@ class ClusterCard:
     """dask's LocalCluster card for the kit: redrawn at most `rate` times a second while the cluster lives."""
 
     def __init__(self, cluster, rate=2.0):
-        self.cluster, self.roster, self.dashboard = cluster, display.Roster(cluster), None
+        self.cluster = cluster
+        self.roster = display.Roster(cluster)
+        self.dashboard = None
         self.html = w.HTML(display.html(cluster, self.roster))
         self.open_button = w.Button(
             description="Open dashboard",

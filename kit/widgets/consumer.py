@@ -23,7 +23,8 @@ class ConsumerPanel(Panel):
 
     def __init__(self, dash, keep=100):
         super().__init__(dash)
-        self.counts, self.log = collections.Counter(), collections.deque(maxlen=keep)
+        self.counts = collections.Counter()
+        self.log = collections.deque(maxlen=keep)
         self.text = w.Textarea(value='{"hello": "world", "n": 1}', rows=4, layout=w.Layout(width="420px"))
         self.json_button = self.button("Publish JSON", self.publish_json, icon="paper-plane", style="success")
         self.malformed_button = self.button(
@@ -39,7 +40,8 @@ class ConsumerPanel(Panel):
             tooltip="content type application/x-python-serialize: not accepted",
         )
         self.plain_button = self.button("Plain text", self.publish_plain, icon="font", tooltip="text/plain")
-        self.counters, self.log_html = w.HTML(), w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))
+        self.counters = w.HTML()
+        self.log_html = w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))
         self.replay()
         self.refresh()
         self.widget = w.VBox(

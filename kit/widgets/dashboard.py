@@ -31,16 +31,24 @@ class Dashboard:
     """
 
     def __init__(self, cluster, window=60.0, rate=10.0):
-        self.cluster, self.errors, self._running = cluster, [], False
-        self.roster, self.closed_at = Roster(cluster), None
-        self._dirty, self._dirty_lock, self._shown = set(), threading.Lock(), collections.deque(maxlen=5)
+        self.cluster = cluster
+        self.errors = []
+        self._running = False
+        self.roster = Roster(cluster)
+        self.closed_at = None
+        self._dirty = set()
+        self._dirty_lock = threading.Lock()
+        self._shown = collections.deque(maxlen=5)
         self.header = w.HTML()
         self.error_area = w.HTML()
         self.clear_button = w.Button(description="Clear errors", icon="trash", layout=w.Layout(width="auto"))
         self.clear_button.on_click(lambda _b: self.clear_errors())
         self.error_box = w.VBox([self.error_area, self.clear_button], layout=w.Layout(display="none"))
-        self.steps, self.gossip = StepsPanel(self), GossipPanel(self)
-        self.consumer, self.options, self.graph = ConsumerPanel(self), OptionsPanel(self), GraphPanel(self)
+        self.steps = StepsPanel(self)
+        self.gossip = GossipPanel(self)
+        self.consumer = ConsumerPanel(self)
+        self.options = OptionsPanel(self)
+        self.graph = GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
         self.timeline = Timeline(cluster, window=window, rate=rate)
         self.tabs = w.Tab(

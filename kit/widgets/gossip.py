@@ -38,7 +38,9 @@ class GossipPanel(Panel):
 
     def __init__(self, dash, keep=200):
         super().__init__(dash)
-        self.log, self.sizes, self.winner = collections.deque(maxlen=keep), {}, None
+        self.log = collections.deque(maxlen=keep)
+        self.sizes = {}
+        self.winner = None
         self.ends = {}  # worker -> (time, 'lost' | 'left'): where its line stops
         self._heard = 0.0
         self.worker = worker_dropdown()
@@ -55,10 +57,8 @@ class GossipPanel(Panel):
             icon="check-square",
             tooltip="from the chosen worker; exactly one wins",
         )
-        self.winner_html, self.log_html = (
-            w.HTML(),
-            w.HTML(layout=w.Layout(max_height="230px", overflow="auto")),
-        )
+        self.winner_html = w.HTML()
+        self.log_html = w.HTML(layout=w.Layout(max_height="230px", overflow="auto"))
         self.chart = self._chart()
         self.worker.observe(lambda _change: self._ownership(), "value")
         self.replay()

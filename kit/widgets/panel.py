@@ -18,9 +18,13 @@ class Throttle:
     """
 
     def __init__(self, fn, rate=10.0, name="kit-throttle", on_error=None):
-        self.fn, self.interval, self.on_error = fn, 1.0 / rate, on_error
-        self.calls, self.errors = 0, []
-        self._wake, self._stopping = threading.Event(), False
+        self.fn = fn
+        self.interval = 1.0 / rate
+        self.on_error = on_error
+        self.calls = 0
+        self.errors = []
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -84,7 +88,9 @@ class Panel:
     types = ()
 
     def __init__(self, dash):
-        self.dash, self.cluster, self.app = dash, dash.cluster, dash.cluster.app
+        self.dash = dash
+        self.cluster = dash.cluster
+        self.app = dash.cluster.app
         self.buttons = []
         self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
 

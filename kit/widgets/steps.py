@@ -58,7 +58,9 @@ class StepsPanel(Panel):
 
     def __init__(self, dash):
         super().__init__(dash)
-        self.boxes, self.items, self._offered = {}, {}, []
+        self.boxes = {}
+        self.items = {}
+        self._offered = []
         self.list = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
         self.deadline = w.BoundedFloatText(
             value=min(30.0, self.cluster.timeout),
@@ -77,7 +79,8 @@ class StepsPanel(Panel):
             icon="search",
             tooltip="Pick up steps added to app.steps or defined in the notebook since",
         )
-        self.diff, self.warnings = w.HTML(), w.HTML()
+        self.diff = w.HTML()
+        self.warnings = w.HTML()
         self.rescan()
         self.widget = w.VBox(
             [

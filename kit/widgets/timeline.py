@@ -48,15 +48,26 @@ class Timeline:
     """
 
     def __init__(self, cluster, window=60.0, rate=10.0, max_points=4000, periodic=False):
-        self.cluster, self.window, self.max_points = cluster, float(window), max_points
+        self.cluster = cluster
+        self.window = float(window)
+        self.max_points = max_points
         #: Draw Celery's own periodic timers (heartbeat, gossip checks, broker housekeeping) too.
         self.periodic = periodic
         self.since = getattr(cluster, "started_at", None) or time.time()
-        self.updates, self._widget, self._observers, self._lock = 0, None, [], threading.RLock()
+        self.updates = 0
+        self._widget = None
+        self._observers = []
+        self._lock = threading.RLock()
         self._inbox = collections.deque(maxlen=max_points * 5)
-        self._fires, self._marks, self._boot = (collections.deque(maxlen=max_points) for _ in range(3))
-        self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
-        self._intervals, self._callbacks, self._rows, self._hosts = {}, {}, {}, {}
+        self._fires = collections.deque(maxlen=max_points)
+        self._marks = collections.deque(maxlen=max_points)
+        self._boot = collections.deque(maxlen=max_points)
+        self._tasks = collections.OrderedDict()
+        self._names = collections.OrderedDict()
+        self._intervals = {}
+        self._callbacks = {}
+        self._rows = {}
+        self._hosts = {}
         self._inbox.extend(
             e
             for e in list(cluster.events.history)

@@ -220,7 +220,10 @@ class TimelineWidget(anywidget.AnyWidget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.chunks, self.sent_bytes, self.messages, self._lock = {}, 0, 0, threading.Lock()
+        self.chunks = {}
+        self.sent_bytes = 0
+        self.messages = 0
+        self._lock = threading.Lock()
         self.on_msg(self._on_view_msg)
 
     def show(self, lanes, series, chunks, now):

@@ -52,8 +52,11 @@ class FastGossip(bootsteps.Step):
 
     def __init__(self, c, **kwargs):
         super().__init__(c, **kwargs)
-        self.c, self.interval, self.echo = c, self.heartbeat_interval, 0.0
-        self.lateness, self._last_check = 0.0, None
+        self.c = c
+        self.interval = self.heartbeat_interval
+        self.echo = 0.0
+        self.lateness = 0.0
+        self._last_check = None
 
     def create(self, c):
         heart_step(c).heartbeat_interval = self.interval
