@@ -40,7 +40,6 @@ class Room(Control):
         self.namespace = namespace.room_prefix(name)
         self.embedded = False
         self.state = "starting"
-        self.closed = False
         self.worker_options = {}
         self._workers = {}
         self._seen = {}  # hostname -> (last heard, heartbeat interval)
@@ -126,6 +125,11 @@ class Room(Control):
             "each owner restarts their own (cluster.restart())"
         )
 
+    @property
+    def closed(self):
+        """True once close() ran (the view's `state` is 'closed')."""
+        return self.state == "closed"
+
     def _check_open(self):
         if self.closed:
             raise ClusterError(f"this view of room {self.name!r} is closed: open a new kit.Room(URL, name)")
@@ -135,7 +139,6 @@ class Room(Control):
         """Stop watching (the room's workers keep running); idempotent."""
         if self.closed:
             return
-        self.closed = True
         self.state = "closed"
         self.events.close()
 
