@@ -50,6 +50,17 @@ def transport_options(prefix, base=None):
     return options
 
 
+def from_env(environ):
+    """The key prefix a process is given: KIT_NAMESPACE if set (empty: none), else KIT_ROOM's, else none.
+
+    So `celery -A kit.worker.app flower` (or `inspect ping`) with KIT_ROOM set looks inside the room.
+    """
+    if environ.get(ENV) is not None:
+        return environ[ENV]
+    room = environ.get(ROOM_ENV)
+    return room_prefix(room) if room else ""
+
+
 def apply(conf, prefix):
     """Put an app's broker and Redis result backend in the namespace `prefix` (nothing when empty)."""
     if not prefix:

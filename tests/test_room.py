@@ -62,6 +62,11 @@ def test_room_view_sees_joins_graphs_and_a_kill(shared_redis, joined):
         wait_until(lambda: short(room.workers) == ["alice", "bob"], 60, "alice and bob not in the room")
         alice, bob = room.workers
         assert short(room.ping()) == ["alice", "bob"]  # carol is in another room
+        env = dict(os.environ, KIT_BROKER_URL=shared_redis.url, KIT_ROOM="pycon")  # as compose's flower
+        env.pop("KIT_NAMESPACE", None)
+        ping = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "inspect", "ping", "-t", "3"]
+        out = subprocess.run(ping, env=env, capture_output=True, text=True, timeout=60).stdout
+        assert alice in out and bob in out and "carol" not in out, out
         for name in (alice, bob):
             graph = kit.blueprint_graph(room, worker=name)
             assert "live" in graph.source and "LifecycleStep" in graph.source, graph.source[:300]

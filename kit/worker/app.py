@@ -1,8 +1,9 @@
 """The kit's worker loader (`celery -A kit.worker.app worker`): rebuilds the notebook's app, installs probes.
 
-Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_NAMESPACE (the key prefix of its cluster
-or room), KIT_PARENT_PID (exit when the notebook's kernel is gone), KIT_BOOT_LOG (boot markers) and
-KIT_JOIN_STEPS (catalog steps for join mode). Once ready it sends one `kit-ready` event.
+Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_NAMESPACE (the key prefix of its
+cluster or room; else KIT_ROOM's), KIT_PARENT_PID (exit when the notebook's kernel is gone),
+KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps for join mode). Once ready it sends
+one `kit-ready` event. With KIT_ROOM set, `celery -A kit.worker.app flower` (or `inspect`) sees the room.
 """
 
 import importlib
@@ -56,7 +57,7 @@ def build(payload):
     app = Celery(payload["main"], set_as_current=True)
     app.conf.update(payload["config"])
     app.conf.broker_url = os.environ["KIT_BROKER_URL"]
-    namespace.apply(app.conf, os.environ.get(namespace.ENV, ""))
+    namespace.apply(app.conf, namespace.from_env(os.environ))
     for kind in ("worker", "consumer"):
         for step in payload["steps"][kind]:
             app.steps[kind].add(step)
