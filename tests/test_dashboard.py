@@ -264,3 +264,15 @@ def test_closed_cluster_dashboard_is_closed_and_card_too(redis_server):
     assert all(w in card.html.value for w in workers) and "running" not in display.html(c)
     assert "closed" in repr(c) and "1 workers" not in repr(c)
     d.close()
+
+
+def test_options_form_keeps_the_clusters_celery_options(cluster, dash):
+    """The form shows the app's and the kit's options; Apply keeps the others the cluster runs with."""
+    cluster.restart(worker_options={"loglevel": "debug"})
+    o = dash.options
+    o.reload()
+    o.fields["kit_greeting"].value = "kept"
+    o.apply_button.click()
+    assert not dash.errors, dash.errors
+    assert cluster.worker_options == {"loglevel": "debug", "kit_greeting": "kept"}
+    assert "DEBUG" in cluster.logs(cluster.workers[0], lines=200)

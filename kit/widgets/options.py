@@ -93,7 +93,10 @@ class OptionsPanel(Panel):
         return out
 
     def apply(self):
-        options = self.values()
+        """Restart the workers with the form's options; the cluster's other ones (`pool`...) stay."""
+        current = self.cluster.worker_options
+        kept = {k: v for k, v in current.items() if k.replace("-", "_") not in self.fields}
+        options = {**kept, **self.values()}
         self.say(f"restarting {len(self.cluster.workers)} workers…")
         self.cluster.restart(worker_options=options)
         flags = " ".join(
