@@ -90,23 +90,11 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
     steps = check_steps(args.steps)
     node = args.name if "@" in args.name else f"{args.name}@%h"
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "kit.worker.app",
-        "worker",
-        "-n",
-        node,
-        "-P",
-        args.pool,
-        "-c",
-        str(args.concurrency),
-        "-l",
-        args.loglevel,
-        "--without-mingle",
-    ]
+    from kit import options
+
+    chosen = {"pool": args.pool, "concurrency": args.concurrency, "loglevel": args.loglevel}
+    flags = options.flags(None, {**chosen, "without_mingle": True})
+    cmd = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "worker", "-n", node, *flags]
     room = args.room or os.environ.get("KIT_ROOM") or None
     prefix = namespace.room_prefix(room) if room else ""
     env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps), KIT_NAMESPACE=prefix)

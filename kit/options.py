@@ -34,10 +34,14 @@ def _key(name):
 
 
 def known(app):
-    """{name: click option} a kit worker accepts: `celery worker`'s (less OWNED), the kit's, the app's."""
+    """{name: click option} a kit worker accepts: `celery worker`'s (less OWNED), the kit's, the app's.
+
+    `app` None: no app options (a worker that joins a room runs the kit's own app).
+    """
     celery = [p for p in worker_command.params if isinstance(p, click.Option) and p.name not in OWNED]
+    own = [] if app is None else app.user_options["worker"]
     found = {}
-    for option in [*celery, *KIT_OPTIONS, *app.user_options["worker"]]:
+    for option in [*celery, *KIT_OPTIONS, *own]:
         found.setdefault(option.name, option)
     return found
 
