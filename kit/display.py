@@ -59,6 +59,7 @@ class Roster:
         self.offline = set()
         self.lost = set()
         self.processed = {}
+        self.pids = {}  # worker -> pid its worker-online event carried (for one gone before it was seen)
 
     def on_event(self, event):
         """Record an event; True when the states may have changed (not for a heartbeat)."""
@@ -71,6 +72,8 @@ class Roster:
         elif kind == "worker-online":
             self.offline.discard(host)
             self.lost.discard(host)
+            self.known.setdefault(host, None)  # a worker killed before states() looked is still listed
+            self.pids[host] = event.get("pid")
         elif kind == GOSSIP and event.get("event") == "node_lost":
             self.lost.add(event.get("peer"))
         return True
@@ -94,7 +97,7 @@ class Roster:
 
     def pid(self, name):
         proc = getattr(self.known.get(name), "proc", None)
-        return getattr(proc, "pid", None)
+        return getattr(proc, "pid", None) or self.pids.get(name)
 
     def counts(self):
         """'3 up · 1 lost': the workers by state."""
@@ -252,6 +255,7 @@ class Progress:
         self.cluster = cluster
         self.handle = None
         self.t0 = time.monotonic()
+        self.finished = False
         if not _in_kernel():
             return
         from IPython.display import HTML, display
@@ -280,13 +284,14 @@ class Progress:
         return f"<div style='{_STYLE}'>LocalCluster starting: {broker} · {items}</div>"
 
     def update(self):
-        if self.handle is not None:
+        if self.handle is not None and not self.finished:  # later boots (add_worker) leave the line be
             self.handle.update(self.HTML(self._render()))
 
     def done(self):
         """Replace the live line with what happened (a past-tense line stays true after kills and adds)."""
-        if self.handle is not None:
+        if self.handle is not None and not self.finished:
             self.handle.update(self.HTML(self._render(final=True)))
+        self.finished = True
 
 
 _safe_url = safe_url  # the name other modules used before

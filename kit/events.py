@@ -174,13 +174,14 @@ class EventFeed:
                     self._waiters -= 1
 
     def table(self, last=20, type=None):
-        """The last events as a pandas DataFrame if pandas is there, else a list of dicts."""
+        """The last events as a pandas DataFrame indexed by their time (with pandas), else a list of dicts."""
         rows = [e for e in self.history if type is None or e.get("type") == type][-last:]
         try:
             import pandas
         except ImportError:
             return rows
-        return pandas.DataFrame(rows)
+        when = pandas.Index([_clock(e.get("timestamp")) for e in rows], name="time")
+        return pandas.DataFrame(rows, index=when)  # indexed by when the event was sent, not 0, 1, 2…
 
     def close(self):
         """Stop the receiver thread; idempotent."""
@@ -210,3 +211,10 @@ def _matches(event, type_, since, match):
         if not (want(got) if callable(want) else got == want):
             return False
     return True
+
+
+def _clock(ts):
+    """'12:00:03.250' (local time) for an event's timestamp; '' when it has none."""
+    if not ts:
+        return ""
+    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"

@@ -48,7 +48,7 @@ EDGE_ATTR = {"arrowsize": "0.6", "color": "#5f6b7a"}
 PALETTE = {
     "celery": ("#e8eef6", "#7a8ca3", None, "blue"),
     "user": ("#ffe8a3", "#c28a00", None, "yellow"),
-    "probe": ("#eceff1", "#90a4ae", "#607d8b", "grey, dotted"),
+    "probe": ("#ede7f6", "#9575cd", "#5e35b1", "lavender, dotted"),
     "disabled": ("#f4f4f4", "#b0b0b0", "#909090", "dashed grey"),
     "error": ("#fde2e1", "#c5221f", None, "red"),
     "added": ("#dcf5e3", "#1e8e3e", "#1e8e3e", "green"),
@@ -78,6 +78,8 @@ LEGEND = {
     "diff": [("added", "added"), ("removed", "removed")],
     "focus": [("focus", "focus"), ("what it requires", "requires"), ("what requires it", "required-by")],
 }
+#: Legend entries per line.
+LEGEND_ROW = 5
 NOTE = {
     False: "Numbers: one valid boot order. Only requires arrows (and the last step) are guaranteed: "
     "the order of unrelated steps varies from process to process.",
@@ -258,15 +260,23 @@ def _legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tu
         colour = f' bgcolor="{PALETTE[key][0]}" border="1" color="{PALETTE[key][1]}"' if key else ""
         return f"<td{colour}>{html.escape(text)}</td>"
 
-    row = f'<tr><td colspan="{len(entries)}" align="left">{{}}</td></tr>'
+    row = '<tr><td align="left">{}</td></tr>'
+    swatches = "".join(  # a few entries a line: a wide legend would shrink the whole picture
+        row.format(
+            '<table border="0" cellspacing="3" cellpadding="2"><tr>'
+            + "".join(cell(*e) for e in entries[i : i + LEGEND_ROW])
+            + "</tr></table>"
+        )
+        for i in range(0, len(entries), LEGEND_ROW)
+    )
     table = (
         row.format(f"<b>{html.escape(title)}</b>")
-        + f"<tr>{''.join(cell(*e) for e in entries)}</tr>"
+        + swatches
         + row.format(f'<font point-size="9">{html.escape(NOTE[live])}</font>')
     )
     words = " · ".join(f"{t} ({PALETTE[k][3]})" if k else t for t, k in entries)
     plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"  # \\l: a left-justified line
-    return f'<<table border="0" cellspacing="3" cellpadding="2">{table}</table>>', plain
+    return f'<<table border="0" cellspacing="0" cellpadding="0">{table}</table>>', plain
 
 
 def _last_edges(g, bp: str, rows: list) -> None:

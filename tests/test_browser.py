@@ -106,6 +106,28 @@ def plotted_points(page):
         .map(t => Number(t.dataset.items || 0)).reduce((a, b) => a + b, 0)""")
 
 
+#: True when the text of the elements matching a selector matches a regular expression: arg [selector, regex].
+MATCHES = """([sel, re]) => new RegExp(re).test(
+    Array.from(document.querySelectorAll(sel)).map(e => e.textContent).join(' | '))"""
+SVG = ".jupyter-widgets svg text"
+
+
+def run_new_cell(page, source):
+    """Add a code cell under the last one, type `source` into it and run it (as a person would)."""
+    page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type(source)
+    page.keyboard.press("Shift+Enter")
+
+
+def widget_text(page, selector):
+    return page.evaluate(
+        "(sel) => Array.from(document.querySelectorAll(sel)).map(e => e.textContent).join(' | ')", selector
+    )
+
+
 def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
     from playwright.sync_api import sync_playwright
 
@@ -113,7 +135,7 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
     os.makedirs(ARTIFACTS, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(120_000)  # a busy 2-core machine renders slowly
         try:
             page.goto(f"{url}/lab/tree/browser.ipynb?token={token}")
@@ -131,6 +153,10 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             graph = page.wait_for_selector(".jp-RenderedSVG img, .jp-RenderedSVG svg", timeout=180_000)
             assert graph.bounding_box()["width"] > 200  # the blueprint graph rendered
 
+            card = page.wait_for_selector(".jupyter-widgets .kit-card", timeout=180_000)
+            page.wait_for_function(MATCHES, arg=[".kit-card", r"\bup\b[\s\S]*\bup\b"], timeout=120_000)
+            assert "w1@" in card.text_content() and "w2@" in card.text_content()  # the card lists the workers
+
             gossip_tab = page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Gossip")
             gossip_tab.wait_for(timeout=180_000)  # the dashboard rendered
             gossip_tab.click(force=True, no_wait_after=True, timeout=120_000)
@@ -141,8 +167,17 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
                 .some(s => s.options.length >= 2)""",
                 timeout=60_000,
             )
-            kill.click(force=True, no_wait_after=True, timeout=120_000)
+            page.locator(".jupyter-widgets button", has_text="Add worker").click(
+                force=True, no_wait_after=True, timeout=120_000
+            )  # its peers see node_join: every first worker reports a size, so each has a line
+            page.wait_for_function(MATCHES, arg=[".jupyter-widgets select option", "w3@"], timeout=120_000)
+            page.wait_for_selector(".jupyter-widgets :text('node_join')", timeout=120_000)
+            page.wait_for_function(MATCHES, arg=[SVG, r"w1@[^:]*: \d"], timeout=120_000)  # w1's line
+            kill.click(force=True, no_wait_after=True, timeout=120_000)  # the dropdown's first: w1
             page.wait_for_selector(".jupyter-widgets :text('node_lost')", timeout=120_000)
+            # the chart keeps the lost worker's line, marked lost
+            page.wait_for_function(MATCHES, arg=[SVG, r"w1@[^:]*: lost at"], timeout=120_000)
+            page.screenshot(path=os.path.join(ARTIFACTS, "browser-after-kill.png"))
 
             page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Timeline").click(
                 force=True, no_wait_after=True, timeout=120_000
@@ -150,13 +185,113 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             page.wait_for_function(
                 "() => document.querySelectorAll('.kit-tl canvas').length > 0", timeout=60_000
             )
-            before = plotted_points(page)
+            page.locator(".kit-tl-periodic").click(force=True, no_wait_after=True, timeout=60_000)
+            before = plotted_points(
+                page
+            )  # Celery's heartbeat and gossip ticks, shown by the toggle, keep coming
             deadline = time.monotonic() + 60
             after = before
             while after <= before and time.monotonic() < deadline:
                 time.sleep(1)
                 after = plotted_points(page)
             assert after > before, "the timeline did not update live"
+
+            run_new_cell(page, "cluster.close()")
+            page.wait_for_function(
+                MATCHES, arg=[".jupyter-widgets .widget-html-content", r"closed at"], timeout=120_000
+            )
+            header = widget_text(page, ".jupyter-widgets .widget-html-content")
+            assert "actions disabled" in header and "unreachable" not in header
+            buttons = page.locator(".jupyter-widgets .widget-tab button.jupyter-button")
+            assert buttons.count() > 3 and all(buttons.nth(i).is_disabled() for i in range(buttons.count()))
+            page.wait_for_function(
+                "() => document.querySelector('.kit-tl')?.dataset.frozen === '1'", timeout=60_000
+            )
+            page.wait_for_function(
+                "() => /closed/.test(document.querySelector('.kit-card')?.textContent || '')", timeout=60_000
+            )  # the card too
         finally:
             page.screenshot(path=os.path.join(ARTIFACTS, "browser.png"), full_page=True)
+            browser.close()
+
+
+NOTEBOOKS = os.path.join(os.path.dirname(__file__), os.pardir, "notebooks")
+#: Notebooks a newcomer meets first, screenshotted after Run All, after a kill and after close.
+SCREENSHOTS = [
+    "00_check_your_setup",
+    "01_tour_the_blueprints",
+    "03_schedule_with_the_timer",
+    "06_watch_gossip",
+]
+BUSY = """() => Array.from(document.querySelectorAll('.jp-InputPrompt'))
+    .some(p => p.textContent.includes('*'))"""
+SCROLLER = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+
+
+def wait_until_done(page, timeout=300):
+    """Until no cell is queued or running (the prompts lose their `[*]`) for a second."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 2:
+        assert time.monotonic() < deadline, "the notebook's cells did not finish"
+        quiet = 0 if page.evaluate(BUSY) else quiet + 1
+        time.sleep(0.5)
+
+
+def screens(page, stem, most=10):
+    """Screenshots of the notebook from top to bottom, a screen at a time: artifacts/<stem>-NN.png."""
+    page.evaluate(f"() => document.querySelector('{SCROLLER}').scrollTop = 0")
+    time.sleep(1)
+    for i in range(most):
+        page.screenshot(path=os.path.join(ARTIFACTS, "screens", f"{stem}-{i:02d}.png"))
+        moved = page.evaluate(
+            f"""() => {{ const s = document.querySelector('{SCROLLER}'), top = s.scrollTop;
+            s.scrollTop = top + s.clientHeight - 80; return s.scrollTop > top; }}"""
+        )
+        if not moved:
+            return
+        time.sleep(0.8)
+
+
+@pytest.mark.parametrize("name", SCREENSHOTS)
+def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
+    """Runs a notebook up to its closing cell as a person would, then kills a worker, then closes."""
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    root = tmp_path  # the lab fixture serves tmp_path
+    shutil.copy(os.path.join(NOTEBOOKS, f"{name}.ipynb"), root / f"{name}.ipynb")
+    os.makedirs(os.path.join(ARTIFACTS, "screens"), exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(120_000)
+        try:
+            page.goto(f"{url}/lab/tree/{name}.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            select = page.locator(".jp-Dialog button", has_text="Select")
+            try:
+                select.wait_for(timeout=10_000)
+                select.click()
+            except Exception:
+                pass
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Above Selected Cell", exact=True).click()
+            time.sleep(3)
+            wait_until_done(page)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+            assert errors.count() == 0, errors.first.text_content()
+            screens(page, f"{name}-1-run-all")
+            run_new_cell(page, "cluster.kill_worker(cluster.workers[0]); import time; time.sleep(3)")
+            time.sleep(2)
+            wait_until_done(page)
+            screens(page, f"{name}-2-after-kill")
+            run_new_cell(page, "cluster.close()")
+            time.sleep(2)
+            wait_until_done(page)
+            time.sleep(3)  # the widgets' last updates
+            assert errors.count() == 0, errors.first.text_content()
+            screens(page, f"{name}-3-after-close")
+        finally:
             browser.close()

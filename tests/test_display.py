@@ -48,3 +48,24 @@ def test_card_html_has_the_worker_table_and_hides_the_password():
         assert text in page
     assert "s3cret" not in page and "s3cret" not in display.text(c)
     assert "1 worker [" in display.text(c) and display.plural(2, "worker") == "2 workers"
+
+
+def test_start_up_line_ends_in_the_past_tense_and_stays(monkeypatch):
+    c = fake_cluster(**{"w1@h": Proc(11), "w2@h": Proc(12)})
+    shown = []
+    progress = display.Progress(c)  # outside a kernel: no handle; drive its rendering directly
+    progress.handle, progress.HTML = types.SimpleNamespace(update=shown.append), str
+    progress.update()
+    assert "starting" in shown[-1] and "w2@h" in shown[-1]
+    progress.done()
+    assert "started 2 workers (w1@h, w2@h)" in shown[-1]
+    c._workers["w3@h"] = Proc(13)  # add_worker boots again and asks for an update
+    progress.update()
+    assert len(shown) == 2, "the past-tense line is never rewritten with later workers"
+
+
+def test_a_worker_killed_before_the_roster_looked_is_still_listed_lost():
+    c = fake_cluster(**{"w1@h": Proc(11)})
+    roster = display.Roster(c)
+    roster.on_event({"type": "worker-online", "hostname": "w9@h", "pid": 99})  # added, then killed at once
+    assert roster.states() == {"w1@h": "up", "w9@h": "lost"} and roster.pid("w9@h") == 99

@@ -120,3 +120,12 @@ def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
     finally:
         feed.close()
         r.stop()
+
+
+def test_table_is_indexed_by_event_time():
+    pandas = pytest.importorskip("pandas")
+    feed = offline_feed()
+    feed._dispatch(event("kit-x", timestamp=time.mktime((2026, 1, 2, 12, 0, 3, 0, 0, -1)) + 0.25, n=1))
+    table = feed.table(type="kit-x")
+    assert isinstance(table, pandas.DataFrame) and table.index.name == "time"
+    assert list(table.index) == ["12:00:03.250"] and table.n.tolist() == [1]

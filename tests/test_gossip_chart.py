@@ -20,12 +20,17 @@ def test_level_at_window_start_is_kept():
 
 def test_a_lost_worker_keeps_its_line_up_to_the_loss_marked():
     sizes = [("w1@h", [(NOW - 60, 2)]), ("w2@h", [(NOW - 60, 2), (NOW - 10, 1)])]
-    svg = size_chart(sizes, NOW, live={"w2@h"}, ends={"w1@h": (NOW - 12, "lost")})
+    svg = size_chart(sizes, NOW, live={"w2@h"}, ends={"w1@h": (NOW - 12, "lost")}, least=120)
     lost, alive = paths(svg)
-    stop = 30 + (460 - 130 - 30) * (120 - 12) / 120
+    stop = 30 + (540 - 190 - 30) * (120 - 12) / 120
     assert lost.endswith(f"H{stop:.1f}V{lost.rsplit('V', 1)[1]}")  # ends where it was lost, not at "now"
-    assert alive.split("H")[-1].startswith(f"{460 - 130:.1f}")  # the live one runs to now
+    assert alive.split("H")[-1].startswith(f"{540 - 190:.1f}")  # the live one runs to now
     assert "×" in svg and re.search(r"w1@h: lost at \d\d:\d\d:\d\d", svg) and "w1@h: 2" not in svg
+
+
+def test_the_time_axis_fits_a_young_cluster():
+    svg = size_chart([("w1@h", [(NOW - 8, 2)])], NOW, {"w1@h"})
+    assert "last 20 s" in svg and "-20 s" in svg and "-120 s" not in svg
 
 
 def test_a_worker_gone_before_the_window_is_not_drawn_and_many_are_summed_up():

@@ -1,5 +1,6 @@
 """kit.Timeline: lanes per worker with timer fires, task bars, boot calls, markers; bounded and coalesced."""
 
+import json
 import statistics
 import time
 import types
@@ -410,4 +411,37 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     assert tl.updates - before <= 10 * elapsed + 2, (tl.updates - before, elapsed)
     since = time.time()
     assert cluster.events.wait_for("worker-heartbeat", timeout=30, since=since)["hostname"] in cluster.workers
+    tl.close()
+
+
+def test_a_big_clusters_boot_stays_within_the_traffic_budget():
+    """90 workers each seeing 89 others join: thousands of markers in seconds, sent within budget."""
+    from kit.widgets import timeline_view
+
+    cluster = offline([f"w{i}@h" for i in range(1, 91)])
+    tl = Timeline(cluster)
+    widget, sent = tl.widget, []
+    widget.send = lambda msg: sent.append((time.monotonic(), len(json.dumps(msg))))
+    t0 = time.monotonic()
+    for i in range(1, 91):
+        for j in range(1, 91):
+            if i != j:
+                cluster.events._dispatch(
+                    {
+                        "type": "kit-gossip",
+                        "hostname": f"w{i}@h",
+                        "timestamp": time.time(),
+                        "event": "node_join",
+                        "peer": f"w{j}@h",
+                        "size": j,
+                    }
+                )
+    kept = min(90 * 89, tl.max_points)  # markers are bounded too
+    eventually(lambda: sum(len(c["t"]) for c in widget.chunks.values()) == kept, timeout=60)
+    limit = timeline_view.BUDGET * timeline_view.WINDOW
+    for t, _ in sent:
+        burst = sum(n for u, n in sent if t - timeline_view.WINDOW < u <= t)
+        biggest = max(n for _, n in sent)
+        assert burst <= limit + biggest, f"{burst} bytes in {timeline_view.WINDOW} s"
+    assert time.monotonic() - t0 < 60
     tl.close()

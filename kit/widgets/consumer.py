@@ -75,7 +75,7 @@ class ConsumerPanel(Panel):
                 "or the message waits in the queue"
             )
         )
-        self.say(f"📨 published {escape(what)}{hint}", ok=not hint)
+        self.say(f"→ published {escape(what)}{hint}", ok=not hint)
 
     def publish_json(self):
         try:
@@ -119,11 +119,12 @@ class ConsumerPanel(Panel):
 
     def refresh(self):
         self.counters.value = (
-            f"<span style='font-size:15px'>✅ accepted <b>{self.counts['accepted']}</b> · "
-            f"🚫 rejected <b>{self.counts['rejected']}</b></span>"
+            f"<span style='font-size:15px'><span style='color:#2e7d32'>✓</span> accepted "
+            f"<b>{self.counts['accepted']}</b> · "
+            f"<span style='color:#c62828'>✗</span> rejected <b>{self.counts['rejected']}</b></span>"
         )
         rows = "".join(
-            f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✅' if o == 'accepted' else '🚫'} "
+            f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✓' if o == 'accepted' else '✗'} "
             f"{escape(o)}</td><td><code>{escape(str(detail)[:160])}</code></td></tr>"
             for t, host, o, detail in reversed(list(self.log))
         )  # a copy: the feed thread appends

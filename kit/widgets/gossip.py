@@ -73,7 +73,7 @@ class GossipPanel(Panel):
         )
 
     def _chart(self):
-        return w.HTML(layout=w.Layout(width="470px", min_width="470px"))
+        return w.HTML(layout=w.Layout(width="550px", min_width="550px"))
 
     # -- actions (run by the dashboard: buttons disabled meanwhile, errors shown) ---------------
     def chosen(self):

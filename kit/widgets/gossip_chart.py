@@ -37,13 +37,16 @@ def _legend(lines, ends):
     return rows + ([(f"… {len(gone) - 4} more gone", "#757575")] if len(gone) > 4 else [])
 
 
-def size_chart(sizes, now, live, ends=None, span=120.0, width=460, height=230):
+def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, least=20.0):
     """An SVG step chart of each worker's cluster size over the last `span` seconds.
 
     sizes: [(worker, [(time, size), ...])]; live: workers alive now; ends: {worker: (time, 'lost'|'left')}.
-    A line runs to now while its worker lives, else to the moment it left or was lost, marked there."""
+    A line runs to now while its worker lives, else to the moment it left or was lost, marked there.
+    The time axis fits the data: from the first point (at least `least` seconds), up to `span`."""
+    first = min([t for _, points in sizes for t, _ in points] or [now])
+    span = min(span, max(least, now - first + 1.0))
     ends, start = ends or {}, now - span
-    left, top, right, bottom = 30, 32, width - 130, height - 24
+    left, top, right, bottom = 30, 32, width - 190, height - 24
     top_size = max([s for _, points in sizes for _, s in points] + [1])
     x = lambda t: left + (right - left) * (t - start) / span  # noqa: E731
     y = lambda s: bottom - (bottom - top) * s / top_size  # noqa: E731

@@ -6,6 +6,7 @@ import click
 import ipywidgets as w
 
 from kit.contract import OPTION
+from kit.display import plural
 from kit.widgets.panel import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS
 
@@ -97,7 +98,7 @@ class OptionsPanel(Panel):
         current = self.cluster.worker_options
         kept = {k: v for k, v in current.items() if k.replace("-", "_") not in self.fields}
         options = {**kept, **self.values()}
-        self.say(f"restarting {len(self.cluster.workers)} workers…")
+        self.say(f"restarting {plural(len(self.cluster.workers), 'worker')}…")
         self.cluster.restart(worker_options=options)
         flags = " ".join(
             f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in options.items()

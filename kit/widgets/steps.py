@@ -8,6 +8,7 @@ from celery import bootsteps
 
 from kit.blueprints import blueprint_steps
 from kit.graph import blueprint_diff
+from kit.display import plural
 from kit.widgets.panel import Panel, escape
 from kit.steps import CATALOG
 
@@ -170,7 +171,7 @@ class StepsPanel(Panel):
             (self.app.steps[bp].add if self.boxes[key].value else self.app.steps[bp].discard)(step)
         added = [label_of(s) for bp in saved for s in self.app.steps[bp] - saved[bp]]
         removed = [label_of(s) for bp in saved for s in saved[bp] - self.app.steps[bp]]
-        self.say(f"restarting {len(self.cluster.workers)} workers…")
+        self.say(f"restarting {plural(len(self.cluster.workers), 'worker')}…")
         try:
             self._restart()
         except BaseException:

@@ -88,7 +88,9 @@ class Timeline:
             self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: the widget drops them
             view = self._view() if self._widget is not None else None
         if view is not None:
-            self._widget.show(**view)
+            if not self._widget.show(**view):
+                self._throttle.poke()  # over the traffic budget: try again on the next round
+                return
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)

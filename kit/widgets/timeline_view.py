@@ -1,5 +1,6 @@
 """The timeline's widget: its items as series and 5-second chunks, drawn in the browser (timeline_view.js)."""
 
+import collections
 import json
 import pathlib
 import threading
@@ -57,6 +58,9 @@ BOOT_ROWS = 24
 #: Seconds of items per chunk: only the newest chunks change, so an update sends a few kilobytes
 #: (Jupyter's server drops every widget message above 1 MB/s of iopub data, freezing all widgets).
 CHUNK = 5.0
+#: Bytes a second the widget may send, averaged over WINDOW seconds (Jupyter's limit: 1 MB/s over 3 s,
+#: shared by every widget and output of the notebook).
+BUDGET, WINDOW = 300_000, 3.0
 
 
 def category(callback):
@@ -224,13 +228,19 @@ class TimelineWidget(anywidget.AnyWidget):
         self.sent_bytes = 0
         self.messages = 0
         self._lock = threading.Lock()
+        self._recent = collections.deque()  # (monotonic time, bytes) of the messages of the last WINDOW s
         self.on_msg(self._on_view_msg)
 
     def show(self, lanes, series, chunks, now):
-        """Send what changed since the last call: changed chunks whole, and the ids of dropped ones."""
+        """Send what changed since the last call: changed chunks whole, and the ids of dropped ones.
+
+        Returns False, sending nothing, while the last `WINDOW` seconds already carried `BUDGET`
+        bytes a second (a big cluster's boot): call again later and the changes go out together."""
         with self._lock:
             changed = {k: v for k, v in chunks.items() if self.chunks.get(k) != v}
             dropped = [k for k in self.chunks if k not in chunks]
+            if (changed or dropped) and self._over_budget():
+                return False
             self.chunks = chunks
         if self.lanes != lanes:
             self.lanes = lanes
@@ -238,9 +248,18 @@ class TimelineWidget(anywidget.AnyWidget):
             self.series = series
         if changed or dropped:
             self._post({"type": "update", "now": now, "set": changed, "drop": dropped})
+        return True
+
+    def _over_budget(self):
+        cutoff = time.monotonic() - WINDOW
+        while self._recent and self._recent[0][0] < cutoff:
+            self._recent.popleft()
+        return bool(self._recent) and sum(n for _, n in self._recent) > BUDGET * WINDOW
 
     def _post(self, msg):
-        self.sent_bytes += len(json.dumps(msg))
+        size = len(json.dumps(msg))
+        self.sent_bytes += size
+        self._recent.append((time.monotonic(), size))
         self.messages += 1
         self.send(msg)
 
