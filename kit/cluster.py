@@ -30,7 +30,7 @@ SAVED_KEYS = (
     "result_backend_transport_options",
     "task_default_queue",
 )
-#: Seconds between pings of workers that have not announced themselves (a safety net, not the signal).
+#: Seconds without any announcement before the pending workers are pinged (a safety net, not the signal).
 PING_EVERY = 5.0
 
 
@@ -194,17 +194,20 @@ class LocalCluster(Control):
                     for name in watch.pending:
                         self._terminate(name)
                     raise WorkerBootError(message)
-                if watch.collect(wait=0.1) and self._progress:
-                    self._progress.update()
-                if watch.pending and time.monotonic() > next_ping:  # in case an announcement was lost
+                if watch.collect(wait=0.1):
+                    next_ping = time.monotonic() + PING_EVERY  # announcements arrive: no ping needed
+                    if self._progress:
+                        self._progress.update()
+                if watch.pending and time.monotonic() > next_ping:  # silence: was an announcement lost?
                     self._ping_pending(watch)
                     next_ping = time.monotonic() + PING_EVERY
         finally:
             watch.close()
 
     def _ping_pending(self, watch):
-        """Mark the pending workers that answer a ping (1 s window, no limit: stale replies can't fill it)."""
-        for reply in self._client.control.ping(destination=list(watch.pending), timeout=1.0):
+        """Mark the pending workers that answer a ping (1 s window; returns once all of them answered)."""
+        names = list(watch.pending)
+        for reply in self._client.control.ping(destination=names, timeout=1.0, limit=len(names)):
             for name in reply:
                 if name in watch.pending:
                     watch.mark(watch.pending[name])
