@@ -149,6 +149,18 @@ def check_cloudpickle() -> Check:
     return Check("cloudpickle", bool(version), version or "not installed", "pip install cloudpickle")
 
 
+def check_pytest() -> Check:
+    version = _version("pytest")
+    detail = version or "not installed: notebook 10 and the kit_cluster fixture need it"
+    return Check("pytest", bool(version), detail, "pip install pytest (a dependency of the kit)")
+
+
+def check_flower() -> Check:
+    version = _version("flower")
+    detail = version or "not installed: only notebook 10's Flower section uses it (the Docker image has it)"
+    return Check("flower", bool(version), detail, "pip install flower", required=False)
+
+
 def check_chromium() -> Check:
     found = next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
     if not found and os.access("/usr/bin/chromium", os.X_OK):
@@ -186,6 +198,8 @@ CHECKS = (
     check_jupyterlab,
     check_widgets,
     check_cloudpickle,
+    check_pytest,
+    check_flower,
     check_chromium,
     check_shadowing,
 )
@@ -209,9 +223,9 @@ def report(rows: list[Check], file=None) -> None:
         for r in todo:
             extra = "" if r.required else " (optional)"
             print(f"  - {r.name}{extra}: {r.fix}", file=file)
-        if any(r.fix.startswith("pip install") for r in todo):
+        if any(r.fix.startswith("pip install") and r.required for r in todo):
             print(
-                "  (make lab, or pip install -e . in the kit's folder, installs every Python package)",
+                "  (make lab, or pip install -e . in the kit's folder, installs every package it needs)",
                 file=file,
             )
     else:

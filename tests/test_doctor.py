@@ -16,6 +16,8 @@ NAMES = [
     "jupyterlab",
     "widgets",
     "cloudpickle",
+    "pytest",
+    "flower",
     "chromium",
     "packages workers import",
 ]
@@ -33,6 +35,13 @@ def test_doctor_passes_here_and_reports_every_check():
     assert [row.name for row in doctor.checks()] == NAMES
     for name in NAMES:
         assert f" {name} " in text
+
+
+def test_flower_is_optional_and_pytest_is_not(monkeypatch):
+    monkeypatch.setattr(doctor, "_version", lambda dist: None)
+    flower, pytest_row = doctor.check_flower(), doctor.check_pytest()
+    assert not flower.ok and not flower.required and "pip install flower" in flower.fix
+    assert not pytest_row.ok and pytest_row.required and "notebook 10" in pytest_row.detail
 
 
 def test_attaching_to_a_broker_needs_no_redis_server(monkeypatch):
