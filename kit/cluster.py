@@ -74,7 +74,7 @@ class LocalCluster(Control):
         self.probes = probes
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
-        self._shortcuts = _shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
+        self._shortcuts = options.shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
         guard.warn_shadowing()  # before the plan: a broken app still hears of a shadowing file
         self._plan = self._make_plan(worker_options)
         self.state = "starting"  #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
@@ -332,15 +332,6 @@ class LocalCluster(Control):
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return display.mimebundle(self)
-
-
-def _shortcuts(pool, concurrency, worker_options):
-    """{'pool': ..., 'concurrency': ...} for the shortcuts given; ValueError if also in worker_options."""
-    given = {k: v for k, v in (("pool", pool), ("concurrency", concurrency)) if v is not None}
-    both = sorted(set(given) & set(options.merged(worker_options)))
-    if both:
-        raise ValueError(f"{both[0]} is given twice, as {both[0]}= and in worker_options: keep one")
-    return given
 
 
 @atexit.register

@@ -54,6 +54,15 @@ def merged(*layers):
     return out
 
 
+def shortcuts(pool, concurrency, worker_options):
+    """{'pool': ..., 'concurrency': ...} for the shortcuts given; ValueError if also in worker_options."""
+    given = {k: v for k, v in (("pool", pool), ("concurrency", concurrency)) if v is not None}
+    both = sorted(set(given) & set(merged(worker_options)))
+    if both:
+        raise ValueError(f"{both[0]} is given twice, as {both[0]}= and in worker_options: keep one")
+    return given
+
+
 def flags(app, options):
     """Worker options {name: value} as the `celery worker` flags click parses; ValueError on a bad one."""
     options_of = known(app)
