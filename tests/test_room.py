@@ -113,6 +113,7 @@ def test_room_dashboard_disables_kill_for_workers_it_does_not_own(shared_redis, 
             )
             assert dash.gossip.add_button.disabled and not dash.gossip.elect_button.disabled
             assert not dash.gossip.stop_button.disabled  # Stop = the shutdown broadcast
+            assert dash.steps.apply_button.disabled and dash.options.apply_button.disabled  # restarts
         finally:
             dash.close()
 

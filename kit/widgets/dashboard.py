@@ -50,6 +50,9 @@ class Dashboard:
         self.options = OptionsPanel(self)
         self.graph = GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
+        if not getattr(cluster, "starts_workers", True):  # a kit.Room: a restart needs the workers' owners
+            for b in (self.steps.apply_button, self.options.apply_button):
+                b.disabled, b.tooltip = True, "a room view started no worker: owners restart their own"
         self.timeline = Timeline(cluster, window=window, rate=rate)
         self.tabs = w.Tab(
             children=[p.widget for p in self.panels] + [self.timeline.widget],
