@@ -116,6 +116,7 @@ def _default_name() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of `python -m kit`: lab, worker (join mode) and doctor."""
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{lab,worker,doctor}")
 

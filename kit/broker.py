@@ -38,6 +38,7 @@ def free_port():
 
 
 def port_in_use(port):
+    """True when something listens on 127.0.0.1:`port`."""
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
@@ -65,6 +66,7 @@ class EmbeddedRedis(ChildProcess):
 
     @property
     def url(self):
+        """The broker URL with its password (mask it before showing it)."""
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout=10.0):

@@ -41,6 +41,7 @@ class BrokerWatch:
         self._thread = threading.Thread(target=self._run, name="kit-broker-watch", daemon=True)
 
     def start(self):
+        """Start watching; returns self."""
         self._thread.start()
         return self
 
@@ -85,6 +86,7 @@ class BrokerWatch:
         return self.history[-1] if self.history else ""
 
     def stop(self):
+        """Stop watching (waits for a restart in progress); idempotent."""
         self._stopping.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)

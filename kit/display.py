@@ -96,6 +96,7 @@ class Roster:
         return out
 
     def pid(self, name):
+        """The worker's process id, also after the cluster forgot it."""
         proc = getattr(self.known.get(name), "proc", None)
         return getattr(proc, "pid", None) or self.pids.get(name)
 
@@ -115,6 +116,7 @@ def _alive(proc):
 
 
 def cluster_state(cluster):
+    """The state a card shows: 'closed' once closed, else the cluster's own state."""
     return "closed" if getattr(cluster, "closed", False) else str(getattr(cluster, "state", "?"))
 
 
@@ -134,6 +136,7 @@ def where(cluster):
 
 
 def text(cluster):
+    """The plain-text repr of a LocalCluster."""
     broker = where(cluster)
     workers = list(getattr(cluster, "workers", ()))
     note = broker_note(cluster)
@@ -208,6 +211,7 @@ def html(cluster, roster=None, limit=40):
 
 
 def room_text(room):
+    """The plain-text repr of a Room."""
     return (
         f"<Room {room.name!r} {room.state}: {plural(len(room.workers), 'worker')} {room.workers!r}, "
         f"broker {safe_url(room.broker_url)}>"
@@ -215,6 +219,7 @@ def room_text(room):
 
 
 def room_html(room):
+    """The notebook repr of a Room: its state and the workers seen in it."""
     rows = "".join(f"<li>{_html.escape(name)}</li>" for name in room.workers)
     return (
         f"<div style='{_STYLE}'><b>Room {_html.escape(room.name)}</b> · {badge(str(room.state))} · "
@@ -284,6 +289,7 @@ class Progress:
         return f"<div style='{_STYLE}'>LocalCluster starting: {broker} · {items}</div>"
 
     def update(self):
+        """Redraw the boot line while the cluster starts."""
         if self.handle is not None and not self.finished:  # later boots (add_worker) leave the line be
             self.handle.update(self.HTML(self._render()))
 

@@ -71,6 +71,7 @@ def _child(request):
 
 
 def serve():
+    """The server's loop: preload, say ready, then fork a worker per request line until stdin closes."""
     for name in PRELOAD:
         __import__(name)
     gc.collect()
@@ -124,6 +125,7 @@ class ForkedProcess:
         self.returncode = None
 
     def poll(self):
+        """The exit status once the server wrote it, else None (like Popen.poll)."""
         if self.returncode is None and os.path.exists(self.exit_file):
             with open(self.exit_file) as f:
                 text = f.read().strip()
@@ -132,6 +134,7 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout=30.0):
+        """Wait for the exit status up to `timeout` seconds (TimeoutError after)."""
         deadline = time.monotonic() + timeout
         while self.poll() is None:
             if time.monotonic() > deadline:

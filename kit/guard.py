@@ -123,6 +123,7 @@ def shadowed(folder=None):
 
 
 def shadow_message(path, package, what):
+    """The ShadowWarning text: which file hides which package, and how to rename it."""
     return (
         f"{path} shadows {package!r} ({what}): the kit's workers put this folder first on sys.path, so "
         f"they import (and run) this file instead. Rename it, e.g. to my_{package}.py."

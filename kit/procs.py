@@ -23,6 +23,7 @@ def child_preexec():
 
 
 def alive(pid):
+    """True while process `pid` exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -37,6 +38,7 @@ def alive(pid):
 
 
 def signal_group(pid, sig):
+    """Send `sig` to the process group led by `pid`; nothing if it is gone."""
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
@@ -118,6 +120,7 @@ class ChildProcess:
 
     @property
     def status(self):
+        """'created', 'starting', 'running', 'exited' (ended on its own) or 'closed'."""
         if self._closed:
             return "closed"
         if self.proc is None:

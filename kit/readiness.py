@@ -49,4 +49,5 @@ class ReadyWatch:
         self.pending.pop(worker.name, None)
 
     def close(self):
+        """Stop listening to the feed."""
         self.feed.unsubscribe(self._on_event)

@@ -144,6 +144,7 @@ class _Pickler(cloudpickle.Pickler):
 
 
 def dumps(obj):
+    """Pickle `obj` as the workers will load it (importable steps by reference)."""
     buffer = io.BytesIO()
     _Pickler(buffer).dump(obj)
     return buffer.getvalue()
@@ -163,6 +164,7 @@ def read_bytes(run_dir):
 
 
 def write_bytes(data, run_dir):
+    """Write already pickled payload bytes into run_dir (0600); return the path."""
     return _write_private(os.path.join(run_dir, PAYLOAD), data)
 
 

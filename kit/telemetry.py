@@ -38,6 +38,7 @@ class Emitter:
         self.dispatcher = self.thread = None
 
     def emit(self, type_, safe=True, **fields):
+        """Queue a `kit-<type_>` event for the sender thread; `safe=False` (signal handlers) only queues."""
         for key in RESERVED & fields.keys():
             fields[f"{key}_"] = fields.pop(key)
         fields.setdefault("kit_time", time.time())
@@ -48,6 +49,7 @@ class Emitter:
             self.wake.set()
 
     def start(self, app, hostname):
+        """Start the sender thread for `app`'s events as `hostname` (once per process)."""
         if self.thread is not None:
             return
         self.app = app
@@ -94,6 +96,7 @@ class Emitter:
                 time.sleep(0.1)
 
     def flush(self):
+        """Send every queued event now."""
         with self.lock:
             self._flush()
 

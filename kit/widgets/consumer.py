@@ -78,6 +78,7 @@ class ConsumerPanel(Panel):
         self.say(f"→ published {escape(what)}{hint}", ok=not hint)
 
     def publish_json(self):
+        """Publish the text area's JSON (ValueError if it is not JSON)."""
         try:
             body = json.loads(self.text.value)
         except ValueError as exc:
@@ -87,6 +88,7 @@ class ConsumerPanel(Panel):
         self._publish(body)
 
     def publish_malformed(self):
+        """Publish a body labelled JSON that does not parse (the text if it is not JSON, else a sample)."""
         text = self.text.value
         try:
             json.loads(text)
@@ -96,6 +98,7 @@ class ConsumerPanel(Panel):
         self._publish(text, content_type="application/json", what=f"malformed JSON {text!r}")
 
     def publish_pickle(self):
+        """Publish the value pickled: a content type the consumer does not accept."""
         try:
             body = json.loads(self.text.value)
         except ValueError:
@@ -103,6 +106,7 @@ class ConsumerPanel(Panel):
         self._publish(pickle.dumps(body), content_type=PICKLE, what="a pickle")
 
     def publish_plain(self):
+        """Publish the text as text/plain."""
         self._publish(self.text.value, content_type="text/plain", what="plain text")
 
     # -- live part ------------------------------------------------------------------------------

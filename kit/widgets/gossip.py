@@ -77,28 +77,33 @@ class GossipPanel(Panel):
 
     # -- actions (run by the dashboard: buttons disabled meanwhile, errors shown) ---------------
     def chosen(self):
+        """The worker picked in the dropdown; ValueError naming the workers if none is."""
         if not self.worker.value:
             raise ValueError(f"choose a worker first: the cluster's workers are {self.cluster.workers!r}")
         return self.worker.value
 
     def add(self):
+        """Start one more worker (its peers see node_join)."""
         name = self.cluster.add_worker()
         self.say(f"▲ started {escape(name)}: its peers report node_join")
         self.refresh_workers()
 
     def stop(self):
+        """Stop the chosen worker with a warm shutdown (node_leave)."""
         name = self.chosen()
         self.cluster.stop_worker(name)
         self.say(f"▽ stopped {escape(name)} (warm shutdown): its peers report node_leave")
         self.refresh_workers()
 
     def kill(self):
+        """SIGKILL the chosen worker (node_lost once its heartbeats stop)."""
         name = self.chosen()
         self.cluster.kill_worker(name)
         self.say(f"✕ killed {escape(name)} (SIGKILL): its peers report node_lost when its heartbeats stop")
         self.refresh_workers()
 
     def elect(self):
+        """Start an election from the chosen worker and show who won."""
         name = self.chosen()
         election = self.cluster.elect(worker=name)
         event = self.cluster.events.wait_for(GOSSIP, timeout=15, event="elected", election=election)
@@ -106,6 +111,7 @@ class GossipPanel(Panel):
         self.say(f"election {escape(election)} started by {escape(name)}: ★ {leader} elected")
 
     def refresh_workers(self):
+        """Fill the dropdown with the live workers."""
         set_options(self.worker, live_workers(self.cluster))
         self._ownership()
 

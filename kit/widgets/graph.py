@@ -52,6 +52,7 @@ class GraphPanel(Panel):
         return self.drawn not in (None, STATIC) and self.drawn not in workers
 
     def render(self):
+        """Draw the chosen source: the app's static blueprint or a live worker's."""
         workers = live_workers(self.cluster)
         name = self.source.value
         if (name != STATIC and name not in workers) or (name == STATIC and workers and not self.svg.value):

@@ -56,6 +56,7 @@ class OptionsPanel(Panel):
         )
 
     def reload(self):
+        """Build a field per option the app and the kit define, filled from the cluster's."""
         self.options = worker_options(self.app)
         current = self.cluster.worker_options
         self.fields = {name: self._field(option, current.get(name)) for name, option in self.options.items()}

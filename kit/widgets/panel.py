@@ -29,6 +29,7 @@ class Throttle:
         self._thread.start()
 
     def poke(self):
+        """Ask for a call soon (calls are spaced by the throttle's rate)."""
         self._wake.set()
 
     def _run(self):
@@ -46,6 +47,7 @@ class Throttle:
             time.sleep(max(0.0, started + self.interval - time.monotonic()))
 
     def close(self):
+        """Stop the throttle's thread."""
         self._stopping = True
         self._wake.set()
         if self._thread is not threading.current_thread():
@@ -53,6 +55,7 @@ class Throttle:
 
 
 def escape(value) -> str:
+    """HTML-escape any value."""
     return html.escape(str(value))
 
 
@@ -66,6 +69,7 @@ def message_html(exc: BaseException) -> str:
 
 
 def traceback_html(exc: BaseException, where: str) -> str:
+    """An exception as HTML: its message, and the traceback folded in a <details>."""
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return (
         f"<div style='color:#b71c1c'>⚠ {escape(where)}: {message_html(exc)}"
@@ -108,13 +112,16 @@ class Panel:
         return b
 
     def say(self, text, ok=True):
+        """Show `text` (HTML) in the panel's status line, green or red."""
         colour = "#1b5e20" if ok else "#b71c1c"
         self.status.value = f"<span style='color:{colour}'>{text}</span>"
 
     def fail(self, exc):
+        """Show an exception's message in the status line."""
         self.status.value = f"<div style='color:#b71c1c'>✖ {message_html(exc)}</div>"
 
     def on_event(self, event) -> bool:
+        """Take one event of the panel's `types`; True when the panel needs a refresh."""
         return False
 
     def replay(self):
@@ -146,6 +153,7 @@ def natural(name):
 
 
 def worker_dropdown(description="worker"):
+    """An empty dropdown of worker names (filled by set_options)."""
     return w.Dropdown(description=description, options=[], layout=w.Layout(width="260px"))
 
 
@@ -159,4 +167,5 @@ def set_options(dropdown, names):
 
 
 def clock(ts) -> str:
+    """A timestamp as HH:MM:SS.mmm local time."""
     return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"

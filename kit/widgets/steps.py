@@ -165,6 +165,7 @@ class StepsPanel(Panel):
             self.boxes[key].value = value
 
     def apply(self):
+        """Put the ticked steps in app.steps, restart the workers, show the blueprint diff."""
         saved = {bp: set(self.app.steps[bp]) for bp in ("worker", "consumer")}
         before = blueprint_steps(self.app)
         for key, (bp, step) in self.items.items():
