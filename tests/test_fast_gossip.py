@@ -142,3 +142,15 @@ def test_a_late_event_loop_advertises_a_longer_freq(worker):
     assert worker.c.heart.interval == pytest.approx(1.1, abs=0.05)
     assert worker.sent[before]["freq"] == pytest.approx(1.1, abs=0.05)
     assert worker.step.interval == 0.2, "the heartbeat timer itself keeps its pace"
+
+
+def test_a_worker_kept_from_running_waits_as_long_again_for_peers_on_its_host(worker):
+    worker.step.lateness = 1.0  # this worker's loop ran a second late lately: the machine is starved
+    beat(worker, "neighbour@host", age=0.6)  # past Celery's 2 x 0.2 s, within 2 x 0.2 + 1.0 s
+    beat(worker, "laptop@elsewhere", age=0.6)  # another machine: no reason to wait for it
+    echo(worker)
+    worker.step.check()
+    assert worker.lost == ["laptop@elsewhere"]
+    beat(worker, "quiet@host", age=1.5)
+    worker.step.check()
+    assert worker.lost == ["laptop@elsewhere", "quiet@host"]

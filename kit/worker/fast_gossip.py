@@ -18,7 +18,9 @@ On a busy machine a process may not run for a while. Two guards keep that from l
   worker that is known to stall. On a quiet machine the lateness is milliseconds.
 - Receiver: a starved worker has unread heartbeats in its socket when its timer fires. Its own
   heartbeats come back to it in the same stream, in publish order; a peer is lost only once one of
-  ours, sent a full peer `freq` after the peer's last heartbeat, has been read.
+  ours, sent a full peer `freq` after the peer's last heartbeat, has been read. And a worker that
+  has itself been kept from running lately allows a peer on its own host as long again, since the
+  same machine starves them both (a SIGKILLed peer is then noticed that much later).
 """
 
 import os
@@ -65,11 +67,12 @@ class FastGossip(bootsteps.Step):
         gossip.periodic = self.check  # Gossip.register_timer schedules `self.periodic`
         gossip.on_message = self._hearing(gossip.on_message)
 
-    def interval_for(self, size, local=1, cores=2):
+    def interval_for(self, size, local=1, cores=CORES):
         """The heartbeat interval for `size` workers, `local` of them on this worker's `cores`."""
         return max(self.heartbeat_interval, size * local / (self.heartbeats_per_core * cores))
 
     def check_for(self, interval):
+        """Seconds between checks for lost peers when beating every `interval` seconds."""
         return max(self.min_check, interval / self.checks_per_interval)
 
     def sizes(self):
@@ -96,17 +99,20 @@ class FastGossip(bootsteps.Step):
         """Gossip's periodic check: report peers lost, then re-size the intervals if the cluster changed."""
         gossip = self.c.gossip
         self._measure_lateness(gossip.interval)
-        lost = [w for w in gossip.state.workers.values() if not w.alive and self._read_past(w)]
+        now, host = time.time(), gossip.hostname.partition("@")[2]
+        lost = [w for w in gossip.state.workers.values() if not w.alive and self._silent(w, now, host)]
         for worker in lost:
             gossip.on_node_lost(worker)
             gossip.state.workers.pop(worker.hostname, None)
         self.resize()
 
-    def _read_past(self, worker):
-        """True once we have read a heartbeat of ours sent after the peer should have sent its next one."""
+    def _silent(self, worker, now, host):
+        """Past Celery's expiry, is the peer's silence proven (see the module docstring's two guards)?"""
         if not worker.heartbeats:  # went offline: nothing to wait for
             return True
-        return self.echo > worker.heartbeats[-1] + float(worker.freq) + self.margin
+        last, freq = worker.heartbeats[-1], float(worker.freq)
+        slack = self.lateness if worker.hostname.partition("@")[2] == host else 0.0
+        return self.echo > last + freq + self.margin and now > last + 2 * freq + slack
 
     def _measure_lateness(self, period):
         """How late this check runs (decaying maximum); a stall grows the `freq` we advertise at once."""
