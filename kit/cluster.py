@@ -180,7 +180,8 @@ class LocalCluster(Control):
     def _boot(self, workers, timeout=None):
         """Wait until every worker announced it is ready; on failure stop it and raise WorkerBootError."""
         timeout = timeout or self.timeout
-        deadline, watch = time.monotonic() + timeout, ReadyWatch(self.events, workers)
+        deadline = time.monotonic() + timeout
+        watch = ReadyWatch(self.events, workers)
         next_ping = time.monotonic() + PING_EVERY
         try:
             while watch.pending:
