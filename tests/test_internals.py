@@ -68,3 +68,40 @@ def test_a_lone_election_request_is_decided_by_celery_without_killing_the_worker
     probe._wrap_ack(gossip.on_elect_ack)({"id": "e1", "hostname": "peer@h"})
     assert won == ["go"]
     assert "e1" not in gossip.consensus_requests and "e1" not in gossip.consensus_replies
+
+
+def _flush_while_a_thread_sends(dispatcher):
+    """Flush one buffered task event while "a pool thread" buffers another; returns what is still buffered."""
+    from celery.events import Event
+
+    published = []
+
+    def publish(batch, producer, routing_key, **kwargs):
+        published.append((routing_key, [e["type"] for e in batch]))
+        dispatcher._group_buffer["task"].append(Event("task-started"))  # sent during the socket write
+
+    dispatcher._publish = publish
+    dispatcher._group_buffer["task"].append(Event("task-received"))
+    dispatcher.flush(errors=False, groups=True)
+    assert published == [("task.multi", ["task-received"])]
+    return [e["type"] for e in dispatcher._group_buffer["task"]]
+
+
+@pytest.fixture
+def dispatcher(worker, monkeypatch):
+    from celery.events.dispatcher import EventDispatcher
+
+    monkeypatch.setattr(EventDispatcher, "flush", EventDispatcher.flush)  # put back after the test
+    return worker.app.events.Dispatcher(worker.app.connection_for_write(), enabled=False)
+
+
+def test_celery_before_5_7_drops_events_sent_during_a_flush(dispatcher):
+    from kit.worker.event_flush import AFFECTED
+
+    kept = _flush_while_a_thread_sends(dispatcher)
+    assert kept == ([] if AFFECTED else ["task-started"]), f"Celery {celery.__version__}"
+
+
+def test_the_guard_keeps_events_sent_during_a_flush(dispatcher):
+    internals.keep_events_sent_during_flush()
+    assert _flush_while_a_thread_sends(dispatcher) == ["task-started"]

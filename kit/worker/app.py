@@ -16,7 +16,7 @@ from celery import Celery, signals
 
 from kit import namespace, shipping, tasks, telemetry
 from kit.contract import READY
-from kit.worker import control, fast_gossip, probes  # noqa: F401  (control registers remote-control commands)
+from kit.worker import control, event_flush, fast_gossip, probes  # noqa: F401  (control: remote-control commands)
 from kit.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
 from kit.telemetry import emit
@@ -54,6 +54,7 @@ def _payload():
 
 def build(payload):
     """A Celery app equal to the notebook's, plus the kit's probes, options and demo tasks."""
+    event_flush.install()
     app = Celery(payload["main"], set_as_current=True)
     app.conf.update(payload["config"])
     app.conf.broker_url = os.environ["KIT_BROKER_URL"]

@@ -57,6 +57,10 @@ INTERNALS = (
     Internal("heartbeat", "timer", "FastGossip re-arms the heartbeat timer"),
     Internal("heartbeat", "_send", "FastGossip sends a heartbeat at once after a resize"),
     Internal("celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"),
+    Internal("celery.events.dispatcher:EventDispatcher", "flush", "replaced on Celery < 5.7: keeps events"),
+    Internal("dispatcher", "_group_buffer", "the buffered task events EventFlushGuard flushes"),
+    Internal("dispatcher", "_publish", "EventFlushGuard publishes one group's batch"),
+    Internal("dispatcher", "mutex", "EventFlushGuard flushes under the dispatcher's lock, as Celery does"),
 )
 
 
@@ -89,6 +93,29 @@ def leader(gossip, requests):
     return requests[0] if len(requests) == 1 else gossip.clock.sort_heap(list(requests))
 
 
+def keep_events_sent_during_flush():
+    """Make ``EventDispatcher.flush`` remove only the buffered events it published (as Celery 5.7 does)."""
+    from celery.events.dispatcher import EventDispatcher
+
+    original = EventDispatcher.flush
+    if getattr(original, "_kit", False):
+        return
+
+    def flush(self, errors=True, groups=True):
+        original(self, errors=errors, groups=False)
+        if not groups:
+            return
+        with self.mutex:
+            for group, events in list(self._group_buffer.items()):
+                batch = list(events)
+                if batch:
+                    self._publish(batch, self.producer, f"{group}.multi")
+                    del events[: len(batch)]  # what other threads appended meanwhile stays
+
+    flush._kit = True
+    EventDispatcher.flush = flush
+
+
 def _lookup(obj, dotted):
     for part in dotted.split("."):
         obj = getattr(obj, part)
@@ -114,6 +141,7 @@ def missing(worker):
     eventer = SimpleNamespace(on_enabled=set(), on_disabled=set())
     objects = {"worker": worker, "consumer": c, "timer": worker.timer, "peer": Worker("peer@kit")}
     objects["heartbeat"] = Heart(worker.timer, eventer)
+    objects["dispatcher"] = worker.app.events.Dispatcher(worker.app.connection_for_write(), enabled=False)
     steps = getattr(getattr(c, "blueprint", None), "steps", {})
     objects.update(gossip=steps.get(GOSSIP), heart=steps.get(HEART))
     problems = [f"the consumer blueprint has no step {n!r}" for n in (GOSSIP, HEART) if n not in steps]
