@@ -190,7 +190,7 @@ class ForkServer(ChildProcess):
             request = {"argv": argv, "env": env, "cwd": cwd, "log": log, "exit_file": exit_file}
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            return ForkedProcess(json.loads(self._reply(10.0, "fork a worker"))["pid"], exit_file)
+            return ForkedProcess(json.loads(self._reply(30.0, "fork a worker"))["pid"], exit_file)
 
     def _reply(self, timeout, doing):
         """The server's next line on stdout, within `timeout` seconds."""
