@@ -295,3 +295,63 @@ def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
             screens(page, f"{name}-3-after-close")
         finally:
             browser.close()
+
+
+MANY = """import time, types
+from kit.events import EventFeed
+from kit.widgets.timeline import Timeline
+names = [f"w{i}@lab" for i in range(1, 61)]
+feed = EventFeed("redis://127.0.0.1:1/0")  # never started: events are pushed below
+fake = types.SimpleNamespace(events=feed, workers=names, started_at=time.time() - 30)
+tl = Timeline(fake)
+for i, name in enumerate(names):
+    fake.events._dispatch({"type": "kit-timer", "hostname": name, "timestamp": time.time() - 20 + i * 0.3,
+                           "kind": "fire", "callback": "lab.Step.tick", "duration": 0.001})
+tl"""
+LANES = "() => { const t = document.querySelector('.kit-tl'); return t ? Number(t.dataset.lanes) : -1; }"
+CANVAS_HEIGHT = "() => document.querySelector('.kit-tl-canvas').getBoundingClientRect().height"
+
+
+def test_timeline_of_sixty_workers_collapses_scrolls_and_filters(lab, tmp_path):
+    """60 lanes: compact and scrolling instead of 6,000 px tall; the filter box keeps the lanes it names."""
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    cells = [{"cell_type": "code", "metadata": {}, "source": MANY, "outputs": [], "execution_count": None}]
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "many.ipynb").write_text(json.dumps(nb))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(120_000)
+        try:
+            page.goto(f"{url}/lab/tree/many.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            select = page.locator(".jp-Dialog button", has_text="Select")
+            try:
+                select.wait_for(timeout=10_000)
+                select.click()
+            except Exception:
+                pass
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            page.wait_for_function(f"() => ({LANES})() === 60", timeout=120_000)
+            assert page.evaluate(CANVAS_HEIGHT) == 60 * 34  # compact lanes
+            scroll = page.evaluate("() => document.querySelector('.kit-tl-scroll').clientHeight")
+            assert scroll <= 560, f"the lanes scroll inside {scroll} px, not the page"
+            assert "60 workers" in page.locator(".kit-tl-head").text_content()
+            page.locator(".kit-tl-filter").fill("w5")
+            page.wait_for_function(f"() => ({LANES})() === 11", timeout=30_000)  # w5, w50..w59
+            assert "11 of 60 workers" in page.locator(".kit-tl-head").text_content()
+            page.locator(".kit-tl-filter").fill("w60@")
+            page.wait_for_function(f"() => ({LANES})() === 1", timeout=30_000)
+            assert page.evaluate(CANVAS_HEIGHT) == 100  # one lane: full height again
+            page.screenshot(path=os.path.join(ARTIFACTS, "browser-many-workers.png"))
+        finally:
+            browser.close()
