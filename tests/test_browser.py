@@ -112,9 +112,23 @@ MATCHES = """([sel, re]) => new RegExp(re).test(
 SVG = ".jupyter-widgets svg text"
 
 
+LAST_ACTIVE = """() => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
+    return cells.length > 0 && cells[cells.length - 1].classList.contains('jp-mod-active'); }"""
+
+
+def select_last_cell(page):
+    """Scroll to the end of the notebook and select its last cell (until JupyterLab marks it active)."""
+    page.evaluate(
+        f"() => {{ const s = document.querySelector('{SCROLLER}'); s.scrollTop = s.scrollHeight; }}"
+    )
+    time.sleep(1)
+    page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
+    page.wait_for_function(LAST_ACTIVE, timeout=30_000)
+
+
 def run_new_cell(page, source):
     """Add a code cell under the last one, type `source` into it and run it (as a person would)."""
-    page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
+    select_last_cell(page)
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     page.keyboard.press("Enter")
@@ -225,6 +239,9 @@ SCREENSHOTS = [
 ]
 BUSY = """() => Array.from(document.querySelectorAll('.jp-InputPrompt'))
     .some(p => p.textContent.includes('*'))"""
+#: How many cells show an execution count ("[3]:").
+RAN = """() => Array.from(document.querySelectorAll('.jp-InputPrompt'))
+    .filter(p => /\\[\\d+\\]/.test(p.textContent)).length"""
 SCROLLER = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
 
 
@@ -275,11 +292,15 @@ def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
             except Exception:
                 pass
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
+            select_last_cell(page)
             page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_text("Run All Above Selected Cell", exact=True).click()
+            above = page.get_by_role("menuitem", name="Run All Above Selected Cell")
+            assert above.is_enabled(), "the last cell is not selected: nothing would run"
+            above.click()
             time.sleep(3)
             wait_until_done(page)
+            ran = page.evaluate(RAN)
+            assert ran >= 4, f"only {ran} cells ran"
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
             assert errors.count() == 0, errors.first.text_content()
             screens(page, f"{name}-1-run-all")

@@ -46,9 +46,9 @@ def label_of(step):
 
 
 def svg_html(graph, max_height="420px"):
-    """A graphviz graph as inline SVG, scrolling inside a box that fits a laptop screen."""
+    """A graphviz graph as inline SVG, no wider than its box (so its caption shows), scrolling if tall."""
     svg = graph.svg()
-    svg = svg[svg.find("<svg") :]
+    svg = svg[svg.find("<svg") :].replace("<svg ", "<svg style='max-width:100%;height:auto' ", 1)
     return f"<div style='max-height:{max_height};overflow:auto;border:1px solid #e0e0e0'>{svg}</div>"
 
 
