@@ -141,7 +141,7 @@ def test_a_step_warning_is_not_a_failure_but_a_traceback_is():
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
     warning = (
-        "/work/kit/cluster.py:44: StepWarning: MyWorkerStep.stop: logs or prints; it may run in a "
+        "kit/cluster.py:44: StepWarning: MyWorkerStep.stop: logs or prints; it may run in a "
         "signal handler, where logging can deadlock.\n  self._check_steps()\n"
     )
     traceback = "Exception in thread x:\nTraceback (most recent call last):\n  ...\nValueError: boom\n"
