@@ -116,6 +116,23 @@ LAST_ACTIVE = """() => { const cells = document.querySelectorAll('.jp-Notebook .
     return cells.length > 0 && cells[cells.length - 1].classList.contains('jp-mod-active'); }"""
 
 
+KILL_ENABLED = """() => Array.from(document.querySelectorAll('.jupyter-widgets button'))
+    .some(b => b.textContent.includes('Kill') && !b.disabled)"""
+
+
+def open_notebook(page, url, token, path):
+    """Open a notebook and wait until its kernel is idle (answering a kernel dialog if one shows)."""
+    page.goto(f"{url}/lab/tree/{path}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    try:  # JupyterLab may ask which kernel to start
+        select.wait_for(timeout=10_000)
+        select.click()
+    except Exception:
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+
 def select_last_cell(page):
     """Scroll to the end of the notebook and select its last cell (until JupyterLab marks it active)."""
     page.evaluate(
@@ -152,15 +169,7 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(120_000)  # a busy 2-core machine renders slowly
         try:
-            page.goto(f"{url}/lab/tree/browser.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            select = page.locator(".jp-Dialog button", has_text="Select")
-            try:  # JupyterLab may ask which kernel to start
-                select.wait_for(timeout=10_000)
-                select.click()
-            except Exception:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            open_notebook(page, url, token, "browser.ipynb")
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_text("Run All Cells", exact=True).click()
 
@@ -187,6 +196,9 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             page.wait_for_function(MATCHES, arg=[".jupyter-widgets select option", "w3@"], timeout=120_000)
             page.wait_for_selector(".jupyter-widgets :text('node_join')", timeout=120_000)
             page.wait_for_function(MATCHES, arg=[SVG, r"w1@[^:]*: \d"], timeout=120_000)  # w1's line
+            # buttons are disabled while an action runs: wait until Add has finished, or the click is lost
+            page.wait_for_selector(".jupyter-widgets :text('started w3@')", timeout=120_000)
+            page.wait_for_function(KILL_ENABLED, timeout=120_000)
             kill.click(force=True, no_wait_after=True, timeout=120_000)  # the dropdown's first: w1
             page.wait_for_selector(".jupyter-widgets :text('node_lost')", timeout=120_000)
             # the chart keeps the lost worker's line, marked lost
@@ -283,15 +295,7 @@ def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(120_000)
         try:
-            page.goto(f"{url}/lab/tree/{name}.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            select = page.locator(".jp-Dialog button", has_text="Select")
-            try:
-                select.wait_for(timeout=10_000)
-                select.click()
-            except Exception:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            open_notebook(page, url, token, f"{name}.ipynb")
             select_last_cell(page)
             page.get_by_role("menuitem", name="Run", exact=True).click()
             above = page.get_by_role("menuitem", name="Run All Above Selected Cell")
@@ -351,15 +355,7 @@ def test_timeline_of_sixty_workers_collapses_scrolls_and_filters(lab, tmp_path):
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(120_000)
         try:
-            page.goto(f"{url}/lab/tree/many.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            select = page.locator(".jp-Dialog button", has_text="Select")
-            try:
-                select.wait_for(timeout=10_000)
-                select.click()
-            except Exception:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            open_notebook(page, url, token, "many.ipynb")
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_text("Run All Cells", exact=True).click()
             page.wait_for_function(f"() => ({LANES})() === 60", timeout=120_000)
