@@ -56,9 +56,7 @@ def write_notebook(path):
 @pytest.fixture
 def lab(tmp_path, redis_server):
     write_notebook(tmp_path / "browser.ipynb")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     token = secrets.token_hex(16)
     config = tmp_path / "jupyter-config"
     (config / "labconfig").mkdir(parents=True)  # no "Jupyter news?" prompt over the page
@@ -81,23 +79,42 @@ def lab(tmp_path, redis_server):
     log = open(tmp_path / "lab.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    try:
+        wait_until_up(proc, f"{url}/api/status?token={token}", tmp_path / "lab.log")
+        yield url, token
+    finally:
+        stop(proc)
+        log.close()
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(proc, status_url, log, timeout=180):
+    """Wait until JupyterLab's status URL answers; fail with its log's tail if it exits or never does."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
+            urllib.request.urlopen(status_url, timeout=5)
+            return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+                pytest.fail(f"JupyterLab did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-    yield url, token
+
+
+def stop(proc, timeout=30):
+    """Terminate a server process, killing it if it does not exit within `timeout` seconds."""
     proc.terminate()
     try:
-        proc.wait(20)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+        proc.wait()
 
 
 def plotted_points(page):

@@ -5,18 +5,15 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM_ARGS, chromium
+from test_browser import ARTIFACTS, CHROMIUM_ARGS, NOTEBOOKS, chromium, free_port, stop, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-NOTEBOOKS = os.path.join(os.path.dirname(__file__), os.pardir, "notebooks")
 FIRST = "00_check_your_setup.ipynb"
 #: A notebook saved where its kernel had another name, in an environment with two Python kernels:
 #: plain JupyterLab cannot choose, so it asks; the kit's settings start the default kernel.
@@ -57,12 +54,6 @@ def copy_notebooks(folder):
     return folder
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def kit_lab(tmp_path, *extra):
     """``python -m kit lab`` as a user starts it (plus a port and token); yields its URL and token."""
@@ -78,24 +69,7 @@ def kit_lab(tmp_path, *extra):
             wait_until_up(proc, f"{url}/api/status?token={token}", home / "lab.log")
             yield url, token
         finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def wait_until_up(proc, status_url, log, timeout=180):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(status_url, timeout=5)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"python -m kit lab did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+            stop(proc)
 
 
 def sessions(url, token):
