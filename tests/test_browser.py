@@ -151,13 +151,24 @@ def open_notebook(page, url, token, path):
 
 
 def select_last_cell(page):
-    """Scroll to the end of the notebook and select its last cell (until JupyterLab marks it active)."""
-    page.evaluate(
-        f"() => {{ const s = document.querySelector('{SCROLLER}'); s.scrollTop = s.scrollHeight; }}"
-    )
-    time.sleep(1)
-    page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
-    page.wait_for_function(LAST_ACTIVE, timeout=30_000)
+    """Scroll to the end of the notebook and select its last cell (until JupyterLab marks it active).
+
+    Off-screen cells are laid out as they scroll into view, so the last cell can move between
+    scrolling and clicking: scroll and click again until the click lands."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(6):
+        page.evaluate(
+            f"() => {{ const s = document.querySelector('{SCROLLER}'); s.scrollTop = s.scrollHeight; }}"
+        )
+        time.sleep(1)
+        page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-InputPrompt").click(force=True)
+        try:
+            page.wait_for_function(LAST_ACTIVE, timeout=5_000)
+            return
+        except PlaywrightTimeout:  # the click missed: scroll and click again
+            continue
+    raise AssertionError("could not select the notebook's last cell after 6 clicks")
 
 
 def run_new_cell(page, source):

@@ -61,7 +61,7 @@ def test_room_view_sees_joins_graphs_and_a_kill(shared_redis, joined):
     with kit.Room(shared_redis.url, "pycon") as room:
         wait_until(lambda: short(room.workers) == ["alice", "bob"], 60, "alice and bob not in the room")
         alice, bob = room.workers
-        assert short(room.ping()) == ["alice", "bob"]  # carol is in another room
+        assert short(room.ping(timeout=5)) == ["alice", "bob"]  # carol is in another room
         env = dict(os.environ, KIT_BROKER_URL=shared_redis.url, KIT_ROOM="pycon")  # as compose's flower
         env.pop("KIT_NAMESPACE", None)
         ping = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "inspect", "ping", "-t", "3"]

@@ -398,7 +398,15 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     now = time.time()
     for i in range(50_000):
         cluster.events._dispatch(fire(host=f"flood{i % 3}@test", callback=f"flood.cb{i % 6}", t=now))
-    eventually(lambda: not tl._inbox, timeout=120)  # 50,000 ingests: slow on a busy 2-core machine
+
+    def flood_ingested():
+        """The flood's events all left the inbox (the cluster's own events keep arriving)."""
+        return not any(e.get("hostname", "").startswith("flood") for e in list(tl._inbox))
+
+    # Not `not tl._inbox`: the workers' heartbeats and timer ticks arrive all the time, and a poll
+    # every 0.1 s can stay in step with the 10 Hz drain, never seeing the inbox empty.
+    eventually(flood_ingested, timeout=60)
+    assert not tl._throttle.errors, tl._throttle.errors[:3]
     time.sleep(0.5)
     elapsed = time.monotonic() - t0
     lanes = tl.lanes()
