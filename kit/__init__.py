@@ -7,7 +7,8 @@ The folders follow the process boundary (data flows kernel -> workers -> events 
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside it).
 - the kernel side, at the top: ``cluster.py`` (LocalCluster) with ``plan.py`` and ``options.py``
   (what workers run with), ``broker.py``, ``forkserver.py``, ``workers.py`` (the processes),
-  ``events.py``, ``control.py``, ``room.py``, ``blueprints.py``, ``graph.py``, ``lint.py``, ``doctor.py``.
+  ``events.py``, ``control.py``, ``room.py``, ``blueprints.py`` (with ``membership.py``, the
+  cross-blueprint check), ``graph.py`` (its look in ``graph_style.py``), ``lint.py``, ``doctor.py``.
 - shared by both sides: ``steps.py`` (steps users import), ``telemetry.py`` (``emit``),
   ``contract.py`` (the ``kit-*`` event types), ``shipping.py``, ``tasks.py``, ``procs.py``, ``errors.py``.
 

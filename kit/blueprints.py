@@ -15,6 +15,7 @@ from kit.errors import (  # noqa: F401
     StepError,
     UnknownRequirementError,
 )
+from kit.membership import cross_errors
 
 __all__ = [
     "BLUEPRINTS",
@@ -199,14 +200,6 @@ def _step_info(cls, requires: tuple, order: int) -> StepInfo:
     )
 
 
-#: Worker steps whose object a consumer step already has: the worker hands them to the Consumer.
-HANDED_OVER = {
-    "celery.worker.components.Timer": "c.timer",
-    "celery.worker.components.Pool": "c.pool",
-    "celery.worker.components.Hub": "c.hub",
-}
-
-
 def _resolved(app) -> dict:
     """bp -> (names of its own steps, name -> class, name -> required names)."""
     out = {}
@@ -216,61 +209,13 @@ def _resolved(app) -> dict:
     return out
 
 
-def _cross_path(start: str, edges: dict, foreign: set) -> list | None:
-    """The shortest requires chain from ``start`` to a step of ``foreign``, or None."""
-    paths, seen = [[start]], {start}
-    while paths:
-        path = paths.pop(0)
-        for req in edges.get(path[-1], ()):
-            if req in foreign:
-                return [*path, req]
-            if req not in seen:
-                seen.add(req)
-                paths.append([*path, req])
-    return None
-
-
-def _cross_error(bp: str, path: list, found: dict) -> CrossBlueprintError:
-    other = BLUEPRINTS[1 - BLUEPRINTS.index(bp)]
-    label = {n: found[n].label or n.rsplit(".", 1)[-1] for n in path}
-    step, req, holder = path[0], path[-1], path[-2]
-    via = f" (through {' -> '.join(label[n] for n in path)})" if len(path) > 2 else ""
-    if bp == "consumer" and req in HANDED_OVER:
-        fix = (
-            f"drop {req!r} from {label[holder]}.requires: in a consumer step {HANDED_OVER[req]} is "
-            "already there (the worker hands c.timer, c.pool and c.hub to the Consumer)"
-        )
-    else:
-        fix = f"move {label[holder]} to app.steps[{other!r}], where {label[req]} is"
-    error = CrossBlueprintError(
-        f"{bp} step {step!r} requires {req!r}{via}, a step of the {other} blueprint: a step may only "
-        f"require steps of its own blueprint (Celery would pull {label[req]} into the {bp} blueprint, "
-        f"where it breaks the worker's boot). Fix: {fix}."
-    )
-    error.step, error.blueprint, error.required, error.required_blueprint = step, bp, req, other
-    error.label = found[step].__name__
-    return error
-
-
-def _cross_errors(resolved: dict) -> list:
-    errors = []
-    for i, bp in enumerate(BLUEPRINTS):
-        own, found, edges = resolved[bp]
-        foreign = resolved[BLUEPRINTS[1 - i]][0] - own
-        for name in sorted(own):
-            path = _cross_path(name, edges, foreign)
-            if path:
-                errors.append(_cross_error(bp, path, found))
-    return errors
-
-
 def cross_blueprint_errors(app) -> list:
     """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other blueprint.
 
     Celery's own default steps never do: its only link between the two blueprints is the worker's
     Consumer step, which creates the Consumer (and ``celery graph`` draws that edge with ``connect_with``).
     """
-    return _cross_errors(_resolved(app))
+    return cross_errors(_resolved(app))
 
 
 def _ordered(found: dict, edges: dict) -> tuple:
@@ -286,7 +231,7 @@ def check_app_steps(app) -> None:
 def static_snapshot(app) -> Snapshot:
     """Resolve both blueprints of ``app`` without creating a worker or any step."""
     resolved = _resolved(app)
-    errors = _cross_errors(resolved)
+    errors = cross_errors(resolved)
     if errors:
         raise errors[0]
     steps = {bp: _ordered(found, edges) for bp, (_, found, edges) in resolved.items()}

@@ -20,6 +20,7 @@ from kit.control import Control
 from kit.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.errors import ClusterError, WorkerBootError
 from kit.procs import record_tail
+from kit.progress import Progress
 
 _clusters = weakref.WeakSet()
 #: App settings a cluster changes and gives back when it closes.
@@ -87,7 +88,7 @@ class LocalCluster(Control):
         self.events = None  #: the EventFeed
         self._broker_watch = None
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
-        self._progress = display.Progress(self) if progress else None
+        self._progress = Progress(self) if progress else None
         _clusters.add(self)
         self.started_at = time.time()
         try:

@@ -6,7 +6,7 @@ import time
 
 from kit.contract import GOSSIP
 
-_STYLE = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px; line-height: 1.45"
+STYLE = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px; line-height: 1.45"
 #: Worker state -> (colour, what it means); text is always shown, the dot only helps.
 STATES = {
     "booting": ("#f9a825", "started, not answering a ping yet"),
@@ -201,7 +201,7 @@ def html(cluster, roster=None, limit=40):
     age = f" · up {time.time() - since:.0f} s" if since and state == "running" else ""
     note = broker_note(cluster)
     return (
-        f"<div style='{_STYLE}' class='kit-card'>"
+        f"<div style='{STYLE}' class='kit-card'>"
         f"<b>LocalCluster</b> · {badge(state)}{age} · {roster.counts()}<br>"
         f"{broker} <code>{_html.escape(safe_url(getattr(cluster, 'broker_url', '?')))}</code>"
         f"{f'<br>⚠ {_html.escape(note)}' if note else ''}"
@@ -222,7 +222,7 @@ def room_html(room):
     """The notebook repr of a Room: its state and the workers seen in it."""
     rows = "".join(f"<li>{_html.escape(name)}</li>" for name in room.workers)
     return (
-        f"<div style='{_STYLE}'><b>Room {_html.escape(room.name)}</b> · {badge(str(room.state))} · "
+        f"<div style='{STYLE}'><b>Room {_html.escape(room.name)}</b> · {badge(str(room.state))} · "
         f"{plural(len(room.workers), 'worker')}, "
         f"broker <code>{_html.escape(safe_url(room.broker_url))}</code>"
         f"<details><summary>workers</summary><ul>{rows}</ul></details>"
@@ -233,7 +233,7 @@ def room_html(room):
 def mimebundle(cluster):
     """What a notebook shows for `cluster`: the live card where widgets work, else plain HTML."""
     data = {"text/plain": text(cluster), "text/html": html(cluster)}
-    if _in_kernel() and not getattr(cluster, "closed", False):
+    if in_kernel() and not getattr(cluster, "closed", False):
         try:
             from kit.widgets.card import card_of
         except ImportError:  # no ipywidgets: the HTML above
@@ -244,60 +244,10 @@ def mimebundle(cluster):
     return data
 
 
-def _in_kernel():
+def in_kernel():
     try:
         from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()
     return shell is not None and hasattr(shell, "kernel")
-
-
-class Progress:
-    """A line per worker while a cluster starts (in a notebook; silent elsewhere), then a past-tense line."""
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-        self.handle = None
-        self.t0 = time.monotonic()
-        self.finished = False
-        if not _in_kernel():
-            return
-        from IPython.display import HTML, display
-
-        self.HTML = HTML
-        self.handle = display(HTML(self._render()), display_id=True)
-
-    def _render(self, final=False):
-        c = self.cluster
-        workers = dict(getattr(c, "_workers", {}))
-        if final:
-            names = ", ".join(_html.escape(n) for n in workers)
-            took = time.monotonic() - self.t0
-            when = time.strftime("%H:%M:%S")
-            if getattr(c, "state", "") == "running":
-                what = f"started {plural(len(workers), 'worker')} ({names}) in {took:.1f} s at {when}"
-            else:
-                what = f"did not start (at {when}, after {took:.1f} s)"
-            hint = "Its live state: display <code>cluster</code>."
-            return f"<div style='{_STYLE}'>LocalCluster {what}. {hint}</div>"
-        items = " ".join(
-            f"<span>{badge('up' if w.ready else 'booting')} {_html.escape(n)}</span>"
-            for n, w in workers.items()
-        )
-        broker = "broker up" if getattr(c, "broker_url", None) else "starting redis…"
-        return f"<div style='{_STYLE}'>LocalCluster starting: {broker} · {items}</div>"
-
-    def update(self):
-        """Redraw the boot line while the cluster starts."""
-        if self.handle is not None and not self.finished:  # later boots (add_worker) leave the line be
-            self.handle.update(self.HTML(self._render()))
-
-    def done(self):
-        """Replace the live line with what happened (a past-tense line stays true after kills and adds)."""
-        if self.handle is not None and not self.finished:
-            self.handle.update(self.HTML(self._render(final=True)))
-        self.finished = True
-
-
-_safe_url = safe_url  # the name other modules used before

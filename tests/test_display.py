@@ -3,6 +3,7 @@
 import types
 
 from kit import display
+from kit.progress import Progress
 
 
 class Proc:
@@ -53,7 +54,7 @@ def test_card_html_has_the_worker_table_and_hides_the_password():
 def test_start_up_line_ends_in_the_past_tense_and_stays(monkeypatch):
     c = fake_cluster(**{"w1@h": Proc(11), "w2@h": Proc(12)})
     shown = []
-    progress = display.Progress(c)  # outside a kernel: no handle; drive its rendering directly
+    progress = Progress(c)  # outside a kernel: no handle; drive its rendering directly
     progress.handle, progress.HTML = types.SimpleNamespace(update=shown.append), str
     progress.update()
     assert "starting" in shown[-1] and "w2@h" in shown[-1]

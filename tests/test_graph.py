@@ -11,7 +11,8 @@ from celery import Celery, bootsteps
 from IPython.core.formatters import DisplayFormatter
 
 from kit.blueprints import StepCycleError, UnknownRequirementError, blueprint_steps
-from kit.graph import HINT, PALETTE, BlueprintGraph, blueprint_diff, blueprint_graph
+from kit.graph import HINT, BlueprintGraph, blueprint_diff, blueprint_graph
+from kit.graph_style import PALETTE
 from test_blueprints import LIVE_REPLY, DeadlockDetection, guide_app
 
 W = "worker/celery.worker.components"
