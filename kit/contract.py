@@ -63,6 +63,7 @@ GOSSIP_EVENTS = {
     "node_join": ("peer", "size"),
     "node_leave": ("peer", "size"),
     "node_lost": ("peer", "size"),
+    "recount": ("size",),
     "election": ("election", "topic", "action"),
     "elect-ack": ("election", "topic", "requested_by"),
     "elected": ("election", "leader", "voters"),
@@ -73,7 +74,8 @@ GOSSIP = EventType(
     {
         "event": f"one of {', '.join(GOSSIP_EVENTS)}",
         "peer": "the worker that joined, left or was lost",
-        "size": "the cluster size this worker now sees (itself + its live peers)",
+        "size": "the cluster size this worker now sees: itself + the peers its gossip knows "
+        "(recount: it changed without a callback, e.g. a peer heard again after it was lost)",
         "election": "the election's id",
         "topic": "the election's topic",
         "action": "what the winner is asked to do",

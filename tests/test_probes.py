@@ -110,3 +110,54 @@ def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
         c.stop_worker(name)
         for method in ("stop", "shutdown"):
             c.events.wait_for("kit-lifecycle", timeout=30, since=stopped - 1, hostname=name, method=method)
+
+
+def test_a_peer_back_from_a_stall_joins_again_and_is_counted(redis_server):
+    """SIGSTOP a worker until its peer reports it lost, then SIGCONT: Celery's gossip forgot it, and
+    its next heartbeat makes it join again (a fresh entry in the gossip's state: node_join)."""
+    import os
+    import signal
+
+    from celery import Celery
+
+    import kit
+
+    with kit.LocalCluster(Celery("stall"), workers=2, progress=False) as c:
+        first, second = c.workers
+        c.events.wait_for("kit-gossip", timeout=30, hostname=first, size=2)
+        pid = c._workers[second].proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            lost = c.events.wait_for("kit-gossip", timeout=30, event="node_lost", hostname=first, peer=second)
+            assert lost["size"] == 1
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        back = c.events.wait_for(
+            "kit-gossip", timeout=30, since=lost["timestamp"], event="node_join", hostname=first, peer=second
+        )
+        assert back["size"] == 2
+
+
+def test_two_peers_lost_in_one_round_of_celerys_check_settle_to_the_right_size(redis_server):
+    """Celery's default check reports every lost peer of a round before it forgets them: the callbacks
+    see a size one too high, and the recount after them reports the size that holds."""
+    import kit
+    from celery import Celery
+
+    with kit.LocalCluster(Celery("default"), workers=3, gossip="celery-default", progress=False) as c:
+        survivor, *doomed = c.workers
+        c.events.wait_for("kit-gossip", timeout=30, hostname=survivor, size=3)
+        killed = time.time()
+        for name in doomed:
+            c.kill_worker(name)
+        for name in doomed:
+            c.events.wait_for(
+                "kit-gossip", timeout=60, since=killed, event="node_lost", hostname=survivor, peer=name
+            )
+        time.sleep(1)
+        sizes = [
+            e["size"]
+            for e in c.events.history
+            if e.get("type") == "kit-gossip" and e.get("hostname") == survivor and e["timestamp"] >= killed
+        ]
+        assert sizes[-1] == 1, sizes

@@ -22,6 +22,7 @@ ICONS = {
     "node_join": "▲",
     "node_leave": "▽",
     "node_lost": "✕",
+    "recount": "↻",
     "election": "?",
     "elect-ack": "✓",
     "elected": "★",
@@ -185,5 +186,5 @@ class GossipPanel(Panel):
         self.chart.value = size_chart(list(self.sizes.items()), time.time(), live, ends)
 
     def sizes_seen(self):
-        """{worker: latest cluster size it reported (itself + the peers it sees alive)}."""
+        """{worker: latest cluster size it reported (itself + the peers its gossip knows)}."""
         return {host: points[-1][1] for host, points in list(self.sizes.items()) if points}

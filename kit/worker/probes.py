@@ -162,12 +162,19 @@ NO_CANDIDATE = (float("inf"), "", None, None)
 
 
 class GossipProbe(bootsteps.StartStopStep):
-    """Reports node_join/leave/lost as this worker sees them, and elections."""
+    """Reports node_join/leave/lost as this worker sees them, the cluster size it then sees, and elections.
+
+    The size counts the peers the gossip knows: a peer whose heartbeat is only late still counts
+    until it is reported lost. Celery's default check reports every lost peer of a round before it
+    forgets any of them, so a size can be one too high just then: a recount right after each
+    callback reports the settled size as a `recount` when it differs.
+    """
 
     requires = {"celery.worker.consumer.gossip:Gossip"}
 
     def start(self, c):
         gossip = self.gossip = c.gossip
+        self.timer, self.reported = c.timer, 1  # alone until a peer is heard
         if not gossip.enabled:
             return
         for event in ("node_join", "node_leave", "node_lost"):
@@ -176,15 +183,32 @@ class GossipProbe(bootsteps.StartStopStep):
         gossip.event_handlers["worker.elect"] = self._wrap_elect(gossip.on_elect)
         gossip.event_handlers["worker.elect.ack"] = self._wrap_ack(gossip.on_elect_ack)
 
-    def peers(self):
-        """Other workers this one sees alive (what the guide's ClusterAwareStep counts)."""
-        return len(list(self.gossip.state.alive_workers()))
+    def peers(self, leaving=None):
+        """Other workers this one's gossip knows: heard from, not seen leave, not reported lost.
+
+        Celery's `alive_workers()` (what the guide's ClusterAwareStep counts) also drops a peer
+        whose heartbeat is late, for that moment. `leaving`: the peer a node_leave or node_lost is
+        about (Celery forgets it just after the callback)."""
+        gone = {self.gossip.hostname, leaving}
+        return sum(1 for name in list(self.gossip.state.workers) if name not in gone)
 
     def _reporter(self, event):
         def report(worker):
-            emit(GOSSIP, event=event, peer=worker.hostname, size=self.peers() + 1)
+            leaving = worker.hostname if event != "node_join" else None
+            self.reported = self.peers(leaving) + 1
+            emit(GOSSIP, event=event, peer=worker.hostname, size=self.reported)
+            # once Celery's round is over; the class's call_after, not TimerProbe's wrapper: the
+            # kit's own bookkeeping stays off the learner's timeline
+            type(self.timer).call_after(self.timer, 0.05, self.recount)
 
         return report
+
+    def recount(self):
+        """Report the size if it settled at another value than the last callback reported."""
+        size = self.peers() + 1
+        if size != self.reported:
+            self.reported = size
+            emit(GOSSIP, event="recount", size=size)
 
     def on_won(self, action):
         emit(GOSSIP, event="won", winner=self.gossip.hostname, action=action)
