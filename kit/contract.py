@@ -75,7 +75,7 @@ GOSSIP = EventType(
         "event": f"one of {', '.join(GOSSIP_EVENTS)}",
         "peer": "the worker that joined, left or was lost",
         "size": "the cluster size this worker now sees: itself + the peers its gossip knows "
-        "(recount: it changed without a callback, e.g. a peer heard again after it was lost)",
+        "(recount: it settled at another value after the callbacks, e.g. two peers lost in one check)",
         "election": "the election's id",
         "topic": "the election's topic",
         "action": "what the winner is asked to do",
