@@ -34,6 +34,7 @@ class EventFeed:
         self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)
         self._heard = threading.Event()
         self._probe_id = f"kit-feed-{id(self):x}"
+        self._generation = 0  #: connections made so far: a probe thread stops when a newer one starts
         self._waiters = 0
 
     def start(self, timeout=10.0):
@@ -42,16 +43,9 @@ class EventFeed:
         ClusterError (the feed closed again) if its probe is not heard within `timeout` seconds.
         """
         self._thread.start()
-        deadline = time.monotonic() + timeout
-        with self._app.connection_for_write() as conn:
-            probe = self._app.events.Dispatcher(
-                conn, hostname=self._probe_id, enabled=True, groups=[GROUP], buffer_while_offline=False
-            )
-            while not self._heard.is_set() and time.monotonic() < deadline:
-                if self.connected:
-                    probe.send("kit-feed-probe")
-                self._heard.wait(0.05)
-        if not self._heard.is_set():
+        with self._cond:
+            self._cond.wait_for(lambda: self.connected, timeout)
+        if not self.connected:
             self.close()
             raise ClusterError(self._unheard(timeout))
         return self
@@ -66,13 +60,39 @@ class EventFeed:
         )
 
     def _announcing(self, ready):
-        """Wrap the receiver's on_consume_ready so the feed marks itself connected first."""
+        """Wrap the receiver's on_consume_ready: the feed is connected once its own probe comes back.
+
+        Consuming is not yet listening: kombu subscribes to Redis's pub/sub channels on its first
+        read, and Redis keeps no message for a subscriber that is not there yet."""
 
         def on_ready(*args, **kwargs):
-            self._set_connected(True)
+            self._generation += 1
+            self._heard.clear()
+            threading.Thread(
+                target=self._confirm, args=(self._generation,), name="kit-event-feed-probe", daemon=True
+            ).start()
             return ready(*args, **kwargs)
 
         return on_ready
+
+    def _confirm(self, generation, every=0.05, patience=60.0):
+        """Send probe events until one comes back, then mark the feed connected (one per connection)."""
+        deadline = time.monotonic() + patience
+        try:
+            with self._app.connection_for_write() as conn:
+                probe = self._app.events.Dispatcher(
+                    conn, hostname=self._probe_id, enabled=True, groups=[GROUP], buffer_while_offline=False
+                )
+                while generation == self._generation and not self._stopping:
+                    probe.send("kit-feed-probe")
+                    if self._heard.wait(every):
+                        self._set_connected(True)
+                        return
+                    if time.monotonic() > deadline:
+                        self.errors.append(f"no probe event back within {patience:.0f} s of connecting")
+                        return
+        except Exception as exc:  # the receiver's own loop sees the broker fail, and reconnects
+            self.errors.append(f"probe: {type(exc).__name__}: {exc}")
 
     def _run(self):
         while not self._stopping:
