@@ -245,6 +245,7 @@ def mimebundle(cluster):
 
 
 def in_kernel():
+    """True inside a Jupyter kernel (where displays update in place), False in a script or a test."""
     try:
         from IPython import get_ipython
     except ImportError:
