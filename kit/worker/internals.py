@@ -58,9 +58,9 @@ INTERNALS = (
     Internal("heartbeat", "_send", "FastGossip sends a heartbeat at once after a resize"),
     Internal("celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"),
     Internal("celery.events.dispatcher:EventDispatcher", "flush", "replaced on Celery < 5.7: keeps events"),
-    Internal("dispatcher", "_group_buffer", "the buffered task events EventFlushGuard flushes"),
-    Internal("dispatcher", "_publish", "EventFlushGuard publishes one group's batch"),
-    Internal("dispatcher", "mutex", "EventFlushGuard flushes under the dispatcher's lock, as Celery does"),
+    Internal("dispatcher", "_group_buffer", "the buffered task events the event-flush guard flushes"),
+    Internal("dispatcher", "_publish", "the event-flush guard publishes one group's batch"),
+    Internal("dispatcher", "mutex", "the event-flush guard holds the dispatcher's lock, as Celery does"),
 )
 
 
