@@ -67,7 +67,7 @@ class PlainRedis:
     def __init__(self):
         binary = shutil.which("redis-server")
         if binary is None:
-            from kit.broker import find_redis_server
+            from kit.processes.broker import find_redis_server
 
             binary = find_redis_server()
         if binary is None:

@@ -2,7 +2,7 @@
 
 A worker step (shipped to a real worker of a `kit.LocalCluster`) emits one `kit-bench` event every
 10 ms from `worker.timer.call_repeatedly`; the latency of an event is the subscriber's `time.time()`
-minus the event's `kit_time` (stamped by `kit.telemetry.emit` in the worker, before the emitter
+minus the event's `kit_time` (stamped by `kit.events.telemetry.emit` in the worker, before the emitter
 thread sends it). The anchor: a separate process publishes with redis-py every 10 ms on the same
 Redis, and a subscriber thread in this process receives (`time.time()` on receipt minus the
 publisher's `time.time()` in the payload). Windows alternate kit / raw so both see the same load;
@@ -44,7 +44,7 @@ class BenchEmitter(bootsteps.StartStopStep):
     def start(self, worker):
         import os
 
-        from kit.telemetry import emit
+        from kit.events.telemetry import emit
 
         flag, state = self.flag, {"seq": 0}
 

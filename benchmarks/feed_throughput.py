@@ -96,7 +96,7 @@ def _run_publisher(url, n, sink, timeout=120):
 
 
 def kit_rate(url, n):
-    from kit.events import EventFeed
+    from kit.events.feed import EventFeed
 
     feed = EventFeed(url).start()
     sink = Sink(n)
@@ -132,7 +132,7 @@ def bare_rate(url, n):
 def main(repeat: int = 5, n: int = N) -> dict:
     import redis
 
-    from kit.broker import EmbeddedRedis
+    from kit.processes.broker import EmbeddedRedis
 
     kit_rates, bare_rates, kit_cpu, bare_cpu, pub_rates = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as run_dir:

@@ -31,7 +31,7 @@ def _median(fun, repeat: int) -> float:
 
 def warm_render(app) -> str:
     """Build and render the graph in this process, as a notebook cell does."""
-    from kit.graph import blueprint_graph
+    from kit.blueprints.graph import blueprint_graph
 
     svg = blueprint_graph(app).pipe(format="svg", encoding="utf-8")
     assert "<svg" in svg, svg[:200]

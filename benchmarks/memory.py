@@ -80,7 +80,7 @@ def synthetic(i, now=None):
 
 
 def bounded_memory(n=FLOOD, maxlen=None):
-    from kit.events import EventFeed
+    from kit.events.feed import EventFeed
 
     gc.collect()
     tracemalloc.start()

@@ -1,16 +1,20 @@
 """Bootsteps Kit: see and play with Celery's worker bootsteps, timer and gossip from JupyterLab.
 
-The folders follow the process boundary (data flows kernel -> workers -> events -> widgets):
+The folders follow the process boundary and, on the kernel side, its subsystems (data flows
+kernel -> workers -> events -> widgets):
 
 - ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module
   that rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
+- ``kit/processes/``: the broker, the fork server, the workers and what they start with (the plan,
+  worker options, the shipped payload, the namespace), readiness and the guard.
+- ``kit/blueprints/``: a worker's two blueprints read (statically or live), checked (lint, the
+  cross-blueprint check) and drawn (graph, its style, SVG).
+- ``kit/events/``: the ``kit-*`` event contract, ``emit`` (used in workers) and the kernel's EventFeed.
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside it).
-- the kernel side, at the top: ``cluster.py`` (LocalCluster) with ``plan.py`` and ``options.py``
-  (what workers run with), ``broker.py``, ``forkserver.py``, ``workers.py`` (the processes),
-  ``events.py``, ``control.py``, ``room.py``, ``blueprints.py`` (with ``membership.py``, the
-  cross-blueprint check), ``graph.py`` (its look in ``graph_style.py``), ``lint.py``, ``doctor.py``.
-- shared by both sides: ``steps.py`` (steps users import), ``telemetry.py`` (``emit``),
-  ``contract.py`` (the ``kit-*`` event types), ``shipping.py``, ``tasks.py``, ``procs.py``, ``errors.py``.
+- the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
+  (remote control), ``display.py`` and ``progress.py`` (how they show), ``doctor.py``, the CLI
+  (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users import),
+  ``tasks.py`` and ``errors.py``.
 
 Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
 tests/test_exports.py enforces it.
@@ -23,14 +27,14 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it ('module:attr' when the names differ).
 _EXPORTS = {
     "LocalCluster": "kit.cluster",
-    "EventFeed": "kit.events",
+    "EventFeed": "kit.events.feed",
     "Room": "kit.room",
-    "blueprint_steps": "kit.blueprints",
-    "blueprint_graph": "kit.graph",
-    "blueprint_diff": "kit.graph",
+    "blueprint_steps": "kit.blueprints.snapshot",
+    "blueprint_graph": "kit.blueprints.graph",
+    "blueprint_diff": "kit.blueprints.graph",
     "Timeline": "kit.widgets.timeline",
     "Dashboard": "kit.widgets.dashboard",
-    "lint_steps": "kit.lint:lint",
+    "lint_steps": "kit.blueprints.lint:lint",
     **{
         name: "kit.errors"
         for name in (

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kit import namespace
+from kit.processes import namespace
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 POOLS = ("threads", "prefork", "solo", "eventlet", "gevent")
@@ -90,7 +90,7 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
     steps = check_steps(args.steps)
     node = args.name if "@" in args.name else f"{args.name}@%h"
-    from kit import options
+    from kit.processes import options
 
     chosen = {"pool": args.pool, "concurrency": args.concurrency, "loglevel": args.loglevel}
     flags = options.flags(None, {**chosen, "without_mingle": True})

@@ -11,15 +11,16 @@ import weakref
 
 from celery import Celery
 
-from kit import display, guard, namespace, options, plan, shipping, tasks
-from kit.broker import EmbeddedRedis
-from kit.broker_watch import BrokerWatch
-from kit.events import EventFeed
-from kit.readiness import ReadyWatch
+from kit import display, tasks
+from kit.processes import guard, namespace, options, plan, shipping
+from kit.processes.broker import EmbeddedRedis
+from kit.processes.broker_watch import BrokerWatch
+from kit.events.feed import EventFeed
+from kit.processes.readiness import ReadyWatch
 from kit.control import Control
-from kit.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
+from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.errors import ClusterError, WorkerBootError
-from kit.procs import record_tail
+from kit.processes.procs import record_tail
 from kit.progress import Progress
 
 _clusters = weakref.WeakSet()
@@ -45,7 +46,7 @@ class LocalCluster(Control):
     `worker_options` are `celery worker`'s own options by name (`{"loglevel": "debug",
     "without_mingle": False, "queues": "a,b"}`), the kit's and the app's `user_options['worker']`;
     `pool` and `concurrency` are shortcuts for the two most used. The rest start as
-    `kit.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events on).
+    `kit.processes.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events on).
     """
 
     def __init__(

@@ -4,7 +4,7 @@ import html as _html
 import re
 import time
 
-from kit.contract import GOSSIP
+from kit.events.contract import GOSSIP
 
 STYLE = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px; line-height: 1.45"
 #: Worker state -> (colour, what it means); text is always shown, the dot only helps.
@@ -155,7 +155,7 @@ def _steps(cluster):
 
 def _pool(cluster):
     """The pool and concurrency the workers run with (defaults, then the shortcuts, then worker_options)."""
-    from kit import options
+    from kit.processes import options
 
     layers = (options.DEFAULTS, getattr(cluster, "_shortcuts", {}), getattr(cluster, "worker_options", {}))
     merged = options.merged(*layers)

@@ -60,7 +60,7 @@ def find_redis_server() -> tuple[str, str]:
     url = os.environ.get("KIT_BROKER_URL")
     if url:
         return "attach", url
-    from kit.broker import find_redis_server as find_binary  # the cluster's own search order
+    from kit.processes.broker import find_redis_server as find_binary  # the cluster's own search order
 
     found = find_binary()
     if not found:
@@ -175,7 +175,7 @@ def check_chromium() -> Check:
 
 
 def check_shadowing() -> Check:
-    from kit.guard import shadow_message, shadowed
+    from kit.processes.guard import shadow_message, shadowed
 
     found = shadowed()
     detail = "; ".join(shadow_message(*f) for f in found) or f"nothing in {os.getcwd()} hides one"

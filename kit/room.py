@@ -6,10 +6,11 @@ import time
 
 from celery import Celery
 
-from kit import display, namespace
+from kit import display
+from kit.processes import namespace
 from kit.control import Control
 from kit.errors import ClusterError
-from kit.events import EventFeed
+from kit.events.feed import EventFeed
 
 #: What the dashboard says when an action needs a process this notebook started.
 NOT_OWNED = "{name} was not started by this notebook: only its owner can {what} it"

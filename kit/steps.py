@@ -7,8 +7,8 @@ import click
 from celery import bootsteps
 from kombu import Consumer, Exchange, Queue
 
-from kit.contract import CLUSTER_SIZE, CONSUMER, DEADLOCK, OPTION
-from kit.telemetry import emit
+from kit.events.contract import CLUSTER_SIZE, CONSUMER, DEADLOCK, OPTION
+from kit.events.telemetry import emit
 
 
 class LifecycleStep(bootsteps.StartStopStep):

@@ -39,7 +39,7 @@ def runtime_python(request):
 
 @pytest.fixture(scope="session")
 def redis_server():
-    from kit.broker import find_redis_server
+    from kit.processes.broker import find_redis_server
 
     return need_program("redis-server", find_redis_server)
 
@@ -65,7 +65,7 @@ def shared_cluster(redis_server):
 @pytest.fixture
 def shared_redis(redis_server, tmp_path):
     """A real redis-server with a password that no cluster started: a workshop's shared broker."""
-    from kit.broker import EmbeddedRedis
+    from kit.processes.broker import EmbeddedRedis
 
     server = EmbeddedRedis(str(tmp_path)).start()
     yield server

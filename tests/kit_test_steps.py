@@ -5,7 +5,7 @@ import time
 from celery import bootsteps
 
 import kit
-from kit.telemetry import emit
+from kit.events.telemetry import emit
 
 
 class Recorder(bootsteps.StartStopStep):

@@ -1,9 +1,9 @@
-"""Tests for kit.blueprints: static resolution, live replies and step errors."""
+"""Tests for kit.blueprints.snapshot: static resolution, live replies and step errors."""
 
 import pytest
 from celery import Celery, bootsteps
 
-from kit.blueprints import (
+from kit.blueprints.snapshot import (
     CrossBlueprintError,
     NotAStepError,
     Snapshot,

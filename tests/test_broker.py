@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from kit import broker
-from kit.broker import BrokerError, EmbeddedRedis
+from kit.processes import broker
+from kit.processes.broker import BrokerError, EmbeddedRedis
 
 pytestmark = pytest.mark.redis
 

@@ -9,7 +9,7 @@ import pytest
 from celery import Celery
 
 import kit
-from kit.broker_watch import exit_reason
+from kit.processes.broker_watch import exit_reason
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

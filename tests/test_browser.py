@@ -351,7 +351,7 @@ def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
 
 
 MANY = """import time, types
-from kit.events import EventFeed
+from kit.events.feed import EventFeed
 from kit.widgets.timeline import Timeline
 names = [f"w{i}@lab" for i in range(1, 61)]
 feed = EventFeed("redis://127.0.0.1:1/0")  # never started: events are pushed below

@@ -140,7 +140,7 @@ def test_unknown_options_are_refused_outside_lab():
 
 
 def redis_server_or_skip():
-    from kit.broker import find_redis_server
+    from kit.processes.broker import find_redis_server
 
     binary = find_redis_server()
     if not binary:
@@ -166,7 +166,7 @@ def wait_for(probe, timeout, what):
 def test_worker_joins_a_cluster_and_leaves_gracefully(tmp_path):
     import redis
     from celery import Celery
-    from kit.broker import free_port
+    from kit.processes.broker import free_port
 
     port, password = free_port(), secrets.token_hex(8)
     url = f"redis://:{password}@127.0.0.1:{port}/0"

@@ -12,8 +12,8 @@ from celery import Celery, bootsteps
 
 import kit
 import kit_test_steps as s
-from kit.lint import StepWarning
-from kit.procs import alive
+from kit.blueprints.lint import StepWarning
+from kit.processes.procs import alive
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

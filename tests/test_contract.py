@@ -1,11 +1,11 @@
-"""kit.contract: every kit event the workers emit is declared once, with the fields it carries."""
+"""kit.events.contract: every kit event the workers emit is declared once, with the fields it carries."""
 
 import ast
 import pathlib
 
 import pytest
 
-from kit import contract, telemetry
+from kit.events import contract, telemetry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Modules whose emit() calls make up the contract.
@@ -31,7 +31,7 @@ def test_every_emit_uses_a_contract_type_and_declared_fields(path):
     assert calls, f"no emit() call found in {path}"
     for name, fields in calls:
         kind = getattr(contract, name, None)
-        assert isinstance(kind, contract.EventType), f"{path}: emit({name!r}) is not a kit.contract type"
+        assert isinstance(kind, contract.EventType), f"{path}: emit({name!r}) is not a contract type"
         assert fields <= set(kind.fields), f"{path}: {kind} fields {fields - set(kind.fields)} not declared"
 
 

@@ -111,7 +111,7 @@ def test_compose_worker_steps_exist_in_the_catalog():
 
 
 def test_compose_worker_joins_the_room_the_lab_watches():
-    from kit import namespace
+    from kit.processes import namespace
 
     for env in ({}, {"KIT_ROOM": "pycon"}):
         services = json.loads(compose("config", "--format", "json", **SECRETS, **env).stdout)["services"]

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from kit import contract
-from kit.events import EventFeed
+from kit.events import contract
+from kit.events.feed import EventFeed
 
 
 def offline_feed(maxlen=100):
@@ -92,7 +92,7 @@ def test_subscribe_with_types_gets_only_those():
 def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
     from celery import Celery
 
-    from kit.broker import EmbeddedRedis
+    from kit.processes.broker import EmbeddedRedis
 
     r = EmbeddedRedis(str(tmp_path)).start()
     feed = EventFeed(r.url).start()

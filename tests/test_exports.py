@@ -9,17 +9,20 @@ import sys
 import kit
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-#: Top-level modules both sides use: what a worker may import outside kit/worker/.
+#: Modules both sides use: what a worker may import outside kit/worker/ (the two packages' own
+#: __init__ files import nothing).
 SHARED = {
     "kit.errors",
-    "kit.contract",
-    "kit.forkserver",
-    "kit.namespace",
-    "kit.procs",
-    "kit.shipping",
+    "kit.events",
+    "kit.events.contract",
+    "kit.events.telemetry",
+    "kit.processes",
+    "kit.processes.forkserver",
+    "kit.processes.namespace",
+    "kit.processes.procs",
+    "kit.processes.shipping",
     "kit.steps",
     "kit.tasks",
-    "kit.telemetry",
 }
 
 EXPECTED = [
@@ -59,8 +62,9 @@ def test_worker_side_never_imports_the_notebook_side(tmp_path):
         f"kit.worker.{p.stem}" for p in (ROOT / "kit" / "worker").glob("*.py") if p.stem != "__init__"
     )
     code = (
-        f"import sys, kit.forkserver, {', '.join(worker_modules)}\n"
-        "heavy = [m for m in ('ipywidgets', 'graphviz', 'plotly', 'IPython', 'kit.graph', 'kit.dashboard')"
+        f"import sys, kit.processes.forkserver, {', '.join(worker_modules)}\n"
+        "heavy = [m for m in ('ipywidgets', 'graphviz', 'plotly', 'IPython', 'kit.blueprints.graph',"
+        " 'kit.widgets.dashboard')"
         " if m in sys.modules]\n"
         f"allowed = {sorted(SHARED)!r}\n"
         "kernel = [m for m in sys.modules if m.startswith('kit.') and not m.startswith('kit.worker')"

@@ -1,4 +1,4 @@
-"""Tests for kit.graph: nodes, edges and markers in the DOT source, SVG from dot, diffs, focus, fallbacks."""
+"""kit.blueprints.graph: nodes, edges and markers in the DOT source, SVG from dot, diffs, focus, fallbacks."""
 
 import os
 import re
@@ -10,9 +10,9 @@ import pytest
 from celery import Celery, bootsteps
 from IPython.core.formatters import DisplayFormatter
 
-from kit.blueprints import StepCycleError, UnknownRequirementError, blueprint_steps
-from kit.graph import HINT, BlueprintGraph, blueprint_diff, blueprint_graph
-from kit.graph_style import PALETTE
+from kit.blueprints.snapshot import StepCycleError, UnknownRequirementError, blueprint_steps
+from kit.blueprints.graph import HINT, BlueprintGraph, blueprint_diff, blueprint_graph
+from kit.blueprints.graph_style import PALETTE
 from test_blueprints import LIVE_REPLY, DeadlockDetection, guide_app
 
 W = "worker/celery.worker.components"

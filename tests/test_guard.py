@@ -1,4 +1,4 @@
-"""kit.guard: no cluster inside a kit worker; files next to the notebook that hide what workers import."""
+"""The guard: no cluster inside a kit worker; files next to the notebook that hide what workers import."""
 
 import os
 import subprocess
@@ -9,7 +9,8 @@ from celery import Celery
 
 import kit
 import kit_test_steps as s
-from kit import doctor, guard
+from kit import doctor
+from kit.processes import guard
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from celery import Celery, bootsteps
 
 import kit
-from kit.lint import StepWarning, check_step, lint
+from kit.blueprints.lint import StepWarning, check_step, lint
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def test_lint_app_and_cluster_warns_before_booting():
     app.steps["worker"].add(LogsInStop)
     assert [str(f) for f in lint(app)] == [
         "LogsInStop.stop: logs or prints (log.info()); it may run in a signal handler, "
-        "where logging can deadlock. Record into a list (or kit.telemetry.emit(..., safe=False))."
+        "where logging can deadlock. Record into a list (or kit.events.telemetry.emit(..., safe=False))."
     ]
     app.steps["worker"].add(kit_test_cycle())
     with pytest.warns(StepWarning, match="LogsInStop.stop"), pytest.raises(kit.StepCycleError):

@@ -1,9 +1,9 @@
-"""Precision and recall of kit.lint on a corpus of realistic, labelled steps (tests/lint_corpus/)."""
+"""Precision and recall of the lint on a corpus of realistic, labelled steps (tests/lint_corpus/)."""
 
 from celery import Celery
 
 import lint_corpus
-from kit.lint import lint
+from kit.blueprints.lint import lint
 
 
 def found(cls, blueprint):

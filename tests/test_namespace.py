@@ -9,7 +9,7 @@ import redis
 from celery import Celery
 
 import kit
-from kit import namespace
+from kit.processes import namespace
 
 
 def test_room_names_are_checked():

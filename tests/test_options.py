@@ -1,11 +1,11 @@
-"""kit.options: `celery worker`'s options, the kit's and the app's as flags; bad names and values refused."""
+"""Worker options: `celery worker`'s, the kit's and the app's as flags; bad names and values refused."""
 
 import click
 import pytest
 from celery import Celery
 
 import kit
-from kit import options
+from kit.processes import options
 
 
 def app_with_option():

@@ -1,4 +1,4 @@
-"""kit.plan: one pass over the app (options, stale steps, lint, requires, payload) before anything starts."""
+"""The plan: one pass over the app (options, stale steps, lint, requires, payload) before anything starts."""
 
 import sys
 import threading
@@ -9,7 +9,7 @@ from celery import Celery, bootsteps
 
 import kit
 import kit_test_steps as s
-from kit import options, plan, shipping
+from kit.processes import options, plan, shipping
 
 
 def notebook_class(name, **attrs):

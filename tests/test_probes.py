@@ -94,7 +94,7 @@ def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
     def child_emits():
         import os
 
-        from kit.telemetry import emit
+        from kit.events.telemetry import emit
 
         emit("from-child", pid=os.getpid())
         return os.getpid()

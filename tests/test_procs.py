@@ -1,4 +1,4 @@
-"""kit.procs: a log tail that starts at a record; one interface for EmbeddedRedis, ForkServer, workers."""
+"""procs: a log tail that starts at a record; one interface for EmbeddedRedis, ForkServer, workers."""
 
 import os
 import sys
@@ -6,11 +6,11 @@ import sys
 import pytest
 
 import kit
-from kit.broker import EmbeddedRedis
-from kit.events import EventFeed
-from kit.forkserver import ForkServer
-from kit.procs import ChildProcess, alive, record_tail
-from kit.workers import WorkerProcess
+from kit.processes.broker import EmbeddedRedis
+from kit.events.feed import EventFeed
+from kit.processes.forkserver import ForkServer
+from kit.processes.procs import ChildProcess, alive, record_tail
+from kit.processes.workers import WorkerProcess
 
 LOG = """ -------------- w1@h v5.5
 --- ***** -----

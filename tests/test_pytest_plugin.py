@@ -9,7 +9,7 @@ def test_kit_cluster_fixture_runs_a_users_step(pytester, redis_server):
     pytester.makepyfile(
         audit_steps="""
         from celery import bootsteps
-        from kit.telemetry import emit
+        from kit.events.telemetry import emit
 
         class AuditStep(bootsteps.StartStopStep):
             requires = {"celery.worker.components:Pool"}

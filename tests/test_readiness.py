@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from kit.readiness import ReadyWatch
+from kit.processes.readiness import ReadyWatch
 
 
 class Feed:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import kit
 import kit.cluster
-from kit.procs import alive
+from kit.processes.procs import alive
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

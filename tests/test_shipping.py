@@ -7,7 +7,7 @@ import pytest
 from celery import Celery, bootsteps
 
 import kit_test_steps as s
-from kit import shipping
+from kit.processes import shipping
 
 
 def notebook_class(name, **attrs):

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from kit.events import EventFeed
+from kit.events.feed import EventFeed
 from kit.widgets.timeline import Timeline
 
 HEART, GOSSIP = "celery.worker.heartbeat.Heart._send", "celery.worker.consumer.gossip.Gossip.periodic"

@@ -11,7 +11,7 @@ from test_notebooks import IDS, NOTEBOOK_TIMEOUT, NOTEBOOKS, failures, read
 from test_runtime_notebooks import run, runtime_kernel  # noqa: F401, F811  (runtime_kernel: a fixture)
 
 import kit
-from kit.broker import EmbeddedRedis
+from kit.processes.broker import EmbeddedRedis
 
 pytestmark = [pytest.mark.slow, pytest.mark.runtime, pytest.mark.redis]
 

@@ -5,7 +5,7 @@ import weakref
 import ipywidgets as w
 
 from kit import display
-from kit.contract import FEED
+from kit.events.contract import FEED
 from kit.widgets.panel import Throttle
 
 _cards = weakref.WeakKeyDictionary()

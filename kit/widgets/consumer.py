@@ -6,7 +6,7 @@ import pickle
 
 import ipywidgets as w
 
-from kit.contract import CONSUMER
+from kit.events.contract import CONSUMER
 from kit.widgets.panel import Panel, clock, escape
 from kit.steps import SafeConsumer, custom_queue
 

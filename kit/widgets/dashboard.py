@@ -6,7 +6,7 @@ import time
 
 import ipywidgets as w
 
-from kit.contract import FEED
+from kit.events.contract import FEED
 from kit.display import Roster
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel

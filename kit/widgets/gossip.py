@@ -5,7 +5,7 @@ import time
 
 import ipywidgets as w
 
-from kit.contract import CLUSTER_SIZE, FEED, GOSSIP, GOSSIP_EVENTS
+from kit.events.contract import CLUSTER_SIZE, FEED, GOSSIP, GOSSIP_EVENTS
 from kit.widgets.gossip_chart import size_chart
 from kit.widgets.panel import Panel, clock, escape, live_workers, set_options, worker_dropdown
 

@@ -2,8 +2,8 @@
 
 import ipywidgets as w
 
-from kit.contract import GOSSIP
-from kit.graph import BLUEPRINT_CHOICES, blueprint_graph
+from kit.events.contract import GOSSIP
+from kit.blueprints.graph import BLUEPRINT_CHOICES, blueprint_graph
 from kit.widgets.panel import Panel, escape, live_workers, set_options
 from kit.widgets.steps import svg_html
 

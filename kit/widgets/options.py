@@ -5,7 +5,7 @@ import collections
 import click
 import ipywidgets as w
 
-from kit.contract import OPTION
+from kit.events.contract import OPTION
 from kit.display import plural
 from kit.widgets.panel import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS

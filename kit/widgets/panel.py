@@ -88,7 +88,7 @@ class Panel:
     title = "Panel"
     #: What the tab shows (set by each panel's __init__).
     widget = None
-    #: The event types `on_event` is given (kit.contract's or Celery's); none by default.
+    #: The event types `on_event` is given (kit.events.contract's or Celery's); none by default.
     types = ()
 
     def __init__(self, dash):

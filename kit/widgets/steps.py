@@ -6,8 +6,8 @@ import warnings
 import ipywidgets as w
 from celery import bootsteps
 
-from kit.blueprints import blueprint_steps
-from kit.graph import blueprint_diff
+from kit.blueprints.snapshot import blueprint_steps
+from kit.blueprints.graph import blueprint_diff
 from kit.display import plural
 from kit.widgets.panel import Panel, escape
 from kit.steps import CATALOG

@@ -4,7 +4,7 @@ import collections
 import threading
 import time
 
-from kit.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, TIMER, details
+from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, TIMER, details
 from kit.widgets import timeline_view as draw
 from kit.widgets.panel import Throttle, clock, live_workers, natural
 

@@ -14,12 +14,14 @@ import time
 
 from celery import Celery, signals
 
-from kit import namespace, shipping, tasks, telemetry
-from kit.contract import READY
+from kit import tasks
+from kit.processes import namespace, shipping
+from kit.events import telemetry
+from kit.events.contract import READY
 from kit.worker import control, event_flush, fast_gossip, probes  # noqa: F401  (control: remote-control commands)
-from kit.procs import alive
+from kit.processes.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
-from kit.telemetry import emit
+from kit.events.telemetry import emit
 
 
 def _task_from_spec(app, spec):

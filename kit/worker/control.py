@@ -3,8 +3,8 @@
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
 
-from kit.contract import GOSSIP
-from kit.telemetry import emit
+from kit.events.contract import GOSSIP
+from kit.events.telemetry import emit
 from kit.worker.probes import label
 
 

@@ -6,8 +6,8 @@ import time
 
 from celery import bootsteps
 
-from kit.contract import GOSSIP, LIFECYCLE, TIMER
-from kit.telemetry import emit
+from kit.events.contract import GOSSIP, LIFECYCLE, TIMER
+from kit.events.telemetry import emit
 from kit.worker import internals
 
 #: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).

@@ -6,7 +6,7 @@ import time
 from celery import bootsteps
 
 from kit.steps import CATALOG
-from kit.telemetry import emit
+from kit.events.telemetry import emit
 from kit.worker.fast_gossip import FastGossip
 from kit.worker.probes import GossipProbe, TimerProbe
 from lint_corpus import expect

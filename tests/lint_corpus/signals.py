@@ -6,7 +6,7 @@ import time
 
 from celery import bootsteps
 
-from kit.telemetry import emit
+from kit.events.telemetry import emit
 from lint_corpus import expect
 
 logger = logging.getLogger(__name__)

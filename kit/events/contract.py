@@ -1,6 +1,6 @@
 """The worker -> kernel event contract: every `kit-*` event type the kit sends, and its fields, written once.
 
-Worker-side code emits with `kit.telemetry.emit(contract.GOSSIP, event="node_lost", ...)`; the
+Worker-side code emits with `kit.events.telemetry.emit(contract.GOSSIP, event="node_lost", ...)`; the
 notebook side reads `event["type"] == contract.GOSSIP` (the value is the string `"kit-gossip"`) or
 subscribes with `cluster.events.subscribe(fn, types=[contract.GOSSIP])`. Every event also carries
 Celery's own fields (`hostname`, `timestamp`, `pid`, `clock`, ...) and the kit's `kit_time`.

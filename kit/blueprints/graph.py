@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kit.blueprints import BLUEPRINTS, blueprint_steps
-from kit.graph_style import (
+from kit.blueprints.snapshot import BLUEPRINTS, blueprint_steps
+from kit.blueprints.graph_style import (
     EDGE_ATTR,
     GRAPH_ATTR,
     NODE_ATTR,
@@ -13,7 +13,7 @@ from kit.graph_style import (
     node_attrs,
     node_id,
 )
-from kit.render import HINT, BlueprintGraph
+from kit.blueprints.render import HINT, BlueprintGraph
 
 __all__ = [
     "BLUEPRINT_CHOICES",

@@ -5,7 +5,7 @@ import inspect
 import warnings
 from dataclasses import dataclass
 
-from kit import calls
+from kit.blueprints import calls
 from kit.errors import StepError, StepWarning, user_stacklevel  # noqa: F401
 
 #: Parent attributes that exist only once the step providing them was created, per blueprint.
@@ -119,7 +119,7 @@ def _signal_findings(cls, methods):
                     cls.__name__,
                     method,
                     f"logs or prints ({hit[0]}{via}); it may run in a signal handler, where logging can "
-                    "deadlock. Record into a list (or kit.telemetry.emit(..., safe=False)).",
+                    "deadlock. Record into a list (or kit.events.telemetry.emit(..., safe=False)).",
                     "logs",
                 )
             )
@@ -212,7 +212,7 @@ def _step_findings(app):
 
 def _blueprint_findings(app):
     """Steps that require a step of the other blueprint (other StepErrors are LocalCluster's to raise)."""
-    from kit.blueprints import cross_blueprint_errors
+    from kit.blueprints.snapshot import cross_blueprint_errors
 
     try:
         errors = cross_blueprint_errors(app)

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass, field
 
-from kit import lint, options, shipping
-from kit.blueprints import BLUEPRINTS, check_app_steps
+from kit.blueprints import lint
+from kit.processes import options, shipping
+from kit.blueprints.snapshot import BLUEPRINTS, check_app_steps
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from kit.errors import (  # noqa: F401
     StepError,
     UnknownRequirementError,
 )
-from kit.membership import cross_errors
+from kit.blueprints.membership import cross_errors
 
 __all__ = [
     "BLUEPRINTS",

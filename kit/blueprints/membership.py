@@ -53,7 +53,7 @@ def cross_errors(resolved: dict) -> list:
     """A CrossBlueprintError per step of either blueprint that requires a step of the other.
 
     resolved: {bp: (names of its own steps, name -> class, name -> required names)} for the two
-    blueprints, as kit.blueprints resolves them from an app."""
+    blueprints, as kit.blueprints.snapshot resolves them from an app."""
     errors = []
     first, second = resolved
     for bp, other in ((first, second), (second, first)):

@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from kit.forkserver import ForkServer
-from kit.procs import ChildProcess, child_preexec, kill_tree, signal_group, stderr_tail
+from kit.processes.forkserver import ForkServer
+from kit.processes.procs import ChildProcess, child_preexec, kill_tree, signal_group, stderr_tail
 
 _forkserver = None
 
@@ -39,7 +39,7 @@ class WorkerProcess(ChildProcess):
 
     def __init__(self, name, run_dir, broker_url, argv, fork=True, namespace=""):
         self.name = name
-        self.ready = False  #: set once the worker announced itself (kit.readiness)
+        self.ready = False  #: set once the worker announced itself (kit.processes.readiness)
         self.fork = fork
         self.run_dir = run_dir
         slug = name.split("@")[0]

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from kit.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
+from kit.processes.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
 from kit.errors import BrokerError  # noqa: F401
 
 FIXES = (

@@ -6,7 +6,7 @@ import time
 
 from celery import Celery
 
-from kit.contract import FEED, GROUP
+from kit.events.contract import FEED, GROUP
 from kit.doctor import mask_url
 from kit.errors import ClusterError
 
@@ -152,7 +152,7 @@ class EventFeed:
     def subscribe(self, fn=None, types=None):
         """Call fn(event) for every event from now on, or only those whose type is in `types`.
 
-        `types`: event type strings (kit.contract's, e.g. `contract.GOSSIP`, or Celery's, e.g.
+        `types`: event type strings (kit.events.contract's, e.g. `contract.GOSSIP`, or Celery's, e.g.
         'worker-online'). Returns fn, so `@feed.subscribe` and `@feed.subscribe(types=[...])` work.
         """
         if isinstance(types, str):

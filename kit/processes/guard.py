@@ -14,13 +14,13 @@ from kit.errors import ClusterError, ShadowWarning, user_stacklevel
 WORKER_DISTRIBUTIONS = ("celery", "cloudpickle", "click")
 #: Extras of those the kit installs (celery[redis]).
 EXTRAS = {"redis"}
-_KIT_DIR = os.path.dirname(os.path.abspath(__file__))
+_KIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # kit/
 
 
 def inside_kit_process():
     """What kit process this is ('the kit worker w1@host', 'the kit's fork server', ...), or None."""
     main = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if main is not None and main.name == "kit.forkserver":
+    if main is not None and main.name == "kit.processes.forkserver":
         return f"the kit's fork server (pid {os.getpid()})"
     if "kit.worker.app" in sys.argv or "kit.worker_app" in sys.argv:
         name = sys.argv[sys.argv.index("-n") + 1] if "-n" in sys.argv[:-1] else "?"

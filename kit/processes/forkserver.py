@@ -1,7 +1,8 @@
 """A warm fork server: imports Celery once, then forks each `celery worker` (Celery's CLI) from it.
 
-Started as `python -m kit.forkserver` by the notebook's kernel. Requests and replies are JSON lines on
-its stdin/stdout. It never imports kit.worker.app or user code, so each forked worker starts clean.
+Started as `python -m kit.processes.forkserver` by the notebook's kernel. Requests and replies are
+JSON lines on its stdin/stdout. It never imports kit.worker.app or user code, so each forked worker
+starts clean.
 It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
 """
 
@@ -18,7 +19,7 @@ import threading
 import time
 
 from kit.errors import ClusterError
-from kit.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
+from kit.processes.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
 
 PRELOAD = (
     "celery.__main__",
@@ -33,7 +34,7 @@ PRELOAD = (
     "cloudpickle",
     "kit.worker.probes",
     "kit.steps",
-    "kit.shipping",
+    "kit.processes.shipping",
     "kit.tasks",
 )
 
@@ -164,7 +165,7 @@ class ForkServer(ChildProcess):
     def _start(self):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kit.forkserver"],
+                [sys.executable, "-m", "kit.processes.forkserver"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from kit.contract import GROUP, EventType
+from kit.events.contract import GROUP, EventType
 
 #: Fields the event dispatcher sets itself; a probe's field of the same name is renamed `<name>_`.
 RESERVED = {"type", "hostname", "timestamp", "clock", "pid", "utcoffset", "blind", "retry", "retry_policy"}
@@ -119,5 +119,5 @@ emitter = Emitter()
 
 
 def emit(type_, safe=True, **fields):
-    """Send a `kit-<type_>` event from this worker (type_: a kit.contract EventType or a short name)."""
+    """Send a `kit-<type_>` event from this worker (type_: a contract EventType or a short name)."""
     emitter.emit(type_, safe=safe, **fields)

@@ -10,7 +10,7 @@ counted ready. An announcement has no window: it waits in the feed's history unt
 
 import threading
 
-from kit import contract
+from kit.events import contract
 
 
 class ReadyWatch:
