@@ -12,7 +12,8 @@ kernel -> workers -> events -> widgets):
 - ``kit/events/``: the ``kit-*`` event contract, ``emit`` (used in workers) and the kernel's EventFeed.
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside it).
 - the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
-  (remote control), ``display.py`` and ``progress.py`` (how they show), ``doctor.py``, the CLI
+  (remote control), ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers'
+  states as words and HTML, sits below both them and the widgets), ``doctor.py``, the CLI
   (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users import),
   ``tasks.py`` and ``errors.py``.
 

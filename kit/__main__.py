@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"python -m kit worker: error: {exc}", file=sys.stderr)
             return 2
     if args.dry_run:
-        from kit.doctor import mask_url
+        from kit.processes.broker import mask_url
 
         shown = [
             f"{k}={mask_url(env[k])}"

@@ -9,7 +9,8 @@ import shutil
 import subprocess
 import sys
 from typing import NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+
+from kit.processes.broker import mask_url
 
 __all__ = ["Check", "checks", "find_redis_server", "mask_url", "main"]
 
@@ -27,15 +28,6 @@ class Check(NamedTuple):
     detail: str
     fix: str = ""
     required: bool = True
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _version(dist: str) -> str | None:

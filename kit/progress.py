@@ -3,7 +3,8 @@
 import html as _html
 import time
 
-from kit.display import STYLE, badge, in_kernel, plural
+from kit.display import in_kernel
+from kit.roster import STYLE, badge, plural
 
 
 class Progress:

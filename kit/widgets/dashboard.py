@@ -7,7 +7,7 @@ import time
 import ipywidgets as w
 
 from kit.events.contract import FEED
-from kit.display import Roster
+from kit.roster import Roster
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
 from kit.widgets.graph import GraphPanel

@@ -1,6 +1,7 @@
 """The gossip panel's chart: each worker's view of the cluster size over time, until it left or was lost."""
 
-from kit.widgets.panel import clock, escape, natural
+from kit.roster import natural
+from kit.widgets.panel import clock, escape
 
 COLOURS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9d755d", "#eeca3b")
 #: How a line ends: the mark drawn there and its colour.

@@ -1,6 +1,6 @@
 """The dashboard's header line: the cluster's state, its workers counted by state, the event feed."""
 
-from kit.display import Roster, badge, broker_note, plural
+from kit.roster import Roster, badge, broker_note, plural
 from kit.widgets.panel import clock, escape
 
 #: Up to this many worker names are listed; beyond, only the counts by state.

@@ -6,7 +6,7 @@ import click
 import ipywidgets as w
 
 from kit.events.contract import OPTION
-from kit.display import plural
+from kit.roster import plural
 from kit.widgets.panel import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS
 

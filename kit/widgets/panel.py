@@ -1,7 +1,6 @@
 """What every dashboard panel shares: buttons that run one action at a time, a status line, a throttle."""
 
 import html
-import re
 import threading
 import time
 import traceback
@@ -145,11 +144,6 @@ def live_workers(cluster):
         except RuntimeError:  # the worker dict changed size while being read: read again
             continue
     return []
-
-
-def natural(name):
-    """Sort key: w2@host before w10@host."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def worker_dropdown(description="worker"):

@@ -8,7 +8,7 @@ from celery import bootsteps
 
 from kit.blueprints.snapshot import blueprint_steps
 from kit.blueprints.graph import blueprint_diff
-from kit.display import plural
+from kit.roster import plural
 from kit.widgets.panel import Panel, escape
 from kit.steps import CATALOG
 

@@ -6,7 +6,8 @@ import time
 
 from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, TIMER, details
 from kit.widgets import timeline_view as draw
-from kit.widgets.panel import Throttle, clock, live_workers, natural
+from kit.roster import natural
+from kit.widgets.panel import Throttle, clock, live_workers
 
 #: Event fields not repeated in a marker's hover text.
 _HIDDEN = {
