@@ -24,17 +24,6 @@ from kit.processes.procs import record_tail
 from kit.progress import Progress
 
 _clusters = weakref.WeakSet()
-#: App settings a cluster changes and gives back when it closes.
-SAVED_KEYS = (
-    "broker_url",
-    "result_backend",
-    "broker_transport_options",
-    "result_backend_transport_options",
-    "task_default_queue",
-)
-#: Seconds without any announcement before the pending workers are pinged (a safety net, not the signal).
-PING_EVERY = 5.0
-
 
 class LocalCluster(Control):
     """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`
@@ -145,15 +134,8 @@ class LocalCluster(Control):
         return namespace.transport_options(self.namespace, base)
 
     def _configure_app(self):
-        conf = self.app.conf
-        self._saved_conf = {k: conf.get(k) for k in SAVED_KEYS}
-        conf.broker_url = self.broker_url
-        if not conf.result_backend:
-            conf.result_backend = self.broker_url.rsplit("/", 1)[0] + "/1"
-        namespace.apply(conf, self.namespace)
-        if self.room is not None and conf.task_default_queue == "celery" and not conf.task_queues:
-            # in a room, the notebook's tasks go to its own workers
-            conf.task_default_queue = f"kit.{self.tag}"
+        queue = f"kit.{self.tag}" if self.room is not None else None  # in a room: tasks to our workers
+        self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
         self.app._pool = None  # drop connections to a previous broker
         tasks.register(self.app)
 
@@ -182,38 +164,26 @@ class LocalCluster(Control):
     def _boot(self, workers, timeout=None):
         """Wait until every worker announced it is ready; on failure stop it and raise WorkerBootError."""
         timeout = timeout or self.timeout
-        deadline = time.monotonic() + timeout
         watch = ReadyWatch(self.events, workers)
-        next_ping = time.monotonic() + PING_EVERY
         try:
-            while watch.pending:
-                for name, w in list(watch.pending.items()):
-                    if not w.alive:
-                        self._forget(name)
-                        raise WorkerBootError(w.failure(f"exited with status {w.proc.returncode}"))
-                if time.monotonic() > deadline:
-                    first = next(iter(watch.pending.values()))
-                    message = first.failure(f"was not ready within {timeout:.0f} s")
-                    for name in watch.pending:
-                        self._terminate(name)
-                    raise WorkerBootError(message)
-                if watch.collect(wait=0.1):
-                    next_ping = time.monotonic() + PING_EVERY  # announcements arrive: no ping needed
-                    if self._progress:
-                        self._progress.update()
-                if watch.pending and time.monotonic() > next_ping:  # silence: was an announcement lost?
-                    self._ping_pending(watch)
-                    next_ping = time.monotonic() + PING_EVERY
+            failed = watch.wait(timeout, self._answering, self._progress and self._progress.update)
         finally:
             watch.close()
+        if failed is None:
+            return
+        worker, why = failed
+        if worker.alive:  # the deadline passed: stop every worker still booting
+            message = worker.failure(why)
+            for name in watch.pending:
+                self._terminate(name)
+            raise WorkerBootError(message)
+        self._forget(worker.name)
+        raise WorkerBootError(worker.failure(why))
 
-    def _ping_pending(self, watch):
-        """Mark the pending workers that answer a ping (1 s window; returns once all of them answered)."""
-        names = list(watch.pending)
-        for reply in self._client.control.ping(destination=names, timeout=1.0, limit=len(names)):
-            for name in reply:
-                if name in watch.pending:
-                    watch.mark(watch.pending[name])
+    def _answering(self, names):
+        """The workers among `names` that answer a ping (1 s window; returns once all of them answered)."""
+        replies = self._client.control.ping(destination=names, timeout=1.0, limit=len(names))
+        return [name for reply in replies for name in reply]
 
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)
@@ -316,8 +286,7 @@ class LocalCluster(Control):
             self.events.close()
         if self.redis is not None:
             self.redis.close()
-        for key, value in getattr(self, "_saved_conf", {}).items():
-            self.app.conf[key] = value
+        namespace.restore(self.app.conf, getattr(self, "_saved_conf", {}))
         self.app._pool = None
         shutil.rmtree(self.run_dir, ignore_errors=True)
 

@@ -4,6 +4,7 @@ import types
 
 import pytest
 
+from kit.processes import readiness
 from kit.processes.readiness import ReadyWatch
 
 
@@ -45,13 +46,15 @@ def test_an_earlier_process_of_the_same_name_does_not_count():
 
 
 @pytest.mark.redis
-def test_the_ping_safety_net_marks_a_worker_whose_announcement_was_lost(shared_cluster):
+def test_the_ping_safety_net_marks_a_worker_whose_announcement_was_lost(shared_cluster, monkeypatch):
+    monkeypatch.setattr(readiness, "PING_EVERY", 0.3)
     name = shared_cluster.workers[0]
     lost = worker(name, pid=-1)  # its announcement can never match: only the ping can find it
+    lost.alive = True
     watch = ReadyWatch(shared_cluster.events, [lost])
     try:
         assert watch.collect(wait=0) == []
-        shared_cluster._ping_pending(watch)
+        assert watch.wait(30, shared_cluster._answering) is None
         assert lost.ready and not watch.pending
     finally:
         watch.close()

@@ -67,3 +67,35 @@ def apply(conf, prefix):
         return
     conf.broker_transport_options = transport_options(prefix, conf.broker_transport_options)
     conf.result_backend_transport_options = transport_options(prefix, conf.result_backend_transport_options)
+
+
+#: App settings a cluster changes (point) and gives back when it closes (restore).
+SAVED_KEYS = (
+    "broker_url",
+    "result_backend",
+    "broker_transport_options",
+    "result_backend_transport_options",
+    "task_default_queue",
+)
+
+
+def point(conf, broker_url, prefix, queue=None):
+    """Point an app at `broker_url` in namespace `prefix`; return the settings it had, for `restore`.
+
+    The result backend defaults to the broker's Redis, database 1. `queue` becomes the default task
+    queue unless the app routes its tasks already (in a room, a notebook's tasks go to its workers).
+    """
+    saved = {key: conf.get(key) for key in SAVED_KEYS}
+    conf.broker_url = broker_url
+    if not conf.result_backend:
+        conf.result_backend = broker_url.rsplit("/", 1)[0] + "/1"
+    apply(conf, prefix)
+    if queue and conf.task_default_queue == "celery" and not conf.task_queues:
+        conf.task_default_queue = queue
+    return saved
+
+
+def restore(conf, saved):
+    """Give an app back the settings `point` changed."""
+    for key, value in saved.items():
+        conf[key] = value

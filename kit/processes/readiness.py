@@ -9,8 +9,12 @@ counted ready. An announcement has no window: it waits in the feed's history unt
 """
 
 import threading
+import time
 
 from kit.events import contract
+
+#: Seconds without any announcement before the pending workers are pinged (a safety net, not the signal).
+PING_EVERY = 5.0
 
 
 class ReadyWatch:
@@ -42,6 +46,31 @@ class ReadyWatch:
         for w in ready:
             self.mark(w)
         return ready
+
+    def wait(self, timeout, answering, progress=None):
+        """Until no worker is pending: None, or (worker, why) for the first that died or was too slow.
+
+        `answering(names)` pings the pending workers after PING_EVERY seconds without an announcement;
+        `progress()` is called each time some became ready.
+        """
+        deadline = time.monotonic() + timeout
+        next_ping = time.monotonic() + PING_EVERY
+        while self.pending:
+            for w in list(self.pending.values()):
+                if not w.alive:
+                    return w, f"exited with status {w.proc.returncode}"
+            if time.monotonic() > deadline:
+                return next(iter(self.pending.values())), f"was not ready within {timeout:.0f} s"
+            if self.collect(wait=0.1):
+                next_ping = time.monotonic() + PING_EVERY  # announcements arrive: no ping needed
+                if progress:
+                    progress()
+            if self.pending and time.monotonic() > next_ping:  # silence: was an announcement lost?
+                for name in answering(list(self.pending)):
+                    if name in self.pending:
+                        self.mark(self.pending[name])
+                next_ping = time.monotonic() + PING_EVERY
+        return None
 
     def mark(self, worker):
         """`worker` is ready (announced, or answered a ping)."""
