@@ -166,7 +166,7 @@ class LocalCluster(Control):
         timeout = timeout or self.timeout
         watch = ReadyWatch(self.events, workers)
         try:
-            failed = watch.wait(timeout, self._answering, self._progress and self._progress.update)
+            failed = watch.wait(timeout, self.ping, self._progress and self._progress.update)
         finally:
             watch.close()
         if failed is None:
@@ -179,11 +179,6 @@ class LocalCluster(Control):
             raise WorkerBootError(message)
         self._forget(worker.name)
         raise WorkerBootError(worker.failure(why))
-
-    def _answering(self, names):
-        """The workers among `names` that answer a ping (1 s window; returns once all of them answered)."""
-        replies = self._client.control.ping(destination=names, timeout=1.0, limit=len(names))
-        return [name for reply in replies for name in reply]
 
     def _terminate(self, name, grace=10.0):
         w = self._workers.pop(name, None)

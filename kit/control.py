@@ -5,7 +5,16 @@ from kit.errors import ClusterError  # noqa: F401
 
 
 class Control:
-    """Mixed into LocalCluster: needs `_client` (a Celery app on the broker), `workers`, `_check_open()`."""
+    """Mixed into LocalCluster and Room.
+
+    Needs `_client` (a Celery app on the broker), `workers` and `_check_open()`.
+    """
+
+    def ping(self, workers=None, timeout=1.0):
+        """Names of the workers (default: all) that answer Celery's `ping` within `timeout` seconds."""
+        kwargs = {"destination": list(workers), "limit": len(workers)} if workers else {}
+        replies = self._client.control.ping(timeout=timeout, **kwargs) or []
+        return sorted(name for reply in replies for name in reply)
 
     def inspect_blueprint(self, worker, timeout=5.0):
         """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""

@@ -11,6 +11,7 @@ from kit.processes import namespace
 from kit.control import Control
 from kit.errors import ClusterError
 from kit.events.feed import EventFeed
+from kit.processes.broker import mask_url
 
 #: What the dashboard says when an action needs a process this notebook started.
 NOT_OWNED = "{name} was not started by this notebook: only its owner can {what} it"
@@ -89,16 +90,10 @@ class Room(Control):
 
     def join_command(self, name="YOUR_NAME", password=False):
         """What an attendee types to join this room (the broker's password hidden unless `password=True`)."""
-        url = self.broker_url if password else display.safe_url(self.broker_url)
+        url = self.broker_url if password else mask_url(self.broker_url)
         return f"python -m kit worker --broker {url} --room {self.name} --name {name}"
 
     # -- remote control (works on any worker of the room) ---------------------------------------
-    def ping(self, workers=None, timeout=1.0):
-        """Names of the workers (default: all) that answer Celery's `ping` within `timeout` seconds."""
-        kwargs = {"destination": list(workers), "limit": len(workers)} if workers else {}
-        replies = self._client.control.ping(timeout=timeout, **kwargs) or []
-        return sorted(name for reply in replies for name in reply)
-
     def shutdown(self, name):
         """Ask a worker to stop gracefully (Celery's `shutdown` broadcast): peers see node_leave."""
         self._check_open()

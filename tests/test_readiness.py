@@ -54,7 +54,7 @@ def test_the_ping_safety_net_marks_a_worker_whose_announcement_was_lost(shared_c
     watch = ReadyWatch(shared_cluster.events, [lost])
     try:
         assert watch.collect(wait=0) == []
-        assert watch.wait(30, shared_cluster._answering) is None
+        assert watch.wait(30, shared_cluster.ping) is None
         assert lost.ready and not watch.pending
     finally:
         watch.close()
