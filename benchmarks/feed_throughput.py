@@ -139,7 +139,9 @@ def main(repeat: int = 5, n: int = N) -> dict:
         broker = EmbeddedRedis(run_dir).start()
         try:
             client = redis.Redis(port=broker.port, password=broker.password)
-            client.config_set("client-output-buffer-limit", "pubsub 0 0 0")  # the backlog is the point
+            client.config_set(
+                "client-output-buffer-limit", "pubsub 0 0 0"
+            )  # the backlog is the point
             client.close()
             for _ in range(repeat):
                 for rates, cpus, measure in (

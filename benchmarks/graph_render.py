@@ -91,5 +91,7 @@ def _report(figures: dict) -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", "--repeat", type=int, default=5, help="repetitions per route (default 5)")
+    parser.add_argument(
+        "-n", "--repeat", type=int, default=5, help="repetitions per route (default 5)"
+    )
     print(_report(main(parser.parse_args().repeat)))

@@ -25,7 +25,12 @@ def _seen_by_peers(cluster, name, since, timeout):
     for other in cluster.workers:
         if other != name:
             cluster.events.wait_for(
-                "kit-gossip", timeout=timeout, since=since, hostname=other, event="node_join", peer=name
+                "kit-gossip",
+                timeout=timeout,
+                since=since,
+                hostname=other,
+                event="node_join",
+                peer=name,
             )
 
 

@@ -32,13 +32,19 @@ def measure(n, gossip="fast", timeout=TIMEOUT):
 
     wall0, t0 = time.time(), time.perf_counter()
     try:
-        cluster = kit.LocalCluster(Celery("bench"), workers=n, gossip=gossip, timeout=timeout, progress=False)
+        cluster = kit.LocalCluster(
+            Celery("bench"), workers=n, gossip=gossip, timeout=timeout, progress=False
+        )
     except kit.WorkerBootError as exc:
         return {"n": n, "error": str(exc).splitlines()[0]}
     ready = time.perf_counter() - t0
     online = [e["timestamp"] for e in cluster.events.history if e.get("type") == "worker-online"]
     cluster.close()
-    return {"n": n, "ready_s": ready, "last_online_s": max(online) - wall0 if online else float("nan")}
+    return {
+        "n": n,
+        "ready_s": ready,
+        "last_online_s": max(online) - wall0 if online else float("nan"),
+    }
 
 
 def measure_fresh(n):
@@ -91,4 +97,6 @@ if __name__ == "__main__":
     for f in result["by_size"]:
         print(json.dumps(f))
     for r in result["rows"]:
-        print(f"{r['name']:36s} {r['figure']:>10s}  ({r['anchor']}; target {r['target']}, ok={r['ok']})")
+        print(
+            f"{r['name']:36s} {r['figure']:>10s}  ({r['anchor']}; target {r['target']}, ok={r['ok']})"
+        )

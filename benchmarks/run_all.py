@@ -107,7 +107,9 @@ def rows_of(name, result):
     anchor = result.get("anchor")
     if not anchor:
         words = ("anchor", "bare", "cli", "raw", "flower", "default", "baseline", "celery")
-        found = _first(result, lambda k: any(w in k for w in words) and not k.startswith(("ratio", "target")))
+        found = _first(
+            result, lambda k: any(w in k for w in words) and not k.startswith(("ratio", "target"))
+        )
         anchor = _show(*found) if found else ""
     ratio = result.get("ratio")
     if not isinstance(ratio, (int, float)):
@@ -162,7 +164,12 @@ def run(name, repeat=None, timeout=1800):
         t0 = time.monotonic()
         try:
             proc = subprocess.run(
-                cmd, cwd=HERE.parent, env=quiet_env(), capture_output=True, text=True, timeout=timeout
+                cmd,
+                cwd=HERE.parent,
+                env=quiet_env(),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
             return None, f"timed out after {timeout} s", time.monotonic() - t0
@@ -181,7 +188,9 @@ def main(argv=None):
         "-k", action="append", default=[], help="run only benchmarks whose name contains this"
     )
     parser.add_argument("--repeat", type=int, default=None, help="repetitions for every benchmark")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per benchmark (default 1800)")
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds per benchmark (default 1800)"
+    )
     parser.add_argument("--json", help="also write all results to this JSON file")
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 if a target is missed or a benchmark fails"
@@ -194,13 +203,18 @@ def main(argv=None):
         return 0
 
     names = modules(args.k)
-    print(f"running {len(names)} benchmarks on {os.cpu_count()} cores: {', '.join(names)}", flush=True)
+    print(
+        f"running {len(names)} benchmarks on {os.cpu_count()} cores: {', '.join(names)}", flush=True
+    )
     rows, results, failed = [], {}, False
     for name in names:
         result, error, took = run(name, args.repeat, args.timeout)
         if result is None:
             failed = True
-            print(f"  {name}: ERROR after {took:.0f} s\n    " + error.replace("\n", "\n    "), flush=True)
+            print(
+                f"  {name}: ERROR after {took:.0f} s\n    " + error.replace("\n", "\n    "),
+                flush=True,
+            )
             rows.append(
                 {
                     "name": name.replace("_", " "),
@@ -220,11 +234,15 @@ def main(argv=None):
         print(f"  {name}: done in {took:.0f} s", flush=True)
     print()
     print(report_rows(rows))
-    print("\nratio = figure / anchor (latency, time, memory: lower is better; throughput: higher is better).")
+    print(
+        "\nratio = figure / anchor (latency, time, memory: lower is better; throughput: higher is better)."
+    )
     if args.json:
         Path(args.json).write_text(
             json.dumps(
-                {"cores": os.cpu_count(), "results": results, "rows": rows}, indent=2, default=_jsonable
+                {"cores": os.cpu_count(), "results": results, "rows": rows},
+                indent=2,
+                default=_jsonable,
             )
         )
     return 1 if (args.strict and failed) else 0

@@ -132,7 +132,11 @@ def _idle(cluster, watch, seconds):
     lost0, rejoins0, events0 = len(watch.lost), watch.rejoins, sum(cluster.events.counts.values())
     gaps0 = len(watch.gaps)
     cmds0, kernel0 = r.info("stats")["total_commands_processed"], _kernel_cpu()
-    workers0, redis0, t0 = _cpu_of(pids), _cpu_of([redis_pid] if redis_pid else []), time.monotonic()
+    workers0, redis0, t0 = (
+        _cpu_of(pids),
+        _cpu_of([redis_pid] if redis_pid else []),
+        time.monotonic(),
+    )
     trips = _round_trips(seconds)
     took = time.monotonic() - t0
     lost = watch.lost[lost0:]
@@ -151,7 +155,9 @@ def _idle(cluster, watch, seconds):
         "idle_s": took,
         "heartbeat_gap_max_s": max(watch.gaps[gaps0:], default=float("nan")),
         "heartbeat_gap_p99_s": percentile(watch.gaps[gaps0:], 99),
-        "advertised_freq_s": median([v for v in watch.freq.values() if isinstance(v, (int, float))]),
+        "advertised_freq_s": median(
+            [v for v in watch.freq.values() if isinstance(v, (int, float))]
+        ),
     }
     r.close()
     return out
@@ -167,7 +173,9 @@ def _kill(cluster, watch, victim, timeout):
     survivors = [n for n in cluster.workers if n != victim]
     t_kill = time.time()
     cluster.kill_worker(victim)
-    cluster.events.wait_for("kit-gossip", timeout=timeout, since=t_kill - 1, event="node_lost", peer=victim)
+    cluster.events.wait_for(
+        "kit-gossip", timeout=timeout, since=t_kill - 1, event="node_lost", peer=victim
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         seen = [t for t, host, peer in list(watch.lost) if peer == victim and t >= t_kill]
@@ -243,7 +251,9 @@ def measure(n, idle=60.0, kills=5, settle_timeout=120.0):
 def _rows(f):
     n, target = f["n"], LOST_TARGET_S.get(f["n"])
     if "error" in f:
-        return [row(f"gossip at {n} workers", "ERROR", f["error"][:80], float("nan"), "ready", False)]
+        return [
+            row(f"gossip at {n} workers", "ERROR", f["error"][:80], float("nan"), "ready", False)
+        ]
     per_min = f["false_lost"] * 60 / f["idle_s"]
     lost_ok = target is None or f["lost_p95_s"] <= target
     rt_ok = f["round_trip_p95_s"] <= ROUND_TRIP_TARGET_S
@@ -328,9 +338,13 @@ def table(results):
 def _args():
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
-    parser.add_argument("-N", type=int, action="append", help="cluster size (repeatable; default 10, 30, 60)")
+    parser.add_argument(
+        "-N", type=int, action="append", help="cluster size (repeatable; default 10, 30, 60)"
+    )
     parser.add_argument("--big", action="store_true", help=f"also N={BIG}")
-    parser.add_argument("--idle", type=float, default=60.0, help="idle seconds per size (default 60)")
+    parser.add_argument(
+        "--idle", type=float, default=60.0, help="idle seconds per size (default 60)"
+    )
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs per size (default 5)")
     return parser.parse_args()
 

@@ -40,11 +40,16 @@ class Probe:
     def on_event(self, event):
         if event.get("type") == "task-started":
             with self.done:
-                self.sent[event["uuid"]], self.received[event["uuid"]] = event["timestamp"], time.time()
+                self.sent[event["uuid"]], self.received[event["uuid"]] = (
+                    event["timestamp"],
+                    time.time(),
+                )
 
     def on_update(self, timeline):
         now = time.time()
-        bars = [uuid for c in timeline.widget.chunks.values() if c["s"] == "tasks" for uuid in c["id"]]
+        bars = [
+            uuid for c in timeline.widget.chunks.values() if c["s"] == "tasks" for uuid in c["id"]
+        ]
         with self.done:
             for uuid in bars:
                 self.shown.setdefault(uuid, now)
@@ -140,8 +145,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("-n", "--samples", type=int, default=200, help="tasks to time (default 200)")
-    parser.add_argument("-w", "--workers", type=int, default=2, help="workers in the cluster (default 2)")
+    parser.add_argument(
+        "-n", "--samples", type=int, default=200, help="tasks to time (default 200)"
+    )
+    parser.add_argument(
+        "-w", "--workers", type=int, default=2, help="workers in the cluster (default 2)"
+    )
     parser.add_argument(
         "-r", "--rate", type=float, default=10.0, help="Timeline updates per second (default 10)"
     )

@@ -53,7 +53,9 @@ def check_broker(url: str | None) -> str:
         raise ValueError(f"join mode needs a broker: {BROKER_HELP}")
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
-        raise ValueError(f"broker URL scheme {parts.scheme!r} is not supported; use redis:// or rediss://")
+        raise ValueError(
+            f"broker URL scheme {parts.scheme!r} is not supported; use redis:// or rediss://"
+        )
     if not parts.hostname:
         raise ValueError(f"broker URL {url!r} names no host; use redis://:PASSWORD@HOST:PORT/0")
     if not parts.password and parts.hostname not in LOCAL_HOSTS:
@@ -97,7 +99,9 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     cmd = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "worker", "-n", node, *flags]
     room = args.room or os.environ.get("KIT_ROOM") or None
     prefix = namespace.room_prefix(room) if room else ""
-    env = dict(os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps), KIT_NAMESPACE=prefix)
+    env = dict(
+        os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps), KIT_NAMESPACE=prefix
+    )
     return cmd, env
 
 
@@ -126,21 +130,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="open JupyterLab on the kit's notebooks",
         epilog="Other options (e.g. --port 8899, --no-browser) go to JupyterLab.",
     )
-    lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    lab.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
     lab.add_argument("--notebook-dir", help="folder to open (default: the kit's notebooks/)")
-    lab.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    lab.add_argument(
+        "--dry-run", action="store_true", help="print the command instead of running it"
+    )
 
     worker = sub.add_parser("worker", help="join an existing cluster as a worker (join mode)")
     worker.add_argument("--broker", help="redis://:PASSWORD@HOST:PORT/0 (default: $KIT_BROKER_URL)")
     worker.add_argument("--name", default=_default_name(), help="node name (default: %(default)s)")
     worker.add_argument(
-        "--room", help="the room to join, e.g. pycon (default: $KIT_ROOM; none: the broker's bare namespace)"
+        "--room",
+        help="the room to join, e.g. pycon (default: $KIT_ROOM; none: the broker's bare namespace)",
     )
-    worker.add_argument("--steps", default="", help="comma-separated step names from kit.steps.CATALOG")
+    worker.add_argument(
+        "--steps", default="", help="comma-separated step names from kit.steps.CATALOG"
+    )
     worker.add_argument("--pool", default="threads", choices=POOLS)
     worker.add_argument("--concurrency", type=_positive, default=2)
     worker.add_argument("--loglevel", default="info", choices=LOGLEVELS)
-    worker.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    worker.add_argument(
+        "--dry-run", action="store_true", help="print the command instead of running it"
+    )
 
     sub.add_parser("doctor", help="check what is installed and say what to fix")
     return parser

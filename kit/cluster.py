@@ -25,6 +25,7 @@ from kit.progress import Progress
 
 _clusters = weakref.WeakSet()
 
+
 class LocalCluster(Control):
     """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`
 
@@ -65,10 +66,14 @@ class LocalCluster(Control):
         self.probes = probes
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
-        self._shortcuts = options.shortcuts(pool=pool, concurrency=concurrency, worker_options=worker_options)
+        self._shortcuts = options.shortcuts(
+            pool=pool, concurrency=concurrency, worker_options=worker_options
+        )
         guard.warn_shadowing()  # before the plan: a broken app still hears of a shadowing file
         self._plan = self._make_plan(worker_options)
-        self.state = "starting"  #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
+        self.state = (
+            "starting"  #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
+        )
         self.room = room
         self.tag = namespace.new_tag()  #: names this cluster's workers and keys on a shared broker
         self.namespace = ""  #: the key prefix on the broker ('' on a private embedded Redis)
@@ -134,7 +139,9 @@ class LocalCluster(Control):
         return namespace.transport_options(self.namespace, base)
 
     def _configure_app(self):
-        queue = f"kit.{self.tag}" if self.room is not None else None  # in a room: tasks to our workers
+        queue = (
+            f"kit.{self.tag}" if self.room is not None else None
+        )  # in a room: tasks to our workers
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
         self.app._pool = None  # drop connections to a previous broker
         tasks.register(self.app)
@@ -143,10 +150,17 @@ class LocalCluster(Control):
     def _spawn(self, name=None):
         if name is None:
             self._count += 1
-            own = "" if self.embedded and self.room is None else f"-{self.tag}"  # unique on a shared broker
+            own = (
+                "" if self.embedded and self.room is None else f"-{self.tag}"
+            )  # unique on a shared broker
             name = f"w{self._count}{own}@{socket.gethostname()}"
         worker = WorkerProcess(
-            name, self.run_dir, self.broker_url, self._plan.argv, self.fork, namespace=self.namespace
+            name,
+            self.run_dir,
+            self.broker_url,
+            self._plan.argv,
+            self.fork,
+            namespace=self.namespace,
         )
         self._workers[name] = worker.start()
         return worker
@@ -154,7 +168,9 @@ class LocalCluster(Control):
     def _make_plan(self, worker_options):
         """The Plan for `worker_options` over the cluster's shortcuts and the kit's defaults."""
         base = (options.DEFAULTS, self._shortcuts)
-        return plan.make(self.app, worker_options, base=base, probes=self.probes, gossip=self.gossip)
+        return plan.make(
+            self.app, worker_options, base=base, probes=self.probes, gossip=self.gossip
+        )
 
     @property
     def worker_options(self):
@@ -242,7 +258,9 @@ class LocalCluster(Control):
         and WorkerBootError says what went wrong.
         """
         self._check_open()
-        new = self._make_plan(self._plan.worker_options if worker_options is None else worker_options)
+        new = self._make_plan(
+            self._plan.worker_options if worker_options is None else worker_options
+        )
         previous = (self._plan, shipping.read_bytes(self.run_dir))
         self._plan = new
         shipping.write(new.payload(self.app), self.run_dir)

@@ -18,7 +18,9 @@ class Control:
 
     def inspect_blueprint(self, worker, timeout=5.0):
         """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""
-        replies = self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
+        replies = (
+            self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
+        )
         if worker not in replies:
             raise ClusterError(
                 f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "

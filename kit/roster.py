@@ -68,7 +68,9 @@ class Roster:
         elif kind == "worker-online":
             self.offline.discard(host)
             self.lost.discard(host)
-            self.known.setdefault(host, None)  # a worker killed before states() looked is still listed
+            self.known.setdefault(
+                host, None
+            )  # a worker killed before states() looked is still listed
             self.pids[host] = event.get("pid")
         elif kind == GOSSIP and event.get("event") == "node_lost":
             self.lost.add(event.get("peer"))
@@ -142,7 +144,11 @@ def _pool(cluster):
     """The pool and concurrency the workers run with (defaults, then the shortcuts, then worker_options)."""
     from kit.processes import options
 
-    layers = (options.DEFAULTS, getattr(cluster, "_shortcuts", {}), getattr(cluster, "worker_options", {}))
+    layers = (
+        options.DEFAULTS,
+        getattr(cluster, "_shortcuts", {}),
+        getattr(cluster, "worker_options", {}),
+    )
     merged = options.merged(*layers)
     return merged.get("pool", "?"), merged.get("concurrency", "?")
 
@@ -179,7 +185,9 @@ def html(cluster, roster=None, limit=40):
         + "</tr>"
         for row in rows[:limit]
     )
-    more = f"<tr><td colspan='7'>… and {len(rows) - limit} more</td></tr>" if len(rows) > limit else ""
+    more = (
+        f"<tr><td colspan='7'>… and {len(rows) - limit} more</td></tr>" if len(rows) > limit else ""
+    )
     head = "".join(f"<th style='text-align:left'>{k}</th>" for k in (rows[0] if rows else {}))
     broker = "embedded Redis" if getattr(cluster, "embedded", False) else "attached broker"
     since = getattr(cluster, "started_at", None)

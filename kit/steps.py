@@ -192,7 +192,11 @@ CATALOG = {
 
 #: Worker options every kit worker accepts (read by the steps above).
 KIT_OPTIONS = [
-    click.Option(("--deadlock-timeout",), type=float, default=None, help="DeadlockDetection timeout (s)"),
-    click.Option(("--deadlock-interval",), type=float, default=None, help="DeadlockDetection interval (s)"),
+    click.Option(
+        ("--deadlock-timeout",), type=float, default=None, help="DeadlockDetection timeout (s)"
+    ),
+    click.Option(
+        ("--deadlock-interval",), type=float, default=None, help="DeadlockDetection interval (s)"
+    ),
     click.Option(("--kit-greeting",), default=None, help="A value for the OptionReader demo step"),
 ]

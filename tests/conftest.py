@@ -57,7 +57,9 @@ def shared_cluster(redis_server):
     app.steps["worker"].add(s.FastDeadlock)
     app.steps["consumer"].add(kit.steps.SafeConsumer)
     app.steps["consumer"].add(kit.steps.ClusterAwareStep)
-    cluster = kit.LocalCluster(app, workers=2, progress=False, worker_options={"kit_greeting": "hello"})
+    cluster = kit.LocalCluster(
+        app, workers=2, progress=False, worker_options={"kit_greeting": "hello"}
+    )
     yield cluster
     cluster.close()
 

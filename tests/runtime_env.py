@@ -38,7 +38,9 @@ def _fingerprint(args: list[str]) -> str:
 
 
 def _uv() -> str | None:
-    return shutil.which("uv") or next((str(p) for p in [ROOT / ".uv" / "bin" / "uv"] if p.exists()), None)
+    return shutil.which("uv") or next(
+        (str(p) for p in [ROOT / ".uv" / "bin" / "uv"] if p.exists()), None
+    )
 
 
 def _create(venv: Path) -> None:

@@ -20,7 +20,9 @@ MINE = ("cluster_start", "event_latency", "feed_throughput", "node_lost", "memor
 
 
 def bench_modules():
-    return sorted(p.stem for p in BENCH.glob("*.py") if not p.stem.startswith("_") and p.stem != "run_all")
+    return sorted(
+        p.stem for p in BENCH.glob("*.py") if not p.stem.startswith("_") and p.stem != "run_all"
+    )
 
 
 def numeric(value):
@@ -31,7 +33,9 @@ def check_result(result):
     assert isinstance(result, dict)
     assert numeric(result["ratio"]) and result["ratio"] > 0, result.get("ratio")
     assert "target" in result and isinstance(result["ok"], bool)
-    figures = [k for k, v in result.items() if k not in ("ratio", "target", "repeat") and numeric(v)]
+    figures = [
+        k for k, v in result.items() if k not in ("ratio", "target", "repeat") and numeric(v)
+    ]
     assert len(figures) >= 2, result
     for row in result.get("rows", []):
         assert {"name", "figure", "anchor", "ratio", "target", "ok"} <= row.keys()
@@ -60,7 +64,14 @@ def test_run_all_table_from_rows_and_from_plain_dicts():
         "x",
         {
             "rows": [
-                {"name": "a", "figure": "1 s", "anchor": "2 s", "ratio": 0.5, "target": "<= 1", "ok": False}
+                {
+                    "name": "a",
+                    "figure": "1 s",
+                    "anchor": "2 s",
+                    "ratio": 0.5,
+                    "target": "<= 1",
+                    "ok": False,
+                }
             ],
             "ratio": 0.5,
         },

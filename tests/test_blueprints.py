@@ -85,7 +85,9 @@ def test_default_blueprints_static():
     assert worker["Timer"].name == f"{W}.Timer" and worker["Timer"].ref == f"{W}:Timer"
     assert [s.label for s in snap.worker if s.last] == ["Consumer"]
     assert [s.label for s in snap.consumer if s.last] == ["event loop"]
-    conditional = {s.label for bp in ("worker", "consumer") for s in snap.steps(bp) if s.conditional}
+    conditional = {
+        s.label for bp in ("worker", "consumer") for s in snap.steps(bp) if s.conditional
+    }
     assert conditional == {"Beat", "StateDB", "Autoscaler", "Agent", "Hub"}
     assert not any(s.user for s in snap.worker + snap.consumer)
     assert all(s.enabled is None and s.started is None for s in snap.worker)
@@ -124,14 +126,18 @@ def test_requires_are_followed_transitively_and_not_mutated():
     worker = by_label(blueprint_steps(app), "worker")
     assert worker["Base"].requires == (f"{W}.Timer",) and worker["Top"].requires == (Base.name,)
     assert worker["Top"].conditional and not worker["Base"].conditional
-    assert Base.requires == ("celery.worker.components:Timer",)  # Celery's _firstpass would rewrite it
+    assert Base.requires == (
+        "celery.worker.components:Timer",
+    )  # Celery's _firstpass would rewrite it
 
 
 def test_steps_are_not_instantiated_and_no_broker_is_needed():
     class Boom(bootsteps.StartStopStep):
         requires = ("celery.worker.components:Pool",)
 
-        def __init__(self, worker, deadlock_timeout=3600):  # the guide's signature: breaks a real boot
+        def __init__(
+            self, worker, deadlock_timeout=3600
+        ):  # the guide's signature: breaks a real boot
             raise AssertionError("a static snapshot must not instantiate steps")
 
     app = Celery("lab", broker="redis://127.0.0.1:1/0")
@@ -217,7 +223,9 @@ LIVE_REPLY = {
         step(f"{C}.heart", "Heart", 5, [f"{C}.events.Events"]),
         step(f"{C}.tasks", "Tasks", 6, [f"{C}.mingle.Mingle"]),
         step(f"{C}.control", "Control", 7, [f"{C}.tasks.Tasks"]),
-        step(f"{C}.agent", "Agent", 8, [f"{C}.connection.Connection"], enabled=False, started=False),
+        step(
+            f"{C}.agent", "Agent", 8, [f"{C}.connection.Connection"], enabled=False, started=False
+        ),
         step(f"{C}.delayed_delivery", "DelayedDelivery", 9, [f"{C}.tasks.Tasks"]),
         step(f"{C}.consumer", "Evloop", 10, label="event loop", last=True, started=False),
     ],
@@ -306,7 +314,9 @@ def test_unknown_requirement_names_step_and_string():
 
     with pytest.raises(UnknownRequirementError) as info:
         check_app_steps(cyclic_app(Needy))
-    assert repr(Needy.name) in str(info.value) and "'celery.worker.components:Nope'" in str(info.value)
+    assert repr(Needy.name) in str(info.value) and "'celery.worker.components:Nope'" in str(
+        info.value
+    )
 
     Needy.requires = ("no_such_module_xyz:Step",)
     with pytest.raises(UnknownRequirementError, match="no_such_module_xyz:Step"):
@@ -329,7 +339,9 @@ def test_not_a_step():
     class NeedsAFunction(bootsteps.Step):
         requires = (len,)
 
-    with pytest.raises(NotAStepError, match=f"{NeedsAFunction.name!r} requires <built-in function len>"):
+    with pytest.raises(
+        NotAStepError, match=f"{NeedsAFunction.name!r} requires <built-in function len>"
+    ):
         check_app_steps(cyclic_app(NeedsAFunction))
     with pytest.raises(NotAStepError, match="an instance"):
         check_app_steps(cyclic_app(DeadlockDetection(None)))
@@ -339,7 +351,9 @@ def test_requires_given_as_a_bare_string():
     class Typo(bootsteps.Step):
         requires = "celery.worker.components:Timer"
 
-    with pytest.raises(StepError, match=r"use a tuple, e.g. requires=\('celery.worker.components:Timer',\)"):
+    with pytest.raises(
+        StepError, match=r"use a tuple, e.g. requires=\('celery.worker.components:Timer',\)"
+    ):
         check_app_steps(cyclic_app(Typo))
 
 
@@ -405,17 +419,25 @@ def test_consumer_step_requiring_a_worker_step_names_both_and_the_fix():
 
 
 def test_cross_blueprint_through_a_chain_names_the_chain_and_the_step_to_fix():
-    with pytest.raises(CrossBlueprintError, match=r"through ConsumerChain -> NeedsPool -> Pool") as caught:
+    with pytest.raises(
+        CrossBlueprintError, match=r"through ConsumerChain -> NeedsPool -> Pool"
+    ) as caught:
         check_app_steps(one_step_app("consumer", ConsumerChain))
     assert "drop 'celery.worker.components.Pool' from NeedsPool.requires" in str(caught.value)
     assert "c.pool is already there" in str(caught.value)
 
 
 def test_worker_step_requiring_a_consumer_step_is_told_to_move():
-    with pytest.raises(CrossBlueprintError, match=r"move WorkerNeedsGossip to app.steps\['consumer'\]"):
+    with pytest.raises(
+        CrossBlueprintError, match=r"move WorkerNeedsGossip to app.steps\['consumer'\]"
+    ):
         blueprint_steps(one_step_app("worker", WorkerNeedsGossip))
-    with pytest.raises(CrossBlueprintError, match=r"requires 'celery.worker.consumer.connection.Connection'"):
-        check_app_steps(one_step_app("worker", bootsteps.ConsumerStep))  # the docs' ConsumerStep, misplaced
+    with pytest.raises(
+        CrossBlueprintError, match=r"requires 'celery.worker.consumer.connection.Connection'"
+    ):
+        check_app_steps(
+            one_step_app("worker", bootsteps.ConsumerStep)
+        )  # the docs' ConsumerStep, misplaced
 
 
 def test_celerys_own_steps_and_the_guides_never_cross():

@@ -34,7 +34,10 @@ def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
     states = []
     with kit.LocalCluster(Celery("flaky"), workers=2, progress=False) as c:
         port, password, pid = c.redis.port, c.redis.password, c.redis.proc.pid
-        c._broker_watch.on_state = lambda s, seen=c._broker_watch.on_state: (states.append(s), seen(s))
+        c._broker_watch.on_state = lambda s, seen=c._broker_watch.on_state: (
+            states.append(s),
+            seen(s),
+        )
         assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
         up = time.time()
         kill_redis(c)
@@ -42,7 +45,10 @@ def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
         assert (c.redis.port, c.redis.password) == (port, password) and c.redis.proc.pid != pid
         assert states[:2] == ["broker restarting", "running"] and c.state == "running"
         (line,) = c.broker_history
-        assert "redis-server killed by SIGKILL; restarted on port" in line and "lost: queued messages" in line
+        assert (
+            "redis-server killed by SIGKILL; restarted on port" in line
+            and "lost: queued messages" in line
+        )
         assert "1 broker restart(s), last:" in repr(c) and "killed by SIGKILL" in c._repr_html_()
         for name in c.workers:  # each worker is back on the broker: it heartbeats again
             c.events.wait_for("worker-heartbeat", timeout=60, since=up, hostname=name)

@@ -36,7 +36,9 @@ CELLS = [
 
 
 def chromium():
-    return need_program("chromium", lambda: shutil.which("chromium") or shutil.which("chromium-browser"))
+    return need_program(
+        "chromium", lambda: shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 def write_notebook(path):
@@ -46,7 +48,9 @@ def write_notebook(path):
     ]
     nb = {
         "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -183,7 +187,8 @@ def run_new_cell(page, source):
 
 def widget_text(page, selector):
     return page.evaluate(
-        "(sel) => Array.from(document.querySelectorAll(sel)).map(e => e.textContent).join(' | ')", selector
+        "(sel) => Array.from(document.querySelectorAll(sel)).map(e => e.textContent).join(' | ')",
+        selector,
     )
 
 
@@ -201,12 +206,18 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_text("Run All Cells", exact=True).click()
 
-            graph = page.wait_for_selector(".jp-RenderedSVG img, .jp-RenderedSVG svg", timeout=180_000)
+            graph = page.wait_for_selector(
+                ".jp-RenderedSVG img, .jp-RenderedSVG svg", timeout=180_000
+            )
             assert graph.bounding_box()["width"] > 200  # the blueprint graph rendered
 
             card = page.wait_for_selector(".jupyter-widgets .kit-card", timeout=180_000)
-            page.wait_for_function(MATCHES, arg=[".kit-card", r"\bup\b[\s\S]*\bup\b"], timeout=120_000)
-            assert "w1@" in card.text_content() and "w2@" in card.text_content()  # the card lists the workers
+            page.wait_for_function(
+                MATCHES, arg=[".kit-card", r"\bup\b[\s\S]*\bup\b"], timeout=120_000
+            )
+            assert (
+                "w1@" in card.text_content() and "w2@" in card.text_content()
+            )  # the card lists the workers
 
             gossip_tab = page.locator(".jupyter-widgets .lm-TabBar-tab", has_text="Gossip")
             gossip_tab.wait_for(timeout=180_000)  # the dashboard rendered
@@ -221,9 +232,13 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             page.locator(".jupyter-widgets button", has_text="Add worker").click(
                 force=True, no_wait_after=True, timeout=120_000
             )  # its peers see node_join: every first worker reports a size, so each has a line
-            page.wait_for_function(MATCHES, arg=[".jupyter-widgets select option", "w3@"], timeout=120_000)
+            page.wait_for_function(
+                MATCHES, arg=[".jupyter-widgets select option", "w3@"], timeout=120_000
+            )
             page.wait_for_selector(".jupyter-widgets :text('node_join')", timeout=120_000)
-            page.wait_for_function(MATCHES, arg=[SVG, r"w1@[^:]*: \d"], timeout=120_000)  # w1's line
+            page.wait_for_function(
+                MATCHES, arg=[SVG, r"w1@[^:]*: \d"], timeout=120_000
+            )  # w1's line
             # buttons are disabled while an action runs: wait until Add has finished, or the click is lost
             page.wait_for_selector(".jupyter-widgets :text('started w3@')", timeout=120_000)
             page.wait_for_function(KILL_ENABLED, timeout=120_000)
@@ -252,17 +267,22 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
 
             run_new_cell(page, "cluster.close()")
             page.wait_for_function(
-                MATCHES, arg=[".jupyter-widgets .widget-html-content", r"closed at"], timeout=120_000
+                MATCHES,
+                arg=[".jupyter-widgets .widget-html-content", r"closed at"],
+                timeout=120_000,
             )
             header = widget_text(page, ".jupyter-widgets .widget-html-content")
             assert "actions disabled" in header and "unreachable" not in header
             buttons = page.locator(".jupyter-widgets .widget-tab button.jupyter-button")
-            assert buttons.count() > 3 and all(buttons.nth(i).is_disabled() for i in range(buttons.count()))
+            assert buttons.count() > 3 and all(
+                buttons.nth(i).is_disabled() for i in range(buttons.count())
+            )
             page.wait_for_function(
                 "() => document.querySelector('.kit-tl')?.dataset.frozen === '1'", timeout=60_000
             )
             page.wait_for_function(
-                "() => /closed/.test(document.querySelector('.kit-card')?.textContent || '')", timeout=60_000
+                "() => /closed/.test(document.querySelector('.kit-card')?.textContent || '')",
+                timeout=60_000,
             )  # the card too
         finally:
             page.screenshot(path=os.path.join(ARTIFACTS, "browser.png"), full_page=True)
@@ -333,10 +353,14 @@ def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
             wait_until_done(page)
             ran = page.evaluate(RAN)
             assert ran >= 4, f"only {ran} cells ran"
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+            errors = page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+            )
             assert errors.count() == 0, errors.first.text_content()
             screens(page, f"{name}-1-run-all")
-            run_new_cell(page, "cluster.kill_worker(cluster.workers[0]); import time; time.sleep(3)")
+            run_new_cell(
+                page, "cluster.kill_worker(cluster.workers[0]); import time; time.sleep(3)"
+            )
             time.sleep(2)
             wait_until_done(page)
             screens(page, f"{name}-2-after-kill")
@@ -370,10 +394,20 @@ def test_timeline_of_sixty_workers_collapses_scrolls_and_filters(lab, tmp_path):
     from playwright.sync_api import sync_playwright
 
     url, token = lab
-    cells = [{"cell_type": "code", "metadata": {}, "source": MANY, "outputs": [], "execution_count": None}]
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": MANY,
+            "outputs": [],
+            "execution_count": None,
+        }
+    ]
     nb = {
         "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }

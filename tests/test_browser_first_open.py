@@ -10,7 +10,15 @@ import sys
 import urllib.request
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM_ARGS, NOTEBOOKS, chromium, free_port, stop, wait_until_up
+from test_browser import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    NOTEBOOKS,
+    chromium,
+    free_port,
+    stop,
+    wait_until_up,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,7 +43,10 @@ def fresh_user(home):
     """Environment of a user who never ran Jupyter, with a second Python kernel of their own."""
     other = home / "data" / "kernels" / "python-other"
     other.mkdir(parents=True)
-    spec = {"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "language": "python"}
+    spec = {
+        "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "language": "python",
+    }
     (other / "kernel.json").write_text(json.dumps({**spec, "display_name": "Python (other)"}))
     dirs = {"HOME": "", "JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data"}
     dirs.update(JUPYTERLAB_SETTINGS_DIR="settings", JUPYTERLAB_WORKSPACES_DIR="workspaces")
@@ -49,7 +60,11 @@ def copy_notebooks(folder):
     folder.mkdir()
     shutil.copy(os.path.join(NOTEBOOKS, FIRST), folder / FIRST)
     nb = json.loads((folder / FIRST).read_text())
-    nb["metadata"]["kernelspec"] = {"name": "kit-gone", "display_name": "Python (gone)", "language": "python"}
+    nb["metadata"]["kernelspec"] = {
+        "name": "kit-gone",
+        "display_name": "Python (gone)",
+        "language": "python",
+    }
     (folder / ELSEWHERE).write_text(json.dumps(nb))
     return folder
 

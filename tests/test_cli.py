@@ -61,30 +61,43 @@ def test_worker_builds_the_celery_command(capsys, monkeypatch):
     )
     out = capsys.readouterr().out
     assert status == 0
-    assert "-m celery -A kit.worker.app worker -n alice@%h -P prefork -c 3 -l info --without-mingle" in out
+    assert (
+        "-m celery -A kit.worker.app worker -n alice@%h -P prefork -c 3 -l info --without-mingle"
+        in out
+    )
     assert "KIT_JOIN_STEPS=lifecycle" in out
     assert "s3cret" not in out
 
 
 def test_worker_takes_the_broker_from_the_environment(capsys, monkeypatch):
-    monkeypatch.setenv("KIT_BROKER_URL", "redis://127.0.0.1:6379/0")  # localhost: no password needed
+    monkeypatch.setenv(
+        "KIT_BROKER_URL", "redis://127.0.0.1:6379/0"
+    )  # localhost: no password needed
     assert main(["worker", "--dry-run"]) == 0
     assert "KIT_BROKER_URL=redis://127.0.0.1:6379/0" in capsys.readouterr().out
 
 
 def test_worker_joins_a_room(capsys, monkeypatch):
     monkeypatch.delenv("KIT_ROOM", raising=False)
-    assert main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--room", "pycon", "--dry-run"]) == 0
+    assert (
+        main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--room", "pycon", "--dry-run"])
+        == 0
+    )
     assert "KIT_NAMESPACE=kit.room.pycon:" in capsys.readouterr().out
     monkeypatch.setenv("KIT_ROOM", "from-env")
     assert main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--dry-run"]) == 0
     assert "KIT_NAMESPACE=kit.room.from-env:" in capsys.readouterr().out
-    assert main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--room", "no room", "--dry-run"]) == 2
+    assert (
+        main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--room", "no room", "--dry-run"])
+        == 2
+    )
     assert "room name 'no room'" in capsys.readouterr().err
 
 
 def test_worker_rejects_unknown_steps(capsys):
-    status = main(["worker", "--broker", "redis://127.0.0.1:6379/0", "--steps", "no-such-step", "--dry-run"])
+    status = main(
+        ["worker", "--broker", "redis://127.0.0.1:6379/0", "--steps", "no-such-step", "--dry-run"]
+    )
     assert status != 0
     assert "'no-such-step'" in capsys.readouterr().err
 
@@ -130,7 +143,10 @@ def test_the_kits_jupyterlab_settings_exist_in_jupyterlab():
             prop = schema["properties"].get(key)
             assert prop, f"{plugin} has no setting {key!r} in JupyterLab {jupyterlab.__version__}"
             allowed = [choice["const"] for choice in prop.get("oneOf", [])]
-            assert value in allowed if allowed else isinstance(value, type(prop["default"])), (plugin, key)
+            assert value in allowed if allowed else isinstance(value, type(prop["default"])), (
+                plugin,
+                key,
+            )
 
 
 def test_unknown_options_are_refused_outside_lab():
@@ -209,7 +225,9 @@ def test_worker_joins_a_cluster_and_leaves_gracefully(tmp_path):
             stdin=subprocess.DEVNULL,
         )
         app = Celery(broker=url)
-        replies = wait_for(lambda: app.control.ping(timeout=0.5), 60, "worker alice did not answer a ping")
+        replies = wait_for(
+            lambda: app.control.ping(timeout=0.5), 60, "worker alice did not answer a ping"
+        )
         app.close()
         assert any(name.startswith("alice@") for reply in replies for name in reply)
         worker.terminate()

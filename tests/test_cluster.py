@@ -112,7 +112,9 @@ def test_restart_with_celerys_own_options_changes_the_pool(redis_server):
         def pool():
             deadline = time.monotonic() + 60
             replies = None
-            while not replies and time.monotonic() < deadline:  # a busy machine may miss a reply window
+            while (
+                not replies and time.monotonic() < deadline
+            ):  # a busy machine may miss a reply window
                 replies = c._client.control.inspect(destination=[name], timeout=5).stats()
             stats = replies[name]
             return stats["pool"]["implementation"], stats["pool"]["max-concurrency"]
@@ -223,7 +225,9 @@ def test_election_has_exactly_one_winner(shared_cluster):
     winners = [
         e
         for e in c.events.history
-        if e["type"] == "kit-gossip" and e.get("event") == "won" and e["timestamp"] >= won["timestamp"] - 5
+        if e["type"] == "kit-gossip"
+        and e.get("event") == "won"
+        and e["timestamp"] >= won["timestamp"] - 5
     ]
     elected = c.events.wait_for("kit-gossip", timeout=30, event="elected", election=election)
     assert len(winners) == 1 and winners[0]["winner"] == elected["leader"]
@@ -238,7 +242,9 @@ def test_custom_consumer_rejects_bad_messages_and_stays_up(shared_cluster):
     c.publish(b"\x80\x04K\x01.", content_type="application/x-python-serialize")
     c.publish("plain words", content_type="text/plain")
     c.publish({"after": "bad ones"})
-    c.events.wait_for("kit-consumer", timeout=30, since=t0, outcome="accepted", body='{"after": "bad ones"}')
+    c.events.wait_for(
+        "kit-consumer", timeout=30, since=t0, outcome="accepted", body='{"after": "bad ones"}'
+    )
 
     def seen():  # two workers share the queue: another's rejection may arrive after this one's last accept
         return [e for e in c.events.history if e["type"] == "kit-consumer" and e["timestamp"] >= t0]

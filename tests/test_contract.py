@@ -20,7 +20,9 @@ def emit_calls(path):
             kind = node.args[0]
             name = kind.id if isinstance(kind, ast.Name) else ast.literal_eval(kind)
             fields = {k.arg for k in node.keywords if k.arg and k.arg != "safe"}
-            if any(k.arg is None for k in node.keywords):  # **{key: eta}: the timer's three spellings
+            if any(
+                k.arg is None for k in node.keywords
+            ):  # **{key: eta}: the timer's three spellings
                 fields |= {"eta", "delay", "interval"}
             yield name, fields
 
@@ -31,14 +33,20 @@ def test_every_emit_uses_a_contract_type_and_declared_fields(path):
     assert calls, f"no emit() call found in {path}"
     for name, fields in calls:
         kind = getattr(contract, name, None)
-        assert isinstance(kind, contract.EventType), f"{path}: emit({name!r}) is not a contract type"
-        assert fields <= set(kind.fields), f"{path}: {kind} fields {fields - set(kind.fields)} not declared"
+        assert isinstance(kind, contract.EventType), (
+            f"{path}: emit({name!r}) is not a contract type"
+        )
+        assert fields <= set(kind.fields), (
+            f"{path}: {kind} fields {fields - set(kind.fields)} not declared"
+        )
 
 
 def test_types_are_the_strings_events_carry():
     assert contract.GOSSIP == "kit-gossip" and contract.GOSSIP.name == "gossip"
     assert contract.type_of("gossip") is contract.GOSSIP
-    assert contract.type_of("said") == "kit-said"  # a notebook's own event: not declared, still sent
+    assert (
+        contract.type_of("said") == "kit-said"
+    )  # a notebook's own event: not declared, still sent
     assert set(contract.TYPES) == {
         "kit-lifecycle",
         "kit-timer",
@@ -63,7 +71,13 @@ def test_emit_queues_the_short_name_as_a_plain_string():
 
 
 def test_details_shows_what_a_log_line_needs():
-    event = {"type": "kit-gossip", "event": "node_lost", "peer": "w3@h", "size": 1, "loadavg": [0.1]}
+    event = {
+        "type": "kit-gossip",
+        "event": "node_lost",
+        "peer": "w3@h",
+        "size": 1,
+        "loadavg": [0.1],
+    }
     assert contract.details(event) == {"event": "node_lost", "peer": "w3@h", "size": 1}
     assert contract.details({"type": "kit-unknown", "x": 1}) == {}
 
@@ -73,4 +87,6 @@ def test_readme_documents_every_type_and_field():
     for kind in contract.TYPES.values():
         row = next((line for line in readme.splitlines() if line.startswith(f"| `{kind}` |")), None)
         assert row is not None, f"README's event contract table has no row for {kind}"
-        assert all(f"`{field}`" in row for field in kind.fields), f"README's row for {kind} misses fields"
+        assert all(f"`{field}`" in row for field in kind.fields), (
+            f"README's row for {kind} misses fields"
+        )

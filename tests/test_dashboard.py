@@ -39,7 +39,14 @@ def worker_labels(cluster, worker):
 
 
 def test_tabs_and_display(dash):
-    assert [t for t in dash.tabs.titles] == ["Steps", "Gossip", "Consumer", "Options", "Graph", "Timeline"]
+    assert [t for t in dash.tabs.titles] == [
+        "Steps",
+        "Gossip",
+        "Consumer",
+        "Options",
+        "Graph",
+        "Timeline",
+    ]
     assert "application/vnd.jupyter.widget-view+json" in dash._repr_mimebundle_()
     eventually(lambda: "2 workers" in dash.header.value and "connected" in dash.header.value)
 
@@ -99,7 +106,9 @@ def test_gossip_add_kill_and_elect(cluster, dash):
     g.worker.value = name
     g.kill_button.click()
     assert name not in cluster.workers and name not in g.worker.options
-    eventually(lambda: any(what == "node_lost" and f.get("peer") == name for _, _, what, f in g.log))
+    eventually(
+        lambda: any(what == "node_lost" and f.get("peer") == name for _, _, what, f in g.log)
+    )
     eventually(lambda: "node_lost" in g.log_html.value)
     eventually(lambda: all(g.sizes_seen().get(w) == 2 for w in cluster.workers))
     g.refresh()
@@ -157,7 +166,9 @@ def test_options_form_restarts_workers_and_the_step_gets_the_value(cluster, dash
     assert not dash.errors, dash.errors
     assert cluster.worker_options == {"kit_greeting": greeting} and greeting in o.status.value
     for worker in cluster.workers:
-        cluster.events.wait_for("kit-option", timeout=30, since=since, hostname=worker, value=greeting)
+        cluster.events.wait_for(
+            "kit-option", timeout=30, since=since, hostname=worker, value=greeting
+        )
     eventually(lambda: o.received_html.value.count(greeting) == len(cluster.workers))
 
 
@@ -172,8 +183,13 @@ def test_exception_in_a_handler_is_shown_and_buttons_come_back(cluster, dash, mo
     dash.gossip.elect_button.click()
     assert seen and all(seen[0]), "every button is disabled while an action runs"
     assert isinstance(dash.errors[-1], RuntimeError)
-    assert "synthetic failure in elect" in dash.error_area.value and "Traceback" in dash.error_area.value
-    assert dash.error_box.layout.display != "none" and "synthetic failure" in dash.gossip.status.value
+    assert (
+        "synthetic failure in elect" in dash.error_area.value
+        and "Traceback" in dash.error_area.value
+    )
+    assert (
+        dash.error_box.layout.display != "none" and "synthetic failure" in dash.gossip.status.value
+    )
     assert not any(b.disabled for b in dash.buttons)
     dash.clear_errors()
     assert dash.error_box.layout.display == "none" and not dash.errors
@@ -182,7 +198,11 @@ def test_exception_in_a_handler_is_shown_and_buttons_come_back(cluster, dash, mo
 def test_graph_panel_draws_a_chosen_worker(cluster, dash):
     g = dash.graph
     g.source.value = cluster.workers[-1]
-    assert "<svg" in g.svg.value and "OptionReader" in g.svg.value and cluster.workers[-1] in g.status.value
+    assert (
+        "<svg" in g.svg.value
+        and "OptionReader" in g.svg.value
+        and cluster.workers[-1] in g.status.value
+    )
     g.source.value = "app (static)"
     assert "static" in g.svg.value and not dash.errors
 
@@ -191,7 +211,9 @@ def test_timeline_tab_is_live(cluster, dash):
     widget = dash.tabs.children[-1]
     assert widget is dash.timeline.widget
     eventually(lambda: set(cluster.workers) <= set(widget.lanes))
-    assert not any(c["s"].startswith("fire:") for c in widget.chunks.values())  # Celery's ticks: hidden
+    assert not any(
+        c["s"].startswith("fire:") for c in widget.chunks.values()
+    )  # Celery's ticks: hidden
     widget.periodic = True  # the view's "show Celery's periodic timers"
     eventually(lambda: any(c["s"].startswith("fire:") for c in widget.chunks.values()))
     widget.periodic = False
@@ -217,9 +239,17 @@ def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):
     time.sleep(1.0)
     elapsed = time.monotonic() - t0
     assert dash._throttle.calls - calls <= 10 * elapsed + 2, (dash._throttle.calls - calls, elapsed)
-    assert len(dash.gossip.log) <= 200 and len(dash.consumer.log) <= 100 and len(dash.options.received) <= 50
+    assert (
+        len(dash.gossip.log) <= 200
+        and len(dash.consumer.log) <= 100
+        and len(dash.options.received) <= 50
+    )
     assert all(len(points) <= 200 for points in dash.gossip.sizes.values())
-    eventually(lambda: f"rejected <b>{dash.consumer.counts['rejected']}</b>" in dash.consumer.counters.value)
+    eventually(
+        lambda: (
+            f"rejected <b>{dash.consumer.counts['rejected']}</b>" in dash.consumer.counters.value
+        )
+    )
     assert not dash.errors, dash.errors
 
 
@@ -246,7 +276,10 @@ def test_closed_cluster_dashboard_is_closed_and_card_too(redis_server):
         d, card = Dashboard(c), card_of(c)
         eventually(lambda: "2 workers up" in d.header.value)
         eventually(
-            lambda: all(w in card.html.value for w in c.workers) and card.html.value.count("up</td>") == 2
+            lambda: (
+                all(w in card.html.value for w in c.workers)
+                and card.html.value.count("up</td>") == 2
+            )
         )
         assert ":***@" in card.html.value or "redis://" in card.html.value
         assert (
@@ -258,7 +291,9 @@ def test_closed_cluster_dashboard_is_closed_and_card_too(redis_server):
         c.close()
     eventually(lambda: "closed" in d.header.value and "actions disabled" in d.header.value)
     assert "unreachable" not in d.header.value
-    assert all(b.disabled for b in d.buttons) and d.graph.source.disabled and d.gossip.worker.disabled
+    assert (
+        all(b.disabled for b in d.buttons) and d.graph.source.disabled and d.gossip.worker.disabled
+    )
     assert "kit-closed" in d.widget._dom_classes and d.timeline.widget.frozen > 0
     eventually(lambda: "closed" in card.html.value and card.open_button.disabled)
     assert all(w in card.html.value for w in workers) and "running" not in display.html(c)

@@ -28,13 +28,19 @@ def fake_cluster(**workers):
 
 
 def test_roster_tells_booting_up_left_and_lost():
-    c = fake_cluster(**{"w1@h": Proc(11), "w2@h": Proc(12, ready=False), "w3@h": Proc(13), "w4@h": Proc(14)})
+    c = fake_cluster(
+        **{"w1@h": Proc(11), "w2@h": Proc(12, ready=False), "w3@h": Proc(13), "w4@h": Proc(14)}
+    )
     roster = Roster(c)
     assert roster.states() == {"w1@h": "up", "w2@h": "booting", "w3@h": "up", "w4@h": "up"}
     del c._workers["w3@h"], c._workers["w4@h"]  # stop_worker / kill_worker forget them
     roster.on_event({"type": "worker-offline", "hostname": "w3@h"})
-    roster.on_event({"type": "kit-gossip", "hostname": "w1@h", "event": "node_lost", "peer": "w4@h"})
-    assert roster.on_event({"type": "worker-heartbeat", "hostname": "w1@h", "processed": 7}) is False
+    roster.on_event(
+        {"type": "kit-gossip", "hostname": "w1@h", "event": "node_lost", "peer": "w4@h"}
+    )
+    assert (
+        roster.on_event({"type": "worker-heartbeat", "hostname": "w1@h", "processed": 7}) is False
+    )
     assert roster.states() == {"w1@h": "up", "w2@h": "booting", "w3@h": "left", "w4@h": "lost"}
     assert roster.counts() == "1 up · 1 booting · 1 left · 1 lost" and roster.pid("w4@h") == 14
     c.closed = True
@@ -69,5 +75,7 @@ def test_start_up_line_ends_in_the_past_tense_and_stays(monkeypatch):
 def test_a_worker_killed_before_the_roster_looked_is_still_listed_lost():
     c = fake_cluster(**{"w1@h": Proc(11)})
     roster = Roster(c)
-    roster.on_event({"type": "worker-online", "hostname": "w9@h", "pid": 99})  # added, then killed at once
+    roster.on_event(
+        {"type": "worker-online", "hostname": "w9@h", "pid": 99}
+    )  # added, then killed at once
     assert roster.states() == {"w1@h": "up", "w9@h": "lost"} and roster.pid("w9@h") == 99

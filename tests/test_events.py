@@ -112,9 +112,9 @@ def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
         feed.wait_for("kit-feed", timeout=30, since=restarted, connected=True)
         app = Celery("pub-again", broker=r.url)
         with app.connection_for_write() as conn:
-            app.events.Dispatcher(conn, enabled=True, groups=["kit"], buffer_while_offline=False).send(
-                "kit-two"
-            )
+            app.events.Dispatcher(
+                conn, enabled=True, groups=["kit"], buffer_while_offline=False
+            ).send("kit-two")
         feed.wait_for("kit-two", timeout=30)
         r2.stop()
     finally:
@@ -125,7 +125,9 @@ def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
 def test_table_is_indexed_by_event_time():
     pandas = pytest.importorskip("pandas")
     feed = offline_feed()
-    feed._dispatch(event("kit-x", timestamp=time.mktime((2026, 1, 2, 12, 0, 3, 0, 0, -1)) + 0.25, n=1))
+    feed._dispatch(
+        event("kit-x", timestamp=time.mktime((2026, 1, 2, 12, 0, 3, 0, 0, -1)) + 0.25, n=1)
+    )
     table = feed.table(type="kit-x")
     assert isinstance(table, pandas.DataFrame) and table.index.name == "time"
     assert list(table.index) == ["12:00:03.250"] and table.n.tolist() == [1]

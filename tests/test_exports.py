@@ -60,7 +60,9 @@ def test_exported_members():
 def test_worker_side_never_imports_the_notebook_side(tmp_path):
     """The folder rule: kit/worker/ and the modules both sides share load nothing of the notebook side."""
     worker_modules = sorted(
-        f"kit.worker.{p.stem}" for p in (ROOT / "kit" / "worker").glob("*.py") if p.stem != "__init__"
+        f"kit.worker.{p.stem}"
+        for p in (ROOT / "kit" / "worker").glob("*.py")
+        if p.stem != "__init__"
     )
     code = (
         f"import sys, kit.processes.forkserver, {', '.join(worker_modules)}\n"
@@ -74,7 +76,9 @@ def test_worker_side_never_imports_the_notebook_side(tmp_path):
     )
     env = dict(os.environ, KIT_BROKER_URL="redis://127.0.0.1:1/0")
     env.pop("KIT_RUN_DIR", None)
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -94,11 +98,17 @@ def test_every_exported_class_and_function_has_a_docstring():
 
     objects = {name: getattr(kit, name) for name in kit.__all__}
     objects.update(
-        {f"steps.{n}": v for n, v in vars(kit.steps).items() if getattr(v, "__module__", "") == "kit.steps"}
+        {
+            f"steps.{n}": v
+            for n, v in vars(kit.steps).items()
+            if getattr(v, "__module__", "") == "kit.steps"
+        }
     )
     missing = []
     for name, obj in objects.items():
-        if not (inspect.isclass(obj) or inspect.isfunction(obj)) or name.split(".")[-1].startswith("_"):
+        if not (inspect.isclass(obj) or inspect.isfunction(obj)) or name.split(".")[-1].startswith(
+            "_"
+        ):
             continue
         if not inspect.getdoc(obj):
             missing.append(name)
@@ -134,7 +144,7 @@ def test_no_import_circle():
     def visit(name, path):
         for dep in graph[name]:
             if dep in path:
-                circles.append(path[path.index(dep):] + [dep])
+                circles.append(path[path.index(dep) :] + [dep])
             elif dep not in done:
                 visit(dep, path + [dep])
         done.add(name)

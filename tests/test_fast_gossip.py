@@ -75,7 +75,9 @@ def test_the_interval_follows_the_heartbeats_one_machine_reads():
     on_two_cores = [step.interval_for(n, local=n, cores=2) for n in (1, 10, 30, 60, 90)]
     assert on_two_cores == pytest.approx([0.2, 0.2, 0.6, 2.4, 5.4])
     assert step.interval_for(60, local=60, cores=8) == pytest.approx(0.6)
-    assert step.interval_for(30, local=1, cores=2) == 0.2, "a room of laptops: one worker per machine"
+    assert step.interval_for(30, local=1, cores=2) == 0.2, (
+        "a room of laptops: one worker per machine"
+    )
     assert [step.check_for(i) for i in (0.2, 0.6, 2.4)] == pytest.approx([0.1, 0.15, 0.6])
 
 
@@ -145,7 +147,9 @@ def test_a_late_event_loop_advertises_a_longer_freq(worker):
 
 
 def test_a_worker_kept_from_running_waits_as_long_again_for_peers_on_its_host(worker):
-    worker.step.lateness = 1.0  # this worker's loop ran a second late lately: the machine is starved
+    worker.step.lateness = (
+        1.0  # this worker's loop ran a second late lately: the machine is starved
+    )
     beat(worker, "neighbour@host", age=0.6)  # past Celery's 2 x 0.2 s, within 2 x 0.2 + 1.0 s
     beat(worker, "laptop@elsewhere", age=0.6)  # another machine: no reason to wait for it
     echo(worker)

@@ -23,7 +23,9 @@ def test_a_lost_worker_keeps_its_line_up_to_the_loss_marked():
     svg = size_chart(sizes, NOW, live={"w2@h"}, ends={"w1@h": (NOW - 12, "lost")}, least=120)
     lost, alive = paths(svg)
     stop = 30 + (540 - 190 - 30) * (120 - 12) / 120
-    assert lost.endswith(f"H{stop:.1f}V{lost.rsplit('V', 1)[1]}")  # ends where it was lost, not at "now"
+    assert lost.endswith(
+        f"H{stop:.1f}V{lost.rsplit('V', 1)[1]}"
+    )  # ends where it was lost, not at "now"
     assert alive.split("H")[-1].startswith(f"{540 - 190:.1f}")  # the live one runs to now
     assert "×" in svg and re.search(r"w1@h: lost at \d\d:\d\d:\d\d", svg) and "w1@h: 2" not in svg
 

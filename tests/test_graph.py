@@ -55,14 +55,17 @@ def nodes(g) -> dict:
 def edges(g, cls: str = "requires") -> dict:
     """(tail, head) -> attributes for edges whose class starts with ``cls``."""
     found = {
-        (a, b): attrs(x) for a, b, x in re.findall(r'^\t+"([^"]+)" -> "([^"]+)" \[(.*?)\]$', g.source, re.M)
+        (a, b): attrs(x)
+        for a, b, x in re.findall(r'^\t+"([^"]+)" -> "([^"]+)" \[(.*?)\]$', g.source, re.M)
     }
     return {k: v for k, v in found.items() if v.get("class", "").startswith(cls)}
 
 
 def test_default_graph_nodes_edges_and_markers():
     g = blueprint_graph(Celery("lab"))
-    assert isinstance(g, BlueprintGraph) and g.graph_attr["rankdir"] == "RL" and g.graph_attr["size"]
+    assert (
+        isinstance(g, BlueprintGraph) and g.graph_attr["rankdir"] == "RL" and g.graph_attr["size"]
+    )
     ns = nodes(g)
     assert len(ns) == 17 and sum(n.startswith("worker/") for n in ns) == 7
     assert set(edges(g)) == REQUIRES
@@ -77,7 +80,10 @@ def test_default_graph_nodes_edges_and_markers():
     assert list(link) == [(f"{W}.Consumer", f"{C}.connection.Connection")]
     assert link[(f"{W}.Consumer", f"{C}.connection.Connection")]["lhead"] == "cluster_consumer"
     after_last = edges(g, "after-last")
-    assert (f"{W}.Consumer", f"{W}.Beat") in after_last and (f"{W}.Consumer", f"{W}.Timer") not in after_last
+    assert (f"{W}.Consumer", f"{W}.Beat") in after_last and (
+        f"{W}.Consumer",
+        f"{W}.Timer",
+    ) not in after_last
     for text in (
         "Only requires arrows",
         "varies from process to process",
@@ -103,7 +109,11 @@ def test_guide_steps_are_highlighted_as_the_users():
     assert (f"worker/{mod}.DeadlockDetection", f"{W}.Timer") in es
     assert (f"consumer/{mod}.MyConsumerStep", f"{C}.connection.Connection") in es
     assert (f"consumer/{mod}.ElectionCallbacks", f"{C}.gossip.Gossip") in es
-    for name in ("worker/{}.InfoStep", "worker/{}.DeadlockDetection", "consumer/{}.ElectionCallbacks"):
+    for name in (
+        "worker/{}.InfoStep",
+        "worker/{}.DeadlockDetection",
+        "consumer/{}.ElectionCallbacks",
+    ):
         node = ns[name.format(mod)]
         assert "user" in node["class"].split() and node["fillcolor"] == PALETTE["user"][0]
     assert set(es) > REQUIRES and len(es) == len(REQUIRES) + 4
@@ -150,12 +160,17 @@ def test_diff_added_and_removed():
     assert "added" in node["class"].split() and node["color"] == PALETTE["added"][1]
     assert "added" in edge["class"].split() and edge["color"] == "#1e8e3e"
     assert (
-        "added" not in nodes(g)[f"{W}.Timer"]["class"] and "added" not in edges(g)[(f"{W}.Hub", f"{W}.Timer")]
+        "added" not in nodes(g)[f"{W}.Timer"]["class"]
+        and "added" not in edges(g)[(f"{W}.Hub", f"{W}.Timer")]
     )
     assert blueprint_graph(app, diff_from=before).source == g.source
     back = blueprint_diff(app, before)
     node, edge = nodes(back)[name], edges(back)[(name, f"{W}.Timer")]
-    assert "removed" in node["class"].split() and "dashed" in node["style"] and node["color"] == "#c5221f"
+    assert (
+        "removed" in node["class"].split()
+        and "dashed" in node["style"]
+        and node["color"] == "#c5221f"
+    )
     assert "removed" in edge["class"].split() and edge["style"] == "dashed"
     assert "added" in g.source and "removed" in g.source  # the legend explains both colours
 
@@ -170,7 +185,10 @@ def test_diff_of_changed_requires():
     Flip.requires = ("celery.worker.components:Pool",)
     es = edges(blueprint_diff(before, app))
     flip = f"worker/{Flip.name}"
-    assert "removed" in es[(flip, f"{W}.Timer")]["class"] and "added" in es[(flip, f"{W}.Pool")]["class"]
+    assert (
+        "removed" in es[(flip, f"{W}.Timer")]["class"]
+        and "added" in es[(flip, f"{W}.Pool")]["class"]
+    )
 
 
 def test_focus_highlights_transitive_requires_and_dependents():
@@ -294,7 +312,8 @@ def test_live_graph_of_a_real_worker(shared_cluster):
     assert all("user" not in ns[n]["class"].split() for n in probes) and "kit probe" in g.source
     hidden = blueprint_graph(shared_cluster, worker=worker, probes=False)
     assert (
-        not any("Probe" in n or "FastGossip" in n for n in nodes(hidden)) and "kit probe" not in hidden.source
+        not any("Probe" in n or "FastGossip" in n for n in nodes(hidden))
+        and "kit probe" not in hidden.source
     )
     assert "worker/kit_test_steps.Recorder" in nodes(hidden)
 

@@ -42,7 +42,10 @@ def test_a_step_starting_a_cluster_fails_the_boot_naming_the_step_and_leaves_not
     with pytest.raises(kit.WorkerBootError) as caught:
         kit.LocalCluster(app, workers=1, fork=False, progress=False)
     text = str(caught.value)
-    assert "at step worker StartsACluster start (raised ClusterError: kit.LocalCluster was started" in text
+    assert (
+        "at step worker StartsACluster start (raised ClusterError: kit.LocalCluster was started"
+        in text
+    )
     assert "inside the kit worker w1@" in text and "kit_test_steps.py:" in text
     assert os.listdir(tmp_path) == []  # the outer run dir is removed; no inner one was ever made
 
@@ -70,7 +73,9 @@ def fake_plugin(site):
     dist = site / "fakeplug-1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[celery.commands]\nfakeplug = fakeplug_cli.command:cli\n")
+    (dist / "entry_points.txt").write_text(
+        "[celery.commands]\nfakeplug = fakeplug_cli.command:cli\n"
+    )
     (site / "fakeplug_cli").mkdir()
     (site / "fakeplug_cli" / "__init__.py").write_text("")
 
@@ -147,13 +152,23 @@ def test_a_plugin_file_that_starts_a_cluster_runs_once_and_nests_nothing(redis_s
     notebook.mkdir()
     (notebook / "fakeplug_cli.py").write_text(PLUGIN_FILE)
     env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")]),
     )
     env.pop("KIT_BOOT_LOG", None)
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=notebook, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-c", SCRIPT],
+        cwd=notebook,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.split() == ["task", "0", "redis-servers", "1", "shadow-warnings", "1"], proc.stdout
-    refused = (notebook / "refused.txt").read_text()  # Celery's CLI imported it in the kit's fork server
+    assert proc.stdout.split() == ["task", "0", "redis-servers", "1", "shadow-warnings", "1"], (
+        proc.stdout
+    )
+    refused = (
+        notebook / "refused.txt"
+    ).read_text()  # Celery's CLI imported it in the kit's fork server
     assert refused.startswith("kit.LocalCluster was started inside the kit's fork server"), refused

@@ -41,7 +41,9 @@ def test_a_renamed_internal_is_named_with_its_use(worker, monkeypatch):
     assert problems[2].startswith("celery.worker.state:active_requests is gone")
     assert problems[0].startswith("gossip.on_elect_ack is gone")
     assert "gossip.consensus_requests is gone" in problems[1]
-    assert "guards the single-request case" in problems[1] and "kit/worker/internals.py" in problems[1]
+    assert (
+        "guards the single-request case" in problems[1] and "kit/worker/internals.py" in problems[1]
+    )
 
 
 def test_the_leader_is_celerys_choice(worker):
@@ -78,7 +80,9 @@ def _flush_while_a_thread_sends(dispatcher):
 
     def publish(batch, producer, routing_key, **kwargs):
         published.append((routing_key, [e["type"] for e in batch]))
-        dispatcher._group_buffer["task"].append(Event("task-started"))  # sent during the socket write
+        dispatcher._group_buffer["task"].append(
+            Event("task-started")
+        )  # sent during the socket write
 
     dispatcher._publish = publish
     dispatcher._group_buffer["task"].append(Event("task-received"))

@@ -21,7 +21,9 @@ def test_lint_precision_and_recall_are_one_on_the_corpus():
         got = found(cls, blueprint)
         tp, fp, fn = tp + len(got & expected), fp + len(got - expected), fn + len(expected - got)
         if got != expected:
-            wrong.append(f"{cls.__module__}.{cls.__name__}: got {sorted(got)}, expected {sorted(expected)}")
+            wrong.append(
+                f"{cls.__module__}.{cls.__name__}: got {sorted(got)}, expected {sorted(expected)}"
+            )
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     assert (precision, recall) == (1.0, 1.0), "\n".join(wrong)
@@ -33,4 +35,11 @@ def test_the_corpus_has_each_kind_of_finding_and_each_fixed_false_alarm():
     kinds = {kind for _, expected in labels.values() for _, kind in expected}
     assert kinds == {"kwargs", "logs", "blocks", "requires", "blueprint"}
     names = {cls.__name__ for cls in labels}
-    assert {"StateFile", "BareJoin", "CsvHeader", "SeparatorVariable", "ShellCommand", "NestedLoop"} <= names
+    assert {
+        "StateFile",
+        "BareJoin",
+        "CsvHeader",
+        "SeparatorVariable",
+        "ShellCommand",
+        "NestedLoop",
+    } <= names

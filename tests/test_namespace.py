@@ -39,7 +39,10 @@ def test_two_clusters_on_one_redis_are_private(shared_redis):
     try:
         (wa,), (wb,) = a.workers, b.workers
         assert f"private namespace {a.namespace!r}" in repr(a)
-        assert wa != wb and wa.startswith(f"w1-{a.tag}@"), (wa, wb)  # unique names on a shared broker
+        assert wa != wb and wa.startswith(f"w1-{a.tag}@"), (
+            wa,
+            wb,
+        )  # unique names on a shared broker
         # remote control: each client reaches its own worker only
         assert [name for r in a._client.control.ping(timeout=1.0) for name in r] == [wa]
         assert [name for r in b._client.control.ping(timeout=1.0) for name in r] == [wb]
@@ -66,13 +69,17 @@ def test_two_clusters_on_one_redis_are_private(shared_redis):
     finally:
         a.close()
         b.close()
-    assert apps[0].conf.broker_transport_options == {} and apps[0].conf.task_default_queue == "celery"
+    assert (
+        apps[0].conf.broker_transport_options == {} and apps[0].conf.task_default_queue == "celery"
+    )
 
 
 @pytest.mark.redis
 def test_embedded_cluster_needs_no_namespace(shared_cluster):
     assert shared_cluster.namespace == "" and shared_cluster.room is None
-    assert all("-" not in name.split("@")[0] for name in shared_cluster.workers), shared_cluster.workers
+    assert all("-" not in name.split("@")[0] for name in shared_cluster.workers), (
+        shared_cluster.workers
+    )
 
 
 #: Appended to each notebook: what its last cluster heard (its tag, and every worker's hostname).
@@ -92,10 +99,14 @@ def _run_notebook(name, env_url):
 
     nb = read(next(pathlib.Path(NOTEBOOK_DIR).glob(f"{name}_*.ipynb")))
     nb.cells.append(new_code_cell(HEARD))
-    client = NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = NotebookClient(
+        nb, timeout=NOTEBOOK_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
+    )
     client.execute(env=dict(os.environ, KIT_BROKER_URL=env_url))
     errors, tracebacks = failures(nb)
-    assert not errors and not tracebacks, f"{name} with KIT_BROKER_URL: {errors}, tracebacks in {tracebacks}"
+    assert not errors and not tracebacks, (
+        f"{name} with KIT_BROKER_URL: {errors}, tracebacks in {tracebacks}"
+    )
     return json.loads(nb.cells[-1].outputs[0]["text"])
 
 

@@ -25,7 +25,9 @@ def normal(name):
 
 def python_source(cell):
     """A code cell as Python: shell (``!``) and magic (``%``) lines dropped, a ``%%writefile`` body kept."""
-    return "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("!", "%")))
+    return "\n".join(
+        line for line in cell.source.splitlines() if not line.lstrip().startswith(("!", "%"))
+    )
 
 
 def modules(source):

@@ -92,7 +92,9 @@ def test_committed_without_outputs(path):
     assert not dirty, (
         f"{path.name}: cells {dirty} have outputs or execution counts: clear them before committing"
     )
-    assert "widgets" not in nb.metadata, f"{path.name}: saved widget state in the notebook's metadata"
+    assert "widgets" not in nb.metadata, (
+        f"{path.name}: saved widget state in the notebook's metadata"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -106,7 +108,9 @@ def test_structure(path):
     found = headings(nb)
     missing = [h for h in HEADINGS if not any(text.startswith(h) for text in found)]
     assert not missing, f"{path.name}: missing headings {missing}"
-    assert any(text.startswith("Exercise") for text in found), f"{path.name}: no '## Exercise: ...' section"
+    assert any(text.startswith("Exercise") for text in found), (
+        f"{path.name}: no '## Exercise: ...' section"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -115,7 +119,9 @@ def test_exercises_have_a_hidden_solution_then_a_check(path):
     solutions = [i for i, cell in enumerate(cells) if hidden(cell)]
     assert solutions, f"{path.name}: no collapsed solution cell (metadata jupyter.source_hidden)"
     for i in solutions:
-        assert i > 0 and not hidden(cells[i - 1]), f"{path.name}: a solution must follow a starter cell"
+        assert i > 0 and not hidden(cells[i - 1]), (
+            f"{path.name}: a solution must follow a starter cell"
+        )
         check = cells[i + 1].source if i + 1 < len(cells) else ""
         assert check.startswith("# Check") and re.search(r"\bassert\b|AssertionError", check), (
             f"{path.name}: the cell after a solution should be a '# Check' cell that asserts"
@@ -144,17 +150,24 @@ def test_a_step_warning_is_not_a_failure_but_a_traceback_is():
         "kit/cluster.py:44: StepWarning: MyWorkerStep.stop: logs or prints; it may run in a "
         "signal handler, where logging can deadlock.\n  self._check_steps()\n"
     )
-    traceback = "Exception in thread x:\nTraceback (most recent call last):\n  ...\nValueError: boom\n"
+    traceback = (
+        "Exception in thread x:\nTraceback (most recent call last):\n  ...\nValueError: boom\n"
+    )
     nb = new_notebook(
         cells=[
             new_code_cell(
-                "cluster = kit.LocalCluster(app)", outputs=[new_output("stream", name="stderr", text=warning)]
+                "cluster = kit.LocalCluster(app)",
+                outputs=[new_output("stream", name="stderr", text=warning)],
             ),
-            new_code_cell("print(1)", outputs=[new_output("stream", name="stderr", text=traceback)]),
+            new_code_cell(
+                "print(1)", outputs=[new_output("stream", name="stderr", text=traceback)]
+            ),
             new_code_cell(
                 "1 / 0",
                 outputs=[
-                    new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
+                    new_output(
+                        "error", ename="ZeroDivisionError", evalue="division by zero", traceback=[]
+                    )
                 ],
             ),
         ]

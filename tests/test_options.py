@@ -22,7 +22,9 @@ def test_defaults_give_the_kits_usual_command_line():
 
 
 def test_celerys_kits_and_apps_options_by_name_later_layers_win():
-    merged = options.merged(options.DEFAULTS, {"pool": "solo"}, {"without-mingle": False, "my-option": True})
+    merged = options.merged(
+        options.DEFAULTS, {"pool": "solo"}, {"without-mingle": False, "my-option": True}
+    )
     merged.update(queues=["a", "b"], kit_greeting="hi", loglevel="DEBUG")
     assert options.flags(app_with_option(), merged) == [
         *("-P", "solo", "-c", "2", "-l", "DEBUG", "-E", "--my-option"),
@@ -33,7 +35,10 @@ def test_celerys_kits_and_apps_options_by_name_later_layers_win():
 @pytest.mark.parametrize(
     "given, message",
     [
-        ({"nope": 1}, r"unknown worker option 'nope': choose one of \[.*'kit_greeting'.*'my_option'.*'pool'"),
+        (
+            {"nope": 1},
+            r"unknown worker option 'nope': choose one of \[.*'kit_greeting'.*'my_option'.*'pool'",
+        ),
         ({"pool": "fast"}, r"pool='fast': choose one of \['prefork', .*'threads'"),
         ({"loglevel": "loud"}, r"loglevel='loud': choose one of \['DEBUG'"),
         ({"prefetch_multiplier": "x"}, r"prefetch_multiplier='x': 'x' is not a valid integer"),
@@ -49,4 +54,6 @@ def test_bad_name_or_value_names_it_and_the_allowed_ones(given, message):
 
 def test_shortcut_and_the_same_worker_option_refused_before_anything_starts():
     with pytest.raises(ValueError, match="pool is given twice, as pool= and in worker_options"):
-        kit.LocalCluster(Celery("twice"), pool="solo", worker_options={"pool": "threads"}, progress=False)
+        kit.LocalCluster(
+            Celery("twice"), pool="solo", worker_options={"pool": "threads"}, progress=False
+        )

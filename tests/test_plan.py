@@ -23,10 +23,24 @@ def test_plan_holds_the_flags_the_options_and_the_parts_to_ship():
     app = Celery("planned")
     app.steps["worker"].add(s.Recorder)
     p = plan.make(
-        app, {"kit_greeting": "hi"}, base=(options.DEFAULTS, {"pool": "solo"}), gossip="celery-default"
+        app,
+        {"kit_greeting": "hi"},
+        base=(options.DEFAULTS, {"pool": "solo"}),
+        gossip="celery-default",
     )
     assert p.worker_options == {"kit_greeting": "hi"}
-    assert p.argv == ("-P", "solo", "-c", "2", "-l", "info", "--without-mingle", "-E", "--kit-greeting", "hi")
+    assert p.argv == (
+        "-P",
+        "solo",
+        "-c",
+        "2",
+        "-l",
+        "info",
+        "--without-mingle",
+        "-E",
+        "--kit-greeting",
+        "hi",
+    )
     assert p.parts["steps"] == {"worker": [s.Recorder], "consumer": []}
     assert p.parts["gossip"] == "celery-default" and "config" not in p.parts
 

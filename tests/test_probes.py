@@ -18,8 +18,14 @@ def fresh_worker(shared_cluster):
 def test_lifecycle_events_for_a_custom_step(shared_cluster, fresh_worker):
     feed = shared_cluster.events
     for method in ("__init__", "include", "create", "start"):
-        e = feed.wait_for("kit-lifecycle", timeout=30, label="Ticker", method=method, hostname=fresh_worker)
-        assert e["blueprint"] == "worker" and e["step"] == "kit_test_steps.Ticker" and e["error"] is None
+        e = feed.wait_for(
+            "kit-lifecycle", timeout=30, label="Ticker", method=method, hostname=fresh_worker
+        )
+        assert (
+            e["blueprint"] == "worker"
+            and e["step"] == "kit_test_steps.Ticker"
+            and e["error"] is None
+        )
         assert e["duration"] >= 0
 
 
@@ -33,9 +39,13 @@ def test_call_repeatedly_shows_its_interval_and_fires(shared_cluster, fresh_work
         hostname=fresh_worker,
     )
     assert scheduled["interval"] == 0.7 and scheduled["priority"] == 3
-    fired = feed.wait_for("kit-timer", timeout=30, kind="fire", callback="kit_test_steps.Ticker.tick")
+    fired = feed.wait_for(
+        "kit-timer", timeout=30, kind="fire", callback="kit_test_steps.Ticker.tick"
+    )
     assert fired["error"] is None and fired["duration"] < 1
-    feed.wait_for("kit-timer", timeout=30, kind="fire", callback="celery.worker.heartbeat.Heart._send")
+    feed.wait_for(
+        "kit-timer", timeout=30, kind="fire", callback="celery.worker.heartbeat.Heart._send"
+    )
 
 
 def test_deadlock_detection_fires_on_the_threads_pool(shared_cluster):
@@ -63,7 +73,9 @@ def test_live_blueprint_shows_what_booted(shared_cluster):
     consumer = {s["label"]: s for s in reply["consumer"]}
     assert not worker["Beat"]["enabled"] and not worker["StateDB"]["enabled"]
     assert (
-        worker["Ticker"]["enabled"] and worker["Ticker"]["started"] and "start" in worker["Ticker"]["timings"]
+        worker["Ticker"]["enabled"]
+        and worker["Ticker"]["started"]
+        and "start" in worker["Ticker"]["timings"]
     )
     assert worker["Consumer"]["last"] and consumer["SafeConsumer"]["enabled"]
     order = [s["label"] for s in reply["worker"]]
@@ -75,7 +87,9 @@ def test_a_notebook_subclass_of_a_kit_step_boots(redis_server):
     from celery import Celery
 
     faster = type(kit.steps.DeadlockDetection)(
-        "Faster", (kit.steps.DeadlockDetection,), {"__module__": "__main__", "timeout": 0.5, "interval": 0.2}
+        "Faster",
+        (kit.steps.DeadlockDetection,),
+        {"__module__": "__main__", "timeout": 0.5, "interval": 0.2},
     )
     app = Celery("sub")
     app.steps["worker"].add(faster)
@@ -109,7 +123,9 @@ def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
         stopped = time.time()
         c.stop_worker(name)
         for method in ("stop", "shutdown"):
-            c.events.wait_for("kit-lifecycle", timeout=30, since=stopped - 1, hostname=name, method=method)
+            c.events.wait_for(
+                "kit-lifecycle", timeout=30, since=stopped - 1, hostname=name, method=method
+            )
 
 
 def test_a_peer_back_from_a_stall_joins_again_and_is_counted(redis_server):
@@ -128,12 +144,19 @@ def test_a_peer_back_from_a_stall_joins_again_and_is_counted(redis_server):
         pid = c._workers[second].proc.pid
         os.kill(pid, signal.SIGSTOP)
         try:
-            lost = c.events.wait_for("kit-gossip", timeout=30, event="node_lost", hostname=first, peer=second)
+            lost = c.events.wait_for(
+                "kit-gossip", timeout=30, event="node_lost", hostname=first, peer=second
+            )
             assert lost["size"] == 1
         finally:
             os.kill(pid, signal.SIGCONT)
         back = c.events.wait_for(
-            "kit-gossip", timeout=30, since=lost["timestamp"], event="node_join", hostname=first, peer=second
+            "kit-gossip",
+            timeout=30,
+            since=lost["timestamp"],
+            event="node_join",
+            hostname=first,
+            peer=second,
         )
         assert back["size"] == 2
 
@@ -144,7 +167,9 @@ def test_two_peers_lost_in_one_round_of_celerys_check_settle_to_the_right_size(r
     import kit
     from celery import Celery
 
-    with kit.LocalCluster(Celery("default"), workers=3, gossip="celery-default", progress=False) as c:
+    with kit.LocalCluster(
+        Celery("default"), workers=3, gossip="celery-default", progress=False
+    ) as c:
         survivor, *doomed = c.workers
         c.events.wait_for("kit-gossip", timeout=30, hostname=survivor, size=3)
         killed = time.time()
@@ -152,12 +177,19 @@ def test_two_peers_lost_in_one_round_of_celerys_check_settle_to_the_right_size(r
             c.kill_worker(name)
         for name in doomed:
             c.events.wait_for(
-                "kit-gossip", timeout=60, since=killed, event="node_lost", hostname=survivor, peer=name
+                "kit-gossip",
+                timeout=60,
+                since=killed,
+                event="node_lost",
+                hostname=survivor,
+                peer=name,
             )
         time.sleep(1)
         sizes = [
             e["size"]
             for e in c.events.history
-            if e.get("type") == "kit-gossip" and e.get("hostname") == survivor and e["timestamp"] >= killed
+            if e.get("type") == "kit-gossip"
+            and e.get("hostname") == survivor
+            and e["timestamp"] >= killed
         ]
         assert sizes[-1] == 1, sizes

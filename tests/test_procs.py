@@ -29,7 +29,9 @@ def test_tail_starts_at_a_record_never_mid_banner_or_traceback():
         LOG.splitlines()[-1]
     ]  # the traceback's record was cut: left out
     assert record_tail(LOG, 1) == LOG.splitlines()[-1]
-    cut = record_tail(LOG.rsplit("\n", 1)[0], 2)  # only a traceback's tail in reach: its whole record
+    cut = record_tail(
+        LOG.rsplit("\n", 1)[0], 2
+    )  # only a traceback's tail in reach: its whole record
     assert cut.splitlines()[0].endswith("boom") and cut.endswith("ValueError: bad")
 
 
@@ -78,7 +80,9 @@ def test_fork_server_forks_a_worker_process_and_closes(tmp_path):
 
 def test_fork_server_failure_carries_its_stderr_tail(tmp_path, monkeypatch):
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho 'ImportError: no module named celery (fake python)' >&2\nexit 3\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'ImportError: no module named celery (fake python)' >&2\nexit 3\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(fake))
     server = ForkServer().start()
@@ -88,7 +92,9 @@ def test_fork_server_failure_carries_its_stderr_tail(tmp_path, monkeypatch):
     finally:
         server.close()
     message = str(info.value)
-    assert "fork server exited with 3" in message and "no module named celery (fake python)" in message
+    assert (
+        "fork server exited with 3" in message and "no module named celery (fake python)" in message
+    )
     assert "fork=False" in message
     assert server.status == "closed"
 

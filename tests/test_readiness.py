@@ -46,7 +46,9 @@ def test_an_earlier_process_of_the_same_name_does_not_count():
 
 
 @pytest.mark.redis
-def test_the_ping_safety_net_marks_a_worker_whose_announcement_was_lost(shared_cluster, monkeypatch):
+def test_the_ping_safety_net_marks_a_worker_whose_announcement_was_lost(
+    shared_cluster, monkeypatch
+):
     monkeypatch.setattr(readiness, "PING_EVERY", 0.3)
     name = shared_cluster.workers[0]
     lost = worker(name, pid=-1)  # its announcement can never match: only the ping can find it

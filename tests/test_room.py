@@ -15,7 +15,18 @@ import kit
 def join_worker(url, name, room, log_dir):
     """A real `python -m kit worker` join process in its own process group."""
     log = open(os.path.join(log_dir, f"{name}.log"), "wb")
-    argv = [sys.executable, "-m", "kit", "worker", "--broker", url, "--name", name, "--steps", "lifecycle"]
+    argv = [
+        sys.executable,
+        "-m",
+        "kit",
+        "worker",
+        "--broker",
+        url,
+        "--name",
+        name,
+        "--steps",
+        "lifecycle",
+    ]
     proc = subprocess.Popen(
         argv + (["--room", room] if room else []),
         stdout=log,
@@ -59,7 +70,9 @@ def short(names):
 @pytest.mark.slow
 def test_room_view_sees_joins_graphs_and_a_kill(shared_redis, joined):
     with kit.Room(shared_redis.url, "pycon") as room:
-        wait_until(lambda: short(room.workers) == ["alice", "bob"], 60, "alice and bob not in the room")
+        wait_until(
+            lambda: short(room.workers) == ["alice", "bob"], 60, "alice and bob not in the room"
+        )
         alice, bob = room.workers
 
         # a worker lists itself by heartbeat a moment before it listens to broadcasts (Redis keeps no
@@ -70,9 +83,21 @@ def test_room_view_sees_joins_graphs_and_a_kill(shared_redis, joined):
             return answered == ["alice", "bob"]
 
         wait_until(both_answer, 60, "alice and bob do not answer a ping")
-        env = dict(os.environ, KIT_BROKER_URL=shared_redis.url, KIT_ROOM="pycon")  # as compose's flower
+        env = dict(
+            os.environ, KIT_BROKER_URL=shared_redis.url, KIT_ROOM="pycon"
+        )  # as compose's flower
         env.pop("KIT_NAMESPACE", None)
-        ping = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "inspect", "ping", "-t", "3"]
+        ping = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kit.worker.app",
+            "inspect",
+            "ping",
+            "-t",
+            "3",
+        ]
         out = subprocess.run(ping, env=env, capture_output=True, text=True, timeout=60).stdout
         assert alice in out and bob in out and "carol" not in out, out
         for name in (alice, bob):
@@ -97,7 +122,9 @@ def test_room_view_sees_joins_graphs_and_a_kill(shared_redis, joined):
 @pytest.mark.slow
 def test_notebook_tasks_stay_on_its_own_workers_in_a_room(shared_redis, joined):
     app = Celery("pycon-notebook")
-    with kit.LocalCluster(app, workers=1, broker=shared_redis.url, room="pycon", progress=False) as cluster:
+    with kit.LocalCluster(
+        app, workers=1, broker=shared_redis.url, room="pycon", progress=False
+    ) as cluster:
         (mine,) = cluster.workers
         with kit.Room(shared_redis.url, "pycon") as room:
             wait_until(lambda: len(room.workers) == 3, 60, "the room does not list 3 workers")
@@ -121,7 +148,9 @@ def test_room_dashboard_disables_kill_for_workers_it_does_not_own(shared_redis, 
             )
             assert dash.gossip.add_button.disabled and not dash.gossip.elect_button.disabled
             assert not dash.gossip.stop_button.disabled  # Stop = the shutdown broadcast
-            assert dash.steps.apply_button.disabled and dash.options.apply_button.disabled  # restarts
+            assert (
+                dash.steps.apply_button.disabled and dash.options.apply_button.disabled
+            )  # restarts
         finally:
             dash.close()
 

@@ -62,7 +62,9 @@ def test_the_kernel_is_the_runtime_venv_and_has_no_test_extras(runtime_kernel, r
 def test_the_venv_is_installed_with_the_dockerfiles_pip_line():
     args = dockerfile_pip_args()
     assert "." in args, f"docker/Dockerfile's pip line {args} does not install the kit"
-    assert not any("[" in a for a in args), f"the Dockerfile installs extras {args}: users get no extras"
+    assert not any("[" in a for a in args), (
+        f"the Dockerfile installs extras {args}: users get no extras"
+    )
     line = 'RUN pip install --no-cache-dir -e . flower  # comment\nRUN echo "pip install x"\n'
     assert dockerfile_pip_args(line) == ["--no-cache-dir", "-e", ".", "flower"]
     with pytest.raises(LookupError):

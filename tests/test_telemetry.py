@@ -12,7 +12,12 @@ def test_reserved_fields_are_renamed_and_unsafe_emit_does_not_wake():
     em = Emitter()
     em.emit("x", safe=False, hostname="mine", type="t", value=1)
     type_, fields = em.queue[0]
-    assert type_ == "x" and fields["hostname_"] == "mine" and fields["type_"] == "t" and fields["value"] == 1
+    assert (
+        type_ == "x"
+        and fields["hostname_"] == "mine"
+        and fields["type_"] == "t"
+        and fields["value"] == 1
+    )
     assert not em.wake.is_set()
 
 

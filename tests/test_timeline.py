@@ -10,7 +10,10 @@ import pytest
 from kit.events.feed import EventFeed
 from kit.widgets.timeline import Timeline
 
-HEART, GOSSIP = "celery.worker.heartbeat.Heart._send", "celery.worker.consumer.gossip.Gossip.periodic"
+HEART, GOSSIP = (
+    "celery.worker.heartbeat.Heart._send",
+    "celery.worker.consumer.gossip.Gossip.periodic",
+)
 TICK = "kit_test_steps.Ticker.tick"
 
 
@@ -80,11 +83,23 @@ def test_events_land_in_lanes_by_kind():
     )
     feed._dispatch(fire(callback=TICK, t=now + 0.7))
     feed._dispatch(
-        {"type": "task-received", "hostname": "w2@h", "timestamp": now, "uuid": "u1", "name": "kit.sleep"}
+        {
+            "type": "task-received",
+            "hostname": "w2@h",
+            "timestamp": now,
+            "uuid": "u1",
+            "name": "kit.sleep",
+        }
     )
     feed._dispatch({"type": "task-started", "hostname": "w2@h", "timestamp": now, "uuid": "u1"})
     feed._dispatch(
-        {"type": "task-failed", "hostname": "w2@h", "timestamp": now + 1, "uuid": "u1", "exception": "x"}
+        {
+            "type": "task-failed",
+            "hostname": "w2@h",
+            "timestamp": now + 1,
+            "uuid": "u1",
+            "exception": "x",
+        }
     )
     feed._dispatch(
         {
@@ -97,7 +112,13 @@ def test_events_land_in_lanes_by_kind():
         }
     )
     feed._dispatch(
-        {"type": "kit-deadlock", "hostname": "w2@h", "timestamp": now, "task_id": "u1", "runtime": 2.0}
+        {
+            "type": "kit-deadlock",
+            "hostname": "w2@h",
+            "timestamp": now,
+            "task_id": "u1",
+            "runtime": 2.0,
+        }
     )
     feed._dispatch(
         {
@@ -119,7 +140,10 @@ def test_events_land_in_lanes_by_kind():
     assert list(lanes) == ["w1@h", "w2@h"]
     w1, w2 = lanes["w1@h"], lanes["w2@h"]
     assert [(f["callback"], f["every"]) for f in w1["fires"]] == [(TICK, "call_repeatedly(0.7)")]
-    assert [(m["kind"], m.get("peer")) for m in w1["marks"]] == [("timer-set", None), ("node_lost", "w3@h")]
+    assert [(m["kind"], m.get("peer")) for m in w1["marks"]] == [
+        ("timer-set", None),
+        ("node_lost", "w3@h"),
+    ]
     assert w1["boot"] == [
         {
             "time": now - 0.5,
@@ -151,7 +175,8 @@ def test_events_land_in_lanes_by_kind():
     assert "boom" in column(drawn["boot"], "tip")[0] and "<" not in column(drawn["boot"], "tip")[0]
     assert view["series"][f"fire:{TICK}"]["tip"] == f"{TICK} · call_repeatedly(0.7)"
     assert (
-        view["series"][f"fire:{TICK}"]["kind"] == "tick" and view["series"]["mark:node_lost"]["symbol"] == "x"
+        view["series"][f"fire:{TICK}"]["kind"] == "tick"
+        and view["series"]["mark:node_lost"]["symbol"] == "x"
     )
     tl.close()
 
@@ -164,10 +189,14 @@ def test_celerys_periodic_timers_are_hidden_until_asked_for():
     view = tl.view_data()
     assert {c["s"] for c in view["chunks"].values()} == {f"fire:{TICK}"}
     assert set(view["series"]) & {f"fire:{HEART}", f"fire:{GOSSIP}"} == set()
-    assert tl.hidden_callbacks() == sorted([HEART, GOSSIP]) and len(tl.lanes()["w1@h"]["fires"]) == 3
+    assert (
+        tl.hidden_callbacks() == sorted([HEART, GOSSIP]) and len(tl.lanes()["w1@h"]["fires"]) == 3
+    )
     tl.widget.periodic = True  # the view's toggle
     drawn = {c["s"] for c in tl.view_data()["chunks"].values()}
-    assert drawn == {f"fire:{TICK}", f"fire:{HEART}", f"fire:{GOSSIP}"} and tl.hidden_callbacks() == []
+    assert (
+        drawn == {f"fire:{TICK}", f"fire:{HEART}", f"fire:{GOSSIP}"} and tl.hidden_callbacks() == []
+    )
     assert tl.view_data()["series"][f"fire:{HEART}"]["periodic"] is True
     tl.close()
 
@@ -194,7 +223,9 @@ def test_marker_tooltips_say_what_happened_without_raw_fields():
         }
     )
     tips = [m.text for m in tl._marks] if tl._drain() is None else []
-    assert "the worker connected" in tips[0] and "loadavg" not in tips[0] and "sw_ident" not in tips[0]
+    assert (
+        "the worker connected" in tips[0] and "loadavg" not in tips[0] and "sw_ident" not in tips[0]
+    )
     assert "lost a peer" in tips[1] and "peer: w2@h" in tips[1]
     tl.close()
 
@@ -304,7 +335,10 @@ def test_task_runs_are_bars_in_their_workers_lane(cluster, timeline):
         return tasks if {ok.id, bad.id} <= {u for u, t in tasks.items() if t["end"]} else None
 
     tasks = eventually(finished)
-    assert tasks[ok.id]["state"] == "succeeded" and 0.45 < tasks[ok.id]["end"] - tasks[ok.id]["start"] < 2
+    assert (
+        tasks[ok.id]["state"] == "succeeded"
+        and 0.45 < tasks[ok.id]["end"] - tasks[ok.id]["start"] < 2
+    )
     assert tasks[bad.id]["state"] == "failed" and tasks[ok.id]["name"] == "kit.sleep"
     assert tasks[ok.id]["host"] in cluster.workers
     assert {ok.id, bad.id} <= set(column(by_series(timeline.view_data()["chunks"])["tasks"], "id"))
@@ -320,7 +354,11 @@ def test_deadlock_and_gossip_markers(cluster, timeline):
     def marked():
         marks = [(w, m) for w, lane in timeline.lanes().items() for m in lane["marks"]]
         kinds = {(m["kind"], m.get("peer") or m.get("task_id")) for _, m in marks}
-        return marks if {("deadlock", long.id), ("node_join", name), ("node_lost", name)} <= kinds else None
+        return (
+            marks
+            if {("deadlock", long.id), ("node_join", name), ("node_lost", name)} <= kinds
+            else None
+        )
 
     marks = eventually(marked)
     lost_by = {w for w, m in marks if m["kind"] == "node_lost" and m.get("peer") == name}
@@ -340,7 +378,9 @@ def test_widget_model_follows_the_cluster(cluster, timeline):
         and widget.series[f"fire:{HEART}"]["group"] == "timer · heartbeat"
     )
     bundle = timeline._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in (bundle[0] if isinstance(bundle, tuple) else bundle)
+    assert "application/vnd.jupyter.widget-view+json" in (
+        bundle[0] if isinstance(bundle, tuple) else bundle
+    )
     assert widget.snapshot.keys() == widget.chunks.keys() or timeline.updates > count, (
         "a new view starts from it"
     )
@@ -357,7 +397,11 @@ def test_a_view_that_says_hello_gets_everything_then_only_changes():
     cluster.events._dispatch(fire(callback=TICK, t=time.time() - 20))
     tl._flush()
     widget._on_view_msg(widget, {"type": "hello"}, [])
-    assert sent[-1]["type"] == "snapshot" and sent[-1]["chunks"] == widget.chunks and len(widget.chunks) == 1
+    assert (
+        sent[-1]["type"] == "snapshot"
+        and sent[-1]["chunks"] == widget.chunks
+        and len(widget.chunks) == 1
+    )
     old = next(iter(widget.chunks))
     cluster.events._dispatch(fire(callback=TICK))
     tl._flush()
@@ -385,8 +429,12 @@ def test_widget_traffic_stays_far_below_jupyters_iopub_limit(cluster, timeline):
         cluster.app.send_task("kit.sleep", (0,))
         time.sleep(0.05)
     rate = (widget.sent_bytes - sent) / (time.monotonic() - t0)
-    assert 0 < rate < 300_000, f"{rate / 1e3:.0f} KB/s sent to the browser (Jupyter drops all above 1 MB/s)"
-    assert sum(len(c["t"]) for c in widget.chunks.values()) > 300, "while the window is full of items"
+    assert 0 < rate < 300_000, (
+        f"{rate / 1e3:.0f} KB/s sent to the browser (Jupyter drops all above 1 MB/s)"
+    )
+    assert sum(len(c["t"]) for c in widget.chunks.values()) > 300, (
+        "while the window is full of items"
+    )
 
 
 @pytest.mark.redis
@@ -397,7 +445,9 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     before, t0 = tl.updates, time.monotonic()
     now = time.time()
     for i in range(50_000):
-        cluster.events._dispatch(fire(host=f"flood{i % 3}@test", callback=f"flood.cb{i % 6}", t=now))
+        cluster.events._dispatch(
+            fire(host=f"flood{i % 3}@test", callback=f"flood.cb{i % 6}", t=now)
+        )
 
     def flood_ingested():
         """The flood's events all left the inbox (the cluster's own events keep arriving)."""
@@ -418,7 +468,10 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
     )
     assert tl.updates - before <= 10 * elapsed + 2, (tl.updates - before, elapsed)
     since = time.time()
-    assert cluster.events.wait_for("worker-heartbeat", timeout=30, since=since)["hostname"] in cluster.workers
+    assert (
+        cluster.events.wait_for("worker-heartbeat", timeout=30, since=since)["hostname"]
+        in cluster.workers
+    )
     tl.close()
 
 

@@ -31,7 +31,16 @@ def stack(runtime_python, redis_server, tmp_path_factory):
         for name in JOINERS:
             with open(where / f"{name}.log", "wb") as log:
                 workers[name] = subprocess.Popen(
-                    [str(runtime_python), "-m", "kit", "worker", "--name", name, "--steps", "lifecycle"],
+                    [
+                        str(runtime_python),
+                        "-m",
+                        "kit",
+                        "worker",
+                        "--name",
+                        name,
+                        "--steps",
+                        "lifecycle",
+                    ],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,

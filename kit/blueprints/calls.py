@@ -59,7 +59,9 @@ def scope_of(fn, cls, node):
     except (TypeError, ValueError):
         closure = {}
     args = node.args.posonlyargs + node.args.args
-    assigned = {t.id for n in walk(node) for t in ast.walk(n) if isinstance(t, ast.Name) and _stores(t)}
+    assigned = {
+        t.id for n in walk(node) for t in ast.walk(n) if isinstance(t, ast.Name) and _stores(t)
+    }
     return Scope(
         cls,
         {**fn.__globals__, **closure},

@@ -122,8 +122,12 @@ def _drawn(rows: dict) -> set:
 
 def _without_probes(rows: dict, edges: dict) -> tuple[dict, dict]:
     hidden = {(bp, s.name) for bp, pairs in rows.items() for s, _ in pairs if is_probe(s)}
-    rows = {bp: [(s, m) for s, m in pairs if (bp, s.name) not in hidden] for bp, pairs in rows.items()}
-    return rows, {k: m for k, m in edges.items() if (k[0], k[1]) not in hidden and (k[0], k[2]) not in hidden}
+    rows = {
+        bp: [(s, m) for s, m in pairs if (bp, s.name) not in hidden] for bp, pairs in rows.items()
+    }
+    return rows, {
+        k: m for k, m in edges.items() if (k[0], k[1]) not in hidden and (k[0], k[2]) not in hidden
+    }
 
 
 def _draw(
@@ -131,7 +135,9 @@ def _draw(
 ) -> BlueprintGraph:
     if not probes:
         rows, edges = _without_probes(rows, edges)
-    g = BlueprintGraph("blueprints", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR)
+    g = BlueprintGraph(
+        "blueprints", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR
+    )
     g.graph_attr["label"], g.legend_plain = legend(modes, title, live, _drawn(rows))
     for bp, pairs in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:

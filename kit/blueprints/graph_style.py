@@ -59,7 +59,11 @@ LEGEND = {
     "last": [("┈ dotted: the last step boots after these", None)],
     "consumer": [("bold arrow: Consumer starts the consumer blueprint", None)],
     "diff": [("added", "added"), ("removed", "removed")],
-    "focus": [("focus", "focus"), ("what it requires", "requires"), ("what requires it", "required-by")],
+    "focus": [
+        ("focus", "focus"),
+        ("what it requires", "requires"),
+        ("what requires it", "required-by"),
+    ],
 }
 #: Legend entries per line.
 LEGEND_ROW = 5

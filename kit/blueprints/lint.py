@@ -74,7 +74,11 @@ def _position(node):
 
 def _self_method(call, scope):
     f = call.func
-    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == scope.self_name:
+    if (
+        isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id == scope.self_name
+    ):
         return f.attr
     return None
 
@@ -95,7 +99,9 @@ def _parent_attrs(fn):
 
 def _init_finding(name, methods):
     init = methods.get("__init__")
-    if init is None or any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+    if init is None or any(
+        p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()
+    ):
         return []
     return [
         Finding(

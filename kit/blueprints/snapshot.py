@@ -91,7 +91,9 @@ class Snapshot:
 
     def find(self, key: str) -> list:
         """``(blueprint, step)`` pairs whose label, name or ref is ``key``."""
-        return [(bp, s) for bp in BLUEPRINTS for s in self.steps(bp) if key in (s.label, s.name, s.ref)]
+        return [
+            (bp, s) for bp in BLUEPRINTS for s in self.steps(bp) if key in (s.label, s.name, s.ref)
+        ]
 
 
 def _is_step(obj) -> bool:
@@ -104,7 +106,9 @@ def _load(obj, whose: str):
         try:
             obj = symbol_by_name(obj)
         except (ImportError, AttributeError, ValueError) as exc:
-            raise UnknownRequirementError(f"{whose} {obj!r}, which does not import: {exc}") from None
+            raise UnknownRequirementError(
+                f"{whose} {obj!r}, which does not import: {exc}"
+            ) from None
     if not _is_step(obj):
         hint = " (an instance: add the class itself)" if isinstance(obj, bootsteps.Step) else ""
         raise NotAStepError(f"{whose} {obj!r}, which is not a celery.bootsteps.Step subclass{hint}")
@@ -114,7 +118,9 @@ def _load(obj, whose: str):
 def _requires(cls) -> list:
     reqs = cls.requires or ()
     if isinstance(reqs, str):
-        raise StepError(f"step {cls.name!r} has requires={reqs!r}: use a tuple, e.g. requires=({reqs!r},)")
+        raise StepError(
+            f"step {cls.name!r} has requires={reqs!r}: use a tuple, e.g. requires=({reqs!r},)"
+        )
     if not isinstance(reqs, (tuple, list, set, frozenset)):
         raise StepError(
             f"step {cls.name!r} has requires={reqs!r}: use a tuple or set of steps, "
@@ -180,7 +186,8 @@ def _entries(app, bp: str) -> list:
 
     owner = WorkController if bp == "worker" else Consumer
     defaults = [
-        _load(s, f"{owner.__name__}.Blueprint.default_steps has") for s in owner.Blueprint.default_steps
+        _load(s, f"{owner.__name__}.Blueprint.default_steps has")
+        for s in owner.Blueprint.default_steps
     ]
     own = [_load(s, f"app.steps[{bp!r}] has") for s in sorted(app.steps.get(bp, ()), key=str)]
     return sorted(defaults, key=str) + own
@@ -259,7 +266,9 @@ def _live_step(raw: dict, index: int) -> StepInfo:
 def live_snapshot(reply: dict) -> Snapshot:
     """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot order."""
     if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
-        raise ValueError(f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}")
+        raise ValueError(
+            f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}"
+        )
     steps = {bp: tuple(_live_step(s, i) for i, s in enumerate(reply[bp], 1)) for bp in BLUEPRINTS}
     return Snapshot(hostname=str(reply.get("hostname") or "?"), **steps)
 
@@ -269,7 +278,9 @@ def blueprint_steps(source, worker: str | None = None) -> Snapshot:
     if isinstance(source, Snapshot):
         return source
     if hasattr(source, "inspect_blueprint"):
-        worker = worker or next(iter(getattr(source, "workers", None) or ()), None)  # default: the first
+        worker = worker or next(
+            iter(getattr(source, "workers", None) or ()), None
+        )  # default: the first
         return live_snapshot(source.inspect_blueprint(worker))
     if worker is not None:
         raise ValueError(f"worker={worker!r} needs a cluster as source, not {source!r}")

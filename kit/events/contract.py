@@ -137,7 +137,9 @@ FEED = EventType(
 )
 
 #: Every kit event type, by its `type` string.
-TYPES = {t: t for t in (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED)}
+TYPES = {
+    t: t for t in (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED)
+}
 
 #: Celery's own events the kit's panels read too (see Celery's "Event Reference").
 CELERY_WORKER = ("worker-online", "worker-heartbeat", "worker-offline")

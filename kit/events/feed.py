@@ -34,7 +34,9 @@ class EventFeed:
         self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)
         self._heard = threading.Event()
         self._probe_id = f"kit-feed-{id(self):x}"
-        self._generation = 0  #: connections made so far: a probe thread stops when a newer one starts
+        self._generation = (
+            0  #: connections made so far: a probe thread stops when a newer one starts
+        )
         self._waiters = 0
 
     def start(self, timeout=10.0):
@@ -69,7 +71,10 @@ class EventFeed:
             self._generation += 1
             self._heard.clear()
             threading.Thread(
-                target=self._confirm, args=(self._generation,), name="kit-event-feed-probe", daemon=True
+                target=self._confirm,
+                args=(self._generation,),
+                name="kit-event-feed-probe",
+                daemon=True,
             ).start()
             return ready(*args, **kwargs)
 
@@ -81,7 +86,11 @@ class EventFeed:
         try:
             with self._app.connection_for_write() as conn:
                 probe = self._app.events.Dispatcher(
-                    conn, hostname=self._probe_id, enabled=True, groups=[GROUP], buffer_while_offline=False
+                    conn,
+                    hostname=self._probe_id,
+                    enabled=True,
+                    groups=[GROUP],
+                    buffer_while_offline=False,
                 )
                 while generation == self._generation and not self._stopping:
                     probe.send("kit-feed-probe")
@@ -89,7 +98,9 @@ class EventFeed:
                         self._set_connected(True)
                         return
                     if time.monotonic() > deadline:
-                        self.errors.append(f"no probe event back within {patience:.0f} s of connecting")
+                        self.errors.append(
+                            f"no probe event back within {patience:.0f} s of connecting"
+                        )
                         return
         except Exception as exc:  # the receiver's own loop sees the broker fail, and reconnects
             self.errors.append(f"probe: {type(exc).__name__}: {exc}")
@@ -98,14 +109,18 @@ class EventFeed:
         while not self._stopping:
             try:
                 with self._app.connection_for_read() as conn:
-                    conn.ensure_connection(max_retries=0)  # fail fast: this loop retries and sees close()
+                    conn.ensure_connection(
+                        max_retries=0
+                    )  # fail fast: this loop retries and sees close()
                     self._receiver = receiver = self._app.events.Receiver(
                         conn, handlers={"*": self._on_event}
                     )
                     receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
                     receiver.should_stop = self._stopping
                     receiver.connect_max_retries = 0  # its own connection too
-                    for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
+                    for _ in receiver.consume(
+                        limit=None, timeout=None, safety_interval=0.25, wakeup=False
+                    ):
                         pass
             except Exception as exc:
                 self.errors.append(f"{type(exc).__name__}: {exc}")
@@ -118,7 +133,9 @@ class EventFeed:
         with self._cond:
             if value != self.connected:
                 self.connected = value
-                self._dispatch({"type": FEED, "hostname": "", "timestamp": time.time(), "connected": value})
+                self._dispatch(
+                    {"type": FEED, "hostname": "", "timestamp": time.time(), "connected": value}
+                )
             self._cond.notify_all()
 
     def _on_event(self, event):
@@ -142,7 +159,9 @@ class EventFeed:
             try:
                 fn(event)
             except Exception as exc:  # a broken callback must not stop the feed
-                self.errors.append(f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}")
+                self.errors.append(
+                    f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
+                )
 
     @property
     def history(self):
@@ -201,7 +220,9 @@ class EventFeed:
         except ImportError:
             return rows
         when = pandas.Index([_clock(e.get("timestamp")) for e in rows], name="time")
-        return pandas.DataFrame(rows, index=when)  # indexed by when the event was sent, not 0, 1, 2…
+        return pandas.DataFrame(
+            rows, index=when
+        )  # indexed by when the event was sent, not 0, 1, 2…
 
     def close(self):
         """Stop the receiver thread; idempotent."""

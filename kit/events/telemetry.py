@@ -9,7 +9,17 @@ import time
 from kit.events.contract import GROUP, EventType
 
 #: Fields the event dispatcher sets itself; a probe's field of the same name is renamed `<name>_`.
-RESERVED = {"type", "hostname", "timestamp", "clock", "pid", "utcoffset", "blind", "retry", "retry_policy"}
+RESERVED = {
+    "type",
+    "hostname",
+    "timestamp",
+    "clock",
+    "pid",
+    "utcoffset",
+    "blind",
+    "retry",
+    "retry_policy",
+}
 
 
 class Emitter:
@@ -109,7 +119,9 @@ class Emitter:
                 self.dispatcher.send(f"{GROUP}-{type_}", retry=False, **fields)
             except self.dispatcher.connection.connection_errors:
                 raise
-            except Exception:  # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
+            except (
+                Exception
+            ):  # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
                 self.dropped += 1
             self.queue.popleft()
 

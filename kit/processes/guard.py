@@ -82,7 +82,9 @@ def _imported_at_start():
             if dist.lower().replace("_", "-") in seen:
                 found.setdefault(module, f"the {dist} package")
     for ep in metadata.entry_points(group="celery.commands"):
-        found[ep.module.split(".")[0]] = f"the Celery command-line plugin {ep.name!r}, loaded at every start"
+        found[ep.module.split(".")[0]] = (
+            f"the Celery command-line plugin {ep.name!r}, loaded at every start"
+        )
     return found
 
 
@@ -119,7 +121,9 @@ def shadowed(folder=None):
     if not local:
         return []
     known = _imported_at_start()
-    return [(local[n], n, known[n]) for n in sorted(local) if n in known and _hides(n, local[n], folder)]
+    return [
+        (local[n], n, known[n]) for n in sorted(local) if n in known and _hides(n, local[n], folder)
+    ]
 
 
 def shadow_message(path, package, what):
@@ -133,4 +137,6 @@ def shadow_message(path, package, what):
 def warn_shadowing():
     """A ShadowWarning per file of the cwd hiding a package the workers import (LocalCluster calls this)."""
     for path, package, what in shadowed():
-        warnings.warn(shadow_message(path, package, what), ShadowWarning, stacklevel=user_stacklevel())
+        warnings.warn(
+            shadow_message(path, package, what), ShadowWarning, stacklevel=user_stacklevel()
+        )

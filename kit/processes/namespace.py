@@ -66,7 +66,9 @@ def apply(conf, prefix):
     if not prefix:
         return
     conf.broker_transport_options = transport_options(prefix, conf.broker_transport_options)
-    conf.result_backend_transport_options = transport_options(prefix, conf.result_backend_transport_options)
+    conf.result_backend_transport_options = transport_options(
+        prefix, conf.result_backend_transport_options
+    )
 
 
 #: App settings a cluster changes (point) and gives back when it closes (restore).

@@ -38,7 +38,9 @@ def known(app):
 
     `app` None: no app options (a worker that joins a room runs the kit's own app).
     """
-    celery = [p for p in worker_command.params if isinstance(p, click.Option) and p.name not in OWNED]
+    celery = [
+        p for p in worker_command.params if isinstance(p, click.Option) and p.name not in OWNED
+    ]
     own = [] if app is None else app.user_options["worker"]
     found = {}
     for option in [*celery, *KIT_OPTIONS, *own]:

@@ -67,7 +67,9 @@ def record_tail(text, lines):
     starts = [i for i, line in enumerate(tail) if RECORD.match(line)]
     if starts:
         return "\n".join(tail[starts[0] :])
-    first = next((i for i in range(len(all_lines) - len(tail), -1, -1) if RECORD.match(all_lines[i])), 0)
+    first = next(
+        (i for i in range(len(all_lines) - len(tail), -1, -1) if RECORD.match(all_lines[i])), 0
+    )
     return "\n".join(all_lines[first:])
 
 

@@ -25,8 +25,12 @@ class ConsumerPanel(Panel):
         super().__init__(dash)
         self.counts = collections.Counter()
         self.log = collections.deque(maxlen=keep)
-        self.text = w.Textarea(value='{"hello": "world", "n": 1}', rows=4, layout=w.Layout(width="420px"))
-        self.json_button = self.button("Publish JSON", self.publish_json, icon="paper-plane", style="success")
+        self.text = w.Textarea(
+            value='{"hello": "world", "n": 1}', rows=4, layout=w.Layout(width="420px")
+        )
+        self.json_button = self.button(
+            "Publish JSON", self.publish_json, icon="paper-plane", style="success"
+        )
         self.malformed_button = self.button(
             "Malformed JSON",
             self.publish_malformed,
@@ -39,7 +43,9 @@ class ConsumerPanel(Panel):
             icon="archive",
             tooltip="content type application/x-python-serialize: not accepted",
         )
-        self.plain_button = self.button("Plain text", self.publish_plain, icon="font", tooltip="text/plain")
+        self.plain_button = self.button(
+            "Plain text", self.publish_plain, icon="font", tooltip="text/plain"
+        )
         self.counters = w.HTML()
         self.log_html = w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))
         self.replay()
@@ -55,7 +61,12 @@ class ConsumerPanel(Panel):
                     [
                         self.text,
                         w.VBox(
-                            [self.json_button, self.malformed_button, self.pickle_button, self.plain_button]
+                            [
+                                self.json_button,
+                                self.malformed_button,
+                                self.pickle_button,
+                                self.plain_button,
+                            ]
                         ),
                     ]
                 ),
@@ -133,5 +144,7 @@ class ConsumerPanel(Panel):
             for t, host, o, detail in reversed(list(self.log))
         )  # a copy: the feed thread appends
         self.log_html.value = (
-            f"<table style='font-size:12px'>{rows}</table>" if rows else "<i>no messages consumed yet</i>"
+            f"<table style='font-size:12px'>{rows}</table>"
+            if rows
+            else "<i>no messages consumed yet</i>"
         )

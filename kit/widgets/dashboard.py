@@ -41,25 +41,35 @@ class Dashboard:
         self._shown = collections.deque(maxlen=5)
         self.header = w.HTML()
         self.error_area = w.HTML()
-        self.clear_button = w.Button(description="Clear errors", icon="trash", layout=w.Layout(width="auto"))
+        self.clear_button = w.Button(
+            description="Clear errors", icon="trash", layout=w.Layout(width="auto")
+        )
         self.clear_button.on_click(lambda _b: self.clear_errors())
-        self.error_box = w.VBox([self.error_area, self.clear_button], layout=w.Layout(display="none"))
+        self.error_box = w.VBox(
+            [self.error_area, self.clear_button], layout=w.Layout(display="none")
+        )
         self.steps = StepsPanel(self)
         self.gossip = GossipPanel(self)
         self.consumer = ConsumerPanel(self)
         self.options = OptionsPanel(self)
         self.graph = GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
-        if not getattr(cluster, "starts_workers", True):  # a kit.Room: a restart needs the workers' owners
+        if not getattr(
+            cluster, "starts_workers", True
+        ):  # a kit.Room: a restart needs the workers' owners
             for b in (self.steps.apply_button, self.options.apply_button):
-                b.disabled, b.tooltip = True, "a room view started no worker: owners restart their own"
+                b.disabled, b.tooltip = (
+                    True,
+                    "a room view started no worker: owners restart their own",
+                )
         self.timeline = Timeline(cluster, window=window, rate=rate)
         self.tabs = w.Tab(
             children=[p.widget for p in self.panels] + [self.timeline.widget],
             titles=[p.title for p in self.panels] + ["Timeline"],
         )
         self.widget = w.VBox(
-            [self.header, self.tabs, self.error_box], layout=w.Layout(width="100%", max_width="1150px")
+            [self.header, self.tabs, self.error_box],
+            layout=w.Layout(width="100%", max_width="1150px"),
         )
         self._throttle = Throttle(
             self._refresh,
@@ -101,7 +111,9 @@ class Dashboard:
             for b, disabled in states:
                 b.disabled = disabled
             self._running = False
-            with self._dirty_lock:  # an action may have changed the workers: every panel looks again
+            with (
+                self._dirty_lock
+            ):  # an action may have changed the workers: every panel looks again
                 self._dirty.update(self.panels)
             self._throttle.poke()
 

@@ -45,7 +45,9 @@ class GossipPanel(Panel):
         self.ends = {}  # worker -> (time, 'lost' | 'left'): where its line stops
         self._heard = 0.0
         self.worker = worker_dropdown()
-        self.add_button = self.button("Add worker", self.add, icon="plus", tooltip="peers see node_join")
+        self.add_button = self.button(
+            "Add worker", self.add, icon="plus", tooltip="peers see node_join"
+        )
         self.stop_button = self.button(
             "Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave"
         )
@@ -66,7 +68,15 @@ class GossipPanel(Panel):
         self.refresh()
         self.widget = w.VBox(
             [
-                w.HBox([self.add_button, self.worker, self.stop_button, self.kill_button, self.elect_button]),
+                w.HBox(
+                    [
+                        self.add_button,
+                        self.worker,
+                        self.stop_button,
+                        self.kill_button,
+                        self.elect_button,
+                    ]
+                ),
                 self.status,
                 self.winner_html,
                 w.HBox([self.chart, self.log_html], layout=w.Layout(width="100%")),
@@ -80,7 +90,9 @@ class GossipPanel(Panel):
     def chosen(self):
         """The worker picked in the dropdown; ValueError naming the workers if none is."""
         if not self.worker.value:
-            raise ValueError(f"choose a worker first: the cluster's workers are {self.cluster.workers!r}")
+            raise ValueError(
+                f"choose a worker first: the cluster's workers are {self.cluster.workers!r}"
+            )
         return self.worker.value
 
     def add(self):
@@ -100,7 +112,9 @@ class GossipPanel(Panel):
         """SIGKILL the chosen worker (node_lost once its heartbeats stop)."""
         name = self.chosen()
         self.cluster.kill_worker(name)
-        self.say(f"✕ killed {escape(name)} (SIGKILL): its peers report node_lost when its heartbeats stop")
+        self.say(
+            f"✕ killed {escape(name)} (SIGKILL): its peers report node_lost when its heartbeats stop"
+        )
         self.refresh_workers()
 
     def elect(self):
@@ -126,7 +140,9 @@ class GossipPanel(Panel):
             else f"{name} was not started by this notebook: only its owner can kill it "
             "(Stop asks it to shut down through remote control)"
         )
-        self.add_button.tooltip = "peers see node_join" if add_ok else "a room view starts no workers"
+        self.add_button.tooltip = (
+            "peers see node_join" if add_ok else "a room view starts no workers"
+        )
         if not self.dash._running:  # an action restores the buttons' states itself when it ends
             self.kill_button.disabled, self.add_button.disabled = not kill_ok, not add_ok
 
@@ -144,11 +160,15 @@ class GossipPanel(Panel):
         host, t = event.get("hostname", "?"), event.get("timestamp") or time.time()
         self._track_end(kind, what, host, t, event.get("peer"))
         if kind.startswith("kit-"):
-            self.log.append(LogLine(t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))}))
+            self.log.append(
+                LogLine(t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))})
+            )
         if kind == GOSSIP and event.get("size") is not None:  # the size counts the worker itself
             self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"]))
             if len(self.sizes) > 128:  # bounded: forget the worker heard from least recently
-                self.sizes.pop(min(list(self.sizes.items()), key=lambda item: item[1][-1][0])[0], None)
+                self.sizes.pop(
+                    min(list(self.sizes.items()), key=lambda item: item[1][-1][0])[0], None
+                )
         if what == "won":
             self.winner = (t, event.get("winner"))
         return True

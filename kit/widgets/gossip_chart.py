@@ -25,7 +25,12 @@ def _legend(lines, ends):
         for host, points, colour in lines:
             end = ends.get(host)
             rows.append(
-                (f"{host}: {end[1]} at {clock(end[0])[:8]}" if end else f"{host}: {points[-1][1]}", colour)
+                (
+                    f"{host}: {end[1]} at {clock(end[0])[:8]}"
+                    if end
+                    else f"{host}: {points[-1][1]}",
+                    colour,
+                )
             )
         return rows
     seeing = {}
@@ -72,7 +77,9 @@ def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, l
         for t, s in points[1:] + [(stop, points[-1][1])]:
             path.append(f"H{x(min(t, stop)):.1f}V{y(s):.1f}")
         width_ = "1.2" if many else "2"
-        parts.append(f"<path d='{''.join(path)}' fill='none' stroke='{colour}' stroke-width='{width_}'/>")
+        parts.append(
+            f"<path d='{''.join(path)}' fill='none' stroke='{colour}' stroke-width='{width_}'/>"
+        )
         if end:
             mark, mark_colour = ENDS[end[1]]
             parts.append(
@@ -88,9 +95,7 @@ def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, l
         f"{f'-{a:.0f} s' if a else 'now'}</text>"
         for a in (span, span * 0.75, span / 2, span / 4, 0)
     )
-    return (
-        f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>{''.join(parts)}{ticks}</svg>"
-    )
+    return f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>{''.join(parts)}{ticks}</svg>"
 
 
 def _anchor(ago, span):

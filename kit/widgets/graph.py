@@ -19,7 +19,9 @@ class GraphPanel(Panel):
 
     def __init__(self, dash):
         super().__init__(dash)
-        self.source = w.Dropdown(description="draw", options=[STATIC], layout=w.Layout(width="280px"))
+        self.source = w.Dropdown(
+            description="draw", options=[STATIC], layout=w.Layout(width="280px")
+        )
         self.blueprint = w.ToggleButtons(
             options=BLUEPRINT_CHOICES, value="both", style={"button_width": "90px"}
         )
@@ -34,7 +36,11 @@ class GraphPanel(Panel):
             control.observe(self._changed, names="value")
         self.render()
         self.widget = w.VBox(
-            [w.HBox([self.source, self.blueprint, self.probes, self.refresh_button]), self.status, self.svg]
+            [
+                w.HBox([self.source, self.blueprint, self.probes, self.refresh_button]),
+                self.status,
+                self.svg,
+            ]
         )
 
     def _changed(self, _change):
@@ -44,7 +50,9 @@ class GraphPanel(Panel):
     def _set_sources(self, workers):
         self._rendering = True
         try:
-            set_options(self.source, [STATIC, *workers] + ([self.drawn] if self._gone(workers) else []))
+            set_options(
+                self.source, [STATIC, *workers] + ([self.drawn] if self._gone(workers) else [])
+            )
         finally:
             self._rendering = False
 
@@ -55,7 +63,9 @@ class GraphPanel(Panel):
         """Draw the chosen source: the app's static blueprint or a live worker's."""
         workers = live_workers(self.cluster)
         name = self.source.value
-        if (name != STATIC and name not in workers) or (name == STATIC and workers and not self.svg.value):
+        if (name != STATIC and name not in workers) or (
+            name == STATIC and workers and not self.svg.value
+        ):
             name = workers[0] if workers else STATIC
         self.drawn = name
         self._set_sources(workers)
@@ -72,11 +82,16 @@ class GraphPanel(Panel):
         )
         self.svg.value, self.drawn = svg_html(graph, max_height="520px"), name
         self.say(
-            f"drawn: {escape(name)}" + (" — what booted in this worker process" if name != STATIC else "")
+            f"drawn: {escape(name)}"
+            + (" — what booted in this worker process" if name != STATIC else "")
         )
 
     def on_event(self, event):
-        return event.get("type") != GOSSIP or event.get("event") in ("node_join", "node_leave", "node_lost")
+        return event.get("type") != GOSSIP or event.get("event") in (
+            "node_join",
+            "node_leave",
+            "node_lost",
+        )
 
     def refresh(self):
         """Keep the worker list true; a drawing of a worker that is gone says so and is greyed."""

@@ -6,9 +6,7 @@ from kit.widgets.panel import clock, escape
 #: Up to this many worker names are listed; beyond, only the counts by state.
 NAMES = 8
 #: Greys out a closed dashboard (its class is added to the dashboard's box).
-CLOSED_CSS = (
-    "<style>.kit-closed .widget-tab, .kit-closed .lm-TabBar {filter: grayscale(1); opacity: .6}</style>"
-)
+CLOSED_CSS = "<style>.kit-closed .widget-tab, .kit-closed .lm-TabBar {filter: grayscale(1); opacity: .6}</style>"
 
 
 def names(states, limit=NAMES):

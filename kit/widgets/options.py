@@ -59,7 +59,9 @@ class OptionsPanel(Panel):
         """Build a field per option the app and the kit define, filled from the cluster's."""
         self.options = worker_options(self.app)
         current = self.cluster.worker_options
-        self.fields = {name: self._field(option, current.get(name)) for name, option in self.options.items()}
+        self.fields = {
+            name: self._field(option, current.get(name)) for name, option in self.options.items()
+        }
         self.form.children = [
             w.HBox([field, w.HTML(f"<small>{escape(option.help or '')}</small>")])
             for field, option in zip(self.fields.values(), self.options.values(), strict=True)
@@ -70,7 +72,9 @@ class OptionsPanel(Panel):
         label, style = f"--{option.name.replace('_', '-')}", {"description_width": "170px"}
         if option.is_flag:
             return w.Checkbox(value=bool(value), description=label, style=style, indent=False)
-        hint = f"{option.type.name}" + (f", default {option.default}" if option.default is not None else "")
+        hint = f"{option.type.name}" + (
+            f", default {option.default}" if option.default is not None else ""
+        )
         return w.Text(
             value="" if value is None else str(value),
             description=label,
@@ -91,7 +95,9 @@ class OptionsPanel(Panel):
                 try:
                     out[name] = option.type.convert(field.value.strip(), option, None)
                 except click.BadParameter as exc:
-                    raise ValueError(f"--{name.replace('_', '-')}={field.value!r}: {exc.message}") from None
+                    raise ValueError(
+                        f"--{name.replace('_', '-')}={field.value!r}: {exc.message}"
+                    ) from None
         return out
 
     def apply(self):

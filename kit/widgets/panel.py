@@ -63,7 +63,9 @@ def message_html(exc: BaseException) -> str:
     first, _, rest = str(exc).partition("\n")
     head = f"<b>{escape(type(exc).__name__)}</b>: {escape(first)}"
     return head + (
-        f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>" if rest.strip() else ""
+        f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>"
+        if rest.strip()
+        else ""
     )
 
 

@@ -22,7 +22,9 @@ def _blueprint_of(cls):
         r if isinstance(r, str) else f"{r.__module__}:{r.__name__}" for r in cls.requires or ()
     )
     return (
-        "consumer" if issubclass(cls, bootsteps.ConsumerStep) or "worker.consumer" in requires else "worker"
+        "consumer"
+        if issubclass(cls, bootsteps.ConsumerStep) or "worker.consumer" in requires
+        else "worker"
     )
 
 
@@ -49,7 +51,9 @@ def svg_html(graph, max_height="420px"):
     """A graphviz graph as inline SVG, no wider than its box (so its caption shows), scrolling if tall."""
     svg = graph.svg()
     svg = svg[svg.find("<svg") :].replace("<svg ", "<svg style='max-width:100%;height:auto' ", 1)
-    return f"<div style='max-height:{max_height};overflow:auto;border:1px solid #e0e0e0'>{svg}</div>"
+    return (
+        f"<div style='max-height:{max_height};overflow:auto;border:1px solid #e0e0e0'>{svg}</div>"
+    )
 
 
 class StepsPanel(Panel):
@@ -102,19 +106,31 @@ class StepsPanel(Panel):
         out, seen = [], set()
         for name, (bp, cls) in CATALOG.items():
             out.append(
-                (f"{bp}:{label_of(cls)}", bp, cls, f"<b>{escape(name)}</b> · {bp} · {escape(cls.__name__)}")
+                (
+                    f"{bp}:{label_of(cls)}",
+                    bp,
+                    cls,
+                    f"<b>{escape(name)}</b> · {bp} · {escape(cls.__name__)}",
+                )
             )
             seen.add(cls)
         for bp in ("worker", "consumer"):
             for step in sorted(self.app.steps[bp], key=label_of):
                 if step not in seen:
                     seen.add(step)
-                    out.append((f"{bp}:{label_of(step)}", bp, step, f"{bp} · {escape(label_of(step))}"))
+                    out.append(
+                        (f"{bp}:{label_of(step)}", bp, step, f"{bp} · {escape(label_of(step))}")
+                    )
         for cls in notebook_steps():
             if cls not in seen:
                 bp = _blueprint_of(cls)
                 out.append(
-                    (f"{bp}:{label_of(cls)}", bp, cls, f"{bp} · {escape(label_of(cls))} <i>(notebook)</i>")
+                    (
+                        f"{bp}:{label_of(cls)}",
+                        bp,
+                        cls,
+                        f"{bp} · {escape(label_of(cls))} <i>(notebook)</i>",
+                    )
                 )
         return out
 
@@ -140,7 +156,9 @@ class StepsPanel(Panel):
         ticked = {key: box.value for key, box in self.boxes.items()}
         self.boxes = {
             key: w.Checkbox(
-                value=ticked.get(key, step in self.app.steps[bp]), indent=False, layout=w.Layout(width="auto")
+                value=ticked.get(key, step in self.app.steps[bp]),
+                indent=False,
+                layout=w.Layout(width="auto"),
             )
             for key, (bp, step) in self.items.items()
         }

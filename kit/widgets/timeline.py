@@ -86,7 +86,9 @@ class Timeline:
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: the widget drops them
+            self._prune(
+                draw.chunk_start(time.time() - self.window)
+            )  # whole chunks: the widget drops them
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
@@ -106,7 +108,11 @@ class Timeline:
 
     # -- ingest (text for hover is made once, here) ---------------------------------------------
     def _ingest(self, e):
-        kind, t, host = e.get("type", ""), e.get("timestamp") or time.time(), e.get("hostname") or "?"
+        kind, t, host = (
+            e.get("type", ""),
+            e.get("timestamp") or time.time(),
+            e.get("hostname") or "?",
+        )
         if kind == TIMER:
             self._timer(e, t, host)
         elif kind == LIFECYCLE:
@@ -150,7 +156,9 @@ class Timeline:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
             shown = {k: v for k, v in details(e).items() if k not in ("event", "kind")}
             what = draw.MARKERS[mark][2]
-            text = f"{clock(t)} {host}\n{mark}: {what}" + "".join(f"\n{k}: {v}" for k, v in shown.items())
+            text = f"{clock(t)} {host}\n{mark}: {what}" + "".join(
+                f"\n{k}: {v}" for k, v in shown.items()
+            )
             self._marks.append(Mark(t, host, mark, text, fields))
 
     def _task(self, e, state, t, host):
@@ -200,7 +208,9 @@ class Timeline:
         """{worker: {'fires': [...], 'tasks': [...], 'marks': [...], 'boot': [...]}} for the kept window."""
         with self._lock:
             self._drain()
-            lanes = {h: {"fires": [], "tasks": [], "marks": [], "boot": []} for h in self._lane_names()}
+            lanes = {
+                h: {"fires": [], "tasks": [], "marks": [], "boot": []} for h in self._lane_names()
+            }
             for f in self._fires:
                 lanes[f.host]["fires"].append(
                     {
@@ -237,7 +247,11 @@ class Timeline:
         if not self.periodic:
             callbacks = [cb for cb in callbacks if not draw.periodic(cb)]
         every = {cb: text for (_, cb), text in self._intervals.items()}
-        fires = self._fires if self.periodic else [f for f in self._fires if not draw.periodic(f.callback)]
+        fires = (
+            self._fires
+            if self.periodic
+            else [f for f in self._fires if not draw.periodic(f.callback)]
+        )
         return {
             "lanes": self._lane_names(),
             "series": draw.series_of(callbacks, every),
@@ -254,7 +268,9 @@ class Timeline:
     def widget(self):
         """The widget (kit.timeline_panel.TimelineWidget), created on first use."""
         if self._widget is None:
-            self._widget = draw.TimelineWidget(window=self.window, since=self.since, periodic=self.periodic)
+            self._widget = draw.TimelineWidget(
+                window=self.window, since=self.since, periodic=self.periodic
+            )
             self._widget.observe(self._periodic_changed, names="periodic")
             self._widget.show(**self.view_data())
             self._throttle.poke()

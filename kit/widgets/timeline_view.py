@@ -130,7 +130,14 @@ def _chunks(series, rows, columns):
         n = int(row[0] // CHUNK)
         c = out.setdefault(
             f"{series}@{n}",
-            {"s": series, "t0": n * CHUNK, "hosts": [], "t": [], "h": [], **{name: [] for name in columns}},
+            {
+                "s": series,
+                "t0": n * CHUNK,
+                "hosts": [],
+                "t": [],
+                "h": [],
+                **{name: [] for name in columns},
+            },
         )
         if row[1] not in c["hosts"]:
             c["hosts"].append(row[1])
@@ -228,7 +235,9 @@ class TimelineWidget(anywidget.AnyWidget):
         self.sent_bytes = 0
         self.messages = 0
         self._lock = threading.Lock()
-        self._recent = collections.deque()  # (monotonic time, bytes) of the messages of the last WINDOW s
+        self._recent = (
+            collections.deque()
+        )  # (monotonic time, bytes) of the messages of the last WINDOW s
         self.on_msg(self._on_view_msg)
 
     def show(self, lanes, series, chunks, now):

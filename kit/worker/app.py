@@ -100,5 +100,8 @@ def _on_ready(sender=None, **kwargs):
 app = build(_payload())
 if os.environ.get("KIT_PARENT_PID"):
     threading.Thread(
-        target=_watch_parent, args=(int(os.environ["KIT_PARENT_PID"]),), name="kit-parent-watch", daemon=True
+        target=_watch_parent,
+        args=(int(os.environ["KIT_PARENT_PID"]),),
+        name="kit-parent-watch",
+        daemon=True,
     ).start()

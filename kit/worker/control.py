@@ -28,7 +28,9 @@ def _describe(blueprint):
                 "name": cls.name,
                 "ref": f"{cls.__module__}:{cls.__name__}",
                 "label": label(cls),
-                "requires": [symbol_by_name(r).name if isinstance(r, str) else r.name for r in cls.requires],
+                "requires": [
+                    symbol_by_name(r).name if isinstance(r, str) else r.name for r in cls.requires
+                ],
                 "enabled": bool(getattr(step, "enabled", True)),
                 "last": bool(cls.last),
                 "order": i,
@@ -45,7 +47,9 @@ def kit_elect(state, id, action=None):
     """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
     gossip = state.consumer.gossip
     if not gossip.enabled:
-        return {"error": "gossip is disabled on this worker (--without-gossip or a transport without fanout)"}
+        return {
+            "error": "gossip is disabled on this worker (--without-gossip or a transport without fanout)"
+        }
     emit(GOSSIP, event="election", election=id, topic="kit", action=action)
     gossip.election(id, "kit", action)
     return {"ok": id}

@@ -100,7 +100,9 @@ class FastGossip(bootsteps.Step):
         gossip = self.c.gossip
         self._measure_lateness(gossip.interval)
         now, host = time.time(), gossip.hostname.partition("@")[2]
-        lost = [w for w in gossip.state.workers.values() if not w.alive and self._silent(w, now, host)]
+        lost = [
+            w for w in gossip.state.workers.values() if not w.alive and self._silent(w, now, host)
+        ]
         for worker in lost:
             gossip.on_node_lost(worker)
             gossip.state.workers.pop(worker.hostname, None)
@@ -124,7 +126,9 @@ class FastGossip(bootsteps.Step):
             heart = self.c.heart
             if heart is not None and heart.tref is not None:
                 grew = self.freq() > heart.interval * (1 + self.hysteresis)
-                heart.interval = self.freq()  # Heart sends `freq=self.interval`; its timer keeps ours
+                heart.interval = (
+                    self.freq()
+                )  # Heart sends `freq=self.interval`; its timer keeps ours
                 if grew:
                     heart._send("worker-heartbeat")
         self._last_check = now

@@ -27,7 +27,9 @@ class Internal:
 
 
 INTERNALS = (
-    Internal("celery.bootsteps:Blueprint", "_finalize_steps", "wrapped to trace every step's lifecycle"),
+    Internal(
+        "celery.bootsteps:Blueprint", "_finalize_steps", "wrapped to trace every step's lifecycle"
+    ),
     Internal("kombu.asynchronous.timer:Entry", "fun", "names a cancelled timer callback"),
     Internal("kombu.asynchronous.timer:Entry", "canceled", "reports a cancellation once"),
     Internal("kombu.asynchronous.timer:Entry", "cancel", "overridden to report cancellations"),
@@ -36,11 +38,15 @@ INTERNALS = (
     Internal("consumer", "controller.blueprint.order", "lists the worker blueprint's steps live"),
     Internal("heart", "heartbeat_interval", "set by FastGossip before Heart starts"),
     Internal("gossip", "interval", "set by FastGossip: seconds between checks for lost peers"),
-    Internal("gossip", "event_handlers", "wraps the 'worker.elect' and 'worker.elect.ack' handlers"),
+    Internal(
+        "gossip", "event_handlers", "wraps the 'worker.elect' and 'worker.elect.ack' handlers"
+    ),
     Internal("gossip", "on_elect", "Celery's handler of an election request, wrapped"),
     Internal("gossip", "on_elect_ack", "Celery's handler of an election ack, wrapped"),
     Internal("gossip", "election_handlers", "registers the 'kit' election topic"),
-    Internal("gossip", "consensus_requests", "an election's requests (guards the single-request case)"),
+    Internal(
+        "gossip", "consensus_requests", "an election's requests (guards the single-request case)"
+    ),
     Internal("gossip", "consensus_replies", "tells when Celery decided an election"),
     Internal("gossip", "clock.sort_heap", "the leader Celery picks, to report it"),
     Internal("gossip", "full_hostname", "whether this worker won"),
@@ -56,11 +62,21 @@ INTERNALS = (
     Internal("heartbeat", "tref", "FastGossip re-arms the heartbeat timer"),
     Internal("heartbeat", "timer", "FastGossip re-arms the heartbeat timer"),
     Internal("heartbeat", "_send", "FastGossip sends a heartbeat at once after a resize"),
-    Internal("celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"),
-    Internal("celery.events.dispatcher:EventDispatcher", "flush", "replaced on Celery < 5.7: keeps events"),
-    Internal("dispatcher", "_group_buffer", "the buffered task events the event-flush guard flushes"),
+    Internal(
+        "celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"
+    ),
+    Internal(
+        "celery.events.dispatcher:EventDispatcher",
+        "flush",
+        "replaced on Celery < 5.7: keeps events",
+    ),
+    Internal(
+        "dispatcher", "_group_buffer", "the buffered task events the event-flush guard flushes"
+    ),
     Internal("dispatcher", "_publish", "the event-flush guard publishes one group's batch"),
-    Internal("dispatcher", "mutex", "the event-flush guard holds the dispatcher's lock, as Celery does"),
+    Internal(
+        "dispatcher", "mutex", "the event-flush guard holds the dispatcher's lock, as Celery does"
+    ),
 )
 
 
@@ -141,10 +157,14 @@ def missing(worker):
     eventer = SimpleNamespace(on_enabled=set(), on_disabled=set())
     objects = {"worker": worker, "consumer": c, "timer": worker.timer, "peer": Worker("peer@kit")}
     objects["heartbeat"] = Heart(worker.timer, eventer)
-    objects["dispatcher"] = worker.app.events.Dispatcher(worker.app.connection_for_write(), enabled=False)
+    objects["dispatcher"] = worker.app.events.Dispatcher(
+        worker.app.connection_for_write(), enabled=False
+    )
     steps = getattr(getattr(c, "blueprint", None), "steps", {})
     objects.update(gossip=steps.get(GOSSIP), heart=steps.get(HEART))
-    problems = [f"the consumer blueprint has no step {n!r}" for n in (GOSSIP, HEART) if n not in steps]
+    problems = [
+        f"the consumer blueprint has no step {n!r}" for n in (GOSSIP, HEART) if n not in steps
+    ]
     for item in INTERNALS:
         try:
             owner = _owner(item.where, objects)

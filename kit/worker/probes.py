@@ -115,7 +115,13 @@ def _fired(fun, callback):
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            emit(TIMER, kind="fire", callback=callback, duration=time.perf_counter() - start, error=error)
+            emit(
+                TIMER,
+                kind="fire",
+                callback=callback,
+                duration=time.perf_counter() - start,
+                error=error,
+            )
 
     fire.__wrapped__ = fun
     return fire
@@ -235,7 +241,9 @@ class GossipProbe(bootsteps.StartStopStep):
             requests, replies = internals.election(self.gossip, eid)
             lone = requests is not None and len(requests) == 1
             if lone:
-                requests.append(NO_CANDIDATE)  # sort_heap then returns the lone request, as it should
+                requests.append(
+                    NO_CANDIDATE
+                )  # sort_heap then returns the lone request, as it should
             try:
                 on_ack(event)
             finally:

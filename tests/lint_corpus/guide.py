@@ -48,7 +48,9 @@ class DeadlockDetection(bootsteps.StartStopStep):
 @expect(blueprint="consumer")
 class MyConsumerStep(bootsteps.ConsumerStep):
     def get_consumers(self, channel):
-        return [Consumer(channel, queues=[my_queue], callbacks=[self.handle_message], accept=["json"])]
+        return [
+            Consumer(channel, queues=[my_queue], callbacks=[self.handle_message], accept=["json"])
+        ]
 
     def handle_message(self, body, message):
         print(f"Received: {body!r}")
