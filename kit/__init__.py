@@ -3,19 +3,21 @@
 The folders follow the process boundary and, on the kernel side, its subsystems (data flows
 kernel -> workers -> events -> widgets):
 
-- ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module
-  that rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
+- ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module that
+  rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
 - ``kit/processes/``: the broker, the fork server, the workers and what they start with (the plan,
   worker options, the shipped payload, the namespace), readiness and the guard.
 - ``kit/blueprints/``: a worker's two blueprints read (statically or live), checked (lint, the
   cross-blueprint check) and drawn (graph, its style, SVG).
-- ``kit/events/``: the ``kit-*`` event contract, ``emit`` (used in workers) and the kernel's EventFeed.
-- ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside it).
+- ``kit/events/``: the ``kit-*`` event contract, ``emit`` (used in workers) and the kernel's
+  EventFeed.
+- ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
+  it).
 - the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
   (remote control), ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers'
   states as words and HTML, sits below both them and the widgets), ``doctor.py``, the CLI
-  (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users import),
-  ``tasks.py`` and ``errors.py``.
+  (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users
+  import), ``tasks.py`` and ``errors.py``.
 
 Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
 tests/test_exports.py enforces it.

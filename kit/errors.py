@@ -26,8 +26,8 @@ _KIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def user_stacklevel():
-    """The ``stacklevel`` that points a warning raised by the caller at the user's line (the innermost
-    frame outside the kit), however deep inside the kit the caller is."""
+    """The ``stacklevel`` that points a warning raised by the caller at the user's line (the
+    innermost frame outside the kit), however deep inside the kit the caller is."""
     level, frame = 1, sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_KIT_DIR):
         frame, level = frame.f_back, level + 1
@@ -43,7 +43,9 @@ class BrokerError(ClusterError):
 
 
 class WorkerBootError(ClusterError):
-    """A worker process exited or was not ready (no `kit-ready` announcement) before its deadline."""
+    """A worker process exited or was not ready (no `kit-ready` announcement) before its
+    deadline.
+    """
 
 
 class StepError(ValueError):

@@ -8,7 +8,9 @@ from kit.roster import STYLE, badge, plural
 
 
 class Progress:
-    """A line per worker while a cluster starts (in a notebook; silent elsewhere), then a past-tense line."""
+    """A line per worker while a cluster starts (in a notebook; silent elsewhere), then a past-tense
+    line.
+    """
 
     def __init__(self, cluster):
         self.cluster = cluster
@@ -52,7 +54,9 @@ class Progress:
             self.handle.update(self.HTML(self._render()))
 
     def done(self):
-        """Replace the live line with what happened (a past-tense line stays true after kills and adds)."""
+        """Replace the live line with what happened (a past-tense line stays true after kills and
+        adds).
+        """
         if self.handle is not None and not self.finished:
             self.handle.update(self.HTML(self._render(final=True)))
         self.finished = True

@@ -1,4 +1,5 @@
-"""A pytest plugin: the `kit_cluster` fixture, a real Redis-backed cluster for testing your own bootsteps.
+"""A pytest plugin: the `kit_cluster` fixture, a real Redis-backed cluster for testing your own
+bootsteps.
 
 Override `kit_app` in your conftest.py to return the app (with its steps) to test::
 
@@ -22,7 +23,9 @@ def kit_app():
 
 @pytest.fixture
 def kit_cluster_options():
-    """Keyword arguments for kit.LocalCluster (override to change workers, pool, worker_options...)."""
+    """Keyword arguments for kit.LocalCluster (override to change workers, pool,
+    worker_options...).
+    """
     return {"workers": 1}
 
 

@@ -1,4 +1,6 @@
-"""kit.Room: watch a room on a shared Redis (its workers, their steps, gossip) without owning its workers."""
+"""kit.Room: watch a room on a shared Redis (its workers, their steps, gossip) without owning its
+workers.
+"""
 
 import os
 import threading
@@ -81,7 +83,9 @@ class Room(Control):
 
     @property
     def workers(self):
-        """Every worker heard in the room within two of its heartbeat intervals (plus a second), by name."""
+        """Every worker heard in the room within two of its heartbeat intervals (plus a second), by
+        name.
+        """
         now = time.monotonic()
         with self._lock:
             seen = list(self._seen.items())
@@ -95,7 +99,9 @@ class Room(Control):
         return False
 
     def join_command(self, name="YOUR_NAME", password=False):
-        """What an attendee types to join this room (the broker's password hidden unless `password=True`)."""
+        """What an attendee types to join this room (the broker's password hidden unless
+        `password=True`).
+        """
         url = self.broker_url if password else mask_url(self.broker_url)
         return f"python -m kit worker --broker {url} --room {self.name} --name {name}"
 
@@ -129,11 +135,6 @@ class Room(Control):
             "each owner restarts their own (cluster.restart())"
         )
 
-    @property
-    def closed(self):
-        """True once close() ran (the view's `state` is 'closed')."""
-        return self.state == "closed"
-
     def _check_open(self):
         if self.closed:
             raise ClusterError(
@@ -148,14 +149,5 @@ class Room(Control):
         self.state = "closed"
         self.events.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __repr__(self):
-        return display.room_text(self)
-
-    def _repr_html_(self):
-        return display.room_html(self)
+    __repr__ = display.room_text
+    _repr_html_ = display.room_html

@@ -41,7 +41,8 @@ def natural(name):
 
 
 class Roster:
-    """Every worker a cluster started and what became of it (booting, up, left, lost), from its events.
+    """Every worker a cluster started and what became of it (booting, up, left, lost), from its
+    events.
 
     Feed it with `on_event` (the types in `TYPES`); `states()` answers from the cluster's own
     process table first, so it is true even before an event arrives.
@@ -141,7 +142,9 @@ def _steps(cluster):
 
 
 def _pool(cluster):
-    """The pool and concurrency the workers run with (defaults, then the shortcuts, then worker_options)."""
+    """The pool and concurrency the workers run with (defaults, then the shortcuts, then
+    worker_options).
+    """
     from kit.processes import options
 
     layers = (
@@ -154,7 +157,9 @@ def _pool(cluster):
 
 
 def worker_rows(cluster, roster):
-    """The worker table's rows: name, pid, pool, concurrency, state, steps added, tasks processed."""
+    """The worker table's rows: name, pid, pool, concurrency, state, steps added, tasks
+    processed.
+    """
     pool, concurrency = _pool(cluster)
     steps = ", ".join(name for names in _steps(cluster).values() for name in names) or "(none)"
     return [

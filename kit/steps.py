@@ -12,7 +12,9 @@ from kit.events.telemetry import emit
 
 
 class LifecycleStep(bootsteps.StartStopStep):
-    """The guide's first worker step, printing nothing: its lifecycle shows up in the kit's telemetry."""
+    """The guide's first worker step, printing nothing: its lifecycle shows up in the kit's
+    telemetry.
+    """
 
     requires = {"celery.worker.components:Pool"}
 
@@ -41,7 +43,8 @@ class DeadlockDetection(bootsteps.StartStopStep):
     timeout = 3600.0
     #: Seconds between checks.
     interval = 30.0
-    #: 'report' (emit a kit-deadlock event) or 'shutdown' (the guide's SystemExit, after the report).
+    #: 'report' (emit a kit-deadlock event) or 'shutdown' (the guide's SystemExit, after the
+    #: report).
     action = "report"
 
     def __init__(self, worker, deadlock_timeout=None, deadlock_interval=None, **kwargs):
@@ -110,7 +113,9 @@ class SafeConsumer(bootsteps.ConsumerStep):
         ]
 
     def handle_message(self, body, message):
-        """Accept a decoded body; if handling it raises, reject it rather than crash the consumer."""
+        """Accept a decoded body; if handling it raises, reject it rather than crash the
+        consumer.
+        """
         try:
             self.on_body(body)
         except Exception as exc:
@@ -143,7 +148,9 @@ class SafeConsumer(bootsteps.ConsumerStep):
 
 
 def _describe(body):
-    """A short JSON text of a body; raw bodies (binary content types pass undecoded) as their repr."""
+    """A short JSON text of a body; raw bodies (binary content types pass undecoded) as their
+    repr.
+    """
     try:
         return json.dumps(body)[:200]
     except (TypeError, ValueError):

@@ -1,4 +1,6 @@
-"""What a call in a step's source refers to: blocking (sleep, join, wait, recv, input), logging, neither."""
+"""What a call in a step's source refers to: blocking (sleep, join, wait, recv, input), logging,
+neither.
+"""
 
 import ast
 import builtins
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 
 #: Functions that block until something outside the step happens.
 BLOCKING_FUNCTIONS = {time.sleep: "time.sleep", builtins.input: "input", os.wait: "os.wait"}
-#: Objects whose join/wait/recv/accept block; a known object of another type (a str, a module) does not.
+#: Objects whose join/wait/recv/accept block; a known object of another type (a str, a module) does
+#: not.
 BLOCKING_TYPES = (
     threading.Thread,
     multiprocessing.process.BaseProcess,
@@ -34,7 +37,9 @@ _UNKNOWN = object()
 
 @dataclass
 class Scope:
-    """Where the names of one method resolve: its globals and closure, and the step class for ``self``."""
+    """Where the names of one method resolve: its globals and closure, and the step class for
+    ``self``.
+    """
 
     cls: type
     names: dict  #: closure variables, then the module's globals
@@ -75,8 +80,8 @@ def _stores(name):
 
 
 def walk(fn_node):
-    """The nodes of a function, not of functions, lambdas or classes defined inside it (a thread target,
-    a timer callback: they run later, elsewhere)."""
+    """The nodes of a function, not of functions, lambdas or classes defined inside it (a thread
+    target, a timer callback: they run later, elsewhere)."""
     todo = list(fn_node.body)
     while todo:
         node = todo.pop()
@@ -86,7 +91,9 @@ def walk(fn_node):
 
 
 def value(node, scope):
-    """The object an expression names (a module, function, constant, the class's attribute), else _UNKNOWN."""
+    """The object an expression names (a module, function, constant, the class's attribute), else
+    _UNKNOWN.
+    """
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.JoinedStr):
@@ -123,7 +130,9 @@ def _by_name(name, call):
 
 
 def blocking(call, scope):
-    """What a call blocks on, e.g. ``'time.sleep'``, ``'.join()'``; None when it returns promptly."""
+    """What a call blocks on, e.g. ``'time.sleep'``, ``'.join()'``; None when it returns
+    promptly.
+    """
     func = call.func
     target = value(func, scope)
     if target is not _UNKNOWN:

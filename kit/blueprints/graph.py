@@ -65,7 +65,9 @@ def _after_last(step, steps) -> set:
 
 
 def related_steps(snap, focus: str) -> dict:
-    """``{(bp, name): mark}``: 'focus', what it 'requires' and what is 'required-by' it, transitively."""
+    """``{(bp, name): mark}``: 'focus', what it 'requires' and what is 'required-by' it,
+    transitively.
+    """
     found = snap.find(focus)
     if not found:
         labels = sorted({s.label for bp in BLUEPRINTS for s in snap.steps(bp)})
@@ -196,7 +198,8 @@ def blueprint_graph(
 ) -> BlueprintGraph:
     """Draw the blueprints of an app (static), a cluster's worker (live) or a Snapshot.
 
-    `probes=False` leaves out the kit's own instrumentation steps (drawn grey and dotted, "kit probe").
+    `probes=False` leaves out the kit's own instrumentation steps (drawn grey and dotted, "kit
+    probe").
     """
     names = _blueprints(blueprint)
     if diff_from is not None and focus is not None:
@@ -212,7 +215,9 @@ def blueprint_graph(
 
 
 def blueprint_diff(before, after, blueprint: str = "both") -> BlueprintGraph:
-    """Draw ``after`` with the steps and requires edges added (green) or removed (red) since ``before``."""
+    """Draw ``after`` with the steps and requires edges added (green) or removed (red) since
+    ``before``.
+    """
     names = _blueprints(blueprint)
     old, new = blueprint_steps(before), blueprint_steps(after)
     rows, edges = _diffed(old, new, names)

@@ -1,10 +1,13 @@
-"""How a blueprint picture looks: graphviz attributes, the palette, node and edge styles, the legend."""
+"""How a blueprint picture looks: graphviz attributes, the palette, node and edge styles, the
+legend.
+"""
 
 from __future__ import annotations
 
 import html
 
-#: Layout: requirements on the left, so boot order reads left to right; fits a laptop's notebook cell.
+#: Layout: requirements on the left, so boot order reads left to right; fits a laptop's notebook
+#: cell.
 GRAPH_ATTR = {
     "rankdir": "RL",
     "compound": "true",
@@ -88,7 +91,9 @@ def _ms(seconds: float) -> str:
 
 
 def _boot_time(timings: dict) -> float:
-    """``__init__`` + ``include`` (which calls ``create``) + ``start``; ``create`` when no ``include``."""
+    """``__init__`` + ``include`` (which calls ``create``) + ``start``; ``create`` when no
+    ``include``.
+    """
     parts = ("__init__", "include" if "include" in timings else "create", "start")
     return sum(timings.get(part, 0.0) for part in parts)
 
@@ -114,7 +119,8 @@ def _tooltip(step) -> str:
     return "\n".join(lines + ([f"error: {step.error}"] if step.error else []))
 
 
-#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, FastGossip) live: worker-side code.
+#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, FastGossip) live: worker-side
+#: code.
 PROBES_PACKAGE = "kit.worker."
 
 

@@ -1,4 +1,6 @@
-"""Static checks of a step's source for the guide's pitfalls: logging in stop, blocking in start, requires."""
+"""Static checks of a step's source for the guide's pitfalls: logging in stop, blocking in start,
+requires.
+"""
 
 import ast
 import inspect
@@ -40,7 +42,9 @@ class Finding:
 
 
 def _own_methods(cls):
-    """Methods the user wrote: the class's own, and its bases' up to Celery's (and the kit's) own."""
+    """Methods the user wrote: the class's own, and its bases' up to Celery's (and the kit's)
+    own.
+    """
     methods = {}
     for klass in reversed(cls.__mro__):
         if klass is cls or not klass.__module__.startswith(("celery.", "kit.", "builtins")):
@@ -49,7 +53,9 @@ def _own_methods(cls):
 
 
 def _scan(cls, methods, name, check, seen=None):
-    """(call, method) of the first call ``check`` flags in method ``name`` or the own methods it calls."""
+    """(call, method) of the first call ``check`` flags in method ``name`` or the own methods it
+    calls.
+    """
     seen = seen if seen is not None else set()
     seen.add(name)
     fn = methods[name]
@@ -177,7 +183,9 @@ def _requires_findings(cls, methods, kind):
 
 
 def check_step(cls, kind="worker"):
-    """Findings for one step class of blueprint ``kind`` (its author's methods, inherited ones too)."""
+    """Findings for one step class of blueprint ``kind`` (its author's methods, inherited ones
+    too).
+    """
     methods = _own_methods(cls)
     return [
         *_init_finding(cls.__name__, methods),
@@ -217,7 +225,9 @@ def _step_findings(app):
 
 
 def _blueprint_findings(app):
-    """Steps that require a step of the other blueprint (other StepErrors are LocalCluster's to raise)."""
+    """Steps that require a step of the other blueprint (other StepErrors are LocalCluster's to
+    raise).
+    """
     from kit.blueprints.snapshot import cross_blueprint_errors
 
     try:
@@ -228,11 +238,15 @@ def _blueprint_findings(app):
 
 
 def lint(app):
-    """Findings for every step class in app.steps['worker'] and ['consumer'], and for their requires."""
+    """Findings for every step class in app.steps['worker'] and ['consumer'], and for their
+    requires.
+    """
     return _step_findings(app) + _blueprint_findings(app)
 
 
 def warn(app):
-    """A StepWarning per finding of check_step (LocalCluster does this, then raises any StepError)."""
+    """A StepWarning per finding of check_step (LocalCluster does this, then raises any
+    StepError).
+    """
     for finding in _step_findings(app):
         warnings.warn(str(finding), StepWarning, stacklevel=user_stacklevel())

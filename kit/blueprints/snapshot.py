@@ -1,4 +1,6 @@
-"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a worker."""
+"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a
+worker.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass, field
 
 from celery import Celery, bootsteps
 from celery.utils.imports import symbol_by_name
-from kit.errors import (  # noqa: F401
+from kit.errors import (  # noqa: F401  (the step errors, importable from here too)
     CrossBlueprintError,
     NotAStepError,
     StepCycleError,
@@ -16,23 +18,6 @@ from kit.errors import (  # noqa: F401
     UnknownRequirementError,
 )
 from kit.blueprints.membership import cross_errors
-
-__all__ = [
-    "BLUEPRINTS",
-    "CONDITIONAL_STEPS",
-    "CrossBlueprintError",
-    "NotAStepError",
-    "Snapshot",
-    "StepCycleError",
-    "StepError",
-    "StepInfo",
-    "UnknownRequirementError",
-    "blueprint_steps",
-    "check_app_steps",
-    "cross_blueprint_errors",
-    "live_snapshot",
-    "static_snapshot",
-]
 
 #: The worker's two blueprints, in boot order: the WorkController's, then the Consumer's.
 BLUEPRINTS = ("worker", "consumer")
@@ -217,10 +202,12 @@ def _resolved(app) -> dict:
 
 
 def cross_blueprint_errors(app) -> list:
-    """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other blueprint.
+    """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other
+    blueprint.
 
     Celery's own default steps never do: its only link between the two blueprints is the worker's
-    Consumer step, which creates the Consumer (and ``celery graph`` draws that edge with ``connect_with``).
+    Consumer step, which creates the Consumer (and ``celery graph`` draws that edge with
+    ``connect_with``).
     """
     return cross_errors(_resolved(app))
 
@@ -264,7 +251,9 @@ def _live_step(raw: dict, index: int) -> StepInfo:
 
 
 def live_snapshot(reply: dict) -> Snapshot:
-    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot order."""
+    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot
+    order.
+    """
     if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
         raise ValueError(
             f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}"
@@ -274,7 +263,9 @@ def live_snapshot(reply: dict) -> Snapshot:
 
 
 def blueprint_steps(source, worker: str | None = None) -> Snapshot:
-    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
+    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a
+    Snapshot.
+    """
     if isinstance(source, Snapshot):
         return source
     if hasattr(source, "inspect_blueprint"):

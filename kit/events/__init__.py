@@ -1,6 +1,6 @@
 """The events between workers and the kernel.
 
-``contract.py`` defines the ``kit-*`` event types once; ``telemetry.py`` is ``emit``, which steps use
-inside a worker; ``feed.py`` is the kernel's ``EventFeed``, which receives them with Celery's own.
-This file imports nothing, so a worker that emits loads nothing of the kernel side.
+``contract.py`` defines the ``kit-*`` event types once; ``telemetry.py`` is ``emit``, which steps
+use inside a worker; ``feed.py`` is the kernel's ``EventFeed``, which receives them with Celery's
+own. This file imports nothing, so a worker that emits loads nothing of the kernel side.
 """

@@ -1,10 +1,11 @@
-"""The worker -> kernel event contract: every `kit-*` event type the kit sends, and its fields, written once.
+"""The worker -> kernel event contract: every `kit-*` event type the kit sends, and its fields,
+written once.
 
-Worker-side code emits with `kit.events.telemetry.emit(contract.GOSSIP, event="node_lost", ...)`; the
-notebook side reads `event["type"] == contract.GOSSIP` (the value is the string `"kit-gossip"`) or
-subscribes with `cluster.events.subscribe(fn, types=[contract.GOSSIP])`. Every event also carries
-Celery's own fields (`hostname`, `timestamp`, `pid`, `clock`, ...) and the kit's `kit_time`.
-A probe's field named like one of Celery's is renamed with a trailing `_` (`pid` -> `pid_`).
+Worker-side code emits with `kit.events.telemetry.emit(contract.GOSSIP, event="node_lost", ...)`;
+the notebook side reads `event["type"] == contract.GOSSIP` (the value is the string `"kit-gossip"`)
+or subscribes with `cluster.events.subscribe(fn, types=[contract.GOSSIP])`. Every event also carries
+Celery's own fields (`hostname`, `timestamp`, `pid`, `clock`, ...) and the kit's `kit_time`. A
+probe's field named like one of Celery's is renamed with a trailing `_` (`pid` -> `pid_`).
 """
 
 #: The event group the kit sends in (never `worker-*`: gossip would count those as heartbeats).
@@ -147,7 +148,9 @@ CELERY_TASK = ("task-received", "task-started", "task-succeeded", "task-failed")
 
 
 def type_of(name):
-    """The event type for what `emit(name, ...)` sends: a known EventType, else the string `kit-<name>`."""
+    """The event type for what `emit(name, ...)` sends: a known EventType, else the string
+    `kit-<name>`.
+    """
     if isinstance(name, EventType):
         return name
     full = f"{GROUP}-{name}"
@@ -155,7 +158,9 @@ def type_of(name):
 
 
 def details(event):
-    """{field: value} a log line or tooltip shows for an event (its type's `details`, those that are set)."""
+    """{field: value} a log line or tooltip shows for an event (its type's `details`, those that are
+    set).
+    """
     kind = TYPES.get(event.get("type"))
     names = kind.details if kind is not None else ()
     if kind is GOSSIP:

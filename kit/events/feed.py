@@ -1,4 +1,6 @@
-"""The notebook-side event feed: a receiver thread per cluster, a bounded history, subscribe and wait_for."""
+"""The notebook-side event feed: a receiver thread per cluster, a bounded history, subscribe and
+wait_for.
+"""
 
 import collections
 import threading
@@ -12,11 +14,13 @@ from kit.errors import ClusterError
 
 
 class EventFeed:
-    """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain dicts.
+    """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain
+    dicts.
 
     History is a ring buffer of `maxlen` events. Callbacks run on the receiver thread: keep them
     short, and never print from them (use a widget or append to a list). `transport_options` must
-    carry the cluster's namespace (`global_keyprefix`) on a shared broker, or the feed hears nothing.
+    carry the cluster's namespace (`global_keyprefix`) on a shared broker, or the feed hears
+    nothing.
     """
 
     def __init__(self, broker_url, maxlen=10000, transport_options=None):
@@ -62,7 +66,8 @@ class EventFeed:
         )
 
     def _announcing(self, ready):
-        """Wrap the receiver's on_consume_ready: the feed is connected once its own probe comes back.
+        """Wrap the receiver's on_consume_ready: the feed is connected once its own probe comes
+        back.
 
         Consuming is not yet listening: kombu subscribes to Redis's pub/sub channels on its first
         read, and Redis keeps no message for a subscriber that is not there yet."""
@@ -81,7 +86,9 @@ class EventFeed:
         return on_ready
 
     def _confirm(self, generation, every=0.05, patience=60.0):
-        """Send probe events until one comes back, then mark the feed connected (one per connection)."""
+        """Send probe events until one comes back, then mark the feed connected (one per
+        connection).
+        """
         deadline = time.monotonic() + patience
         try:
             with self._app.connection_for_write() as conn:
@@ -171,8 +178,9 @@ class EventFeed:
     def subscribe(self, fn=None, types=None):
         """Call fn(event) for every event from now on, or only those whose type is in `types`.
 
-        `types`: event type strings (kit.events.contract's, e.g. `contract.GOSSIP`, or Celery's, e.g.
-        'worker-online'). Returns fn, so `@feed.subscribe` and `@feed.subscribe(types=[...])` work.
+        `types`: event type strings (kit.events.contract's, e.g. `contract.GOSSIP`, or Celery's,
+        e.g. 'worker-online'). Returns fn, so `@feed.subscribe` and `@feed.subscribe(types=[...])`
+        work.
         """
         if isinstance(types, str):
             raise TypeError(f"types={types!r}: give a list of event types, e.g. types=[{types!r}]")
@@ -188,7 +196,8 @@ class EventFeed:
     def wait_for(self, type, timeout=10.0, since=None, **match):
         """The first event of `type` whose fields equal `match` (a value may be a predicate).
 
-        Looks through the kept history too (only events with timestamp >= `since`, if given), then waits.
+        Looks through the kept history too (only events with timestamp >= `since`, if given), then
+        waits.
         """
         deadline = time.monotonic() + timeout
         checked = 0
@@ -213,7 +222,9 @@ class EventFeed:
                     self._waiters -= 1
 
     def table(self, last=20, type=None):
-        """The last events as a pandas DataFrame indexed by their time (with pandas), else a list of dicts."""
+        """The last events as a pandas DataFrame indexed by their time (with pandas), else a list of
+        dicts.
+        """
         rows = [e for e in self.history if type is None or e.get("type") == type][-last:]
         try:
             import pandas

@@ -48,7 +48,9 @@ class Emitter:
         self.dispatcher = self.thread = None
 
     def emit(self, type_, safe=True, **fields):
-        """Queue a `kit-<type_>` event for the sender thread; `safe=False` (signal handlers) only queues."""
+        """Queue a `kit-<type_>` event for the sender thread; `safe=False` (signal handlers) only
+        queues.
+        """
         for key in RESERVED & fields.keys():
             fields[f"{key}_"] = fields.pop(key)
         fields.setdefault("kit_time", time.time())
@@ -96,7 +98,9 @@ class Emitter:
         self.dispatcher = None
 
     def close(self, timeout=3.0):
-        """Send what is buffered (stop/shutdown records of a stopping worker) before the process exits."""
+        """Send what is buffered (stop/shutdown records of a stopping worker) before the process
+        exits.
+        """
         deadline = time.monotonic() + timeout
         while self.queue and time.monotonic() < deadline:
             try:

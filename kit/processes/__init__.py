@@ -1,11 +1,13 @@
-"""The processes a cluster is made of, and what they are started with (kernel side, but for the few below).
+"""The processes a cluster is made of, and what they are started with (kernel side, but for the few
+below).
 
 ``broker.py`` (the embedded Redis) and ``broker_watch.py`` (it exiting and coming back),
 ``forkserver.py`` (one process that imports Celery once, then forks workers), ``workers.py`` and
 ``procs.py`` (a child process: start, status, close), ``readiness.py`` (when a worker is ready),
 ``guard.py`` (no cluster inside a worker), ``namespace.py`` (a private key prefix or a room),
-``plan.py`` with ``options.py`` and ``shipping.py`` (what the workers run, checked before they start).
+``plan.py`` with ``options.py`` and ``shipping.py`` (what the workers run, checked before they
+start).
 
-Workers import ``forkserver``, ``procs``, ``namespace`` and ``shipping`` too; this file imports nothing,
-so a worker loading one of them loads nothing else of the kernel side.
+Workers import ``forkserver``, ``procs``, ``namespace`` and ``shipping`` too; this file imports
+nothing, so a worker loading one of them loads nothing else of the kernel side.
 """

@@ -72,7 +72,9 @@ def _child(request):
 
 
 def serve():
-    """The server's loop: preload, say ready, then fork a worker per request line until stdin closes."""
+    """The server's loop: preload, say ready, then fork a worker per request line until stdin
+    closes.
+    """
     for name in PRELOAD:
         __import__(name)
     gc.collect()
@@ -177,7 +179,9 @@ class ForkServer(ChildProcess):
         return "starting" if self._ready is None else "running"
 
     def wait_ready(self, timeout=None):
-        """Block until the server said it is ready; ClusterError with its stderr tail if it never does."""
+        """Block until the server said it is ready; ClusterError with its stderr tail if it never
+        does.
+        """
         if self._ready is None:
             self._ready = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))["ready"]
 

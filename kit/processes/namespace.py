@@ -1,4 +1,5 @@
-"""Namespaces on a shared Redis: a key prefix per private cluster or per room (kombu's `global_keyprefix`).
+"""Namespaces on a shared Redis: a key prefix per private cluster or per room (kombu's
+`global_keyprefix`).
 
 kombu's Redis transport prefixes every key and every pub/sub channel with the transport option
 `global_keyprefix`, so tasks, custom-consumer queues, remote control (pidbox), events and gossip of
@@ -11,7 +12,8 @@ import secrets
 
 #: The environment variable that hands a worker process its namespace (the key prefix; empty: none).
 ENV = "KIT_NAMESPACE"
-#: The environment variable that names the room (`python -m kit worker`, `kit.Room`, the compose lab).
+#: The environment variable that names the room (`python -m kit worker`, `kit.Room`, the compose
+#: lab).
 ROOM_ENV = "KIT_ROOM"
 #: What a room's name may look like: it becomes part of every key of the room.
 ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
@@ -28,12 +30,16 @@ def check_room(name):
 
 
 def room_prefix(name):
-    """The key prefix of a named room: everyone who uses the same name on the same broker shares it."""
+    """The key prefix of a named room: everyone who uses the same name on the same broker shares
+    it.
+    """
     return f"kit.room.{check_room(name)}:"
 
 
 def new_tag():
-    """A short random tag that names one private cluster (its key prefix, worker names, task queue)."""
+    """A short random tag that names one private cluster (its key prefix, worker names, task
+    queue).
+    """
     return secrets.token_hex(3)
 
 
@@ -43,7 +49,9 @@ def private_prefix(tag):
 
 
 def transport_options(prefix, base=None):
-    """`base` transport options plus the namespace's `global_keyprefix` (unchanged without a prefix)."""
+    """`base` transport options plus the namespace's `global_keyprefix` (unchanged without a
+    prefix).
+    """
     options = dict(base or {})
     if prefix:
         options["global_keyprefix"] = prefix
@@ -51,9 +59,11 @@ def transport_options(prefix, base=None):
 
 
 def from_env(environ):
-    """The key prefix a process is given: KIT_NAMESPACE if set (empty: none), else KIT_ROOM's, else none.
+    """The key prefix a process is given: KIT_NAMESPACE if set (empty: none), else KIT_ROOM's, else
+    none.
 
-    So `celery -A kit.worker.app flower` (or `inspect ping`) with KIT_ROOM set looks inside the room.
+    So `celery -A kit.worker.app flower` (or `inspect ping`) with KIT_ROOM set looks inside the
+    room.
     """
     if environ.get(ENV) is not None:
         return environ[ENV]
@@ -62,7 +72,9 @@ def from_env(environ):
 
 
 def apply(conf, prefix):
-    """Put an app's broker and Redis result backend in the namespace `prefix` (nothing when empty)."""
+    """Put an app's broker and Redis result backend in the namespace `prefix` (nothing when
+    empty).
+    """
     if not prefix:
         return
     conf.broker_transport_options = transport_options(prefix, conf.broker_transport_options)
@@ -82,7 +94,8 @@ SAVED_KEYS = (
 
 
 def point(conf, broker_url, prefix, queue=None):
-    """Point an app at `broker_url` in namespace `prefix`; return the settings it had, for `restore`.
+    """Point an app at `broker_url` in namespace `prefix`; return the settings it had, for
+    `restore`.
 
     The result backend defaults to the broker's Redis, database 1. `queue` becomes the default task
     queue unless the app routes its tasks already (in a room, a notebook's tasks go to its workers).

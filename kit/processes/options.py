@@ -1,11 +1,14 @@
-"""Worker options in Celery's vocabulary (`celery worker`'s own, the kit's, the app's) as CLI flags."""
+"""Worker options in Celery's vocabulary (`celery worker`'s own, the kit's, the app's) as CLI
+flags.
+"""
 
 import click
 from celery.bin.worker import worker as worker_command
 
 from kit.steps import KIT_OPTIONS
 
-#: What the kit's workers run with unless told otherwise (Celery's own defaults: prefork, warning, mingle).
+#: What the kit's workers run with unless told otherwise (Celery's own defaults: prefork, warning,
+#: mingle).
 DEFAULTS = {
     "pool": "threads",
     "concurrency": 2,
@@ -34,7 +37,8 @@ def _key(name):
 
 
 def known(app):
-    """{name: click option} a kit worker accepts: `celery worker`'s (less OWNED), the kit's, the app's.
+    """{name: click option} a kit worker accepts: `celery worker`'s (less OWNED), the kit's, the
+    app's.
 
     `app` None: no app options (a worker that joins a room runs the kit's own app).
     """
@@ -57,7 +61,9 @@ def merged(*layers):
 
 
 def shortcuts(pool, concurrency, worker_options):
-    """{'pool': ..., 'concurrency': ...} for the shortcuts given; ValueError if also in worker_options."""
+    """{'pool': ..., 'concurrency': ...} for the shortcuts given; ValueError if also in
+    worker_options.
+    """
     given = {k: v for k, v in (("pool", pool), ("concurrency", concurrency)) if v is not None}
     both = sorted(set(given) & set(merged(worker_options)))
     if both:
@@ -66,7 +72,9 @@ def shortcuts(pool, concurrency, worker_options):
 
 
 def flags(app, options):
-    """Worker options {name: value} as the `celery worker` flags click parses; ValueError on a bad one."""
+    """Worker options {name: value} as the `celery worker` flags click parses; ValueError on a bad
+    one.
+    """
     options_of = known(app)
     argv = []
     for name, value in options.items():
@@ -102,7 +110,9 @@ def _flags(option, name, value):
 
 
 def _check_value(option, name, text):
-    """Refuse a value click would refuse at the worker's boot (only click's own types, no side effects)."""
+    """Refuse a value click would refuse at the worker's boot (only click's own types, no side
+    effects).
+    """
     kind = option.type
     if isinstance(kind, click.Choice):
         if text.lower() not in {c.lower() for c in kind.choices}:

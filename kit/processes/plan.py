@@ -1,4 +1,6 @@
-"""One pass over the app before workers start: options, stale steps, lint, requires and payload in a Plan."""
+"""One pass over the app before workers start: options, stale steps, lint, requires and payload in a
+Plan.
+"""
 
 from dataclasses import dataclass, field
 
@@ -11,24 +13,28 @@ from kit.blueprints.snapshot import BLUEPRINTS, check_app_steps
 class Plan:
     """What a cluster's workers run with, checked once; starting and restart() ship it as it is."""
 
-    #: The worker options as given (restart() without options reuses them; the Options panel shows them).
+    #: The worker options as given (restart() without options reuses them; the Options panel shows
+    #: them).
     worker_options: dict = field(default_factory=dict)
-    #: The `celery worker` flags: the kit's defaults, the cluster's shortcuts, then `worker_options`.
+    #: The `celery worker` flags: the kit's defaults, the cluster's shortcuts, then
+    #: `worker_options`.
     argv: tuple = ()
     #: What the workers rebuild the app from, all but its configuration (shipping.parts_of).
     parts: dict = field(default_factory=dict)
 
     def payload(self, app):
-        """The payload to ship: the parts and the app's configuration as it is now (the cluster sets some)."""
+        """The payload to ship: the parts and the app's configuration as it is now (the cluster sets
+        some).
+        """
         return {**self.parts, "config": shipping.config_of(app)}
 
 
 def make(app, worker_options=None, *, base=(), probes=True, gossip="fast"):
     """Check the app and the options once and return the Plan; raises before anything starts.
 
-    Validates the options (ValueError naming the bad one), drops step classes left by re-run
-    cells from app.steps, warns about the guide's pitfalls (StepWarning), refuses broken
-    `requires` (StepCycleError, CrossBlueprintError...) and unpicklable steps or tasks (ShippingError).
+    Validates the options (ValueError naming the bad one), drops step classes left by re-run cells
+    from app.steps, warns about the guide's pitfalls (StepWarning), refuses broken `requires`
+    (StepCycleError, CrossBlueprintError...) and unpicklable steps or tasks (ShippingError).
     """
     worker_options = dict(worker_options or {})
     argv = options.flags(app, options.merged(*base, worker_options))

@@ -1,4 +1,6 @@
-"""Child processes the kit owns: spawned in their own group, dead with their parent, killed as a tree."""
+"""Child processes the kit owns: spawned in their own group, dead with their parent, killed as a
+tree.
+"""
 
 import ctypes
 import os
@@ -59,9 +61,11 @@ RECORD = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
 def record_tail(text, lines):
-    """The last `lines` lines of a log, starting at a record's first line (never mid-banner or mid-traceback).
+    """The last `lines` lines of a log, starting at a record's first line (never mid-banner or
+    mid-traceback).
 
-    A record cut by the limit is left out; if that leaves nothing, the last record is given whole."""
+    A record cut by the limit is left out; if that leaves nothing, the last record is given whole.
+    """
     all_lines = text.splitlines()
     tail = all_lines[-lines:]
     starts = [i for i, line in enumerate(tail) if RECORD.match(line)]
@@ -90,9 +94,10 @@ class ChildProcess:
     """What the kernel's child processes share (EmbeddedRedis, ForkServer, WorkerProcess).
 
     `start()` starts the process and waits for its readiness signal, returning self (on failure it
-    stops what it started and raises with the process's stderr tail); `close()` stops it for good and
-    is idempotent; `status` is the one state: 'created', 'starting', 'running', 'exited' (it ended on
-    its own) or 'closed'. `with` starts and closes it (dask's ProcessInterface is the model).
+    stops what it started and raises with the process's stderr tail); `close()` stops it for good
+    and is idempotent; `status` is the one state: 'created', 'starting', 'running', 'exited' (it
+    ended on its own) or 'closed'. `with` starts and closes it (dask's ProcessInterface is the
+    model).
     """
 
     #: What the error messages call it.
@@ -135,7 +140,9 @@ class ChildProcess:
         return self.status in ("starting", "running")
 
     def _up(self):
-        """The status of a process that runs: 'running' unless the subclass knows it is still booting."""
+        """The status of a process that runs: 'running' unless the subclass knows it is still
+        booting.
+        """
         return "running"
 
     def _start(self, **kwargs):

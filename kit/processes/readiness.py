@@ -1,11 +1,13 @@
-"""Worker readiness: each worker announces itself once (a `kit-ready` event) and the kernel collects those.
+"""Worker readiness: each worker announces itself once (a `kit-ready` event) and the kernel collects
+those.
 
 Why not a ping loop: the old loop pinged the booting workers with a 0.15 s reply window and
-`limit=len(workers)`, again and again. kombu's `Mailbox._collect` counts every reply it drains toward
-that limit, replies to earlier pings too (it sets them aside in `Mailbox.unclaimed`), and waits at most
-the window for each. Once 60 booting workers on two cores answer later than 0.15 s, every round reads
-the previous round's replies and sends a new ping: the backlog never drains, and no worker is ever
-counted ready. An announcement has no window: it waits in the feed's history until it is read.
+`limit=len(workers)`, again and again. kombu's `Mailbox._collect` counts every reply it drains
+toward that limit, replies to earlier pings too (it sets them aside in `Mailbox.unclaimed`), and
+waits at most the window for each. Once 60 booting workers on two cores answer later than 0.15 s,
+every round reads the previous round's replies and sends a new ping: the backlog never drains, and
+no worker is ever counted ready. An announcement has no window: it waits in the feed's history until
+it is read.
 """
 
 import threading
@@ -13,7 +15,8 @@ import time
 
 from kit.events import contract
 
-#: Seconds without any announcement before the pending workers are pinged (a safety net, not the signal).
+#: Seconds without any announcement before the pending workers are pinged (a safety net, not the
+#: signal).
 PING_EVERY = 5.0
 
 
@@ -48,10 +51,11 @@ class ReadyWatch:
         return ready
 
     def wait(self, timeout, answering, progress=None):
-        """Until no worker is pending: None, or (worker, why) for the first that died or was too slow.
+        """Until no worker is pending: None, or (worker, why) for the first that died or was too
+        slow.
 
-        `answering(names)` pings the pending workers after PING_EVERY seconds without an announcement;
-        `progress()` is called each time some became ready.
+        `answering(names)` pings the pending workers after PING_EVERY seconds without an
+        announcement; `progress()` is called each time some became ready.
         """
         deadline = time.monotonic() + timeout
         next_ping = time.monotonic() + PING_EVERY
@@ -80,3 +84,9 @@ class ReadyWatch:
     def close(self):
         """Stop listening to the feed."""
         self.feed.unsubscribe(self._on_event)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

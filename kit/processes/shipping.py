@@ -1,4 +1,6 @@
-"""Shipping a notebook's app to worker processes: config, steps, tasks and options, through a private file."""
+"""Shipping a notebook's app to worker processes: config, steps, tasks and options, through a
+private file.
+"""
 
 import importlib
 import io
@@ -70,7 +72,9 @@ def steps_of(app, kind):
 
 
 def prune_steps(app, kind):
-    """Remove from app.steps[kind] the stale copies left by re-run notebook cells; return what is left."""
+    """Remove from app.steps[kind] the stale copies left by re-run notebook cells; return what is
+    left.
+    """
     steps = app.steps[kind]
     steps.difference_update({s for s in steps if isinstance(s, type) and not _current(s)})
     return steps_of(app, kind)
@@ -105,7 +109,9 @@ def config_of(app):
 
 
 def parts_of(app, probes=True, gossip="fast"):
-    """What the workers rebuild the app from, all but its configuration; ShippingError if unpicklable."""
+    """What the workers rebuild the app from, all but its configuration; ShippingError if
+    unpicklable.
+    """
     parts = {
         "main": app.main or "kit",
         "steps": {kind: steps_of(app, kind) for kind in ("worker", "consumer")},
@@ -151,14 +157,18 @@ def dumps(obj):
 
 
 def write(payload, run_dir):
-    """Write the payload and the kernel's import path into run_dir (0600); return the payload's path."""
+    """Write the payload and the kernel's import path into run_dir (0600); return the payload's
+    path.
+    """
     paths = {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}
     _write_private(os.path.join(run_dir, PATHS), json.dumps(paths).encode())
     return write_bytes(dumps(payload), run_dir)
 
 
 def read_bytes(run_dir):
-    """The shipped payload as bytes (never unpickled in the kernel: that would rewrite live classes)."""
+    """The shipped payload as bytes (never unpickled in the kernel: that would rewrite live
+    classes).
+    """
     with open(os.path.join(run_dir, PAYLOAD), "rb") as f:
         return f.read()
 
@@ -189,7 +199,9 @@ def _check_picklable(obj, what):
 
 
 def load(run_dir):
-    """In a worker: take the kernel's import path and working directory, then unpickle the payload."""
+    """In a worker: take the kernel's import path and working directory, then unpickle the
+    payload.
+    """
     with open(os.path.join(run_dir, PATHS)) as f:
         paths = json.load(f)
     sys.path.extend(p for p in paths["sys_path"] if p not in sys.path)

@@ -1,4 +1,6 @@
-"""Worker processes: the `celery worker` command line, start (forked or spawned), stop, boot diagnosis."""
+"""Worker processes: the `celery worker` command line, start (forked or spawned), stop, boot
+diagnosis.
+"""
 
 import os
 import signal
@@ -22,7 +24,9 @@ def fork_server():
 
 
 def close_fork_server():
-    """Close the kernel's fork server (its workers die with it); the next fork_server() starts another."""
+    """Close the kernel's fork server (its workers die with it); the next fork_server() starts
+    another.
+    """
     if _forkserver is not None:
         _forkserver.close()
 

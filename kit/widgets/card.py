@@ -1,4 +1,6 @@
-"""The cluster's live card (what `cluster` shows in a notebook): state, broker, workers, the dashboard."""
+"""The cluster's live card (what `cluster` shows in a notebook): state, broker, workers, the
+dashboard.
+"""
 
 import weakref
 
@@ -20,7 +22,9 @@ def card_of(cluster):
 
 
 class ClusterCard:
-    """dask's LocalCluster card for the kit: redrawn at most `rate` times a second while the cluster lives."""
+    """dask's LocalCluster card for the kit: redrawn at most `rate` times a second while the cluster
+    lives.
+    """
 
     def __init__(self, cluster, rate=2.0):
         self.cluster = cluster

@@ -1,4 +1,6 @@
-"""The Consumer panel: publish good and bad messages to the kit's SafeConsumer and count its verdicts."""
+"""The Consumer panel: publish good and bad messages to the kit's SafeConsumer and count its
+verdicts.
+"""
 
 import collections
 import json
@@ -16,7 +18,9 @@ PICKLE = "application/x-python-serialize"
 
 
 class ConsumerPanel(Panel):
-    """JSON typed in a text area, malformed JSON, pickle, plain text, and what the consumer made of them."""
+    """JSON typed in a text area, malformed JSON, pickle, plain text, and what the consumer made of
+    them.
+    """
 
     title = "Consumer"
     types = (CONSUMER,)
@@ -99,7 +103,9 @@ class ConsumerPanel(Panel):
         self._publish(body)
 
     def publish_malformed(self):
-        """Publish a body labelled JSON that does not parse (the text if it is not JSON, else a sample)."""
+        """Publish a body labelled JSON that does not parse (the text if it is not JSON, else a
+        sample).
+        """
         text = self.text.value
         try:
             json.loads(text)

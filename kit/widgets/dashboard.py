@@ -1,4 +1,6 @@
-"""kit.Dashboard: a cluster's steps, gossip, consumer, options, live graph and timeline in one widget."""
+"""kit.Dashboard: a cluster's steps, gossip, consumer, options, live graph and timeline in one
+widget.
+"""
 
 import collections
 import threading
@@ -23,7 +25,8 @@ HEADER = (FEED, *Roster.TYPES)
 
 
 class Dashboard:
-    """Every panel of the kit for one cluster, in tabs that fit a laptop screen: `kit.Dashboard(cluster)`.
+    """Every panel of the kit for one cluster, in tabs that fit a laptop screen:
+    `kit.Dashboard(cluster)`.
 
     A button runs its action in the kernel with every button disabled meanwhile. An exception
     raised by an action (or by a live update) is shown in the panel and in the error area
@@ -93,7 +96,9 @@ class Dashboard:
         return [b for p in self.panels for b in p.buttons]
 
     def run(self, panel, handler):
-        """Run a panel's action: buttons disabled meanwhile; an exception is shown, never swallowed."""
+        """Run a panel's action: buttons disabled meanwhile; an exception is shown, never
+        swallowed.
+        """
         if self._running:  # an action triggered by another one (e.g. a dropdown it refreshed)
             return handler()
         if self.closed_at is not None:
@@ -118,7 +123,9 @@ class Dashboard:
             self._throttle.poke()
 
     def show_error(self, exc, where):
-        """Show an exception (traceback folded) in the error area below the tabs; keep the last five."""
+        """Show an exception (traceback folded) in the error area below the tabs; keep the last
+        five.
+        """
         self.errors.append(exc)
         self._shown.append(traceback_html(exc, where))
         self.error_area.value = "".join(reversed(self._shown))
@@ -132,7 +139,9 @@ class Dashboard:
         self.error_box.layout.display = "none"
 
     def after_restart(self, source):
-        """Workers were restarted by `source`: let the other panels catch up (e.g. redraw the graph)."""
+        """Workers were restarted by `source`: let the other panels catch up (e.g. redraw the
+        graph).
+        """
         for panel in self.panels:
             if panel is not source:
                 panel.after_restart()
@@ -142,7 +151,9 @@ class Dashboard:
 
     # -- live updates (feed thread -> throttle thread) ------------------------------------------
     def _listener(self, panel):
-        """A feed subscriber for one panel: records the event, marks the panel dirty when it says so."""
+        """A feed subscriber for one panel: records the event, marks the panel dirty when it says
+        so.
+        """
 
         def on_event(event):
             if panel.on_event(event):
@@ -170,7 +181,9 @@ class Dashboard:
         )
 
     def _show_closed(self):
-        """The cluster was closed: grey the dashboard, disable every control, freeze the timeline."""
+        """The cluster was closed: grey the dashboard, disable every control, freeze the
+        timeline.
+        """
         self.closed_at = time.time()
         for control in _controls(self.widget):
             control.disabled = True
@@ -195,7 +208,9 @@ class Dashboard:
 
 
 def _controls(widget):
-    """Every widget with a `disabled` trait inside `widget` (buttons, dropdowns, checkboxes, text)."""
+    """Every widget with a `disabled` trait inside `widget` (buttons, dropdowns, checkboxes,
+    text).
+    """
     if widget.has_trait("disabled"):
         yield widget
     for child in getattr(widget, "children", ()):

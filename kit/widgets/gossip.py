@@ -1,4 +1,6 @@
-"""The Gossip panel: add, stop or kill a worker, start an election; the cluster size each worker sees; log."""
+"""The Gossip panel: add, stop or kill a worker, start an election; the cluster size each worker
+sees; log.
+"""
 
 import collections
 import time
@@ -14,7 +16,9 @@ DETAILS = GOSSIP_EVENTS
 
 
 class LogLine(collections.namedtuple("LogLine", "time host what fields")):
-    """One line of the gossip log: when, which worker saw it, what (node_join, elected, ...), its fields."""
+    """One line of the gossip log: when, which worker saw it, what (node_join, elected, ...), its
+    fields.
+    """
 
 
 #: A symbol per callback (in every common font; the word beside it says it too).
@@ -131,7 +135,9 @@ class GossipPanel(Panel):
         self._ownership()
 
     def _ownership(self):
-        """Kill and Add need processes this notebook owns: disabled, with the reason why, in a room view."""
+        """Kill and Add need processes this notebook owns: disabled, with the reason why, in a room
+        view.
+        """
         name, owns = self.worker.value, getattr(self.cluster, "owns", lambda _name: True)
         kill_ok, add_ok = not name or owns(name), getattr(self.cluster, "starts_workers", True)
         self.kill_button.tooltip = (
@@ -174,7 +180,9 @@ class GossipPanel(Panel):
         return True
 
     def _track_end(self, kind, what, host, t, peer):
-        """Where each worker's line ends: the first node_lost/node_leave about it, or its worker-offline."""
+        """Where each worker's line ends: the first node_lost/node_leave about it, or its
+        worker-offline.
+        """
         if kind == "worker-online":
             self.ends.pop(host, None)
         elif kind == "worker-offline":

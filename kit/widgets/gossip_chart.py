@@ -1,4 +1,6 @@
-"""The gossip panel's chart: each worker's view of the cluster size over time, until it left or was lost."""
+"""The gossip panel's chart: each worker's view of the cluster size over time, until it left or was
+lost.
+"""
 
 from kit.roster import natural
 from kit.widgets.panel import clock, escape
@@ -11,7 +13,9 @@ LEGEND_LINES = 8
 
 
 def in_window(points, start):
-    """The points from `start` on, led by the level the worker saw at `start` (its last earlier point)."""
+    """The points from `start` on, led by the level the worker saw at `start` (its last earlier
+    point).
+    """
     points = list(points)
     before = [p for p in points if p[0] < start]
     inside = [p for p in points if p[0] >= start]
@@ -46,9 +50,10 @@ def _legend(lines, ends):
 def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, least=20.0):
     """An SVG step chart of each worker's cluster size over the last `span` seconds.
 
-    sizes: [(worker, [(time, size), ...])]; live: workers alive now; ends: {worker: (time, 'lost'|'left')}.
-    A line runs to now while its worker lives, else to the moment it left or was lost, marked there.
-    The time axis fits the data: from the first point (at least `least` seconds), up to `span`."""
+    sizes: [(worker, [(time, size), ...])]; live: workers alive now; ends: {worker: (time,
+    'lost'|'left')}. A line runs to now while its worker lives, else to the moment it left or was
+    lost, marked there. The time axis fits the data: from the first point (at least `least`
+    seconds), up to `span`."""
     first = min([t for _, points in sizes for t, _ in points] or [now])
     span = min(span, max(least, now - first + 1.0))
     ends, start = ends or {}, now - span
@@ -95,7 +100,8 @@ def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, l
         f"{f'-{a:.0f} s' if a else 'now'}</text>"
         for a in (span, span * 0.75, span / 2, span / 4, 0)
     )
-    return f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>{''.join(parts)}{ticks}</svg>"
+    svg = f"<svg width='{width}' height='{height}' style='font-family:sans-serif'>"
+    return f"{svg}{''.join(parts)}{ticks}</svg>"
 
 
 def _anchor(ago, span):

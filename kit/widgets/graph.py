@@ -1,4 +1,6 @@
-"""The Graph panel: the live blueprints of a chosen worker (or the app's static ones) as SVG, refreshable."""
+"""The Graph panel: the live blueprints of a chosen worker (or the app's static ones) as SVG,
+refreshable.
+"""
 
 import ipywidgets as w
 

@@ -1,4 +1,6 @@
-"""The dashboard's header line: the cluster's state, its workers counted by state, the event feed."""
+"""The dashboard's header line: the cluster's state, its workers counted by state, the event
+feed.
+"""
 
 from kit.roster import Roster, badge, broker_note, plural
 from kit.widgets.panel import clock, escape
@@ -6,7 +8,10 @@ from kit.widgets.panel import clock, escape
 #: Up to this many worker names are listed; beyond, only the counts by state.
 NAMES = 8
 #: Greys out a closed dashboard (its class is added to the dashboard's box).
-CLOSED_CSS = "<style>.kit-closed .widget-tab, .kit-closed .lm-TabBar {filter: grayscale(1); opacity: .6}</style>"
+CLOSED_CSS = (
+    "<style>.kit-closed .widget-tab, .kit-closed .lm-TabBar"
+    " {filter: grayscale(1); opacity: .6}</style>"
+)
 
 
 def names(states, limit=NAMES):
@@ -18,7 +23,9 @@ def names(states, limit=NAMES):
 
 
 def header_html(cluster, roster: Roster, connected: bool, closed_at=None) -> str:
-    """The header as HTML: always true of the cluster right now (closed, running, workers by state)."""
+    """The header as HTML: always true of the cluster right now (closed, running, workers by
+    state).
+    """
     states = roster.states()
     up = sum(1 for s in states.values() if s == "up")
     if closed_at is not None:

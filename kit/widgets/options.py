@@ -1,4 +1,6 @@
-"""The Options panel: the app's command-line options as a form; Apply restarts the workers with them."""
+"""The Options panel: the app's command-line options as a form; Apply restarts the workers with
+them.
+"""
 
 import collections
 
@@ -84,7 +86,9 @@ class OptionsPanel(Panel):
         )
 
     def values(self):
-        """{option name: value} from the form, empty fields left out; raises ValueError naming a bad field."""
+        """{option name: value} from the form, empty fields left out; raises ValueError naming a bad
+        field.
+        """
         out = {}
         for name, field in self.fields.items():
             option = self.options[name]
@@ -101,7 +105,9 @@ class OptionsPanel(Panel):
         return out
 
     def apply(self):
-        """Restart the workers with the form's options; the cluster's other ones (`pool`...) stay."""
+        """Restart the workers with the form's options; the cluster's other ones (`pool`...)
+        stay.
+        """
         current = self.cluster.worker_options
         kept = {k: v for k, v in current.items() if k.replace("-", "_") not in self.fields}
         options = {**kept, **self.values()}

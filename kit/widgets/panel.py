@@ -1,4 +1,6 @@
-"""What every dashboard panel shares: buttons that run one action at a time, a status line, a throttle."""
+"""What every dashboard panel shares: buttons that run one action at a time, a status line, a
+throttle.
+"""
 
 import html
 import threading
@@ -100,7 +102,9 @@ class Panel:
         self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
 
     def button(self, description, handler, icon="", tooltip="", style=""):
-        """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors shown)."""
+        """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors
+        shown).
+        """
         b = w.Button(
             description=description,
             icon=icon,
@@ -126,7 +130,9 @@ class Panel:
         return False
 
     def replay(self):
-        """Feed the kept history of this panel's event types to on_event (what happened before it existed)."""
+        """Feed the kept history of this panel's event types to on_event (what happened before it
+        existed).
+        """
         for event in list(self.cluster.events.history):
             if event.get("type") in self.types:
                 self.on_event(event)
@@ -139,7 +145,9 @@ class Panel:
 
 
 def live_workers(cluster):
-    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops workers."""
+    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops
+    workers.
+    """
     for _ in range(5):
         try:
             return list(getattr(cluster, "workers", ()))

@@ -1,4 +1,4 @@
-"""The live timeline: a swimlane per worker with timer fires, task runs, boot calls and gossip markers."""
+"""The live timeline: a swimlane per worker with timer fires, task runs, boot calls, markers."""
 
 import collections
 import threading
@@ -10,17 +10,9 @@ from kit.roster import natural
 from kit.widgets.panel import Throttle, clock, live_workers
 
 #: Event fields not repeated in a marker's hover text.
-_HIDDEN = {
-    "type",
-    "hostname",
-    "timestamp",
-    "utcoffset",
-    "pid",
-    "clock",
-    "local_received",
-    "kit_time",
-    "event",
-}
+_HIDDEN = frozenset(
+    "type hostname timestamp utcoffset pid clock local_received kit_time event".split()
+)
 #: The events the timeline draws.
 TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
 #: ... and the feed's own, which tells the timeline its cluster closed (it then freezes).
@@ -28,7 +20,7 @@ LISTENS = (*TYPES, FEED)
 
 
 class Fire(collections.namedtuple("Fire", "time host callback duration error")):
-    """A timer callback that ran: when, on which worker, its name, seconds it took, its error or None."""
+    """A timer callback that ran: when, on which worker, its name, seconds taken, error or None."""
 
 
 class Mark(collections.namedtuple("Mark", "time host kind text fields")):
@@ -86,9 +78,7 @@ class Timeline:
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(
-                draw.chunk_start(time.time() - self.window)
-            )  # whole chunks: the widget drops them
+            self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: as the widget
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
@@ -108,11 +98,8 @@ class Timeline:
 
     # -- ingest (text for hover is made once, here) ---------------------------------------------
     def _ingest(self, e):
-        kind, t, host = (
-            e.get("type", ""),
-            e.get("timestamp") or time.time(),
-            e.get("hostname") or "?",
-        )
+        kind, host = e.get("type", ""), e.get("hostname") or "?"
+        t = e.get("timestamp") or time.time()
         if kind == TIMER:
             self._timer(e, t, host)
         elif kind == LIFECYCLE:
@@ -205,7 +192,9 @@ class Timeline:
 
     # -- plain data ---------------------------------------------------------------------------
     def lanes(self):
-        """{worker: {'fires': [...], 'tasks': [...], 'marks': [...], 'boot': [...]}} for the kept window."""
+        """The kept window: {worker: {'fires': [...], 'tasks': [...], 'marks': [...], 'boot':
+        ...}}.
+        """
         with self._lock:
             self._drain()
             lanes = {
@@ -233,13 +222,13 @@ class Timeline:
             return lanes
 
     def view_data(self):
-        """What the widget draws: {'lanes': [...], 'series': {id: style}, 'chunks': {id: cols}, 'now': t}."""
+        """What the widget draws: {'lanes': [...], 'series': {...}, 'chunks': {...}, 'now': t}."""
         with self._lock:
             self._drain()
             return self._view()
 
     def _lane_names(self):
-        """A lane per worker alive or with something in the window, in name order (w1, w2, ..., w10)."""
+        """A lane per worker alive or with items in the window, in name order (w1, w2, ..., w10)."""
         return sorted({*self._hosts, *live_workers(self.cluster)}, key=natural)
 
     def _view(self):
@@ -260,7 +249,7 @@ class Timeline:
         }
 
     def hidden_callbacks(self):
-        """The periodic timer callbacks kept but not drawn (Celery's own; `periodic=True` draws them)."""
+        """Periodic timer callbacks kept, not drawn (Celery's own; `periodic=True` draws them)."""
         return [] if self.periodic else sorted(cb for cb in self._callbacks if draw.periodic(cb))
 
     # -- widget -------------------------------------------------------------------------------
@@ -286,7 +275,7 @@ class Timeline:
         self._throttle.poke()
 
     def freeze(self, at=None):
-        """Stop at time `at` (e.g. when the cluster closed): a last update, then the picture stands still."""
+        """Stop at time `at` (e.g. the cluster closed): a last update, then the picture stays."""
         self.close()
         self._flush()
         if self._widget is not None:

@@ -1,4 +1,4 @@
-"""The timeline's widget: its items as series and 5-second chunks, drawn in the browser (timeline_view.js)."""
+"""The timeline's widget: its items as series and 5-second chunks, drawn by timeline_view.js."""
 
 import collections
 import json
@@ -58,8 +58,8 @@ BOOT_ROWS = 24
 #: Seconds of items per chunk: only the newest chunks change, so an update sends a few kilobytes
 #: (Jupyter's server drops every widget message above 1 MB/s of iopub data, freezing all widgets).
 CHUNK = 5.0
-#: Bytes a second the widget may send, averaged over WINDOW seconds (Jupyter's limit: 1 MB/s over 3 s,
-#: shared by every widget and output of the notebook).
+#: Bytes a second the widget may send, averaged over WINDOW seconds (Jupyter's limit: 1 MB/s over 3
+#: s, shared by every widget and output of the notebook).
 BUDGET, WINDOW = 300_000, 3.0
 
 
@@ -69,7 +69,9 @@ def category(callback):
 
 
 def periodic(callback):
-    """Celery's own high-rate timers (heartbeat, gossip checks, broker housekeeping): hidden by default."""
+    """Celery's own high-rate timers (heartbeat, gossip checks, broker housekeeping): hidden by
+    default.
+    """
     return category(callback) != "user"
 
 
@@ -79,7 +81,9 @@ def chunk_start(t):
 
 
 def series_of(callbacks, every):
-    """Every series the widget may draw: a tick row per timer callback, both kinds of bar, each marker."""
+    """Every series the widget may draw: a tick row per timer callback, both kinds of bar, each
+    marker.
+    """
     out = {}
     base, span = ROW["fires"]
     for i, cb in enumerate(callbacks):
@@ -123,8 +127,9 @@ def series_of(callbacks, every):
 
 
 def _chunks(series, rows, columns):
-    """{f"{series}@{n}": payload}: rows (time first, then host, then one value per column) cut into chunks,
-    with times as offsets from the chunk's start and hosts as indexes into its own `hosts` list."""
+    """{f"{series}@{n}": payload}: rows (time first, then host, then one value per column) cut into
+    chunks, with times as offsets from the chunk's start and hosts as indexes into its own `hosts`
+    list."""
     out = {}
     for row in rows:
         n = int(row[0] // CHUNK)
@@ -187,7 +192,9 @@ def chunks_of(fires, tasks, boot, marks):
 
 
 def task_rows(tasks):
-    """A bar per task run (length None while running); runs that overlap on a worker get their own slot."""
+    """A bar per task run (length None while running); runs that overlap on a worker get their own
+    slot.
+    """
     rows, busy, now = [], {}, time.time()
     base, span = ROW["tasks"]
     for task in sorted(tasks, key=lambda task: task["start"]):
@@ -213,8 +220,9 @@ def task_rows(tasks):
 
 
 class TimelineWidget(anywidget.AnyWidget):
-    """Lanes on a canvas (timeline_view.js). A view starts from `snapshot`, asks the kernel for a fresh
-    one, then applies updates; every message carries whole chunks, so a late or extra view never drifts."""
+    """Lanes on a canvas (timeline_view.js). A view starts from `snapshot`, asks the kernel for a
+    fresh one, then applies updates; every message carries whole chunks, so a late or extra view
+    never drifts."""
 
     _esm = HERE / "timeline_view.js"
     _css = HERE / "timeline_view.css"
@@ -279,7 +287,9 @@ class TimelineWidget(anywidget.AnyWidget):
             self._post({"type": "snapshot", "now": time.time(), "chunks": chunks})
 
     def refresh_snapshot(self):
-        """Put the current chunks in `snapshot`, which a view draws before the kernel answers its hello."""
+        """Put the current chunks in `snapshot`, which a view draws before the kernel answers its
+        hello.
+        """
         with self._lock:
             self.snapshot = dict(self.chunks)
 

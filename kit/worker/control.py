@@ -1,4 +1,6 @@
-"""The kit's remote-control commands (as in Celery's `celery.worker.control`): live blueprint, elections."""
+"""The kit's remote-control commands (as in Celery's `celery.worker.control`): live blueprint,
+elections.
+"""
 
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
@@ -44,7 +46,9 @@ def _describe(blueprint):
 
 @control_command(args=[("id", str), ("action", str)], signature="<id> [action]")
 def kit_elect(state, id, action=None):
-    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
+    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip
+    'won').
+    """
     gossip = state.consumer.gossip
     if not gossip.enabled:
         return {

@@ -1,12 +1,14 @@
-"""Celery before 5.7 loses task events a pool thread sends while the event loop flushes them: a guard."""
+"""Celery before 5.7 loses task events a pool thread sends while the event loop flushes them: a
+guard.
+"""
 
 import celery
 
 from kit.worker import internals
 
 #: Celery 5.5 and 5.6 clear a buffered event group after publishing it, so the events other threads
-#: appended meanwhile are lost: on the threads pool, `task-started` often never arrives (celery#10434,
-#: fixed in 5.7.0).
+#: appended meanwhile are lost: on the threads pool, `task-started` often never arrives
+#: (celery#10434, fixed in 5.7.0).
 AFFECTED = tuple(celery.VERSION[:2]) < (5, 7)
 
 

@@ -1,4 +1,5 @@
-"""Fast gossip: heartbeats and lost-peer checks sized to the cluster, so node_lost is quick yet never false.
+"""Fast gossip: heartbeats and lost-peer checks sized to the cluster, so node_lost is quick yet
+never false.
 
 Celery's gossip thinks a peer alive until its last heartbeat + 2 x the interval the peer advertises
 in each heartbeat (`freq`), and checks every `interval` seconds. Every worker reads every peer's
@@ -6,11 +7,12 @@ heartbeats, so with a fixed interval the cluster's work grows with the square of
 30 workers on two cores fall behind reading them and report live peers lost by the thousand.
 
 This step gives each machine a budget instead: `heartbeats_per_core` heartbeats read per second per
-CPU core. A worker beats every `max(heartbeat_interval, size * local / budget)` seconds, where `size`
-is the number of workers it hears and `local` those on its own host (same name after the `@`),
-since all of them read each heartbeat on the same cores. A room of laptops (one worker each) gets
-a short interval; 60 workers on one 2-core machine a longer one. It checks four times per interval,
-re-sizes as peers come and go, and peers follow, because every heartbeat carries its `freq`.
+CPU core. A worker beats every `max(heartbeat_interval, size * local / budget)` seconds, where
+`size` is the number of workers it hears and `local` those on its own host (same name after the
+`@`), since all of them read each heartbeat on the same cores. A room of laptops (one worker each)
+gets a short interval; 60 workers on one 2-core machine a longer one. It checks four times per
+interval, re-sizes as peers come and go, and peers follow, because every heartbeat carries its
+`freq`.
 
 On a busy machine a process may not run for a while. Two guards keep that from looking like death:
 - Sender: the step measures how late its own event loop runs (its check timer's lateness, a
@@ -35,14 +37,18 @@ CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (o
 
 
 class FastGossip(bootsteps.Step):
-    """Heartbeat and gossip check intervals that follow the cluster's size (see the module docstring)."""
+    """Heartbeat and gossip check intervals that follow the cluster's size (see the module
+    docstring).
+    """
 
     requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
     #: Shortest heartbeat interval (seconds): small clusters, or workers with cores of their own.
     heartbeat_interval = 0.2
-    #: Heartbeats the workers of one machine read per second per core (the interval grows beyond it).
+    #: Heartbeats the workers of one machine read per second per core (the interval grows beyond
+    #: it).
     heartbeats_per_core = 750.0
-    #: Gossip checks for lost peers per heartbeat interval (never more often than `min_check` seconds).
+    #: Gossip checks for lost peers per heartbeat interval (never more often than `min_check`
+    #: seconds).
     checks_per_interval = 4
     min_check = 0.1
     #: Re-size only when the ideal interval differs from the current one by more than this fraction.
@@ -96,7 +102,9 @@ class FastGossip(bootsteps.Step):
         return heard
 
     def check(self):
-        """Gossip's periodic check: report peers lost, then re-size the intervals if the cluster changed."""
+        """Gossip's periodic check: report peers lost, then re-size the intervals if the cluster
+        changed.
+        """
         gossip = self.c.gossip
         self._measure_lateness(gossip.interval)
         now, host = time.time(), gossip.hostname.partition("@")[2]
@@ -109,7 +117,9 @@ class FastGossip(bootsteps.Step):
         self.resize()
 
     def _silent(self, worker, now, host):
-        """Past Celery's expiry, is the peer's silence proven (see the module docstring's two guards)?"""
+        """Past Celery's expiry, is the peer's silence proven (see the module docstring's two
+        guards)?
+        """
         if not worker.heartbeats:  # went offline: nothing to wait for
             return True
         last, freq = worker.heartbeats[-1], float(worker.freq)
@@ -117,7 +127,9 @@ class FastGossip(bootsteps.Step):
         return self.echo > last + freq + self.margin and now > last + 2 * freq + slack
 
     def _measure_lateness(self, period):
-        """How late this check runs (decaying maximum); a stall grows the `freq` we advertise at once."""
+        """How late this check runs (decaying maximum); a stall grows the `freq` we advertise at
+        once.
+        """
         now = time.monotonic()
         if self._last_check is not None:
             since = now - self._last_check
@@ -134,7 +146,9 @@ class FastGossip(bootsteps.Step):
         self._last_check = now
 
     def freq(self):
-        """The heartbeat interval we advertise: the one we keep, plus how late our loop has been running."""
+        """The heartbeat interval we advertise: the one we keep, plus how late our loop has been
+        running.
+        """
         return self.interval + self.lateness
 
     def resize(self):
@@ -150,7 +164,9 @@ class FastGossip(bootsteps.Step):
         self._last_check = None  # the next lateness is measured against the new period
 
     def _rearm_heart(self, interval):
-        """Send a heartbeat carrying the new `freq` now (peers judge us by it), then every `interval` s."""
+        """Send a heartbeat carrying the new `freq` now (peers judge us by it), then every
+        `interval` s.
+        """
         heart = self.c.heart
         if heart is None or heart.tref is None:
             return

@@ -1,4 +1,5 @@
-"""The Celery and kombu internals the kit's probes touch, in one place (tests/test_internals.py checks them).
+"""The Celery and kombu internals the kit's probes touch, in one place (tests/test_internals.py
+checks them).
 
 Each is used through a function below, so a Celery release that renames one breaks here, and
 `missing(worker)` says which, and what the kit needs it for.
@@ -110,7 +111,9 @@ def leader(gossip, requests):
 
 
 def keep_events_sent_during_flush():
-    """Make ``EventDispatcher.flush`` remove only the buffered events it published (as Celery 5.7 does)."""
+    """Make ``EventDispatcher.flush`` remove only the buffered events it published (as Celery 5.7
+    does).
+    """
     from celery.events.dispatcher import EventDispatcher
 
     original = EventDispatcher.flush
@@ -147,7 +150,9 @@ def _owner(where, objects):
 
 
 def missing(worker):
-    """What Celery no longer has, one message per internal, checked on a built (unstarted) WorkController."""
+    """What Celery no longer has, one message per internal, checked on a built (unstarted)
+    WorkController.
+    """
     c = worker.consumer
     from types import SimpleNamespace
 

@@ -66,7 +66,9 @@ def _traced(step, blueprint, method, fn):
 
 
 def _factory(cls, blueprint):
-    """Stands in for a step class in Blueprint.apply: times __init__ and traces the instance's methods."""
+    """Stands in for a step class in Blueprint.apply: times __init__ and traces the instance's
+    methods.
+    """
 
     def make(parent, **kwargs):
         timings = {}
@@ -81,7 +83,9 @@ def _factory(cls, blueprint):
 
 
 def install_lifecycle_probe(boot_log=None):
-    """Patch Blueprint._finalize_steps in this worker process so every step of both blueprints is traced."""
+    """Patch Blueprint._finalize_steps in this worker process so every step of both blueprints is
+    traced.
+    """
     global _boot_fd
     if boot_log:
         _boot_fd = os.open(boot_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -153,7 +157,9 @@ class TracedEntry(internals.Entry):
 
 
 class TimerProbe(bootsteps.Step):
-    """Wraps the worker timer's call_at/call_after/call_repeatedly: schedules, fires, cancellations."""
+    """Wraps the worker timer's call_at/call_after/call_repeatedly: schedules, fires,
+    cancellations.
+    """
 
     requires = {"celery.worker.components:Timer"}
 
@@ -168,7 +174,8 @@ NO_CANDIDATE = (float("inf"), "", None, None)
 
 
 class GossipProbe(bootsteps.StartStopStep):
-    """Reports node_join/leave/lost as this worker sees them, the cluster size it then sees, and elections.
+    """Reports node_join/leave/lost as this worker sees them, the cluster size it then sees, and
+    elections.
 
     The size counts the peers the gossip knows: a peer whose heartbeat is only late still counts
     until it is reported lost. Celery's default check reports every lost peer of a round before it
@@ -233,8 +240,9 @@ class GossipProbe(bootsteps.StartStopStep):
         return handler
 
     def _wrap_ack(self, on_ack):
-        """Celery's on_elect_ack decides; this reports the leader it picked. One guard: with a single
-        request (the usual case) kombu's `sort_heap` reads a second one: IndexError, the worker dies."""
+        """Celery's on_elect_ack decides; this reports the leader it picked. One guard: with a
+        single request (the usual case) kombu's `sort_heap` reads a second one: IndexError, the
+        worker dies."""
 
         def handler(event):
             eid = event.get("id")
