@@ -1,19 +1,19 @@
-"""The notebook-side event feed: a receiver thread per cluster, a bounded history, subscribe and
-wait_for.
+"""The notebook-side event feed: a receiver thread per cluster that fills an EventLog (log.py)
+from the broker.
 """
 
-import collections
 import threading
 import time
 
 from celery import Celery
 
-from kit.events.contract import FEED, GROUP
-from kit.processes.broker import mask_url
 from kit.errors import ClusterError
+from kit.events.contract import FEED, GROUP
+from kit.events.log import EventLog
+from kit.processes.broker import mask_url
 
 
-class EventFeed:
+class EventFeed(EventLog):
     """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain
     dicts.
 
@@ -24,13 +24,7 @@ class EventFeed:
     """
 
     def __init__(self, broker_url, maxlen=10000, transport_options=None):
-        self._ring = collections.deque(maxlen=maxlen)
-        self._seq = 0
-        self.counts = collections.Counter()
-        self.errors = collections.deque(maxlen=50)
-        self.connected = False
-        self._subscribers = []
-        self._cond = threading.Condition()
+        super().__init__(maxlen)
         options = {"broker_transport_options": transport_options or {}}
         self._app = Celery("kit-feed", broker=broker_url, set_as_current=False, **options)
         self._receiver = None
@@ -38,10 +32,8 @@ class EventFeed:
         self._thread = threading.Thread(target=self._run, name="kit-event-feed", daemon=True)
         self._heard = threading.Event()
         self._probe_id = f"kit-feed-{id(self):x}"
-        self._generation = (
-            0  #: connections made so far: a probe thread stops when a newer one starts
-        )
-        self._waiters = 0
+        #: connections made so far: a probe thread stops when a newer one starts
+        self._generation = 0
 
     def start(self, timeout=10.0):
         """Start receiving; returns once an event of its own has come back (the feed is subscribed).
@@ -152,89 +144,6 @@ class EventFeed:
         event.setdefault("timestamp", time.time())
         self._dispatch(event)
 
-    def _dispatch(self, event):
-        with self._cond:
-            self._seq += 1
-            self._ring.append((self._seq, event))
-            self.counts[event.get("type")] += 1
-            if self._waiters:
-                self._cond.notify_all()
-        kind = event.get("type")
-        for fn, types in list(self._subscribers):
-            if types is not None and kind not in types:
-                continue
-            try:
-                fn(event)
-            except Exception as exc:  # a broken callback must not stop the feed
-                self.errors.append(
-                    f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
-                )
-
-    @property
-    def history(self):
-        """The kept events, oldest first."""
-        return [event for _, event in list(self._ring)]
-
-    def subscribe(self, fn=None, types=None):
-        """Call fn(event) for every event from now on, or only those whose type is in `types`.
-
-        `types`: event type strings (kit.events.contract's, e.g. `contract.GOSSIP`, or Celery's,
-        e.g. 'worker-online'). Returns fn, so `@feed.subscribe` and `@feed.subscribe(types=[...])`
-        work.
-        """
-        if isinstance(types, str):
-            raise TypeError(f"types={types!r}: give a list of event types, e.g. types=[{types!r}]")
-        if fn is None:
-            return lambda f: self.subscribe(f, types=types)
-        self._subscribers.append((fn, None if types is None else frozenset(types)))
-        return fn
-
-    def unsubscribe(self, fn):
-        """Stop calling fn (every subscription of it)."""
-        self._subscribers = [(f, t) for f, t in self._subscribers if f != fn]
-
-    def wait_for(self, type, timeout=10.0, since=None, **match):
-        """The first event of `type` whose fields equal `match` (a value may be a predicate).
-
-        Looks through the kept history too (only events with timestamp >= `since`, if given), then
-        waits.
-        """
-        deadline = time.monotonic() + timeout
-        checked = 0
-        with self._cond:
-            while True:
-                for seq, event in list(self._ring):
-                    if seq > checked and _matches(event, type, since, match):
-                        return event
-                checked = self._seq
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    shown = "".join(f", {k}={v!r}" for k, v in match.items())
-                    recent = [e.get("type") for _, e in list(self._ring)[-5:]]
-                    raise TimeoutError(
-                        f"no {type!r} event{shown} within {timeout} s "
-                        f"(feed connected={self.connected}, last types seen: {recent})"
-                    )
-                self._waiters += 1
-                try:
-                    self._cond.wait(min(left, 0.5))
-                finally:
-                    self._waiters -= 1
-
-    def table(self, last=20, type=None):
-        """The last events as a pandas DataFrame indexed by their time (with pandas), else a list of
-        dicts.
-        """
-        rows = [e for e in self.history if type is None or e.get("type") == type][-last:]
-        try:
-            import pandas
-        except ImportError:
-            return rows
-        when = pandas.Index([_clock(e.get("timestamp")) for e in rows], name="time")
-        return pandas.DataFrame(
-            rows, index=when
-        )  # indexed by when the event was sent, not 0, 1, 2…
-
     def close(self):
         """Stop the receiver thread; idempotent."""
         self._stopping = True
@@ -251,22 +160,3 @@ class EventFeed:
 
     def __repr__(self):
         return f"<EventFeed {len(self._ring)} events, connected={self.connected}>"
-
-
-def _matches(event, type_, since, match):
-    if event.get("type") != type_:
-        return False
-    if since is not None and event.get("timestamp", 0) < since:
-        return False
-    for key, want in match.items():
-        got = event.get(key)
-        if not (want(got) if callable(want) else got == want):
-            return False
-    return True
-
-
-def _clock(ts):
-    """'12:00:03.250' (local time) for an event's timestamp; '' when it has none."""
-    if not ts:
-        return ""
-    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"
