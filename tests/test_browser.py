@@ -122,7 +122,7 @@ def stop(proc, timeout=30):
 
 
 def plotted_points(page):
-    """Items the timeline view (kit/timeline_view.js) drew: it keeps the count in data-items."""
+    """Items the timeline view (kit/widgets/timeline_view.js) drew: it keeps the count in data-items."""
     return page.evaluate("""() => Array.from(document.querySelectorAll('.kit-tl'))
         .map(t => Number(t.dataset.items || 0)).reduce((a, b) => a + b, 0)""")
 

@@ -477,7 +477,7 @@ def test_flood_through_the_feed_stays_bounded_and_coalesced(cluster):
 
 def test_a_big_clusters_boot_stays_within_the_traffic_budget():
     """90 workers each seeing 89 others join: thousands of markers in seconds, sent within budget."""
-    from kit.widgets import timeline_view
+    from kit.widgets import timeline_widget
 
     cluster = offline([f"w{i}@h" for i in range(1, 91)])
     tl = Timeline(cluster)
@@ -499,10 +499,10 @@ def test_a_big_clusters_boot_stays_within_the_traffic_budget():
                 )
     kept = min(90 * 89, tl.max_points)  # markers are bounded too
     eventually(lambda: sum(len(c["t"]) for c in widget.chunks.values()) == kept, timeout=60)
-    limit = timeline_view.BUDGET * timeline_view.WINDOW
+    limit = timeline_widget.BUDGET * timeline_widget.WINDOW
     for t, _ in sent:
-        burst = sum(n for u, n in sent if t - timeline_view.WINDOW < u <= t)
+        burst = sum(n for u, n in sent if t - timeline_widget.WINDOW < u <= t)
         biggest = max(n for _, n in sent)
-        assert burst <= limit + biggest, f"{burst} bytes in {timeline_view.WINDOW} s"
+        assert burst <= limit + biggest, f"{burst} bytes in {timeline_widget.WINDOW} s"
     assert time.monotonic() - t0 < 60
     tl.close()

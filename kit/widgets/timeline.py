@@ -6,6 +6,8 @@ import time
 
 from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, TIMER, details
 from kit.widgets import timeline_view as draw
+from kit.widgets.timeline_view import Boot, Fire, Mark
+from kit.widgets.timeline_widget import TimelineWidget
 from kit.roster import natural
 from kit.widgets.panel import Throttle, clock, live_workers
 
@@ -17,18 +19,6 @@ _HIDDEN = frozenset(
 TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
 #: ... and the feed's own, which tells the timeline its cluster closed (it then freezes).
 LISTENS = (*TYPES, FEED)
-
-
-class Fire(collections.namedtuple("Fire", "time host callback duration error")):
-    """A timer callback that ran: when, on which worker, its name, seconds taken, error or None."""
-
-
-class Mark(collections.namedtuple("Mark", "time host kind text fields")):
-    """A marker (node_lost, deadlock, timer-set, ...): its hover text and the event's own fields."""
-
-
-class Boot(collections.namedtuple("Boot", "time host row text event")):
-    """A step method call (kit-lifecycle): the waterfall row of its step, hover text, the event."""
 
 
 class Timeline:
@@ -255,9 +245,9 @@ class Timeline:
     # -- widget -------------------------------------------------------------------------------
     @property
     def widget(self):
-        """The widget (kit.timeline_panel.TimelineWidget), created on first use."""
+        """The widget (kit.widgets.timeline_widget.TimelineWidget), created on first use."""
         if self._widget is None:
-            self._widget = draw.TimelineWidget(
+            self._widget = TimelineWidget(
                 window=self.window, since=self.since, periodic=self.periodic
             )
             self._widget.observe(self._periodic_changed, names="periodic")
