@@ -11,6 +11,8 @@ kernel -> workers -> events -> widgets):
   cross-blueprint check) and drawn (graph, its style, SVG).
 - ``kit/events/``: the ``kit-*`` event contract, ``emit`` (used in workers) and the kernel's
   EventFeed.
+- ``kit/record/``: keeping a run: the recording's format, the recorder, the replay, the trace
+  export.
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
   it).
 - the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
@@ -38,6 +40,8 @@ _EXPORTS = {
     "Timeline": "kit.widgets.timeline",
     "Dashboard": "kit.widgets.dashboard",
     "lint_steps": "kit.blueprints.lint:lint",
+    "replay": "kit.record.replay",
+    "export_trace": "kit.record.trace",
     **{
         name: "kit.errors"
         for name in (
@@ -52,6 +56,8 @@ _EXPORTS = {
             "ShippingError",
             "StepWarning",
             "ShadowWarning",
+            "RecordingError",
+            "RecordingWarning",
         )
     },
 }

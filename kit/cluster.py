@@ -37,7 +37,7 @@ class LocalCluster(Control):
     "without_mingle": False, "queues": "a,b"}`), the kit's and the app's `user_options['worker']`;
     `pool` and `concurrency` are shortcuts for the two most used. The rest start as
     `kit.processes.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events
-    on).
+    on). `record="run.jsonl"` keeps the run from its boot on (see `record()`).
     """
 
     def __init__(
@@ -56,6 +56,7 @@ class LocalCluster(Control):
         fork=True,
         progress=True,
         room=None,
+        record=None,
     ):
         guard.refuse_inside_worker()
         if room is not None:
@@ -94,6 +95,7 @@ class LocalCluster(Control):
             self._configure_app()
             shipping.write(self._plan.payload(self.app), self.run_dir)
             self.events = EventFeed(self.broker_url, transport_options=self._options()).start()
+            self.recording = self.record(record) if record else None
             self._boot([self._spawn() for _ in range(workers)])
             self.state = "running"
         except BaseException:
@@ -149,14 +151,8 @@ class LocalCluster(Control):
             shared = not self.embedded or self.room is not None
             own = f"-{self.tag}" if shared else ""  # unique on a shared broker
             name = f"w{self._count}{own}@{socket.gethostname()}"
-        worker = WorkerProcess(
-            name,
-            self.run_dir,
-            self.broker_url,
-            self._plan.argv,
-            self.fork,
-            namespace=self.namespace,
-        )
+        args = (name, self.run_dir, self.broker_url, self._plan.argv, self.fork)
+        worker = WorkerProcess(*args, namespace=self.namespace)
         self._workers[name] = worker.start()
         return worker
 

@@ -17,6 +17,18 @@ class Control:
         """True once close() ran (the `state` is 'closed')."""
         return self.state == "closed"
 
+    #: The Recorder started by `record=path`, if any.
+    recording = None
+
+    def record(self, path):
+        """Keep this run in `path` (JSON lines) until closed or the cluster closes: a Recorder,
+        usable as `with cluster.record("run.jsonl"): ...`; `kit.replay(path)` shows it again.
+        """
+        from kit.record.recorder import Recorder
+
+        self._check_open()
+        return Recorder(self, path)
+
     def __enter__(self):
         return self
 

@@ -5,16 +5,18 @@
           ├── BrokerError        the embedded Redis could not be found, started or restarted
           └── WorkerBootError    a worker exited or was not ready before its deadline
     ValueError
-     └── StepError               the app's steps cannot form a blueprint
-          ├── StepCycleError           steps require each other in a cycle
-          ├── UnknownRequirementError  a `requires` string does not import
-          ├── CrossBlueprintError      a step requires a step of the other blueprint
-          └── NotAStepError            (also a TypeError) not a `bootsteps.Step` subclass
+     ├── StepError               the app's steps cannot form a blueprint
+     │    ├── StepCycleError           steps require each other in a cycle
+     │    ├── UnknownRequirementError  a `requires` string does not import
+     │    ├── CrossBlueprintError      a step requires a step of the other blueprint
+     │    └── NotAStepError            (also a TypeError) not a `bootsteps.Step` subclass
+     └── RecordingError          a file is not a kit recording, or of a newer format
     TypeError
      └── ShippingError           something in the app can't be sent to the workers
     UserWarning
      ├── StepWarning             a step does something the guide warns against
-     └── ShadowWarning           a file next to the notebook hides a package every worker imports
+     ├── ShadowWarning           a file next to the notebook hides a package every worker imports
+     └── RecordingWarning        a recording stopped (a full disk); the cluster runs on
 
 Every class is exported from `kit`; messages name the bad value and end with the fix.
 """
@@ -78,3 +80,11 @@ class StepWarning(UserWarning):
 
 class ShadowWarning(UserWarning):
     """A file in the notebook's folder has the name of a package every worker imports at start."""
+
+
+class RecordingError(ValueError):
+    """A file is not a kit recording, or one of a newer format than this kit reads."""
+
+
+class RecordingWarning(UserWarning):
+    """A recording stopped (e.g. its disk is full); the cluster keeps running."""

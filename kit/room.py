@@ -25,10 +25,11 @@ class Room(Control):
     `room.workers` lists every worker heard in the room (by its heartbeats, whoever started it).
     What goes through Celery's remote control works on any of them: `inspect_blueprint`,
     `kit.blueprint_graph(room, worker=...)`, `elect`, `ping`, `shutdown`. Killing or restarting
-    needs the process, so a Room refuses those and says who can.
+    needs the process, so a Room refuses those and says who can. `record="room.jsonl"` keeps
+    what the room shows, for `kit.replay` (an instructor's run to show later).
     """
 
-    def __init__(self, broker=None, name=None, timeout=10.0):
+    def __init__(self, broker=None, name=None, timeout=10.0, record=None):
         broker = broker or os.environ.get("KIT_BROKER_URL")
         name = name or os.environ.get(namespace.ROOM_ENV)
         if not broker:
@@ -63,6 +64,7 @@ class Room(Control):
             self.events.start(timeout=timeout)
             for peer in self.ping():
                 self._heard(peer, 2.0)
+            self.recording = self.record(record) if record else None
         except BaseException:
             self.close()
             raise

@@ -57,6 +57,7 @@ def test_types_are_the_strings_events_carry():
         "kit-option",
         "kit-ready",
         "kit-feed",
+        "kit-replay",
     }
     assert all(set(f) <= set(contract.GOSSIP.fields) for f in contract.GOSSIP_EVENTS.values())
 

@@ -34,6 +34,8 @@ EXPECTED = [
     "EventFeed",
     "LocalCluster",
     "NotAStepError",
+    "RecordingError",
+    "RecordingWarning",
     "Room",
     "ShadowWarning",
     "ShippingError",
@@ -46,7 +48,9 @@ EXPECTED = [
     "blueprint_diff",
     "blueprint_graph",
     "blueprint_steps",
+    "export_trace",
     "lint_steps",
+    "replay",
     "steps",
 ]
 

@@ -136,11 +136,16 @@ FEED = EventType(
     "Made by the notebook's EventFeed itself (never sent by a worker): its broker connection changed.",
     details=("connected",),
 )
+REPLAY = EventType(
+    "replay",
+    {"position": "seconds from the recording's start the replay jumped back to"},
+    "Made by kit.replay itself (never sent by a worker): it went back in time; views start again.",
+    details=("position",),
+)
 
 #: Every kit event type, by its `type` string.
-TYPES = {
-    t: t for t in (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED)
-}
+_ALL = (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED, REPLAY)
+TYPES = {t: t for t in _ALL}
 
 #: Celery's own events the kit's panels read too (see Celery's "Event Reference").
 CELERY_WORKER = ("worker-online", "worker-heartbeat", "worker-offline")

@@ -4,7 +4,8 @@ import collections
 import threading
 import time
 
-from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, TIMER, details
+from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, REPLAY, TIMER
+from kit.events.contract import details
 from kit.widgets import timeline_view as draw
 from kit.widgets.timeline_view import Boot, Fire, Mark
 from kit.widgets.timeline_widget import TimelineWidget
@@ -17,8 +18,9 @@ _HIDDEN = frozenset(
 )
 #: The events the timeline draws.
 TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
-#: ... and the feed's own, which tells the timeline its cluster closed (it then freezes).
-LISTENS = (*TYPES, FEED)
+#: ... the feed's own, which tells the timeline its cluster closed (it then freezes), and a
+#: replay's jump back in time (it then starts again).
+LISTENS = (*TYPES, FEED, REPLAY)
 
 
 class Timeline:
@@ -36,25 +38,19 @@ class Timeline:
         self.max_points = max_points
         #: Draw Celery's own periodic timers (heartbeat, gossip checks, broker housekeeping) too.
         self.periodic = periodic
-        self.since = getattr(cluster, "started_at", None) or time.time()
+        #: The cluster's clock: time.time, or a replay's position in its recording.
+        self.now = getattr(cluster, "now", time.time)
+        self.since = getattr(cluster, "started_at", None) or self.now()
         self.updates = 0
         self._widget = None
         self._observers = []
         self._lock = threading.RLock()
         self._inbox = collections.deque(maxlen=max_points * 5)
-        self._fires = collections.deque(maxlen=max_points)
-        self._marks = collections.deque(maxlen=max_points)
-        self._boot = collections.deque(maxlen=max_points)
-        self._tasks = collections.OrderedDict()
-        self._names = collections.OrderedDict()
-        self._intervals = {}
-        self._callbacks = {}
-        self._rows = {}
-        self._hosts = {}
+        self._restart()
         self._inbox.extend(
             e
             for e in list(cluster.events.history)
-            if e.get("type") in TYPES and e.get("timestamp", 0) > time.time() - window
+            if e.get("type") in TYPES and e.get("timestamp", 0) > self.now() - window
         )
         self._throttle = Throttle(self._flush, rate=rate, name="kit-timeline")
         cluster.events.subscribe(self._on_event, types=LISTENS)
@@ -68,7 +64,7 @@ class Timeline:
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(draw.chunk_start(time.time() - self.window))  # whole chunks: as the widget
+            self._prune(draw.chunk_start(self.now() - self.window))  # whole chunks: as the widget
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
@@ -80,6 +76,8 @@ class Timeline:
             if getattr(self.cluster, "closed", False) and not self._widget.frozen:
                 self._widget.frozen = time.time()  # the cluster closed: the last picture stands
                 self.close()
+            elif hasattr(self.cluster, "paused"):  # a replay: the view stands still while paused
+                self._widget.frozen = view["now"] if self.cluster.paused else 0.0
 
     def _drain(self):
         with self._lock:
@@ -89,7 +87,10 @@ class Timeline:
     # -- ingest (text for hover is made once, here) ---------------------------------------------
     def _ingest(self, e):
         kind, host = e.get("type", ""), e.get("hostname") or "?"
-        t = e.get("timestamp") or time.time()
+        t = e.get("timestamp") or self.now()
+        if kind == REPLAY:
+            self._restart()
+            return
         if kind == TIMER:
             self._timer(e, t, host)
         elif kind == LIFECYCLE:
@@ -159,6 +160,14 @@ class Timeline:
             self._tasks[uuid].update(
                 end=t, state=state, runtime=e.get("runtime"), exception=e.get("exception")
             )
+
+    def _restart(self):
+        """No item kept: at start, and when a replay goes back in time to send its events again."""
+        self._fires, self._marks, self._boot = (
+            collections.deque(maxlen=self.max_points) for _ in range(3)
+        )
+        self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
+        self._intervals, self._callbacks, self._rows, self._hosts = {}, {}, {}, {}
 
     def _prune(self, cutoff):
         for items in (self._fires, self._marks, self._boot):
@@ -234,8 +243,8 @@ class Timeline:
         return {
             "lanes": self._lane_names(),
             "series": draw.series_of(callbacks, every),
-            "now": time.time(),
-            "chunks": draw.chunks_of(fires, self._tasks.values(), self._boot, self._marks),
+            "now": (now := self.now()),
+            "chunks": draw.chunks_of(fires, self._tasks.values(), self._boot, self._marks, now),
         }
 
     def hidden_callbacks(self):
@@ -250,6 +259,7 @@ class Timeline:
             self._widget = TimelineWidget(
                 window=self.window, since=self.since, periodic=self.periodic
             )
+            self._widget.clock = self.now
             self._widget.observe(self._periodic_changed, names="periodic")
             self._widget.show(**self.view_data())
             self._throttle.poke()

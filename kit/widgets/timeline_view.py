@@ -158,7 +158,7 @@ def _chunks(series, rows, columns):
     return out
 
 
-def chunks_of(fires, tasks, boot, marks):
+def chunks_of(fires, tasks, boot, marks, now=None):
     """The widget's data: every kept item, in chunks (see _chunks)."""
     out = {}
     by_callback = {}
@@ -166,7 +166,7 @@ def chunks_of(fires, tasks, boot, marks):
         by_callback.setdefault(f.callback, []).append((f.time, f.host, round(f.duration * 1000, 3)))
     for cb, rows in by_callback.items():
         out.update(_chunks(f"fire:{cb}", rows, ("d",)))
-    out.update(_chunks("tasks", task_rows(tasks), ("len", "y", "c", "tip", "id")))
+    out.update(_chunks("tasks", task_rows(tasks, now), ("len", "y", "c", "tip", "id")))
     base, span = ROW["boot"]
     out.update(
         _chunks(
@@ -196,11 +196,11 @@ def chunks_of(fires, tasks, boot, marks):
     return out
 
 
-def task_rows(tasks):
-    """A bar per task run (length None while running); runs that overlap on a worker get their own
-    slot.
+def task_rows(tasks, now=None):
+    """A bar per task run (length None while running, until `now`); runs that overlap on a worker
+    get their own slot.
     """
-    rows, busy, now = [], {}, time.time()
+    rows, busy, now = [], {}, now or time.time()
     base, span = ROW["tasks"]
     for task in sorted(tasks, key=lambda task: task["start"]):
         end = task["end"] or now

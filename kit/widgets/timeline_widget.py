@@ -44,6 +44,7 @@ class TimelineWidget(anywidget.AnyWidget):
         self._recent = (
             collections.deque()
         )  # (monotonic time, bytes) of the messages of the last WINDOW s
+        self.clock = time.time  #: what "now" is: a replay's position when it draws one
         self.on_msg(self._on_view_msg)
 
     def show(self, lanes, series, chunks, now):
@@ -82,7 +83,7 @@ class TimelineWidget(anywidget.AnyWidget):
         if isinstance(content, dict) and content.get("type") == "hello":
             with self._lock:
                 chunks = dict(self.chunks)
-            self._post({"type": "snapshot", "now": time.time(), "chunks": chunks})
+            self._post({"type": "snapshot", "now": self.clock(), "chunks": chunks})
 
     def refresh_snapshot(self):
         """Put the current chunks in `snapshot`, which a view draws before the kernel answers its
