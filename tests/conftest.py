@@ -74,4 +74,35 @@ def shared_redis(redis_server, tmp_path):
     server.stop()
 
 
+#: Target for the whole set of notebooks, reported (not enforced: a loaded machine is slower).
+NOTEBOOK_SET_BUDGET = 300
+
+
+@pytest.fixture
+def report(record_property):
+    """Records a notebook's run time as the test's `notebook_seconds` property, summed up below (it
+    reaches the summary under pytest-xdist too, which sends properties back with each report).
+    """
+    return lambda seconds: record_property("notebook_seconds", seconds)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Each notebook's run time (the `notebook_seconds` property its test recorded), per test file."""
+    runs = {}
+    for report in terminalreporter.stats.get("passed", []):
+        for key, seconds in report.user_properties:
+            if key == "notebook_seconds":
+                where, _, name = report.nodeid.partition("::")
+                runs.setdefault(where, []).append((name.partition("[")[2].rstrip("]"), seconds))
+    for where, times in sorted(runs.items()):
+        terminalreporter.section(f"notebook run times ({where})")
+        for name, seconds in sorted(times):
+            terminalreporter.write_line(f"{name:32s} {seconds:6.1f} s")
+        total = sum(seconds for _, seconds in times)
+        terminalreporter.write_line(
+            f"{'total, ' + str(len(times)) + ' notebooks':32s} {total:6.1f} s "
+            f"(target: the set within {NOTEBOOK_SET_BUDGET} s)"
+        )
+
+
 pytest_plugins = ["pytester"]

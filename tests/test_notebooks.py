@@ -22,10 +22,6 @@ HEADINGS = (
 )
 #: Seconds one notebook may take, start to end (the whole set should stay within 5 minutes).
 NOTEBOOK_TIMEOUT = 240
-#: Target for the whole set, reported (not enforced: a loaded machine is slower).
-SET_BUDGET = 300
-
-times = {}
 
 
 def read(path):
@@ -177,31 +173,6 @@ def test_a_step_warning_is_not_a_failure_but_a_traceback_is():
     assert tracebacks == [1]
 
 
-class _TimesReport:
-    """A plugin object: adds the notebooks' run times to pytest's closing summary."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if not times:
-            return
-        total = sum(times.values())
-        terminalreporter.section("notebook run times")
-        for name, seconds in sorted(times.items()):
-            terminalreporter.write_line(f"{name:32s} {seconds:6.1f} s")
-        terminalreporter.write_line(
-            f"{'total, ' + str(len(times)) + ' notebooks':32s} {total:6.1f} s "
-            f"(target: the set within {SET_BUDGET} s)"
-        )
-
-
-@pytest.fixture(scope="module")
-def report(request):
-    """Records each notebook's run time; the set's times and total appear in pytest's summary."""
-    manager = request.config.pluginmanager
-    if manager.get_plugin("notebook-times") is None:
-        manager.register(_TimesReport(), "notebook-times")
-    return times
-
-
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.timeout(NOTEBOOK_TIMEOUT + 30)
@@ -222,7 +193,8 @@ def test_runs_top_to_bottom(path, redis_server, report):
         client.execute()
     except CellExecutionError as exc:  # the first cell that raised
         pytest.fail(f"{path.name} stopped at an error:\n{exc}")
-    report[path.stem] = elapsed = time.monotonic() - start
+    elapsed = time.monotonic() - start
+    report(elapsed)
     errors, tracebacks = failures(nb)
     assert not errors, f"{path.name}: error outputs in cells {errors}"
     assert not tracebacks, f"{path.name}: tracebacks printed to stderr in cells {tracebacks}"

@@ -74,12 +74,13 @@ def test_the_venv_is_installed_with_the_dockerfiles_pip_line():
 @pytest.mark.redis
 @pytest.mark.timeout(NOTEBOOK_TIMEOUT + 60)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_runs_top_to_bottom_in_the_runtime_venv(path, runtime_kernel, runtime_python):
+def test_runs_top_to_bottom_in_the_runtime_venv(path, runtime_kernel, runtime_python, report):
     from nbclient.exceptions import CellExecutionError
 
     nb = read(path)
     try:
         elapsed = run(nb, runtime_kernel, runtime_python)
+        report(elapsed)
     except CellExecutionError as exc:
         pytest.fail(f"{path.name} stopped at an error in {ROOT.name}/.venv-runtime:\n{exc}")
     errors, tracebacks = failures(nb)
