@@ -88,7 +88,10 @@ def export(nb, page, out):
         extra_template_basedirs=[str(TEMPLATES)],
         widget_renderer_url="_static/embed-amd.js",
     )
-    resources = {"course": {"name": NAME, "prev": page["prev"], "next": page["next"]}}
+    resources = {
+        "metadata": {"name": page["title"]},  # the page's <title>
+        "course": {"name": NAME, "prev": page["prev"], "next": page["next"]},
+    }
     html, _ = exporter.from_notebook_node(nb, resources=resources)
     (out / page["href"]).write_text(html, encoding="utf-8")
 
