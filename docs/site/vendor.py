@@ -5,10 +5,12 @@ Nothing here is committed: require.js and Jupyter's HTML widget manager come fro
 """
 
 import importlib.util
+import json
 import pathlib
 import shutil
 import subprocess
 import tarfile
+from importlib.metadata import version
 
 #: npm packages (pinned) and the files each gives the site, as {path in the package: name in _static/}.
 NPM = {
@@ -45,13 +47,15 @@ def tarball(spec, cache):
 
 
 def unpack(path, files, static):
-    """Copy `files` ({pattern in the package: name, or '' to keep it}) out of a tarball."""
+    """Copy `files` ({pattern in the package: name, or '' to keep it}) out of a tarball; returns
+    the package's license (from its package.json)."""
     with tarfile.open(path) as tar:
         for member in tar.getmembers():
             inside = pathlib.PurePosixPath(member.name).relative_to("package")
             for pattern, name in files.items():
                 if member.isfile() and inside.match(pattern):
                     (static / (name or inside.name)).write_bytes(tar.extractfile(member).read())
+        return json.load(tar.extractfile("package/package.json")).get("license", "see the package")
 
 
 def anywidget_amd():
@@ -66,6 +70,14 @@ def anywidget_amd():
 def vendor(static, cache=CACHE):
     """Fill `static` (the site's _static/) with the widget manager, require.js and anywidget."""
     static.mkdir(parents=True, exist_ok=True)
+    sources = []
     for spec, files in NPM.items():
-        unpack(tarball(spec, cache), files, static)
+        license = unpack(tarball(spec, cache), files, static)
+        sources.append(f"{', '.join(n or p for p, n in files.items())}: npm {spec} ({license})")
     shutil.copyfile(anywidget_amd(), static / "anywidget.js")
+    sources.append(
+        f"anywidget.js: PyPI anywidget {version('anywidget')} (MIT), nbextension/index.js"
+    )
+    (static / "SOURCES.txt").write_text(
+        "Copied here by docs/site/vendor.py:\n" + "\n".join(sources) + "\n"
+    )
