@@ -130,7 +130,6 @@ def build(out, paths, jobs=2):
     shutil.rmtree(out, ignore_errors=True)
     vendor(out / "_static", cache=ROOT / "build" / "site-npm")
     pages = course(paths)
-    front(pages, out)
     failed = []
     spawn = multiprocessing.get_context("spawn")  # fresh interpreters, nothing inherited
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
@@ -143,6 +142,7 @@ def build(out, paths, jobs=2):
                 failed.append(f"{pathlib.Path(runs[run]['path']).name}: {exc}")
     if failed:
         raise RuntimeError("these notebooks did not build:\n\n" + "\n\n".join(failed))
+    front(pages, out)  # last: a site with a front page is a whole one
     return pages
 
 
