@@ -162,7 +162,7 @@ def main(argv=None):
         print(f"site: FAILED: {exc}", file=sys.stderr)
         return 1
     print(
-        f"site: built {len(paths)} notebooks in {time.monotonic() - start:.0f} s "
+        f"site: built {len(paths)} notebook{'s' * (len(paths) != 1)} in {time.monotonic() - start:.0f} s "
         f"({args.jobs} at a time): {args.out / 'index.html'}"
     )
     return 0
