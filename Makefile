@@ -19,7 +19,7 @@ UV := .uv/bin/uv
 UV_DEP := .uv/bin/uv
 endif
 
-.PHONY: lab test test-runtime runtime-venv test-oldest-celery bench doctor install clean
+.PHONY: lab test test-runtime runtime-venv test-oldest-celery bench site doctor install clean
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ (stop with Ctrl-C)
 	$(PY) -m kit lab
@@ -46,6 +46,9 @@ $(OLD_VENV)/.installed: pyproject.toml | $(UV_DEP)
 bench: $(STAMP)  ## the benchmarks
 	$(PY) benchmarks/run_all.py
 
+site: $(STAMP)  ## the course as a static site in _site/: every notebook executed, 2 at a time (docs/site/)
+	$(PY) docs/site/build.py --out _site --jobs 2
+
 doctor: $(STAMP)  ## what is installed and what to fix
 	$(PY) -m kit doctor
 
@@ -68,5 +71,5 @@ $(STAMP): pyproject.toml | $(PY) $(UV_DEP)
 	@touch $@
 
 clean:  ## remove the venvs, .uv and caches
-	rm -rf $(VENV) .venv-runtime .venv-celery-* .uv .pytest_cache artifacts build *.egg-info
+	rm -rf $(VENV) .venv-runtime .venv-celery-* .uv .pytest_cache artifacts build _site *.egg-info
 	find . -name __pycache__ -type d -not -path './.venv/*' -prune -exec rm -rf {} +
