@@ -6,6 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Tests run in parallel (pytest-xdist): most of their time is spent waiting for workers, so three
+# processes keep two cores busy; a module marked xdist_group runs in one of them, in order.
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 3
+XDIST  = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 # The oldest Celery pyproject.toml claims (celery>=5.5), and the tests that guard it.
 OLD_CELERY ?= 5.5.3
 OLD_VENV   := .venv-celery-$(OLD_CELERY)
@@ -19,24 +24,26 @@ UV := .uv/bin/uv
 UV_DEP := .uv/bin/uv
 endif
 
-.PHONY: lab test test-runtime runtime-venv test-oldest-celery bench site doctor install clean
+.PHONY: lab test test-runtime runtime-venv test-oldest-celery oldest-venv bench site doctor install clean
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ (stop with Ctrl-C)
 	$(PY) -m kit lab
 
 test: $(STAMP)  ## ruff, then the test suite; e.g. make test PYTEST_ARGS="-k gossip -x"
 	$(PY) -m ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 runtime-venv: $(STAMP)  ## .venv-runtime: the kit as docker/Dockerfile installs it (its pip line, no extras)
 	$(PY) tests/runtime_env.py
 
-test-runtime: $(STAMP)  ## every notebook, run by .venv-runtime's python, embedded and beside join workers (compose without Docker)
-	$(PY) -m pytest tests/test_runtime_notebooks.py tests/test_workshop.py --runtime-env $(PYTEST_ARGS)
+test-runtime: runtime-venv  ## every notebook, run by .venv-runtime's python, embedded and beside join workers (compose without Docker)
+	$(PY) -m pytest $(XDIST) tests/test_runtime_notebooks.py tests/test_workshop.py --runtime-env $(PYTEST_ARGS)
 
 test-oldest-celery: $(OLD_VENV)/.installed  ## the core tests on Celery $(OLD_CELERY)
 	@$(OLD_PY) -c "import celery; print('celery', celery.__version__)"
-	$(OLD_PY) -m pytest $(CORE_TESTS) $(PYTEST_ARGS)
+	$(OLD_PY) -m pytest $(XDIST) $(CORE_TESTS) $(PYTEST_ARGS)
+
+oldest-venv: $(OLD_VENV)/.installed  ## the venv of test-oldest-celery
 
 $(OLD_VENV)/.installed: pyproject.toml | $(UV_DEP)
 	$(UV) venv --clear --python "$(PYTHON)" --no-python-downloads $(OLD_VENV)

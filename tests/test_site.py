@@ -23,7 +23,14 @@ IDS = [path.stem for path in NOTEBOOKS]
 #: Seconds the build may take (it takes about 2 minutes on this 2-core machine).
 BUILD_TIMEOUT = 900
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(1200)]
+# one xdist process runs the module, so the site is built once when KIT_SITE is not given
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.timeout(1200),
+    pytest.mark.xdist_group("site"),
+]
 
 #: Waits until every saved widget view on the page is drawn (the widget manager put a view in it).
 WIDGETS_DRAWN = """() => [...document.querySelectorAll(

@@ -13,7 +13,13 @@ from test_runtime_notebooks import run, runtime_kernel  # noqa: F401, F811  (run
 import kit
 from kit.processes.broker import EmbeddedRedis
 
-pytestmark = [pytest.mark.slow, pytest.mark.runtime, pytest.mark.redis]
+# one xdist process runs the module in order: one stack, every notebook, then the workers' check
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.runtime,
+    pytest.mark.redis,
+    pytest.mark.xdist_group("workshop"),
+]
 
 #: The room docker-compose.yml's worker and lab services use (KIT_ROOM).
 ROOM = "workshop"
