@@ -3,6 +3,8 @@
 How fast it is at 10-90 workers is measured in benchmarks/scale.py, not here.
 """
 
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -52,15 +54,21 @@ def worker():
     c.heart.start()
     lost = []
     c.gossip.on.node_lost.add(lambda w: lost.append(w.hostname))
-    yield SimpleNamespace(c=c, step=step, lost=lost, sent=c.dispatcher.sent)
+    left = []
+    c.gossip.on.node_leave.add(lambda w: left.append(w.hostname))
+    yield SimpleNamespace(c=c, step=step, lost=lost, left=left, sent=c.dispatcher.sent)
     c.heart.stop()
     c.timer.clear()
+    from celery.worker import state
+
+    state.SOFTWARE_INFO.pop("kit_machine", None)  # FastGossip.create put it there
 
 
-def beat(w, hostname, age=0.0, freq=0.2):
+def beat(w, hostname, age=0.0, freq=0.2, **fields):
     """A heartbeat from a peer, as the gossip receiver hands it to State (received `age` seconds ago)."""
     t = time.time() - age
     event = {"type": "worker-heartbeat", "hostname": hostname, "timestamp": t, "freq": freq}
+    event.update(fields)
     w.c.gossip.state.event(dict(event, local_received=t))
 
 
@@ -78,7 +86,9 @@ def test_the_interval_follows_the_heartbeats_one_machine_reads():
     assert step.interval_for(30, local=1, cores=2) == 0.2, (
         "a room of laptops: one worker per machine"
     )
-    assert [step.check_for(i) for i in (0.2, 0.6, 2.4)] == pytest.approx([0.1, 0.15, 0.6])
+    assert [step.check_for(i) for i in (0.2, 0.6, 2.4)] == pytest.approx([0.1, 0.15, 0.25]), (
+        "checks at least every 0.25 s: a peer on this machine that exited is seen soon"
+    )
 
 
 def test_it_takes_over_gossips_check_and_celerys_heartbeat_setting(worker):
@@ -158,3 +168,59 @@ def test_a_worker_kept_from_running_waits_as_long_again_for_peers_on_its_host(wo
     beat(worker, "quiet@host", age=1.5)
     worker.step.check()
     assert worker.lost == ["laptop@elsewhere", "quiet@host"]
+
+
+@pytest.fixture
+def dead_pid():
+    """The pid of a real process that has exited and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc.kill()
+    proc.wait()
+    return proc.pid
+
+
+needs_boot_id = pytest.mark.skipif(fast_gossip.MACHINE is None, reason="no boot id (not Linux)")
+
+
+@needs_boot_id
+def test_every_heartbeat_says_which_machine_sent_it(worker):
+    worker.c.heart._send("worker-heartbeat")
+    assert worker.sent[-1]["kit_machine"] == fast_gossip.MACHINE
+
+
+@needs_boot_id
+def test_a_peer_here_whose_process_exited_is_lost_after_one_echo(worker, dead_pid):
+    beat(worker, "killed@host", freq=60.0, pid=dead_pid, kit_machine=fast_gossip.MACHINE)
+    before = len(worker.sent)
+    worker.step.check()
+    assert worker.lost == [], "not before a heartbeat of ours sent after it exited comes back"
+    assert [e["type"] for e in worker.sent[before:]] == ["worker-heartbeat"], "one sent at once"
+    worker.step.check()
+    assert worker.lost == [] and len(worker.sent) == before + 1, "one heartbeat per exit"
+    echo(worker)
+    worker.step.check()
+    assert worker.lost == ["killed@host"], "its heartbeats (freq 60 s) alone would keep it alive"
+    assert "killed@host" not in worker.c.gossip.state.workers
+
+
+@needs_boot_id
+def test_a_peer_here_that_left_before_exiting_is_not_called_lost(worker, dead_pid):
+    beat(worker, "stopped@host", freq=60.0, pid=dead_pid, kit_machine=fast_gossip.MACHINE)
+    worker.step.check()
+    offline = {"type": "worker-offline", "hostname": "stopped@host", "timestamp": time.time()}
+    worker.c.gossip.state.event(dict(offline, local_received=time.time()))  # read before the echo
+    echo(worker)
+    worker.step.check()
+    assert worker.left == ["stopped@host"] and worker.lost == []
+
+
+@needs_boot_id
+def test_a_running_peer_here_or_a_dead_pid_elsewhere_is_judged_by_heartbeats(worker, dead_pid):
+    import os
+
+    beat(worker, "alive@host", freq=60.0, pid=os.getpid(), kit_machine=fast_gossip.MACHINE)
+    beat(worker, "laptop@host", freq=60.0, pid=dead_pid, kit_machine="another machine")
+    worker.step.check()
+    echo(worker)
+    worker.step.check()
+    assert worker.lost == []

@@ -67,6 +67,10 @@ INTERNALS = (
         "celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"
     ),
     Internal(
+        "celery.worker.state:SOFTWARE_INFO", "", "FastGossip adds kit_machine to every heartbeat"
+    ),
+    Internal("peer", "pid", "FastGossip: a peer on this machine whose process exited is lost"),
+    Internal(
         "celery.events.dispatcher:EventDispatcher",
         "flush",
         "replaced on Celery < 5.7: keeps events",
@@ -88,6 +92,14 @@ def wrap_finalize_steps(wrap):
         wrapped = wrap(original)
         wrapped._kit = True
         bootsteps.Blueprint._finalize_steps = wrapped
+
+
+def advertise(field, value):
+    """Send ``field=value`` with every worker-online, heartbeat and offline event of this process
+    (Celery's Heart sends ``**SOFTWARE_INFO`` with each)."""
+    from celery.worker import state
+
+    state.SOFTWARE_INFO[field] = value
 
 
 def use_entry_class(worker_timer, cls):
