@@ -184,7 +184,7 @@ def test_makefile_has_lab_and_test_targets():
         assert re.search(rf"^{target}:", text, re.M), f"no {target!r} target"
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    for target, command in (("lab", "-m kit lab"), ("test", "-m pytest -x")):
+    for target, command in (("lab", r"-m kit lab"), ("test", r"-m pytest -n \d+ .*-x")):
         dry = subprocess.run(
             ["make", "-n", "-C", str(ROOT), target, "PYTEST_ARGS=-x"],
             capture_output=True,
@@ -192,15 +192,18 @@ def test_makefile_has_lab_and_test_targets():
             timeout=60,
         )
         assert dry.returncode == 0, dry.stderr
-        assert command in dry.stdout
+        assert re.search(command, dry.stdout), dry.stdout
 
 
-def test_ci_also_runs_the_runtime_venv_and_the_oldest_celery():
+def test_ci_also_runs_the_runtime_venv_the_site_and_the_oldest_celery():
     ci = (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("runtime-venv", "test-runtime", "test-oldest-celery"):
-        assert re.search(rf"^make {target}$", ci, re.M), f".ci/run does not run make {target}"
+    for target in ("runtime-venv", "oldest-venv", "test-oldest-celery", "site"):
+        assert re.search(rf"^make {target}\b", ci, re.M), f".ci/run does not run make {target}"
         assert re.search(rf"^{target}:", makefile, re.M), f"no {target!r} target in the Makefile"
+    # the runtime venv's tests (what make test-runtime runs) run inside make test's parallel run
+    assert re.search(r"^test-runtime:.*\n.*--runtime-env", makefile, re.M)
+    assert re.search(r"^(\w+=\S+ )*make test PYTEST_ARGS=\"--runtime-env", ci, re.M), ci
     oldest = re.search(r"^OLD_CELERY \?= (\S+)", makefile, re.M).group(1)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     celery = next(Requirement(r) for r in project["dependencies"] if r.startswith("celery"))
@@ -212,7 +215,7 @@ def test_ci_also_runs_the_runtime_venv_and_the_oldest_celery():
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
-    assert re.search(r"^make test$", ci, re.M)
+    assert re.search(r"^(\w+=\S+ )*make test( |$)", ci, re.M)
     assert "make test" in (ROOT / "README.md").read_text()
     assert "apt-get install" in ci
     syntax = subprocess.run(
