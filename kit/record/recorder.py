@@ -10,15 +10,21 @@ import celery
 
 import kit
 from kit.errors import RecordingWarning, StepError
-from kit.events.contract import FEED
+from kit.events.contract import FEED, READY
 from kit.processes.broker import mask_url
 from kit.record import fileformat
+from kit import roster
 from kit.roster import Roster
+
+
+#: How many times a worker is asked for its live blueprint before the recording goes without.
+ASKS = 3
 
 
 class Recorder:
     """Every event the cluster's feed sees, its roster's changes and each worker's live blueprint
-    (asked once the worker is online), appended to `path` and flushed record by record.
+    (asked once the worker is ready, and at the start for those already running), appended to
+    `path` and flushed record by record.
 
     Stops by itself when the cluster closes; `close()` stops it sooner. A write that fails (a
     full disk) stops the recording with a RecordingWarning: the cluster keeps running.
@@ -63,7 +69,7 @@ class Recorder:
         kind = event.get("type")
         if kind in Roster.TYPES:
             self._write_roster()
-        if kind == "worker-online":
+        if kind == READY:  # it answers remote control now (worker-online comes too early)
             self._asks.put(event.get("hostname"))
         elif kind == FEED and getattr(self.cluster, "closed", False):
             self.close()
@@ -77,9 +83,15 @@ class Recorder:
 
     def _ask_blueprints(self):
         while (name := self._asks.get()) is not None:
-            try:
-                reply = self.cluster.inspect_blueprint(name, timeout=5.0)
-            except Exception:  # noqa: BLE001 - gone already, or never answers: no picture of it
+            reply = None
+            for _ in range(ASKS):
+                try:
+                    reply = self.cluster.inspect_blueprint(name, timeout=5.0)
+                    break
+                except Exception:  # noqa: BLE001 - busy, gone, or never answers: ask again
+                    if self.closed:
+                        return
+            if reply is None:
                 continue
             with self._lock:
                 self._write(
@@ -145,7 +157,14 @@ def _about(cluster):
         "broker": mask_url(getattr(cluster, "broker_url", "") or ""),
         "started_at": getattr(cluster, "started_at", None),
         "static": _static(getattr(cluster, "app", None)),
+        "worker_options": _jsonable(roster.run_options(cluster)),
+        "steps": roster.steps_added(cluster),
     }
+
+
+def _jsonable(options):
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+            for k, v in options.items()}  # fmt: skip
 
 
 def _static(app):

@@ -33,8 +33,11 @@ class Replay:
     """
 
     starts_workers = False  #: a dashboard's restart buttons stay disabled
+    live = False  #: no worker runs: every action that needs one is off (the dashboard, the card)
     embedded = False
     state = "replay"
+    app = None  #: no Celery app: the recorded static blueprints are in `static`
+    timeout = 30.0
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -45,6 +48,8 @@ class Replay:
         self.started_at = self.header.get("started_at") or (self._times[0] if records else 0.0)
         self.ended_at = max(self._times[-1] if records else self.started_at, self.started_at)
         self.broker_url = self.header.get("broker", "")
+        #: The options the workers ran with (pool, concurrency, ...), as recorded.
+        self.worker_options = dict(self.header.get("worker_options") or {})
         self.events = EventLog(maxlen=max(10000, len(records)))
         self.events.connected = True
         self.speed = 1.0
@@ -54,7 +59,7 @@ class Replay:
         self._bad = set()  #: indices of records that did not parse
         self._position = self.started_at  #: recording time of the replay's "now"
         self._clock = (time.monotonic(), self.started_at)  #: (real time, recording time) at play()
-        self._workers, self._blueprints = [], {}
+        self._listed, self._blueprints = [], {}
         self._done = threading.Event()
         self._thread = None
         self._closed = False
@@ -83,7 +88,7 @@ class Replay:
     @property
     def workers(self):
         """The workers alive at the replay's position (the recorded roster)."""
-        return list(self._workers)
+        return list(self._listed)
 
     @functools.cached_property
     def all_workers(self):
@@ -118,6 +123,20 @@ class Replay:
                 f"(workers with one so far: {known}). Fix: seek() further, or pick one of those"
             )
         return self._blueprints[worker]
+
+    @property
+    def steps_added(self):
+        """{'worker': [...], 'consumer': [...]}: the names of the steps the app added, as recorded."""
+        steps = self.header.get("steps") or {}
+        return {bp: list(steps.get(bp, ())) for bp in ("worker", "consumer")}
+
+    def has_blueprint(self, worker):
+        """True once the replay handed out `worker`'s live blueprint."""
+        return worker in self._blueprints
+
+    def owns(self, name):
+        """False: a replay owns no worker process."""
+        return False
 
     @property
     def static(self):
@@ -167,7 +186,7 @@ class Replay:
             at = self.started_at + position
             if at < self._position:
                 self.events._forget()
-                self._next, self._workers, self._blueprints = 0, [], {}
+                self._next, self._listed, self._blueprints = 0, [], {}
                 self.events._dispatch({"type": REPLAY, "hostname": "", "timestamp": at,
                                        "position": position})  # fmt: skip
             self._position = at
@@ -203,7 +222,7 @@ class Replay:
             elif kind == "event":
                 self.events._dispatch(record["event"])
             elif kind == "roster":
-                self._workers = list(record["workers"])
+                self._listed = list(record["workers"])
             elif kind == "blueprint":
                 self._blueprints[record["worker"]] = record["reply"]
         self._next = max(self._next, end)
@@ -250,6 +269,6 @@ class Replay:
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from kit.widgets.replay_bar import ReplayBar
+        from kit import display
 
-        return ReplayBar(self)._repr_mimebundle_(include=include, exclude=exclude)
+        return display.mimebundle(self)
