@@ -4,6 +4,7 @@ timeline, the graph and every other view that reads a cluster's events, workers 
 
 import bisect
 import functools
+import itertools
 import os
 import threading
 import time
@@ -42,9 +43,10 @@ class Replay:
     def __init__(self, path):
         self.path = os.fspath(path)
         self.header, records, self.dropped = fileformat.index(self.path)
-        records.sort(key=lambda r: r[0])  # stable: equal times keep the order they were written
         self._records = records  #: (at, kind, raw line), parsed when handed out
-        self._times = [at for at, _, _ in records]
+        # handed out in the order the feed saw them (workers' clocks differ a little): a record
+        # is due once the replay's clock passes its time and every time written before it
+        self._times = list(itertools.accumulate((at for at, _, _ in records), max))
         self.started_at = self.header.get("started_at") or (self._times[0] if records else 0.0)
         self.ended_at = max(self._times[-1] if records else self.started_at, self.started_at)
         self.broker_url = self.header.get("broker", "")
