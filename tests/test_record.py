@@ -286,3 +286,25 @@ def test_a_room_that_starts_recording_after_its_workers_are_online_records_their
 
 def _blueprints(path):
     return sum('"kind":"blueprint"' in line for line in path.read_text().splitlines())
+
+
+def test_the_dashboard_and_the_card_follow_a_replay_back_and_forth(recorded):
+    from kit.widgets.card import ClusterCard
+    from test_timeline import eventually
+
+    rp = kit.replay(recorded["path"])
+    dash, card = kit.Dashboard(rp), ClusterCard(rp)
+    assert dash.bar is not None and card.bar is not None and not dash.gossip.log
+    assert all(b.disabled and "a replay of" in b.tooltip for b in dash.buttons)
+    rp.seek(recorded["at"] - rp.started_at)  # after the kill, before the cluster closed
+    eventually(lambda: "3 workers" in dash.header.value and "2 workers up" in dash.header.value)
+    eventually(lambda: "live: worker" in dash.graph.svg.value)  # it picked a worker to draw
+    assert any(line.what == "node_lost" for line in dash.gossip.log)
+    eventually(lambda: "1 lost" in card.html.value and "replay of run.jsonl.gz" in card.html.value)
+    rp.seek(0.0)  # back to the start: every view starts again
+    assert not dash.gossip.log and not dash.gossip.sizes and not card.roster.known
+    eventually(lambda: "0 workers up" in dash.header.value)
+    dash.gossip.kill_button.click()  # off: nothing happens, nothing is raised
+    assert not dash.errors
+    dash.close()
+    rp.close()

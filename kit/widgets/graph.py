@@ -46,8 +46,8 @@ class GraphPanel(Panel):
         )
 
     def _changed(self, _change):
-        self._picked = True  # the reader chose: a replay no longer picks a worker for them
         if not self._rendering:
+            self._picked = True  # the reader chose: a replay no longer picks a worker for them
             self.dash.run(self, self.render)
 
     def _drawable(self, workers):
@@ -108,9 +108,17 @@ class GraphPanel(Panel):
         """Keep the worker list true; a drawing of a worker that is gone says so and is greyed."""
         workers = self._drawable(live_workers(self.cluster))
         if self.drawn == STATIC and workers and self.app is None and not self._picked:
-            return self.render()  # a replay reached a worker: draw it, as a live dashboard opens
+            self._set_sources(workers)  # a replay reached a worker: draw it, as live opens
+            self._rendering = True
+            try:
+                self.source.value = workers[0]
+            finally:
+                self._rendering = False
+            return self.render()
         self._set_sources(workers)
         stale = "opacity:0.35" in self.svg.value[:80]
+        if stale and self.app is None and self.drawn in workers:  # a replay played it back
+            return self.render()
         if self._gone(workers) and not stale:
             self.svg.value = f"<div style='opacity:0.35'>{self.svg.value}</div>"
             self.say(
