@@ -63,7 +63,7 @@ def recorder_costs(cluster, path, n=20_000):
 
     events = [e for e in cluster.events.history if e.get("type") == "kit-bench"][-100:]
     with cluster.record(path) as rec:
-        rec._kept = set()
+        rec._kept = {}
         start = time.thread_time()
         for i in range(n):
             rec._on_event(dict(events[i % len(events)]))

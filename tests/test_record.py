@@ -83,7 +83,9 @@ def recorded(redis_server, tmp_path_factory):
         live, dash = kit.Timeline(cluster), kit.Dashboard(cluster)
         # the timeline reads the history, then subscribes: what came in between is not drawn
         since = time.time() + 0.5
-        cluster.app.send_task("kit.sleep", (0.05,)).get(timeout=30)
+        task = cluster.app.send_task("kit.sleep", (0.05,))
+        task.get(timeout=30)
+        cluster.events.wait_for("task-succeeded", timeout=30, uuid=task.id)  # before a kill
         cluster.events.wait_for("kit-timer", timeout=30, kind="fire")
         victim = cluster.workers[-1]
         cluster.kill_worker(victim)

@@ -51,7 +51,7 @@ class Recorder:
         with self._lock:  # events arriving meanwhile wait, and a kept one is not written twice
             cluster.events.subscribe(self._on_event)
             kept = cluster.events.history
-            self._kept = {id(e) for e in kept}
+            self._kept = {id(e): e for e in kept}  # holds them: their ids stay theirs
             self._flush([{"kind": "event", "at": _when(e), "event": e} for e in kept])
         self._write_roster()
         self._threads = [
@@ -74,7 +74,7 @@ class Recorder:
             if self._kept:
                 if id(event) in self._kept:
                     return
-                self._kept = set()  # past the kept history: no more duplicates possible
+                self._kept = {}  # past the kept history: no more duplicates possible
             self._pending.append({"kind": "event", "at": _when(event), "event": event})
         kind = event.get("type")
         if kind in Roster.TYPES:

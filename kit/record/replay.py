@@ -117,7 +117,7 @@ class Replay:
             return min(self.ended_at, at + (time.monotonic() - real) * self.speed)
 
     def inspect_blueprint(self, worker, timeout=None):
-        """The live blueprint `worker` reported when it came online (as recorded)."""
+        """The live blueprint `worker` reported once it was ready (as recorded)."""
         if worker not in self._blueprints:
             known = sorted(self._blueprints)
             raise ClusterError(

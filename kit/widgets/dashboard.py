@@ -95,7 +95,7 @@ class Dashboard:
         with self._feed_lock:  # subscribed first, then the history: nothing lost in between
             cluster.events.subscribe(self._on_event, types=types)
             kept = cluster.events.history
-            self._kept = {id(e) for e in kept}  # ... and nothing seen twice
+            self._kept = {id(e): e for e in kept}  # nothing seen twice (ids held)
             for event in kept:
                 if event.get("type") in types:
                     self._route(event)
