@@ -44,7 +44,7 @@ def room_html(room):
 
 def mimebundle(cluster):
     """What a notebook shows for `cluster`: the live card where widgets work, else plain HTML."""
-    data = {"text/plain": text(cluster), "text/html": html(cluster)}
+    data = {"text/plain": repr(cluster), "text/html": html(cluster)}
     if in_kernel() and not getattr(cluster, "closed", False):
         try:
             from kit.widgets.card import card_of

@@ -20,6 +20,7 @@ STATES = {
     "closed": ("#9e9e9e", "the cluster is closed"),
     "running": ("#2e7d32", "the broker and the workers it started are up"),
     "connected": ("#2e7d32", "the event feed receives the broker's events"),
+    "replay": ("#1565c0", "a recording played back: no broker, no worker process"),
 }
 
 
@@ -83,6 +84,10 @@ class Roster:
         procs = dict(getattr(self.cluster, "_workers", {}))
         for name, proc in procs.items():
             self.known[name] = proc
+        # no process of its own (a room, a replay): its list of workers is who is up
+        listed = set() if procs else set(getattr(self.cluster, "workers", ()))
+        for name in listed:
+            self.known.setdefault(name, None)
         out = {}
         for name in sorted(self.known, key=natural):
             proc = procs.get(name)
@@ -90,6 +95,8 @@ class Roster:
                 out[name] = "closed"
             elif proc is not None and _alive(proc):
                 out[name] = "up" if getattr(proc, "ready", True) else "booting"
+            elif name in listed:
+                out[name] = "up"
             else:
                 out[name] = "left" if name in self.offline and name not in self.lost else "lost"
         return out
@@ -134,25 +141,34 @@ def where(cluster):
     return f"private namespace {getattr(cluster, 'namespace', '')!r}, attached"
 
 
-def _steps(cluster):
+def steps_added(cluster):
+    """{'worker': [names], 'consumer': [names]}: the steps the cluster's app added."""
+    if getattr(cluster, "app", None) is None:  # a replay: the names it recorded
+        return getattr(cluster, "steps_added", {"worker": [], "consumer": []})
     return {
         kind: [getattr(s, "__name__", str(s)) for s in cluster.app.steps[kind]]
         for kind in ("worker", "consumer")
     }
 
 
-def _pool(cluster):
-    """The pool and concurrency the workers run with (defaults, then the shortcuts, then
-    worker_options).
-    """
+def run_options(cluster):
+    """The options the workers run with: the kit's defaults, then the shortcuts, then
+    worker_options (a replay: as recorded)."""
     from kit.processes import options
 
+    if getattr(cluster, "app", None) is None:  # a replay: recorded merged already
+        return dict(getattr(cluster, "worker_options", {}))
     layers = (
         options.DEFAULTS,
         getattr(cluster, "_shortcuts", {}),
         getattr(cluster, "worker_options", {}),
     )
-    merged = options.merged(*layers)
+    return options.merged(*layers)
+
+
+def _pool(cluster):
+    """The pool and concurrency the workers run with."""
+    merged = run_options(cluster)
     return merged.get("pool", "?"), merged.get("concurrency", "?")
 
 
@@ -161,7 +177,7 @@ def worker_rows(cluster, roster):
     processed.
     """
     pool, concurrency = _pool(cluster)
-    steps = ", ".join(name for names in _steps(cluster).values() for name in names) or "(none)"
+    steps = ", ".join(name for names in steps_added(cluster).values() for name in names) or "(none)"
     return [
         {
             "name": name,
@@ -195,12 +211,15 @@ def html(cluster, roster=None, limit=40):
     )
     head = "".join(f"<th style='text-align:left'>{k}</th>" for k in (rows[0] if rows else {}))
     broker = "embedded Redis" if getattr(cluster, "embedded", False) else "attached broker"
-    since = getattr(cluster, "started_at", None)
+    since, title = getattr(cluster, "started_at", None), "LocalCluster"
     age = f" · up {time.time() - since:.0f} s" if since and state == "running" else ""
+    if hasattr(cluster, "describe"):  # a replay: what was recorded, and where it stands
+        title, broker = _html.escape(cluster.describe()), "recorded on"
+        age = f" · at {cluster.position:.1f} of {cluster.duration:.1f} s"
     note = broker_note(cluster)
     return (
         f"<div style='{STYLE}' class='kit-card'>"
-        f"<b>LocalCluster</b> · {badge(state)}{age} · {roster.counts()}<br>"
+        f"<b>{title}</b> · {badge(state)}{age} · {roster.counts()}<br>"
         f"{broker} <code>{_html.escape(mask_url(getattr(cluster, 'broker_url', '?')))}</code>"
         f"{f'<br>⚠ {_html.escape(note)}' if note else ''}"
         f"<table style='font-size:12px;margin-top:4px'>{head and f'<tr>{head}</tr>'}{cells}{more}</table>"

@@ -79,3 +79,16 @@ def test_a_worker_killed_before_the_roster_looked_is_still_listed_lost():
         {"type": "worker-online", "hostname": "w9@h", "pid": 99}
     )  # added, then killed at once
     assert roster.states() == {"w1@h": "up", "w9@h": "lost"} and roster.pid("w9@h") == 99
+
+
+def test_without_processes_of_its_own_the_listed_workers_are_up():
+    """A room or a replay starts no process: the workers it lists are up, the others gone."""
+    c = fake_cluster()
+    c.workers = ["w1@h", "w2@h"]
+    roster = Roster(c)
+    assert roster.states() == {"w1@h": "up", "w2@h": "up"}
+    c.workers = ["w1@h"]
+    roster.on_event(
+        {"type": "kit-gossip", "hostname": "w1@h", "event": "node_lost", "peer": "w2@h"}
+    )
+    assert roster.states() == {"w1@h": "up", "w2@h": "lost"} and roster.counts() == "1 up · 1 lost"

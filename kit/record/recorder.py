@@ -1,5 +1,6 @@
 """Writing a recording while a cluster runs: `with cluster.record("run.jsonl"): ...`."""
 
+import collections
 import dataclasses
 import queue
 import threading
@@ -10,15 +11,23 @@ import celery
 
 import kit
 from kit.errors import RecordingWarning, StepError
-from kit.events.contract import FEED
+from kit.events.contract import FEED, READY
 from kit.processes.broker import mask_url
 from kit.record import fileformat
+from kit import roster
 from kit.roster import Roster
+
+
+#: Seconds between two writes (each flushed): what a killed kernel can lose at most.
+TICK = 0.1
+#: How many times a worker is asked for its live blueprint before the recording goes without.
+ASKS = 3
 
 
 class Recorder:
     """Every event the cluster's feed sees, its roster's changes and each worker's live blueprint
-    (asked once the worker is online), appended to `path` and flushed record by record.
+    (asked once the worker is ready, and at the start for those already running), appended to
+    `path` and flushed record by record.
 
     Stops by itself when the cluster closes; `close()` stops it sooner. A write that fails (a
     full disk) stops the recording with a RecordingWarning: the cluster keeps running.
@@ -32,38 +41,45 @@ class Recorder:
         self._lock = threading.Lock()
         self._roster = None
         self._asks = queue.SimpleQueue()
-        self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
-        self._write(fileformat.header(**_about(cluster)))
+        self._pending = collections.deque()  #: records the writer thread writes next
+        self._stopping = threading.Event()
+        self._sink = fileformat.Sink(self.path)
+        self._threads = []
+        self._flush([fileformat.header(**_about(cluster))])
+        if self.closed:  # could not even write the header (a full disk): warned already
+            return
         with self._lock:  # events arriving meanwhile wait, and a kept one is not written twice
             cluster.events.subscribe(self._on_event)
             kept = cluster.events.history
-            self._kept = {id(e) for e in kept}
-            for event in kept:
-                self._write({"kind": "event", "at": _when(event), "event": event})
+            self._kept = {id(e): e for e in kept}  # holds them: their ids stay theirs
+            self._flush([{"kind": "event", "at": _when(e), "event": e} for e in kept])
         self._write_roster()
-        self._asker = threading.Thread(
-            target=self._ask_blueprints, name="kit-recorder", daemon=True
-        )
-        self._asker.start()
+        self._threads = [
+            threading.Thread(target=fn, name=f"kit-recorder-{fn.__name__[1:]}", daemon=True)
+            for fn in (self._ask_blueprints, self._write_pending)
+        ]
+        for thread in self._threads:
+            thread.start()
         for name in cluster.workers:
             self._asks.put(name)
 
     @property
     def closed(self):
         """True once the recording stopped (closed, the cluster closed, or a write failed)."""
-        return self._file is None
+        return self._sink is None
 
     def _on_event(self, event):
+        """On the feed's thread: only queues the record (the writer thread writes it)."""
         with self._lock:
             if self._kept:
                 if id(event) in self._kept:
                     return
-                self._kept = set()  # past the kept history: no more duplicates possible
-            self._write({"kind": "event", "at": _when(event), "event": event})
+                self._kept = {}  # past the kept history: no more duplicates possible
+            self._pending.append({"kind": "event", "at": _when(event), "event": event})
         kind = event.get("type")
         if kind in Roster.TYPES:
             self._write_roster()
-        if kind == "worker-online":
+        if kind == READY:  # it answers remote control now (worker-online comes too early)
             self._asks.put(event.get("hostname"))
         elif kind == FEED and getattr(self.cluster, "closed", False):
             self.close()
@@ -73,52 +89,74 @@ class Recorder:
         with self._lock:
             if workers != self._roster:
                 self._roster = workers
-                self._write({"kind": "roster", "at": time.time(), "workers": workers})
+                self._pending.append({"kind": "roster", "at": time.time(), "workers": workers})
 
     def _ask_blueprints(self):
         while (name := self._asks.get()) is not None:
-            try:
-                reply = self.cluster.inspect_blueprint(name, timeout=5.0)
-            except Exception:  # noqa: BLE001 - gone already, or never answers: no picture of it
-                continue
-            with self._lock:
-                self._write(
-                    {"kind": "blueprint", "at": time.time(), "worker": name, "reply": reply}
-                )
+            reply = None
+            for _ in range(ASKS):
+                try:
+                    reply = self.cluster.inspect_blueprint(name, timeout=5.0)
+                    break
+                except Exception:  # noqa: BLE001 - busy, gone, or never answers: ask again
+                    if self.closed:
+                        return
+            if reply is not None:
+                record = {"kind": "blueprint", "at": time.time(), "worker": name, "reply": reply}
+                self._pending.append(record)
 
-    def _write(self, record):
-        """Append one record (under the lock, or before any thread runs)."""
-        if self._file is None:
+    def _write_pending(self):
+        """The writer thread: every TICK seconds, what was queued, in one write and flush."""
+        while not self._stopping.wait(TICK):
+            self._drain()
+        self._drain()
+
+    def _drain(self):
+        batch = []
+        while self._pending:
+            batch.append(self._pending.popleft())
+        if batch:
+            self._flush(batch)
+
+    def _flush(self, records):
+        """Write records and flush them; a failure (a full disk) stops the recording."""
+        sink = self._sink
+        if sink is None or not records:
             return
         try:
-            self._file.write(fileformat.line(record))
-            self._file.flush()
-            self.records += 1
+            sink.write(records)
+            self.records += len(records)
         except OSError as exc:
-            self.error = exc
-            self._stop()
+            self.error, self._sink = exc, None
+            self._unhook(sink)
             warnings.warn(
                 f"the recording to {self.path} stopped after {self.records} records: {exc}. "
                 "The cluster keeps running. Fix: free some disk space, then cluster.record(path) "
                 "again, to another file",
                 RecordingWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
-    def _stop(self):
-        f, self._file = self._file, None
-        if f is not None:
-            self.cluster.events.unsubscribe(self._on_event)
-            self._asks.put(None)
-            try:
-                f.close()
-            except OSError:  # the close flushes what could not be written: already reported
-                pass
+    def _unhook(self, sink):
+        self.cluster.events.unsubscribe(self._on_event)
+        self._asks.put(None)
+        self._stopping.set()
+        try:
+            sink.close()
+        except OSError:  # the close writes what could not be written: already reported
+            pass
 
     def close(self):
         """Stop recording; the file keeps every record so far. Idempotent."""
+        self.cluster.events.unsubscribe(self._on_event)
+        self._stopping.set()
+        for writer in self._threads[1:]:
+            if writer is not threading.current_thread():
+                writer.join(timeout=10)
         with self._lock:
-            self._stop()
+            sink, self._sink = self._sink, None
+        if sink is not None:
+            self._unhook(sink)
 
     def __enter__(self):
         return self
@@ -145,7 +183,14 @@ def _about(cluster):
         "broker": mask_url(getattr(cluster, "broker_url", "") or ""),
         "started_at": getattr(cluster, "started_at", None),
         "static": _static(getattr(cluster, "app", None)),
+        "worker_options": _jsonable(roster.run_options(cluster)),
+        "steps": roster.steps_added(cluster),
     }
+
+
+def _jsonable(options):
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+            for k, v in options.items()}  # fmt: skip
 
 
 def _static(app):

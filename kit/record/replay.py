@@ -4,6 +4,7 @@ timeline, the graph and every other view that reads a cluster's events, workers 
 
 import bisect
 import functools
+import itertools
 import os
 import threading
 import time
@@ -33,18 +34,24 @@ class Replay:
     """
 
     starts_workers = False  #: a dashboard's restart buttons stay disabled
+    live = False  #: no worker runs: every action that needs one is off (the dashboard, the card)
     embedded = False
     state = "replay"
+    app = None  #: no Celery app: the recorded static blueprints are in `static`
+    timeout = 30.0
 
     def __init__(self, path):
         self.path = os.fspath(path)
         self.header, records, self.dropped = fileformat.index(self.path)
-        records.sort(key=lambda r: r[0])  # stable: equal times keep the order they were written
         self._records = records  #: (at, kind, raw line), parsed when handed out
-        self._times = [at for at, _, _ in records]
+        # handed out in the order the feed saw them (workers' clocks differ a little): a record
+        # is due once the replay's clock passes its time and every time written before it
+        self._times = list(itertools.accumulate((at for at, _, _ in records), max))
         self.started_at = self.header.get("started_at") or (self._times[0] if records else 0.0)
         self.ended_at = max(self._times[-1] if records else self.started_at, self.started_at)
         self.broker_url = self.header.get("broker", "")
+        #: The options the workers ran with (pool, concurrency, ...), as recorded.
+        self.worker_options = dict(self.header.get("worker_options") or {})
         self.events = EventLog(maxlen=max(10000, len(records)))
         self.events.connected = True
         self.speed = 1.0
@@ -54,7 +61,7 @@ class Replay:
         self._bad = set()  #: indices of records that did not parse
         self._position = self.started_at  #: recording time of the replay's "now"
         self._clock = (time.monotonic(), self.started_at)  #: (real time, recording time) at play()
-        self._workers, self._blueprints = [], {}
+        self._listed, self._blueprints = [], {}
         self._done = threading.Event()
         self._thread = None
         self._closed = False
@@ -83,7 +90,7 @@ class Replay:
     @property
     def workers(self):
         """The workers alive at the replay's position (the recorded roster)."""
-        return list(self._workers)
+        return list(self._listed)
 
     @functools.cached_property
     def all_workers(self):
@@ -110,7 +117,7 @@ class Replay:
             return min(self.ended_at, at + (time.monotonic() - real) * self.speed)
 
     def inspect_blueprint(self, worker, timeout=None):
-        """The live blueprint `worker` reported when it came online (as recorded)."""
+        """The live blueprint `worker` reported once it was ready (as recorded)."""
         if worker not in self._blueprints:
             known = sorted(self._blueprints)
             raise ClusterError(
@@ -118,6 +125,20 @@ class Replay:
                 f"(workers with one so far: {known}). Fix: seek() further, or pick one of those"
             )
         return self._blueprints[worker]
+
+    @property
+    def steps_added(self):
+        """{'worker': [...], 'consumer': [...]}: the names of the steps the app added, as recorded."""
+        steps = self.header.get("steps") or {}
+        return {bp: list(steps.get(bp, ())) for bp in ("worker", "consumer")}
+
+    def has_blueprint(self, worker):
+        """True once the replay handed out `worker`'s live blueprint."""
+        return worker in self._blueprints
+
+    def owns(self, name):
+        """False: a replay owns no worker process."""
+        return False
 
     @property
     def static(self):
@@ -167,7 +188,7 @@ class Replay:
             at = self.started_at + position
             if at < self._position:
                 self.events._forget()
-                self._next, self._workers, self._blueprints = 0, [], {}
+                self._next, self._listed, self._blueprints = 0, [], {}
                 self.events._dispatch({"type": REPLAY, "hostname": "", "timestamp": at,
                                        "position": position})  # fmt: skip
             self._position = at
@@ -203,7 +224,7 @@ class Replay:
             elif kind == "event":
                 self.events._dispatch(record["event"])
             elif kind == "roster":
-                self._workers = list(record["workers"])
+                self._listed = list(record["workers"])
             elif kind == "blueprint":
                 self._blueprints[record["worker"]] = record["reply"]
         self._next = max(self._next, end)
@@ -250,6 +271,6 @@ class Replay:
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from kit.widgets.replay_bar import ReplayBar
+        from kit import display
 
-        return ReplayBar(self)._repr_mimebundle_(include=include, exclude=exclude)
+        return display.mimebundle(self)

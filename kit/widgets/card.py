@@ -7,7 +7,7 @@ import weakref
 import ipywidgets as w
 
 from kit import roster
-from kit.events.contract import FEED
+from kit.events.contract import FEED, REPLAY
 from kit.widgets.panel import Throttle
 
 _cards = weakref.WeakKeyDictionary()
@@ -39,15 +39,25 @@ class ClusterCard:
         )
         self.open_button.on_click(lambda _b: self.open())
         self.out = w.Output()
-        self.widget = w.VBox([self.html, self.open_button, self.out])
+        self.bar = None  #: a replay's play/pause, speed and slider (the dashboard has its own)
+        if not getattr(cluster, "live", True):
+            from kit.widgets.replay_bar import ReplayBar
+
+            self.bar = ReplayBar(cluster)
+            self.open_button.tooltip = "kit.Dashboard(replay): the same tabs, driven by the file"
+        top = [self.bar.widget] if self.bar else []
+        self.widget = w.VBox([*top, self.html, self.open_button, self.out])
         self._throttle = Throttle(self.refresh, rate=rate, name="kit-card")
         for event in list(cluster.events.history):
             if event.get("type") in self.roster.TYPES:
                 self.roster.on_event(event)
-        cluster.events.subscribe(self._on_event, types=(*self.roster.TYPES, FEED))
+        cluster.events.subscribe(self._on_event, types=(*self.roster.TYPES, FEED, REPLAY))
 
     def _on_event(self, event):
-        self.roster.on_event(event)
+        if event.get("type") == REPLAY:  # a replay went back: start the roster again
+            self.roster = roster.Roster(self.cluster)
+        else:
+            self.roster.on_event(event)
         self._throttle.poke()
 
     def open(self):
@@ -69,3 +79,5 @@ class ClusterCard:
             self.open_button.tooltip = "the cluster is closed"
             self.cluster.events.unsubscribe(self._on_event)
             self._throttle.close()
+            if self.bar is not None:
+                self.bar.close()

@@ -52,7 +52,6 @@ class ConsumerPanel(Panel):
         )
         self.counters = w.HTML()
         self.log_html = w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))
-        self.replay()
         self.refresh()
         self.widget = w.VBox(
             [
@@ -84,7 +83,7 @@ class ConsumerPanel(Panel):
         self.cluster.publish(body, content_type=content_type)
         hint = (
             ""
-            if SafeConsumer in self.app.steps["consumer"]
+            if self.app is None or SafeConsumer in self.app.steps["consumer"]
             else (
                 " — ⚠ SafeConsumer is not in app.steps['consumer']: tick <i>consumer</i> in Steps and Apply, "
                 "or the message waits in the queue"
@@ -127,6 +126,11 @@ class ConsumerPanel(Panel):
         self._publish(self.text.value, content_type="text/plain", what="plain text")
 
     # -- live part ------------------------------------------------------------------------------
+    def reset(self):
+        """Forget the verdicts (a replay going back in time hands them out again)."""
+        self.counts.clear()
+        self.log.clear()
+
     def on_event(self, event):
         outcome = event.get("outcome", "?")
         self.counts[outcome] += 1

@@ -8,7 +8,7 @@ import time
 
 import ipywidgets as w
 
-from kit.events.contract import FEED
+from kit.events.contract import FEED, REPLAY
 from kit.roster import Roster
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
@@ -20,8 +20,11 @@ from kit.widgets.steps import StepsPanel
 from kit.widgets.timeline import Timeline
 
 
-#: Events that change the header (the feed's connection, workers coming and going).
-HEADER = (FEED, *Roster.TYPES)
+#: Events that change the header (the feed's connection, workers coming and going, a replay
+#: going back in time).
+HEADER = (FEED, REPLAY, *Roster.TYPES)
+#: The tooltip of every action of a dashboard over a replay.
+REPLAY_TIP = "a replay of {file}: no worker runs, so this is off (kit.LocalCluster to try it live)"
 
 
 class Dashboard:
@@ -57,9 +60,10 @@ class Dashboard:
         self.options = OptionsPanel(self)
         self.graph = GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
-        if not getattr(
-            cluster, "starts_workers", True
-        ):  # a kit.Room: a restart needs the workers' owners
+        self.live = getattr(cluster, "live", True)  #: False for a replay: its actions are off
+        if not self.live:
+            self._replay_only()
+        elif not getattr(cluster, "starts_workers", True):  # a Room: restarts need the owners
             for b in (self.steps.apply_button, self.options.apply_button):
                 b.disabled, b.tooltip = (
                     True,
@@ -70,8 +74,13 @@ class Dashboard:
             children=[p.widget for p in self.panels] + [self.timeline.widget],
             titles=[p.title for p in self.panels] + ["Timeline"],
         )
+        self.bar = None  #: a replay's play/pause, speed and position slider
+        if not self.live:
+            from kit.widgets.replay_bar import ReplayBar
+
+            self.bar = ReplayBar(cluster)
         self.widget = w.VBox(
-            [self.header, self.tabs, self.error_box],
+            [self.header, *([self.bar.widget] if self.bar else []), self.tabs, self.error_box],
             layout=w.Layout(width="100%", max_width="1150px"),
         )
         self._throttle = Throttle(
@@ -80,14 +89,27 @@ class Dashboard:
             name="kit-dashboard",
             on_error=lambda exc: self.show_error(exc, "live update"),
         )
-        self._listeners = [self._listener(p) for p in self.panels if p.types]
-        for panel, fn in zip([p for p in self.panels if p.types], self._listeners, strict=True):
-            cluster.events.subscribe(fn, types=panel.types)
-        for event in list(cluster.events.history):
-            if event.get("type") in Roster.TYPES:
-                self.roster.on_event(event)
-        self._listeners.append(cluster.events.subscribe(self._on_header, types=HEADER))
+        self._routes = [(p, frozenset(p.types)) for p in self.panels if p.types]
+        types = set(HEADER).union(*(t for _, t in self._routes))
+        self._feed_lock = threading.Lock()
+        with self._feed_lock:  # subscribed first, then the history: nothing lost in between
+            cluster.events.subscribe(self._on_event, types=types)
+            kept = cluster.events.history
+            self._kept = {id(e): e for e in kept}  # nothing seen twice (ids held)
+            for event in kept:
+                if event.get("type") in types:
+                    self._route(event)
+        self._listeners = [self._on_event]
+        with self._dirty_lock:
+            self._dirty.update(self.panels)
         self._throttle.poke()
+
+    def _replay_only(self):
+        """A replay: every action that needs a worker is off, its tooltip says why."""
+        tip = REPLAY_TIP.format(file=getattr(self.cluster, "path", "a recording"))
+        for b in self.buttons:  # the graph redraws itself as the replay moves
+            b.disabled, b.tooltip = True, tip
+        self.steps.deadline.disabled = True
 
     # -- actions --------------------------------------------------------------------------------
     @property
@@ -102,6 +124,8 @@ class Dashboard:
         if self._running:  # an action triggered by another one (e.g. a dropdown it refreshed)
             return handler()
         if self.closed_at is not None:
+            return None
+        if not self.live and handler != self.graph.render:  # a replay: only drawing works
             return None
         self._running, states = True, [(b, b.disabled) for b in self.buttons]
         for b, _ in states:
@@ -150,21 +174,29 @@ class Dashboard:
         self._throttle.poke()
 
     # -- live updates (feed thread -> throttle thread) ------------------------------------------
-    def _listener(self, panel):
-        """A feed subscriber for one panel: records the event, marks the panel dirty when it says
-        so.
-        """
+    def _on_event(self, event):
+        """On the feed's thread: hand the event to the panels that take it (and the header)."""
+        with self._feed_lock:
+            if self._kept:
+                if id(event) in self._kept:
+                    return  # already taken from the history
+                self._kept = None  # past the history: no more duplicates possible
+            self._route(event)
 
-        def on_event(event):
-            if panel.on_event(event):
-                with self._dirty_lock:
-                    self._dirty.add(panel)
-                self._throttle.poke()
-
-        return on_event
-
-    def _on_header(self, event):
-        if self.roster.on_event(event) or event.get("type") == FEED:
+    def _route(self, event):
+        kind, header = event.get("type"), event.get("type") in (FEED, REPLAY)
+        if kind == REPLAY:  # a replay went back: what the panels kept is ahead of it
+            self.roster = Roster(self.cluster)
+            for panel in self.panels:
+                getattr(panel, "reset", lambda: None)()
+            dirty = self.panels
+        else:
+            dirty = [p for p, types in self._routes if kind in types and p.on_event(event)]
+            header = header or (kind in Roster.TYPES and self.roster.on_event(event))
+        if dirty:
+            with self._dirty_lock:
+                self._dirty.update(dirty)
+        if dirty or header:
             self._throttle.poke()
 
     def _refresh(self):
@@ -197,6 +229,8 @@ class Dashboard:
             self.cluster.events.unsubscribe(fn)
         self._throttle.close()
         self.timeline.close()
+        if self.bar is not None:
+            self.bar.close()
 
     def _repr_mimebundle_(self, **kwargs):
         self.timeline.widget.refresh_snapshot()  # what a new view of the timeline draws first

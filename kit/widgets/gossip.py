@@ -44,10 +44,8 @@ class GossipPanel(Panel):
     def __init__(self, dash, keep=200):
         super().__init__(dash)
         self.log = collections.deque(maxlen=keep)
-        self.sizes = {}
-        self.winner = None
-        self.ends = {}  # worker -> (time, 'lost' | 'left'): where its line stops
-        self._heard = 0.0
+        self.now = getattr(self.cluster, "now", time.time)  #: the cluster's clock (a replay's)
+        self.reset()
         self.worker = worker_dropdown()
         self.add_button = self.button(
             "Add worker", self.add, icon="plus", tooltip="peers see node_join"
@@ -68,7 +66,6 @@ class GossipPanel(Panel):
         self.log_html = w.HTML(layout=w.Layout(max_height="230px", overflow="auto"))
         self.chart = self._chart()
         self.worker.observe(lambda _change: self._ownership(), "value")
-        self.replay()
         self.refresh()
         self.widget = w.VBox(
             [
@@ -89,6 +86,14 @@ class GossipPanel(Panel):
 
     def _chart(self):
         return w.HTML(layout=w.Layout(width="550px", min_width="550px"))
+
+    def reset(self):
+        """Forget what was heard (a replay going back in time hands it out again)."""
+        self.log.clear()
+        self.sizes = {}
+        self.winner = None
+        self.ends = {}  # worker -> (time, 'lost' | 'left'): where its line stops
+        self._heard = 0.0
 
     # -- actions (run by the dashboard: buttons disabled meanwhile, errors shown) ---------------
     def chosen(self):
@@ -140,6 +145,8 @@ class GossipPanel(Panel):
         """
         name, owns = self.worker.value, getattr(self.cluster, "owns", lambda _name: True)
         kill_ok, add_ok = not name or owns(name), getattr(self.cluster, "starts_workers", True)
+        if not getattr(self.cluster, "live", True):  # a replay: the dashboard said why, keep it
+            return
         self.kill_button.tooltip = (
             "SIGKILL: node_lost"
             if kill_ok
@@ -163,7 +170,7 @@ class GossipPanel(Panel):
         if kind == FEED:
             return True
         what = event.get("event") or kind[4:]
-        host, t = event.get("hostname", "?"), event.get("timestamp") or time.time()
+        host, t = event.get("hostname", "?"), event.get("timestamp") or self.now()
         self._track_end(kind, what, host, t, event.get("peer"))
         if kind.startswith("kit-"):
             self.log.append(
@@ -211,7 +218,7 @@ class GossipPanel(Panel):
     def _draw(self):
         live = set(live_workers(self.cluster))
         ends = {h: end for h, end in self.ends.items() if h not in live}
-        self.chart.value = size_chart(list(self.sizes.items()), time.time(), live, ends)
+        self.chart.value = size_chart(list(self.sizes.items()), self.now(), live, ends)
 
     def sizes_seen(self):
         """{worker: latest cluster size it reported (itself + the peers its gossip knows)}."""

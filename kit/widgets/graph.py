@@ -33,7 +33,7 @@ class GraphPanel(Panel):
         self.refresh_button = self.button("Refresh", self.render, icon="refresh")
         self.svg = w.HTML()
         self.drawn = None
-        self._rendering = False
+        self._rendering = self._picked = False
         for control in (self.source, self.blueprint, self.probes):
             control.observe(self._changed, names="value")
         self.render()
@@ -47,7 +47,13 @@ class GraphPanel(Panel):
 
     def _changed(self, _change):
         if not self._rendering:
+            self._picked = True  # the reader chose: a replay no longer picks a worker for them
             self.dash.run(self, self.render)
+
+    def _drawable(self, workers):
+        """The workers whose live blueprint can be drawn (a replay's: once it handed it out)."""
+        has = getattr(self.cluster, "has_blueprint", None)
+        return [n for n in workers if has(n)] if has else workers
 
     def _set_sources(self, workers):
         self._rendering = True
@@ -63,7 +69,7 @@ class GraphPanel(Panel):
 
     def render(self):
         """Draw the chosen source: the app's static blueprint or a live worker's."""
-        workers = live_workers(self.cluster)
+        workers = self._drawable(live_workers(self.cluster))
         name = self.source.value
         if (name != STATIC and name not in workers) or (
             name == STATIC and workers and not self.svg.value
@@ -77,8 +83,11 @@ class GraphPanel(Panel):
         finally:
             self._rendering = False
         kw = {"blueprint": self.blueprint.value, "probes": self.probes.value}
+        if name == STATIC and self.app is None and getattr(self.cluster, "static", None) is None:
+            self.svg.value, self.drawn = "<i>no static blueprint in this recording</i>", name
+            return
         graph = (
-            blueprint_graph(self.app, **kw)
+            blueprint_graph(self.cluster.static if self.app is None else self.app, **kw)
             if name == STATIC
             else blueprint_graph(self.cluster, worker=name, **kw)
         )
@@ -97,9 +106,19 @@ class GraphPanel(Panel):
 
     def refresh(self):
         """Keep the worker list true; a drawing of a worker that is gone says so and is greyed."""
-        workers = live_workers(self.cluster)
+        workers = self._drawable(live_workers(self.cluster))
+        if self.drawn == STATIC and workers and self.app is None and not self._picked:
+            self._set_sources(workers)  # a replay reached a worker: draw it, as live opens
+            self._rendering = True
+            try:
+                self.source.value = workers[0]
+            finally:
+                self._rendering = False
+            return self.render()
         self._set_sources(workers)
         stale = "opacity:0.35" in self.svg.value[:80]
+        if stale and self.app is None and self.drawn in workers:  # a replay played it back
+            return self.render()
         if self._gone(workers) and not stale:
             self.svg.value = f"<div style='opacity:0.35'>{self.svg.value}</div>"
             self.say(

@@ -28,6 +28,13 @@ def header_html(cluster, roster: Roster, connected: bool, closed_at=None) -> str
     """
     states = roster.states()
     up = sum(1 for s in states.values() if s == "up")
+    if not getattr(cluster, "live", True):  # a replay: what it is, and who is up where it stands
+        return (
+            f"{CLOSED_CSS if closed_at else ''}<b>Bootsteps Kit</b> · "
+            f"<span style='color:#1565c0'>●</span>&nbsp;{escape(cluster.describe())} · "
+            f"{plural(up, 'worker')} up ({roster.counts()}): "
+            f"{names(states)} · actions off: no worker runs"
+        )
     if closed_at is not None:
         return (
             f"{CLOSED_CSS}<b>Bootsteps Kit</b> · cluster {badge('closed')} at {clock(closed_at)} · "

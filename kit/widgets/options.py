@@ -16,7 +16,8 @@ from kit.steps import KIT_OPTIONS
 def worker_options(app):
     """The options every kit worker accepts: the app's `user_options['worker']`, then the kit's."""
     found = {}
-    for option in [*sorted(app.user_options["worker"], key=lambda o: o.name or ""), *KIT_OPTIONS]:
+    mine = app.user_options["worker"] if app is not None else ()  # a replay has no app
+    for option in [*sorted(mine, key=lambda o: o.name or ""), *KIT_OPTIONS]:
         found.setdefault(option.name, option)
     return found
 
@@ -42,7 +43,6 @@ class OptionsPanel(Panel):
         )
         self.received_html = w.HTML()
         self.reload()
-        self.replay()
         self.refresh()
         self.widget = w.VBox(
             [
@@ -120,6 +120,10 @@ class OptionsPanel(Panel):
         self.dash.after_restart(self)
 
     # -- live part ------------------------------------------------------------------------------
+    def reset(self):
+        """Forget what the steps received (a replay going back hands it out again)."""
+        self.received.clear()
+
     def on_event(self, event):
         self.received[(event.get("hostname"), event.get("name"))] = event.get("value")
         while len(self.received) > 50:

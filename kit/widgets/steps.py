@@ -76,7 +76,7 @@ class StepsPanel(Panel):
         self._offered = []
         self.list = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
         self.deadline = w.BoundedFloatText(
-            value=min(30.0, self.cluster.timeout),
+            value=min(30.0, getattr(self.cluster, "timeout", 30.0)),
             min=2,
             max=600,
             description="boot deadline (s)",
@@ -123,15 +123,15 @@ class StepsPanel(Panel):
                     f"<b>{escape(name)}</b> · {bp} · {escape(cls.__name__)}",
                 )
             )
-            seen.add(cls)
+            seen.update([cls] if self.app is not None else [cls, cls.__name__])
         for bp in ("worker", "consumer"):
-            for step in sorted(self.app.steps[bp], key=label_of):
+            for step in sorted(self.added(bp), key=label_of):
                 if step not in seen:
                     seen.add(step)
                     out.append(
                         (f"{bp}:{label_of(step)}", bp, step, f"{bp} · {escape(label_of(step))}")
                     )
-        for cls in notebook_steps():
+        for cls in notebook_steps() if self.app is not None else ():
             if cls not in seen:
                 bp = _blueprint_of(cls)
                 out.append(
@@ -143,6 +143,16 @@ class StepsPanel(Panel):
                     )
                 )
         return out
+
+    def added(self, bp):
+        """The steps in app.steps[bp]; a replay's: the names it recorded."""
+        if self.app is None:
+            return set(self.cluster.steps_added[bp])
+        return self.app.steps[bp]
+
+    def _ticked(self, bp, step):
+        added = self.added(bp)
+        return step in added or (self.app is None and getattr(step, "__name__", step) in added)
 
     def offer(self, step, blueprint=None):
         """Add a step class (e.g. from a module) to the picker, unticked; returns its key."""
@@ -166,7 +176,7 @@ class StepsPanel(Panel):
         ticked = {key: box.value for key, box in self.boxes.items()}
         self.boxes = {
             key: w.Checkbox(
-                value=ticked.get(key, step in self.app.steps[bp]),
+                value=ticked.get(key, self._ticked(bp, step)),
                 indent=False,
                 layout=w.Layout(width="auto"),
             )
@@ -177,7 +187,7 @@ class StepsPanel(Panel):
     def sync(self):
         """Tick exactly the steps that are in app.steps."""
         for key, (bp, step) in self.items.items():
-            self.boxes[key].value = step in self.app.steps[bp]
+            self.boxes[key].value = self._ticked(bp, step)
 
     def check(self, key_or_step, value=True):
         """Tick (or untick) a step by its catalog name, class, or key; the test-friendly way to
