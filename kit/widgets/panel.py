@@ -17,7 +17,8 @@ class Throttle:
     flood of events costs at most `rate` widget updates per second. With `quick` (seconds), a
     light load is served sooner: the first poke after a quiet spell at once, and while each call
     took at most `light` pokes, the next `quick` after it (never busy more than half the time).
-    `lazy` (seconds): how long pokes marked `urgent=False` (nothing new to show) may wait. An
+    `lazy` (seconds): how long pokes marked `urgent=False` (nothing new to show) may wait. If `fn`
+    returns False (it could not do its work yet), it is called again at the slow rhythm. An
     exception raised by `fn` goes to `on_error(exc)` (default: kept in `errors`); the thread
     keeps going.
     """
@@ -69,13 +70,16 @@ class Throttle:
         while (pokes := self._next(calm, soon)) is not None:
             started = time.monotonic()
             try:
-                self.fn()
+                done = self.fn() is not False
             except Exception as exc:  # noqa: BLE001 - shown by on_error, never swallowed
                 (self.on_error or self.errors.append)(exc)
+                done = True
             self.calls += 1
             ended = time.monotonic()
             calm, soon = started + self.lazy, started + self.interval
-            if self.quick is not None and pokes <= self.light:  # light: soon again, busy <= half
+            if not done:  # again, at the rate
+                self.poke()
+            elif self.quick is not None and pokes <= self.light:  # light: soon again, busy <= half
                 soon = min(soon, ended + max(self.quick, ended - started))
 
     def close(self):

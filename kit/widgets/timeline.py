@@ -82,8 +82,7 @@ class Timeline:
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
-                self._throttle.poke()  # over the traffic budget: try again on the next round
-                return
+                return False  # over the traffic budget: the throttle tries again at its rate
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)
