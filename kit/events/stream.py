@@ -43,7 +43,11 @@ class RedisEventStream:
         self._accept = accept
         #: where a message that is not an event goes (not kombu's envelope, a refused content type)
         self.errors = errors
-        self._pubsub.psubscribe(*self.topics)
+        try:
+            self._pubsub.psubscribe(*self.topics)
+        except BaseException:
+            self.close()
+            raise
 
     def read(self, timeout):
         """The events that arrived, oldest first; [] when none came within `timeout` seconds."""
@@ -54,9 +58,14 @@ class RedisEventStream:
             if reply[0] in (b"pmessage", b"message"):
                 self._decode(reply[-1], events)
             left -= 1
-            if not left or not pubsub.connection.can_read(timeout=0):
-                break
-            reply = pubsub.parse_response(block=False, timeout=0)
+            try:
+                if not left or not pubsub.connection.can_read(timeout=0):
+                    break
+                reply = pubsub.parse_response(block=False, timeout=0)
+            except redis.RedisError:
+                if not events:
+                    raise
+                break  # hand on what was read; the next read raises
         if events:
             now, here = time.time(), utcoffset()
             for event in events:  # as Celery's EventReceiver.event_from_message does

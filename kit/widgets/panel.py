@@ -16,11 +16,10 @@ class Throttle:
     Pokes that arrive while `fn` runs or cools down are coalesced into the next call, so a
     flood of events costs at most `rate` widget updates per second. With `quick` (seconds), a
     light load is served sooner: the first poke after a quiet spell at once, and while each call
-    took at most `light` pokes, the next `quick` after it (never busy more than half the time).
+    took at most `light` pokes, the next `quick` after it (never busy over a third of the time).
     `lazy` (seconds): how long pokes marked `urgent=False` (nothing new to show) may wait. If `fn`
-    returns False (it could not do its work yet), it is called again at the slow rhythm. An
-    exception raised by `fn` goes to `on_error(exc)` (default: kept in `errors`); the thread
-    keeps going.
+    returns False (it could not do its work yet), it is called again at the rate. An exception
+    raised by `fn` goes to `on_error(exc)` (default: kept in `errors`); the thread keeps going.
     """
 
     def __init__(self, fn, rate=10.0, name="kit-throttle", on_error=None, quick=None, lazy=None):
@@ -79,8 +78,8 @@ class Throttle:
             calm, soon = started + self.lazy, started + self.interval
             if not done:  # again, at the rate
                 self.poke()
-            elif self.quick is not None and pokes <= self.light:  # light: soon again, busy <= half
-                soon = min(soon, ended + max(self.quick, ended - started))
+            elif self.quick is not None and pokes <= self.light:  # light: soon again, busy <= 1/3
+                soon = min(soon, ended + max(self.quick, 2 * (ended - started)))
 
     def close(self):
         """Stop the throttle's thread."""
