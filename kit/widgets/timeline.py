@@ -31,9 +31,9 @@ class Timeline:
 
     The widget is created on first display (or `.widget`); `lanes()` gives the kept items and
     `view_data()` what the widget draws, as plain data. Events are ingested and the widget updated
-    on one background thread: an event that changes the picture within `quick` seconds while they
-    come a few at a time, at most `rate` times a second in a flood; memory is bounded by `window`
-    and `max_points` (per kind of item).
+    on one background thread: an event that changes the picture at once after a quiet spell, then
+    every `quick` seconds while events come a few at a time, `rate` times a second in a flood;
+    memory is bounded by `window` and `max_points` (per kind of item).
     """
 
     def __init__(
