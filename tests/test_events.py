@@ -155,7 +155,7 @@ def test_feed_hears_only_its_own_key_prefix(redis):
 
     alice = {"global_keyprefix": "alice:"}
     with EventFeed(redis.url, transport_options=alice) as feed:
-        assert feed.connected
+        assert feed.connected and feed._receiver is None, "read straight from Redis pub/sub"
         for prefix in ("bob:", None, "alice:"):
             options = {"global_keyprefix": prefix} if prefix else {}
             app = Celery("pub", broker=redis.url, broker_transport_options=options)

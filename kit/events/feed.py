@@ -115,7 +115,7 @@ class EventFeed(EventLog):
                     conn.ensure_connection(
                         max_retries=0
                     )  # fail fast: this loop retries and sees close()
-                    if conn.transport.driver_type == "redis":
+                    if RedisEventStream.fits(conn):
                         self._read_redis(conn)
                     else:
                         self._consume(conn)
@@ -140,7 +140,8 @@ class EventFeed(EventLog):
             stream.close()
 
     def _consume(self, conn):
-        """Any other broker: Celery's own EventReceiver, one event at a time."""
+        """Any other broker (or Redis through Sentinel): Celery's own EventReceiver, one event at a
+        time."""
         self._receiver = receiver = self._app.events.Receiver(
             conn, handlers={"*": lambda event: self._take((event,))}
         )

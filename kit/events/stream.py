@@ -31,6 +31,13 @@ class RedisEventStream:
     raises from `read`, so the caller notices (and says so) before it subscribes again.
     """
 
+    @staticmethod
+    def fits(conn):
+        """Can it read this kombu connection: plain Redis (not Sentinel, not another broker)?"""
+        if conn.transport.driver_type != "redis":
+            return False
+        return type(conn.default_channel.client.connection_pool) is redis.ConnectionPool
+
     def __init__(self, conn, exchange, accept, errors):
         channel = conn.default_channel
         prefix = channel.global_keyprefix or ""
