@@ -1,13 +1,4 @@
-"""Celery's event stream read straight from Redis pub/sub, as kombu publishes it: no kombu
-consumer in between.
-
-kombu's Redis transport publishes every event on a pub/sub channel named `{global_keyprefix}/{db}.
-{exchange}/{routing key}` (`Channel._get_publish_topic`, with the prefix added by its
-`PrefixedRedisPubSub`); the message is kombu's JSON envelope around the event (base64 body). This
-module subscribes to the same channels and does only what Celery's `EventReceiver` does to each
-event (a list of events is a group sent at once; the timestamp is moved to this host's UTC offset;
-`local_received` is set), which is what makes the feed as fast as a bare pub/sub client.
-"""
+"""Celery's event stream read straight from Redis pub/sub, as kombu publishes it."""
 
 import base64
 import json
@@ -25,6 +16,12 @@ BATCH = 256
 
 class RedisEventStream:
     """The events of `exchange` on an open kombu Redis connection, in batches (`read`).
+
+    kombu's Redis transport publishes each event on the channel `{global_keyprefix}/{db}.{exchange}/
+    {routing key}` (`Channel._get_publish_topic`, prefixed by its `PrefixedRedisPubSub`) as its JSON
+    envelope around the event (base64 body). This subscribes to the same channels and does only
+    what Celery's `EventReceiver` does to each event (a list of events is a group sent at once; the
+    timestamp is moved to this host's UTC offset; `local_received` is set).
 
     Uses the connection's own settings (URL, password, TLS, `global_keyprefix`, fanout options)
     for a pub/sub connection of its own that never reconnects by itself: a broken connection
