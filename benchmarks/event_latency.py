@@ -25,7 +25,10 @@ from celery import bootsteps
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, percentile, quiet_env, report_rows, row  # noqa: E402
 
-TARGET_P95_S = 0.005
+#: The kit's p95 should be at most this many times raw pub/sub's p95 in the same run, and at most
+#: TARGET_P95_S (issue 19; an absolute figure, so it holds on an idle machine).
+TARGET_RATIO = 2.0
+TARGET_P95_S = 0.002
 INTERVAL = 0.01
 FLAG_ENV = "KIT_BENCH_LATENCY_FLAG"
 
@@ -157,6 +160,7 @@ def main(repeat: int = 3, samples: int = 500) -> dict:
             url = cluster.broker_url
             for _ in range(repeat):
                 lat, send = kit_window(cluster, flag, samples)
+                wire = [total - part for total, part in zip(lat, send, strict=True)]
                 raw = raw_window(url, samples)
                 runs.append(
                     {
@@ -164,6 +168,9 @@ def main(repeat: int = 3, samples: int = 500) -> dict:
                         "kit_p95": percentile(lat, 95),
                         "kit_max": max(lat),
                         "send_p50": percentile(send, 50),
+                        "send_p95": percentile(send, 95),
+                        "wire_p50": percentile(wire, 50),
+                        "wire_p95": percentile(wire, 95),
                         "raw_p50": percentile(raw, 50),
                         "raw_p95": percentile(raw, 95),
                         "raw_n": len(raw),
@@ -184,16 +191,22 @@ def main(repeat: int = 3, samples: int = 500) -> dict:
         med("raw_p95"),
     )
     ratio = kit_p95 / raw_p95
-    ok = kit_p95 <= TARGET_P95_S
+    ok = ratio <= TARGET_RATIO and kit_p95 <= TARGET_P95_S
+    target = f"p95 <= {TARGET_RATIO:g}x raw and <= {TARGET_P95_S * 1e3:g} ms"
     return {
         "kit_p50_s": kit_p50,
         "kit_p95_s": kit_p95,
         "kit_max_s": med("kit_max"),
         "send_p50_s": med("send_p50"),
+        "send_p95_s": med("send_p95"),
+        "wire_p50_s": med("wire_p50"),
+        "wire_p95_s": med("wire_p95"),
         "raw_p50_s": raw_p50,
         "raw_p95_s": raw_p95,
         "ratio": ratio,
-        "target": TARGET_P95_S,
+        "target": TARGET_RATIO,
+        "target_p95_s": TARGET_P95_S,
+        "target_text": target,
         "ok": ok,
         "samples": samples,
         "repeat": repeat,
@@ -204,7 +217,7 @@ def main(repeat: int = 3, samples: int = 500) -> dict:
                 f"p50 {kit_p50 * 1e3:.2f} ms, p95 {kit_p95 * 1e3:.2f} ms",
                 f"raw pub/sub p50 {raw_p50 * 1e3:.2f} ms, p95 {raw_p95 * 1e3:.2f} ms",
                 ratio,
-                f"p95 <= {TARGET_P95_S * 1e3:.0f} ms",
+                target,
                 ok,
             )
         ],
@@ -217,9 +230,13 @@ def _report(f: dict) -> str:
             f"worker emit -> cluster.events callback: p50 {f['kit_p50_s'] * 1e3:.3f} ms  "
             f"p95 {f['kit_p95_s'] * 1e3:.3f} ms  max {f['kit_max_s'] * 1e3:.1f} ms  "
             f"(of which emit -> dispatcher send p50 {f['send_p50_s'] * 1e3:.3f} ms)",
+            f"  in the worker, emit -> dispatcher send: p50 {f['send_p50_s'] * 1e3:.3f} ms  "
+            f"p95 {f['send_p95_s'] * 1e3:.3f} ms",
+            f"  dispatcher send -> callback here:       p50 {f['wire_p50_s'] * 1e3:.3f} ms  "
+            f"p95 {f['wire_p95_s'] * 1e3:.3f} ms",
             f"raw redis-py publish -> subscriber:     p50 {f['raw_p50_s'] * 1e3:.3f} ms  "
             f"p95 {f['raw_p95_s'] * 1e3:.3f} ms",
-            f"p95 ratio kit/raw {f['ratio']:.2f}; target p95 <= {f['target'] * 1e3:.0f} ms: "
+            f"p95 ratio kit/raw {f['ratio']:.2f}; target {f['target_text']}: "
             f"{'ok' if f['ok'] else 'MISSED'}  "
             f"[{f['samples']} events per window, median of {f['repeat']} windows each]",
             "",

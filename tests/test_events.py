@@ -131,3 +131,93 @@ def test_table_is_indexed_by_event_time():
     table = feed.table(type="kit-x")
     assert isinstance(table, pandas.DataFrame) and table.index.name == "time"
     assert list(table.index) == ["12:00:03.250"] and table.n.tolist() == [1]
+
+
+@pytest.fixture
+def redis(redis_server, tmp_path):
+    from kit.processes.broker import EmbeddedRedis
+
+    r = EmbeddedRedis(str(tmp_path)).start()
+    yield r
+    r.stop()
+
+
+def dispatcher(conn, app, hostname="pub@h"):
+    return app.events.Dispatcher(
+        conn, hostname=hostname, enabled=True, groups=["kit"], buffer_while_offline=False
+    )
+
+
+@pytest.mark.redis
+def test_feed_hears_only_its_own_key_prefix(redis):
+    """On a shared Redis each cluster has its `global_keyprefix`: the feed reads that one's events."""
+    from celery import Celery
+
+    alice = {"global_keyprefix": "alice:"}
+    with EventFeed(redis.url, transport_options=alice) as feed:
+        assert feed.connected and feed._receiver is None, "read straight from Redis pub/sub"
+        for prefix in ("bob:", None, "alice:"):
+            options = {"global_keyprefix": prefix} if prefix else {}
+            app = Celery("pub", broker=redis.url, broker_transport_options=options)
+            with app.connection_for_write() as conn:
+                dispatcher(conn, app).send("kit-hello", sender=prefix or "plain")
+        assert feed.wait_for("kit-hello", timeout=30)["sender"] == "alice:"
+        time.sleep(0.3)
+        assert [e["sender"] for e in feed.history if e["type"] == "kit-hello"] == ["alice:"]
+
+
+@pytest.mark.redis
+def test_feed_keeps_publish_order_through_batches_and_groups(redis):
+    """Thousands of events read a batch at a time, some sent as one group: all, in order, decoded as
+    Celery's receiver does (timestamp, local_received)."""
+    from celery import Celery
+
+    n = 3000
+    with EventFeed(redis.url) as feed:
+        got = []
+        feed.subscribe(got.append, types=["kit-seq"])
+        app = Celery("pub", broker=redis.url)
+        with app.connection_for_write() as conn:
+            d = dispatcher(conn, app)
+            for i in range(n):
+                d.send("kit-seq", seq=i)
+            grouped = app.events.Dispatcher(
+                conn, hostname="grp@h", enabled=True, groups=["kit"], buffer_group=["kit"]
+            )
+            for i in range(n, n + 5):
+                grouped.send("kit-seq", seq=i)  # kept until flush, then one message of 5 events
+            grouped.flush()
+        feed.wait_for("kit-seq", timeout=30, seq=n + 4)
+        assert [e["seq"] for e in got] == list(range(n + 5))
+        assert [e.get("seq") for e in feed.history][-3:] == [n + 2, n + 3, n + 4]
+        assert feed.counts["kit-seq"] == n + 5 and not feed.errors
+        first = got[0]
+        assert first["hostname"] == "pub@h" and first["local_received"] >= first["timestamp"] - 1
+
+
+@pytest.mark.redis
+def test_feed_reports_a_message_that_is_not_an_event_and_goes_on(redis):
+    import redis as redis_py
+    from celery import Celery
+
+    with EventFeed(redis.url) as feed:
+        client = redis_py.Redis(port=redis.port, password=redis.password)
+        client.publish("/0.celeryev/kit.junk", b"not json")
+        client.close()
+        app = Celery("pub", broker=redis.url)
+        with app.connection_for_write() as conn:
+            dispatcher(conn, app).send("kit-after")
+        feed.wait_for("kit-after", timeout=30)
+        assert any("undecodable event message" in e for e in feed.errors), list(feed.errors)
+
+
+def test_feed_on_another_broker_uses_celerys_receiver():
+    """kombu's in-memory transport stands for any broker that is not Redis (RabbitMQ, SQS...)."""
+    from celery import Celery
+
+    with EventFeed("memory://") as feed:
+        assert feed.connected and feed._receiver is not None
+        app = Celery("pub", broker="memory://")
+        with app.connection_for_write() as conn:
+            dispatcher(conn, app).send("kit-x", n=1)
+        assert feed.wait_for("kit-x", timeout=10)["n"] == 1

@@ -274,6 +274,100 @@ def test_offline_flood_is_bounded_and_coalesced():
     tl.close()
 
 
+def test_only_events_that_change_the_picture_hurry_the_update():
+    cluster = offline(["w1@h"])
+    tl = Timeline(cluster)
+    task = {"hostname": "w1@h", "timestamp": time.time(), "uuid": "u1"}
+    assert not tl._drawn(fire(callback=HEART)), "Celery's heartbeat fire is hidden: it may wait"
+    assert tl._drawn(fire(callback=HEART, error="boom")), "a failing one is marked"
+    assert tl._drawn(fire(callback=TICK)) and tl._drawn({"type": "kit-gossip", **task})
+    assert not tl._drawn({"type": "task-received", **task}), "received: no bar yet"
+    assert tl._drawn({"type": "task-started", **task})
+    tl.widget.periodic = True
+    assert tl._drawn(fire(callback=HEART))
+    tl.close()
+
+
+def called(throttle, calls, timeout=10.0):
+    """True once `throttle` made `calls` calls (False after `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while throttle.calls < calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return throttle.calls >= calls
+
+
+def test_throttle_serves_a_quiet_spell_at_once_and_a_flood_at_its_rate():
+    from kit.widgets.panel import Throttle
+
+    # an hour between calls under load, none between light ones: which rule applied is certain
+    throttle = Throttle(lambda: None, rate=1 / 3600, quick=0.0)
+    try:
+        throttle.poke()
+        assert called(throttle, 1), "the first poke after a quiet spell is served at once"
+        throttle.poke()
+        assert called(throttle, 2), "a light load: the next call follows soon"
+        with throttle._cond:  # a flood: more pokes than `light` arrive for one call
+            for _ in range(throttle.light + 1):
+                throttle.poke()
+        assert called(throttle, 3)
+        throttle.poke()
+        assert not called(throttle, 4, timeout=0.3), "after a heavy call: the slow rhythm"
+    finally:
+        throttle.close()
+
+
+def test_throttle_lets_a_poke_with_nothing_to_show_wait():
+    from kit.widgets.panel import Throttle
+
+    throttle = Throttle(lambda: None, rate=1000, quick=0.0, lazy=3600)
+    try:
+        throttle.poke()
+        assert called(throttle, 1)
+        throttle.poke(urgent=False)
+        assert not called(throttle, 2, timeout=0.3), "not urgent: waits up to `lazy`"
+        throttle.poke()
+        assert called(throttle, 2), "an urgent poke takes the waiting one along"
+    finally:
+        throttle.close()
+
+
+def test_big_chunks_go_in_pieces_and_an_update_sends_the_piece_that_changed():
+    """A busy 5-second chunk is cut into half-second pieces: every item kept, in order, with its
+    own worker; a new task re-sends one small piece, not the chunk."""
+    from kit.widgets import timeline_widget
+
+    cluster = offline(["w1@h", "w2@h"])
+    tl = Timeline(cluster)
+    widget, sent = tl.widget, []
+    widget.send = sent.append
+    start = (time.time() // 5) * 5 - 5  # the whole previous chunk
+    for i in range(100):
+        t, host = start + 0.002 + i * 0.0485, f"w{1 + i % 2}@h"
+        for kind in ("received", "started", "succeeded"):
+            event = {"type": f"task-{kind}", "hostname": host, "timestamp": t, "uuid": f"u{i}"}
+            cluster.events._dispatch({**event, "name": "kit.sleep"})
+    tl._flush()
+    whole = tl.view_data()["chunks"]
+    [(key, chunk)] = [(k, c) for k, c in whole.items() if c["s"] == "tasks"]
+    parts = {k: c for k, c in widget.chunks.items() if c["s"] == "tasks"}
+    assert len(parts) == 10 and all(k.startswith(f"{key}~") for k in parts)
+    assert column(parts.values(), "id") == chunk["id"] == [f"u{i}" for i in range(100)]
+    hosts = [c["hosts"][h] for c in parts.values() for h in c["h"]]
+    assert hosts == [chunk["hosts"][h] for h in chunk["h"]]
+    assert timeline_widget.pieces({"k": {**chunk, "t": chunk["t"][:3]}}) == {
+        "k": {**chunk, "t": chunk["t"][:3]}
+    }, "a small chunk goes whole"
+    t = start + 0.003 + 99 * 0.0485
+    cluster.events._dispatch(
+        {"type": "task-started", "hostname": "w1@h", "timestamp": t, "uuid": "x"}
+    )
+    tl._flush()
+    update = sent[-1]
+    assert list(update["set"]) == [f"{key}~9"] and not update["drop"]
+    assert len(json.dumps(update)) < len(json.dumps(chunk)) / 5
+    tl.close()
+
+
 # -- a real cluster ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster(redis_server):

@@ -1,5 +1,5 @@
 """The notebook-side event feed: a receiver thread per cluster that fills an EventLog (log.py)
-from the broker.
+from the broker (on Redis straight from its pub/sub channels, stream.py).
 """
 
 import threading
@@ -10,6 +10,7 @@ from celery import Celery
 from kit.errors import ClusterError
 from kit.events.contract import FEED, GROUP
 from kit.events.log import EventLog
+from kit.events.stream import RedisEventStream
 from kit.processes.broker import mask_url
 
 
@@ -57,22 +58,25 @@ class EventFeed(EventLog):
             "and that the feed has the cluster's transport options"
         )
 
-    def _announcing(self, ready):
-        """Wrap the receiver's on_consume_ready: the feed is connected once its own probe comes
-        back.
+    def _probe(self):
+        """A new connection: send probe events until one comes back (then the feed is connected).
 
-        Consuming is not yet listening: kombu subscribes to Redis's pub/sub channels on its first
+        Subscribed is not yet listening: kombu subscribes to Redis's pub/sub channels on its first
         read, and Redis keeps no message for a subscriber that is not there yet."""
+        self._generation += 1
+        self._heard.clear()
+        threading.Thread(
+            target=self._confirm,
+            args=(self._generation,),
+            name="kit-event-feed-probe",
+            daemon=True,
+        ).start()
+
+    def _announcing(self, ready):
+        """Wrap an EventReceiver's on_consume_ready to start the probe."""
 
         def on_ready(*args, **kwargs):
-            self._generation += 1
-            self._heard.clear()
-            threading.Thread(
-                target=self._confirm,
-                args=(self._generation,),
-                name="kit-event-feed-probe",
-                daemon=True,
-            ).start()
+            self._probe()
             return ready(*args, **kwargs)
 
         return on_ready
@@ -111,22 +115,41 @@ class EventFeed(EventLog):
                     conn.ensure_connection(
                         max_retries=0
                     )  # fail fast: this loop retries and sees close()
-                    self._receiver = receiver = self._app.events.Receiver(
-                        conn, handlers={"*": self._on_event}
-                    )
-                    receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
-                    receiver.should_stop = self._stopping
-                    receiver.connect_max_retries = 0  # its own connection too
-                    for _ in receiver.consume(
-                        limit=None, timeout=None, safety_interval=0.25, wakeup=False
-                    ):
-                        pass
+                    if RedisEventStream.fits(conn):
+                        self._read_redis(conn)
+                    else:
+                        self._consume(conn)
             except Exception as exc:
                 self.errors.append(f"{type(exc).__name__}: {exc}")
                 self._set_connected(False)
                 if not self._stopping:
                     time.sleep(0.5)
         self._set_connected(False)
+
+    def _read_redis(self, conn):
+        """Read the event channels straight from Redis (stream.py), a batch at a time."""
+        accept = {self._app.conf.event_serializer, "json"}
+        stream = RedisEventStream(conn, self._app.conf.event_exchange, accept, self.errors)
+        try:
+            self._probe()
+            while not self._stopping:
+                events = stream.read(timeout=0.25)
+                if events:
+                    self._take(events)
+        finally:
+            stream.close()
+
+    def _consume(self, conn):
+        """Any other broker (or Redis through Sentinel): Celery's own EventReceiver, one event at a
+        time."""
+        self._receiver = receiver = self._app.events.Receiver(
+            conn, handlers={"*": lambda event: self._take((event,))}
+        )
+        receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
+        receiver.should_stop = self._stopping
+        receiver.connect_max_retries = 0  # its own connection too
+        for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
+            pass
 
     def _set_connected(self, value):
         with self._cond:
@@ -137,12 +160,18 @@ class EventFeed(EventLog):
                 )
             self._cond.notify_all()
 
-    def _on_event(self, event):
-        if event.get("hostname") == self._probe_id:
-            self._heard.set()
-            return
-        event.setdefault("timestamp", time.time())
-        self._dispatch(event)
+    def _take(self, events):
+        """Keep and hand on a batch of received events, except the feed's own probes."""
+        kept = []
+        for event in events:
+            if event.get("hostname") == self._probe_id:
+                self._heard.set()
+                continue
+            if "timestamp" not in event:
+                event["timestamp"] = time.time()
+            kept.append(event)
+        if kept:
+            self._dispatch_many(kept)
 
     def close(self):
         """Stop the receiver thread; idempotent."""

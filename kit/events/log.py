@@ -28,22 +28,31 @@ class EventLog:
         self._waiters = 0
 
     def _dispatch(self, event):
+        self._dispatch_many((event,))
+
+    def _dispatch_many(self, events):
+        """Keep a batch of events (one lock, one wake-up), then hand each to the subscribers, in
+        order."""
         with self._cond:
-            self._seq += 1
-            self._ring.append((self._seq, event))
-            self.counts[event.get("type")] += 1
+            self._ring.extend(events)
+            self._seq += len(events)
+            counts = self.counts
+            for event in events:
+                counts[event.get("type")] += 1
             if self._waiters:
                 self._cond.notify_all()
-        kind = event.get("type")
-        for fn, types in list(self._subscribers):
-            if types is not None and kind not in types:
-                continue
-            try:
-                fn(event)
-            except Exception as exc:  # a broken callback must not stop the feed
-                self.errors.append(
-                    f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
-                )
+        subscribers = self._subscribers
+        for event in events:
+            kind = event.get("type")
+            for fn, types in subscribers:
+                if types is not None and kind not in types:
+                    continue
+                try:
+                    fn(event)
+                except Exception as exc:  # a broken callback must not stop the feed
+                    self.errors.append(
+                        f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
+                    )
 
     def _forget(self):
         """Empty the history and the counts (a replay seeking backwards starts again)."""
@@ -54,7 +63,7 @@ class EventLog:
     @property
     def history(self):
         """The kept events, oldest first."""
-        return [event for _, event in list(self._ring)]
+        return list(self._ring)
 
     def subscribe(self, fn=None, types=None):
         """Call fn(event) for every event from now on, or only those whose type is in `types`.
@@ -67,7 +76,8 @@ class EventLog:
             raise TypeError(f"types={types!r}: give a list of event types, e.g. types=[{types!r}]")
         if fn is None:
             return lambda f: self.subscribe(f, types=types)
-        self._subscribers.append((fn, None if types is None else frozenset(types)))
+        # a new list: a batch being handed out keeps the one it started with
+        self._subscribers = [*self._subscribers, (fn, None if types is None else frozenset(types))]
         return fn
 
     def unsubscribe(self, fn):
@@ -84,14 +94,15 @@ class EventLog:
         checked = 0
         with self._cond:
             while True:
-                for seq, event in list(self._ring):
-                    if seq > checked and _matches(event, type, since, match):
+                ring, fresh = list(self._ring), self._seq - checked
+                for event in ring[-fresh:] if fresh else ():  # the events not yet looked at
+                    if _matches(event, type, since, match):
                         return event
                 checked = self._seq
                 left = deadline - time.monotonic()
                 if left <= 0:
                     shown = "".join(f", {k}={v!r}" for k, v in match.items())
-                    recent = [e.get("type") for _, e in list(self._ring)[-5:]]
+                    recent = [e.get("type") for e in list(self._ring)[-5:]]
                     raise TimeoutError(
                         f"no {type!r} event{shown} within {timeout} s "
                         f"(feed connected={self.connected}, last types seen: {recent})"

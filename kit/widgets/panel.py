@@ -14,43 +14,78 @@ class Throttle:
     """Calls `fn()` on one background thread after `poke()`, at most `rate` times per second.
 
     Pokes that arrive while `fn` runs or cools down are coalesced into the next call, so a
-    flood of events costs at most `rate` widget updates per second. An exception raised by
-    `fn` goes to `on_error(exc)` (default: kept in `errors`); the thread keeps going.
+    flood of events costs at most `rate` widget updates per second. With `quick` (seconds), a
+    light load is served sooner: the first poke after a quiet spell at once, and while each call
+    took at most `light` pokes, the next `quick` after it (never busy over a third of the time).
+    `lazy` (seconds): how long pokes marked `urgent=False` (nothing new to show) may wait. If `fn`
+    returns False (it could not do its work yet), it is called again at the rate. An exception
+    raised by `fn` goes to `on_error(exc)` (default: kept in `errors`); the thread keeps going.
     """
 
-    def __init__(self, fn, rate=10.0, name="kit-throttle", on_error=None):
+    def __init__(self, fn, rate=10.0, name="kit-throttle", on_error=None, quick=None, lazy=None):
         self.fn = fn
         self.interval = 1.0 / rate
+        self.quick = quick
+        self.lazy = max(self.interval, lazy or 0.0)
+        #: a call that took at most this many pokes leaves the load light
+        self.light = 32
         self.on_error = on_error
         self.calls = 0
         self.errors = []
-        self._wake = threading.Event()
+        self._cond = threading.Condition()
+        self._pokes = 0
+        self._urgent = False
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def poke(self):
-        """Ask for a call soon (calls are spaced by the throttle's rate)."""
-        self._wake.set()
+    def poke(self, urgent=True):
+        """Ask for a call soon (spaced by the throttle's rate, or as `quick` and `lazy` say)."""
+        with self._cond:
+            self._pokes += 1
+            if urgent and not self._urgent:
+                self._urgent = True
+                self._cond.notify()
+            elif self._pokes == 1:
+                self._cond.notify()
+
+    def _next(self, calm, soon):
+        """Wait until a call is due (monotonic `soon` if a poke is urgent, else `calm`); the number
+        of pokes it takes, or None once closed."""
+        with self._cond:
+            while not self._stopping:
+                if not self._pokes:
+                    self._cond.wait()
+                    continue
+                left = (soon if self._urgent else calm) - time.monotonic()
+                if left <= 0:
+                    pokes, self._pokes, self._urgent = self._pokes, 0, False
+                    return pokes
+                self._cond.wait(left)
+        return None
 
     def _run(self):
-        while True:
-            self._wake.wait()
-            if self._stopping:
-                return
-            self._wake.clear()
+        calm = soon = float("-inf")
+        while (pokes := self._next(calm, soon)) is not None:
             started = time.monotonic()
             try:
-                self.fn()
+                done = self.fn() is not False
             except Exception as exc:  # noqa: BLE001 - shown by on_error, never swallowed
                 (self.on_error or self.errors.append)(exc)
+                done = True
             self.calls += 1
-            time.sleep(max(0.0, started + self.interval - time.monotonic()))
+            ended = time.monotonic()
+            calm, soon = started + self.lazy, started + self.interval
+            if not done:  # again, at the rate
+                self.poke()
+            elif self.quick is not None and pokes <= self.light:  # light: soon again, busy <= 1/3
+                soon = min(soon, ended + max(self.quick, 2 * (ended - started)))
 
     def close(self):
         """Stop the throttle's thread."""
-        self._stopping = True
-        self._wake.set()
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 

@@ -1,6 +1,7 @@
 """The live timeline: a swimlane per worker with timer fires, task runs, boot calls, markers."""
 
 import collections
+import functools
 import threading
 import time
 
@@ -16,6 +17,8 @@ from kit.widgets.panel import Throttle, clock, live_workers
 _HIDDEN = frozenset(
     "type hostname timestamp utcoffset pid clock local_received kit_time event".split()
 )
+#: Is a timer callback one of Celery's own periodic ones (hidden by default)?
+_periodic = functools.lru_cache(maxsize=4096)(draw.periodic)
 #: The events the timeline draws.
 TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
 #: ... the feed's own, which tells the timeline its cluster closed (it then freezes), and a
@@ -28,11 +31,14 @@ class Timeline:
 
     The widget is created on first display (or `.widget`); `lanes()` gives the kept items and
     `view_data()` what the widget draws, as plain data. Events are ingested and the widget updated
-    on one background thread, at most `rate` times a second; memory is bounded by `window` and
-    `max_points` (per kind of item).
+    on one background thread: an event that changes the picture at once after a quiet spell, then
+    every `quick` seconds while events come a few at a time, `rate` times a second in a flood;
+    memory is bounded by `window` and `max_points` (per kind of item).
     """
 
-    def __init__(self, cluster, window=60.0, rate=10.0, max_points=4000, periodic=False):
+    def __init__(
+        self, cluster, window=60.0, rate=10.0, max_points=4000, periodic=False, quick=0.02
+    ):
         self.cluster = cluster
         self.window = float(window)
         self.max_points = max_points
@@ -52,14 +58,22 @@ class Timeline:
             for e in list(cluster.events.history)
             if e.get("type") in TYPES and e.get("timestamp", 0) > self.now() - window
         )
-        self._throttle = Throttle(self._flush, rate=rate, name="kit-timeline")
+        self._throttle = Throttle(self._flush, rate, "kit-timeline", quick=quick, lazy=1.0)
         cluster.events.subscribe(self._on_event, types=LISTENS)
         self._throttle.poke()
 
     def _on_event(self, event):
         """On the feed's thread: O(1), never touches the widget."""
         self._inbox.append(event)
-        self._throttle.poke()
+        self._throttle.poke(urgent=self._drawn(event))
+
+    def _drawn(self, e):
+        """Does this event change the picture (else it may wait)? Not a task-received, nor a
+        hidden timer fire."""
+        kind = e.get("type")
+        if kind == TIMER and e.get("kind") == "fire" and not e.get("error") and not self.periodic:
+            return not _periodic(e.get("callback") or "?")
+        return kind != "task-received"
 
     def _flush(self):
         with self._lock:
@@ -68,8 +82,7 @@ class Timeline:
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
-                self._throttle.poke()  # over the traffic budget: try again on the next round
-                return
+                return False  # over the traffic budget: the throttle tries again at its rate
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)

@@ -1,5 +1,5 @@
-"""The timeline's widget: lanes on a canvas (timeline_view.js), sent as 5-second chunks within
-Jupyter's iopub budget.
+"""The timeline's widget: lanes on a canvas (timeline_view.js), sent as 5-second chunks (big ones in
+half-second pieces) within Jupyter's iopub budget.
 """
 
 import collections
@@ -15,6 +15,30 @@ HERE = pathlib.Path(__file__).parent
 #: Bytes a second the widget may send, averaged over WINDOW seconds (Jupyter's limit: 1 MB/s over 3
 #: s, shared by every widget and output of the notebook).
 BUDGET, WINDOW = 300_000, 3.0
+#: A chunk of more items than PIECE_ROWS is sent in pieces of PIECE seconds: an update then carries
+#: the piece that changed (~KB), not the whole chunk, so updates can come many times a second.
+PIECE, PIECE_ROWS = 0.5, 16
+
+
+def pieces(chunks):
+    """The chunks, each big one cut into PIECE-second pieces (`{id}~{n}`), each a chunk itself."""
+    out = {}
+    for key, chunk in chunks.items():
+        if len(chunk["t"]) <= PIECE_ROWS:
+            out[key] = chunk
+            continue
+        rows = {}
+        for i, t in enumerate(chunk["t"]):
+            rows.setdefault(int(t // PIECE), []).append(i)
+        columns = [k for k, v in chunk.items() if isinstance(v, list) and k not in ("hosts", "h")]
+        hosts, h = chunk["hosts"], chunk["h"]
+        for n, picked in rows.items():
+            names = list(dict.fromkeys(hosts[h[i]] for i in picked))
+            piece = {"s": chunk["s"], "t0": chunk["t0"], "hosts": names}
+            piece["h"] = [names.index(hosts[h[i]]) for i in picked]
+            piece.update((k, [chunk[k][i] for i in picked]) for k in columns)
+            out[f"{key}~{n}"] = piece
+    return out
 
 
 class TimelineWidget(anywidget.AnyWidget):
@@ -52,6 +76,7 @@ class TimelineWidget(anywidget.AnyWidget):
 
         Returns False, sending nothing, while the last `WINDOW` seconds already carried `BUDGET`
         bytes a second (a big cluster's boot): call again later and the changes go out together."""
+        chunks = pieces(chunks)
         with self._lock:
             changed = {k: v for k, v in chunks.items() if self.chunks.get(k) != v}
             dropped = [k for k in self.chunks if k not in chunks]
