@@ -2,6 +2,7 @@
 
 import json
 import statistics
+import threading
 import time
 import types
 
@@ -272,6 +273,50 @@ def test_offline_flood_is_bounded_and_coalesced():
     assert sum(len(c["t"]) for c in tl.widget.chunks.values() if c["s"].startswith("fire:")) <= 1000
     assert tl.updates - before <= 10 * (time.monotonic() - t0) + 2, (tl.updates - before, elapsed)
     tl.close()
+
+
+class Taking(Timeline):
+    """A Timeline that notes the `n` of every event it takes in."""
+
+    def __init__(self, *args, **kwargs):
+        self.taken = []
+        super().__init__(*args, **kwargs)
+
+    def _ingest(self, e):
+        self.taken.append(e.get("n"))
+        super()._ingest(e)
+
+
+def test_a_timeline_opened_while_events_flow_takes_each_one_once():
+    """It subscribes before it reads the history: nothing lost in between, nothing taken twice."""
+    cluster, stop, sent = offline(["w1@h"]), threading.Event(), [0]
+
+    def flow():  # the feed's thread, dispatching batches as EventFeed does
+        while not stop.is_set():
+            n = sent[0]
+            cluster.events._dispatch_many(
+                [fire(callback=f"cb{i % 5}", n=i) for i in range(n, n + 8)]
+            )
+            sent[0] = n + 8
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=flow)
+    thread.start()
+    timelines = []
+    try:
+        while len(timelines) < 20:
+            timelines.append(Taking(cluster, max_points=100_000))
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        thread.join()
+    for tl in timelines:
+        tl._drain()
+        tl.close()
+        taken = tl.taken
+        assert len(taken) == len(set(taken)), "an event taken twice"
+        assert taken == list(range(taken[0], sent[0])), "an event lost"
+    assert sent[0] > 20 * 8
 
 
 def test_only_events_that_change_the_picture_hurry_the_update():

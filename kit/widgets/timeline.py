@@ -53,17 +53,25 @@ class Timeline:
         self._lock = threading.RLock()
         self._inbox = collections.deque(maxlen=max_points * 5)
         self._restart()
-        self._inbox.extend(
-            e
-            for e in list(cluster.events.history)
-            if e.get("type") in TYPES and e.get("timestamp", 0) > self.now() - window
-        )
         self._throttle = Throttle(self._flush, rate, "kit-timeline", quick=quick, lazy=1.0)
-        cluster.events.subscribe(self._on_event, types=LISTENS)
+        self._kept = {}  #: events taken from the history, until the first new one arrives
+        with self._lock:  # subscribed first, then the history: nothing lost in between
+            cluster.events.subscribe(self._on_event, types=LISTENS)
+            kept = list(cluster.events.history)
+            self._kept = {id(e): e for e in kept}  # nothing taken twice (ids held)
+            since = self.now() - window
+            self._inbox.extend(
+                e for e in kept if e.get("type") in TYPES and e.get("timestamp", 0) > since
+            )
         self._throttle.poke()
 
     def _on_event(self, event):
         """On the feed's thread: O(1), never touches the widget."""
+        if self._kept is not None:
+            with self._lock:
+                if self._kept is not None and id(event) in self._kept:
+                    return  # already taken from the history
+                self._kept = None  # past the history: no more duplicates possible
         self._inbox.append(event)
         self._throttle.poke(urgent=self._drawn(event))
 
