@@ -6,6 +6,7 @@ starts clean.
 It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
 """
 
+import ctypes
 import gc
 import json
 import os
@@ -17,10 +18,13 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 from kit.errors import ClusterError
 from kit.processes.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
 
+#: What every worker imports before it is ready (but kit.worker.app, which builds the user's app):
+#: imported once here, so the forked workers share it instead of each importing it again.
 PRELOAD = (
     "celery.__main__",
     "celery.bin.celery",
@@ -28,15 +32,38 @@ PRELOAD = (
     "celery.apps.worker",
     "celery.worker",
     "celery.worker.consumer",
+    "celery.worker.consumer.delayed_delivery",
+    "celery.worker.components",
+    "celery.worker.autoscale",
     "celery.concurrency.thread",
     "celery.backends.redis",
+    "celery.app.control",
+    "celery.app.events",
+    "celery.app.log",
+    "celery.events.dispatcher",
+    "celery.events.receiver",
+    "celery.events.state",
+    "celery.fixups.django",
     "kombu.transport.redis",
+    "kombu.pidbox",
+    "kombu.mixins",
+    "kombu.matcher",
+    "billiard.pool",
+    "encodings.idna",
     "cloudpickle",
     "kit.worker.probes",
+    "kit.worker.control",
+    "kit.worker.event_flush",
+    "kit.worker.fast_gossip",
+    "kit.processes.namespace",
     "kit.steps",
     "kit.processes.shipping",
     "kit.tasks",
 )
+#: Imported by Celery's command line for `celery amqp repl` only (with prompt_toolkit: ~9 MiB and
+#: ~0.3 s per process); no worker runs that command, so the fork server imports the command line
+#: without it (see _preload).
+NOT_FOR_WORKERS = ("click_repl",)
 
 
 def _child(request):
@@ -71,17 +98,45 @@ def _child(request):
         os._exit(code)
 
 
+def _preload():
+    """Import PRELOAD; while Celery's command line loads, NOT_FOR_WORKERS are empty stand-ins that
+    are dropped after, so a worker's own `import click_repl` still gets the real one.
+    """
+    stand_ins = {
+        name: types.ModuleType(name) for name in NOT_FOR_WORKERS if name not in sys.modules
+    }
+    for module in stand_ins.values():
+        module.register_repl = lambda group, name="repl": None  # the one name celery.bin uses
+    sys.modules.update(stand_ins)
+    try:
+        for name in PRELOAD:
+            __import__(name)
+    finally:
+        for name in stand_ins:
+            sys.modules.pop(name, None)
+    gc.collect()
+    gc.freeze()  # forked workers then share these objects' pages instead of copying them
+    _trim()
+
+
+def _trim():
+    """Give the C heap's free pages back (glibc), so forked workers do not inherit them."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def serve():
     """The server's loop: preload, say ready, then fork a worker per request line until stdin
     closes.
     """
-    for name in PRELOAD:
-        __import__(name)
-    gc.collect()
-    gc.freeze()  # forked workers then share these objects' pages instead of copying them
+    began = time.time()
+    _preload()
     children = {}
     out = sys.stdout
-    out.write(json.dumps({"ready": os.getpid()}) + "\n")
+    ready = {"ready": os.getpid(), "preload_s": time.time() - began, "at": time.time()}
+    out.write(json.dumps(ready) + "\n")
     out.flush()
     stdin = sys.stdin.buffer
     while True:
@@ -161,6 +216,8 @@ class ForkServer(ChildProcess):
     def __init__(self):
         self.lock = threading.Lock()
         self._ready = None  #: the server's pid, once it said it is ready
+        #: its ready line: pid, `preload_s` (its imports took), `at` (time.time() it was ready)
+        self.ready_info = None
         self._dir = tempfile.mkdtemp(prefix="kit-forkserver-")
         self.log_path = os.path.join(self._dir, "forkserver.log")
 
@@ -183,7 +240,8 @@ class ForkServer(ChildProcess):
         does.
         """
         if self._ready is None:
-            self._ready = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))["ready"]
+            self.ready_info = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))
+            self._ready = self.ready_info["ready"]
 
     def spawn(self, argv, env, cwd, log):
         """Fork a `celery worker` with `argv` and `env` in `cwd`, its output appended to `log`."""
