@@ -15,7 +15,7 @@
   fork server, so RSS counts those pages several times). Anchor: 3 bare solo workers running at
   once, RSS summed, 1 s after all answered a ping.
 Runs alternate kit / bare so both see the same machine load; figures are medians.
-`--breakdown` instead prints where one cold start's time goes (see `cold_phases`).
+`--breakdown` instead prints where one cold start's time goes (see `_cold_phases.py`).
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     if args.breakdown:
-        from cold_phases import report
+        from _cold_phases import report
 
         print(report(args.repeat))
     else:

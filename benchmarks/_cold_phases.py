@@ -1,6 +1,6 @@
 """Where a cold start goes: the first `LocalCluster(workers=3)` of a fresh process, phase by phase.
 
-Used by `cluster_start.py --breakdown` (not a benchmark of its own: no `main`). A fresh Python
+Used by `cluster_start.py --breakdown` (a helper, not a benchmark: run_all skips `_` files). A fresh Python
 process runs a notebook's first cells in one go, with light hooks on the kit's process classes
 (only modules the start path imports anyway are imported early); every mark is seconds since the
 process was spawned, medians over the runs. The fork server reports how long its own imports took;
