@@ -213,3 +213,21 @@ def test_import_kit_in_a_jupyter_kernel_starts_the_fork_server_and_exit_closes_i
         manager.shutdown_kernel(now=False)  # a normal exit: atexit runs
     assert gone([seen["pid"]])
     assert not os.path.exists(seen["dir"])
+
+
+def test_preload_leaves_out_the_repl_and_a_worker_can_still_import_it():
+    seen = run_python(
+        """
+        import json, sys
+        from kit.processes.preload import PRELOAD, preload
+
+        preload()
+        loaded = all(name in sys.modules for name in PRELOAD)
+        left_out = "prompt_toolkit" not in sys.modules and "click_repl" not in sys.modules
+        import click_repl  # the real one: the stand-in was dropped
+
+        print(json.dumps({"loaded": loaded, "left_out": left_out,
+                          "real": callable(getattr(click_repl, "repl", None))}))
+        """
+    )
+    assert seen == {"loaded": True, "left_out": True, "real": True}
