@@ -184,6 +184,9 @@ def test_no_fork_server_is_started_early_where_it_must_not_be():
     assert run_python(code, KIT_PRESTART="0") == {"started": False}
     # inside a process a kit worker started (the guard's own sign of one)
     assert run_python(code, KIT_BOOT_LOG=os.devnull) == {"started": False}
+    # a process running Celery's command line (a `celery worker` not started by the kit)
+    in_celery = code.replace("import kit\n", "import celery.bin.celery, kit\n")
+    assert in_celery != code and run_python(in_celery) == {"started": False}
 
 
 @pytest.mark.slow

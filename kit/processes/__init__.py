@@ -9,6 +9,6 @@ below).
 ``plan.py`` with ``options.py`` and ``shipping.py`` (what the workers run, checked before they
 start).
 
-Workers import ``forkserver`` (and ``preload``), ``procs``, ``namespace`` and ``shipping`` too; this file imports
-nothing, so a worker loading one of them loads nothing else of the kernel side.
+Workers import ``forkserver`` (and ``preload``), ``procs``, ``namespace`` and ``shipping`` too;
+this file imports nothing, so a worker loading one of them loads nothing else of the kernel side.
 """

@@ -30,15 +30,18 @@ def fork_server():
 def prestart():
     """Start the kernel's fork server now, so it imports Celery while the notebook goes on.
 
-    Called at `import kit` in a Jupyter kernel and when `kit.LocalCluster` is first looked up; does
-    nothing off Linux, with KIT_PRESTART=0, or inside a process the kit started (a worker or the
-    fork server itself), so no process is ever started by an import there.
+    Called at `import kit` in a Jupyter kernel and when `kit.LocalCluster` is first looked up
+    (`from kit import LocalCluster` too); does nothing off Linux, with KIT_PRESTART=0, inside a
+    process the kit started (a worker, the fork server), or in any process running Celery's command
+    line (a `celery worker` of one's own importing a module that names LocalCluster): no process
+    is ever started by an import there. LocalCluster() itself starts the server if none runs.
     """
     from kit.processes.guard import inside_kit_process
 
     if (
         sys.platform.startswith("linux")
         and os.environ.get("KIT_PRESTART", "1") != "0"
+        and "celery.bin.celery" not in sys.modules
         and inside_kit_process() is None
     ):
         fork_server()
