@@ -26,6 +26,7 @@ tests/test_exports.py enforces it.
 """
 
 import importlib
+import sys
 
 __version__ = "0.1.0"
 
@@ -65,7 +66,21 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "steps"])
 
 
+#: Names whose first lookup starts the fork server early (kit.processes.workers.prestart).
+_CLUSTER_SHAPED = {"LocalCluster"}
+
+
+def _in_kernel():
+    """True in a Jupyter kernel (checked without importing IPython in a plain script)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
 def __getattr__(name):
+    if name in _CLUSTER_SHAPED:
+        importlib.import_module("kit.processes.workers").prestart()
     if name == "steps":
         return importlib.import_module("kit.steps")
     if name in _EXPORTS:
@@ -78,3 +93,7 @@ def __getattr__(name):
 
 def __dir__():
     return __all__
+
+
+if _in_kernel():  # every notebook starts a cluster: let the fork server import Celery meanwhile
+    importlib.import_module("kit.processes.workers").prestart()

@@ -68,6 +68,8 @@ class LocalCluster(Control):
         self.probes = probes
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
+        if self.fork:
+            fork_server()  # first: it imports Celery while the plan is checked and Redis starts
         self._shortcuts = options.shortcuts(
             pool=pool, concurrency=concurrency, worker_options=worker_options
         )
@@ -89,8 +91,6 @@ class LocalCluster(Control):
         _clusters.add(self)
         self.started_at = time.time()
         try:
-            if self.fork:
-                fork_server()  # warms up (imports Celery) while Redis starts
             self._start_broker(broker, port)
             self._configure_app()
             shipping.write(self._plan.payload(self.app), self.run_dir)

