@@ -47,7 +47,7 @@ oldest-venv: $(OLD_VENV)/.installed  ## the venv of test-oldest-celery
 
 $(OLD_VENV)/.installed: pyproject.toml | $(UV_DEP)
 	$(UV) venv --clear --python "$(PYTHON)" --no-python-downloads $(OLD_VENV)
-	$(UV) pip install --python $(OLD_PY) -e '.[test]' 'celery[redis]==$(OLD_CELERY)'
+	$(UV) pip install --compile-bytecode --python $(OLD_PY) -e '.[test]' 'celery[redis]==$(OLD_CELERY)'
 	@touch $@
 
 bench: $(STAMP)  ## the benchmarks
@@ -72,9 +72,10 @@ install: $(STAMP)
 $(PY): | $(UV_DEP)
 	$(UV) venv --clear --python "$(PYTHON)" --no-python-downloads $(VENV)
 
-# Installs once; again only when pyproject.toml changes.
+# Installs once; again only when pyproject.toml changes. Bytecode is compiled at install, as pip
+# does (uv does not by default): every kernel, worker and test process then imports from it.
 $(STAMP): pyproject.toml | $(PY) $(UV_DEP)
-	$(UV) pip install --python $(PY) -e '.[test]'
+	$(UV) pip install --compile-bytecode --python $(PY) -e '.[test]'
 	@touch $@
 
 clean:  ## remove the venvs, .uv and caches
