@@ -38,8 +38,11 @@ class RedisEventStream:
     def __init__(self, conn, exchange, accept, errors):
         channel = conn.default_channel
         prefix = channel.global_keyprefix or ""
-        # kombu subscribes its event queue (routing key '#', which it turns into '*') the same way
-        self.topics = [prefix + t for t in channel._get_publish_topics(exchange, "*")]
+        # kombu subscribes its event queue (routing key '#', which it turns into '*') the same way;
+        # kombu 5.5 has one topic per message (_get_publish_topic), 5.6 and later a list of them
+        several = getattr(channel, "_get_publish_topics", None)
+        topics = several(exchange, "*") if several else [channel._get_publish_topic(exchange, "*")]
+        self.topics = [prefix + t for t in topics]
         base = channel.client.connection_pool
         options = {**base.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
         self._pool = type(base)(connection_class=base.connection_class, **options)
