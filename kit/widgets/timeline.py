@@ -6,17 +6,12 @@ import threading
 import time
 
 from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, REPLAY, TIMER
-from kit.events.contract import details
 from kit.widgets import timeline_view as draw
-from kit.widgets.timeline_view import Boot, Fire, Mark
+from kit.widgets.timeline_items import TimelineItems
 from kit.widgets.timeline_widget import TimelineWidget
 from kit.roster import natural
-from kit.widgets.panel import Throttle, clock, live_workers
+from kit.widgets.panel import Throttle, live_workers
 
-#: Event fields not repeated in a marker's hover text.
-_HIDDEN = frozenset(
-    "type hostname timestamp utcoffset pid clock local_received kit_time event".split()
-)
 #: Is a timer callback one of Celery's own periodic ones (hidden by default)?
 _periodic = functools.lru_cache(maxsize=4096)(draw.periodic)
 #: The events the timeline draws.
@@ -26,7 +21,7 @@ TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", 
 LISTENS = (*TYPES, FEED, REPLAY)
 
 
-class Timeline:
+class Timeline(TimelineItems):
     """A live timeline of a cluster's last `window` seconds: `kit.Timeline(cluster)`.
 
     The widget is created on first display (or `.widget`); `lanes()` gives the kept items and
@@ -104,111 +99,6 @@ class Timeline:
         with self._lock:
             while self._inbox:
                 self._ingest(self._inbox.popleft())
-
-    # -- ingest (text for hover is made once, here) ---------------------------------------------
-    def _ingest(self, e):
-        kind, host = e.get("type", ""), e.get("hostname") or "?"
-        t = e.get("timestamp") or self.now()
-        if kind == REPLAY:
-            self._restart()
-            return
-        if kind == TIMER:
-            self._timer(e, t, host)
-        elif kind == LIFECYCLE:
-            self._lifecycle(e, e.get("started_at") or t, host)
-        elif kind.startswith("task-"):
-            self._task(e, kind[5:], t, host)
-        elif kind in (GOSSIP, DEADLOCK, "worker-online", "worker-offline"):
-            mark = e.get("event") if kind == GOSSIP else "deadlock" if kind == DEADLOCK else kind
-            self._mark(t, host, mark, e)
-        else:
-            return
-        self._hosts.setdefault(host, len(self._hosts))
-
-    def _timer(self, e, t, host):
-        callback, kind = e.get("callback") or "?", e.get("kind")
-        if kind == "fire":
-            self._callbacks.setdefault(callback, len(self._callbacks))
-            duration, error = e.get("duration") or 0.0, e.get("error")
-            self._fires.append(Fire(t, host, callback, duration, error))
-            if error:
-                self._mark(t, host, "timer-error", e)
-        elif kind == "cancel":
-            self._mark(t, host, "timer-cancel", e)
-        else:
-            every = e.get("interval", e.get("delay", e.get("eta")))
-            self._intervals[(host, callback)] = f"{kind}({every})"
-            self._mark(t, host, "timer-set", e)
-
-    def _lifecycle(self, e, t, host):
-        rows = self._rows.setdefault((host, e.get("pid")), {})
-        row = rows.setdefault(e.get("step"), len(rows) % draw.BOOT_ROWS)
-        error, duration = e.get("error"), e.get("duration") or 0.0
-        text = (
-            f"{clock(t)} {host}\n{e.get('blueprint')} · {e.get('label')}.{e.get('method')} · took "
-            f"{duration * 1000:.3f} ms" + (f"\nerror: {error}" if error else "")
-        )
-        self._boot.append(Boot(t, host, row, text, e))
-
-    def _mark(self, t, host, mark, e):
-        if mark in draw.MARKERS:
-            fields = {k: v for k, v in e.items() if k not in _HIDDEN}
-            shown = {k: v for k, v in details(e).items() if k not in ("event", "kind")}
-            what = draw.MARKERS[mark][2]
-            text = f"{clock(t)} {host}\n{mark}: {what}" + "".join(
-                f"\n{k}: {v}" for k, v in shown.items()
-            )
-            self._marks.append(Mark(t, host, mark, text, fields))
-
-    def _task(self, e, state, t, host):
-        uuid = e.get("uuid")
-        if state == "received":
-            self._names[uuid] = e.get("name")
-            while len(self._names) > self.max_points:
-                self._names.popitem(last=False)
-        elif state == "started":
-            self._tasks[uuid] = {
-                "uuid": uuid,
-                "host": host,
-                "name": self._names.get(uuid, "?"),
-                "start": t,
-                "end": None,
-                "state": "running",
-            }
-            while len(self._tasks) > self.max_points:
-                self._tasks.popitem(last=False)
-        elif state in ("succeeded", "failed") and uuid in self._tasks:
-            self._tasks[uuid].update(
-                end=t, state=state, runtime=e.get("runtime"), exception=e.get("exception")
-            )
-
-    def _restart(self):
-        """No item kept: at start, and when a replay goes back in time to send its events again."""
-        self._fires, self._marks, self._boot = (
-            collections.deque(maxlen=self.max_points) for _ in range(3)
-        )
-        self._tasks, self._names = collections.OrderedDict(), collections.OrderedDict()
-        self._intervals, self._callbacks, self._rows, self._hosts = {}, {}, {}, {}
-
-    def _prune(self, cutoff):
-        for items in (self._fires, self._marks, self._boot):
-            while items and items[0].time < cutoff:
-                items.popleft()
-        live = set(live_workers(self.cluster))
-        for uuid in [
-            u
-            for u, task in self._tasks.items()  # ended, or running on a worker that is gone
-            if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff
-        ]:
-            del self._tasks[uuid]
-        present = {i.host for items in (self._fires, self._marks, self._boot) for i in items}
-        present |= {task["host"] for task in self._tasks.values()}
-        if len(present) < len(self._hosts):
-            self._hosts = {h: i for h, i in self._hosts.items() if h in present}
-            self._rows = {k: v for k, v in self._rows.items() if k[0] in present}
-            self._intervals = {k: v for k, v in self._intervals.items() if k[0] in present}
-        if len(self._callbacks) > len(kept := {f.callback for f in self._fires}):
-            self._callbacks = {cb: i for i, cb in enumerate(sorted(kept, key=self._callbacks.get))}
 
     # -- plain data ---------------------------------------------------------------------------
     def lanes(self):
