@@ -155,6 +155,26 @@ def test_room_dashboard_disables_kill_for_workers_it_does_not_own(shared_redis, 
             dash.close()
 
 
+def test_a_room_dashboard_opens_while_its_workers_do_not_answer(shared_redis, joined):
+    """Workers heard by heartbeat that answer no remote control yet (just joined, or stalled):
+    the dashboard opens and its graph tab says which worker did not answer."""
+    with kit.Room(shared_redis.url, "pycon") as room:
+        wait_until(lambda: len(room.workers) == 2, 60, "alice and bob not in the room")
+        for name in ("alice", "bob"):
+            os.killpg(joined[name].pid, signal.SIGSTOP)
+        try:
+            dash = kit.Dashboard(room)
+            try:
+                assert dash.errors and isinstance(dash.errors[0], kit.ClusterError)
+                assert "did not answer kit_blueprint" in str(dash.errors[0])
+                assert "did not answer" in dash.graph.status.value
+            finally:
+                dash.close()
+        finally:
+            for name in ("alice", "bob"):
+                os.killpg(joined[name].pid, signal.SIGCONT)
+
+
 def test_a_room_needs_a_broker_and_a_good_name(monkeypatch):
     monkeypatch.delenv("KIT_BROKER_URL", raising=False)
     monkeypatch.delenv("KIT_ROOM", raising=False)

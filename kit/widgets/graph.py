@@ -4,6 +4,7 @@ refreshable.
 
 import ipywidgets as w
 
+from kit.errors import ClusterError
 from kit.events.contract import GOSSIP
 from kit.blueprints.graph import BLUEPRINT_CHOICES, blueprint_graph
 from kit.widgets.panel import Panel, escape, live_workers, set_options
@@ -36,7 +37,11 @@ class GraphPanel(Panel):
         self._rendering = self._picked = False
         for control in (self.source, self.blueprint, self.probes):
             control.observe(self._changed, names="value")
-        self.render()
+        try:
+            self.render()
+        except ClusterError as exc:  # a worker that does not answer yet: the dashboard opens
+            self.fail(exc)  # anyway, saying so; Refresh (or the next join) draws it
+            dash.show_error(exc, f"{self.title}: render")
         self.widget = w.VBox(
             [
                 w.HBox([self.source, self.blueprint, self.probes, self.refresh_button]),
