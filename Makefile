@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # Tests run in parallel (pytest-xdist): most of their time is spent waiting for workers, so three
 # processes keep two cores busy; a module marked xdist_group runs in one of them, in order.
 # PYTEST_WORKERS=0 runs everything in one process.
@@ -50,8 +51,8 @@ $(OLD_VENV)/.installed: pyproject.toml | $(UV_DEP)
 	$(UV) pip install --compile-bytecode --python $(OLD_PY) -e '.[test]' 'celery[redis]==$(OLD_CELERY)'
 	@touch $@
 
-bench: $(STAMP)  ## the benchmarks
-	$(PY) benchmarks/run_all.py
+bench: $(STAMP)  ## the benchmarks; make bench BENCH_ARGS=--strict fails on a missed target
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 site: $(STAMP)  ## the course as a static site in _site/: every notebook executed, 2 at a time (docs/site/)
 	$(PY) docs/site/build.py --out _site --jobs 2
