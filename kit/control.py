@@ -2,6 +2,7 @@
 live blueprint, gossip elections, custom consumers).
 """
 
+import time
 import uuid
 from kit.errors import ClusterError  # noqa: F401
 
@@ -44,16 +45,22 @@ class Control:
     def inspect_blueprint(self, worker, timeout=5.0):
         """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect
         command.
+
+        Asked again after 1 s, then 2 s... without an answer: Redis drops a broadcast sent while
+        the worker is not yet listening (it sends heartbeats, and even `worker_ready`, a moment
+        before its remote-control subscription is in place), so a lone request can be lost.
         """
-        replies = (
-            self._client.control.inspect([worker], timeout=timeout)._request("kit_blueprint") or {}
+        deadline, window = time.monotonic() + timeout, 1.0
+        while (left := deadline - time.monotonic()) > 0:
+            inspect = self._client.control.inspect([worker], timeout=min(window, left))
+            replies = inspect._request("kit_blueprint") or {}
+            if worker in replies:
+                return replies[worker]
+            window *= 2
+        raise ClusterError(
+            f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
+            f"live workers: {self.workers!r}"
         )
-        if worker not in replies:
-            raise ClusterError(
-                f"worker {worker!r} did not answer kit_blueprint within {timeout} s; "
-                f"live workers: {self.workers!r}"
-            )
-        return replies[worker]
 
     def elect(self, worker=None, action=None, timeout=5.0):
         """Start a gossip election from `worker` (default: the first); returns the election id.

@@ -81,8 +81,7 @@ def recorded(redis_server, tmp_path_factory):
     app.steps["worker"].add(s.Ticker)
     with kit.LocalCluster(app, workers=3, progress=False, record=path) as cluster:
         live, dash = kit.Timeline(cluster), kit.Dashboard(cluster)
-        # the timeline reads the history, then subscribes: what came in between is not drawn
-        since = time.time() + 0.5
+        since = time.time()  # timer fires are compared from here on
         task = cluster.app.send_task("kit.sleep", (0.05,))
         task.get(timeout=30)
         cluster.events.wait_for("task-succeeded", timeout=30, uuid=task.id)  # before a kill
