@@ -14,6 +14,7 @@ import multiprocessing
 import pathlib
 import shutil
 import sys
+import tempfile
 import time
 
 import jinja2
@@ -65,11 +66,17 @@ def execute(nb, path):
     """Run every cell in a fresh kernel, widget state kept; raise on the first error."""
     from nbclient import NotebookClient
 
+    from jupyter_client.manager import KernelManager
+
     nb.cells.append(nbformat.v4.new_code_cell(FREEZE))
+    sockets = tempfile.mkdtemp(prefix="kit-site-")  # mode 0700: only this user reaches the kernel
+    # Unix sockets at an absolute path (the kernel runs in the notebook's folder); over tcp,
+    # ipykernel warns at every start that anyone on the machine could connect
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
     client = NotebookClient(
         nb,
+        km=km,
         timeout=TIMEOUT,
-        kernel_name="python3",
         store_widget_state=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
@@ -77,6 +84,9 @@ def execute(nb, path):
         client.execute()
     finally:
         nb.cells.pop()
+        if km.has_kernel:  # a kernel manager given to nbclient is ours to shut down
+            km.shutdown_kernel(now=False)
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def export(nb, page, out):
