@@ -27,14 +27,16 @@ TEMPLATES = HERE / "templates"
 NAME = "Bootsteps Kit: the course"
 #: Seconds one notebook may take (tests/test_notebooks.py allows the same).
 TIMEOUT = 240
-#: Run after the notebook's last cell, then dropped from the page: each timeline stops where it stands
-#: (a closed cluster's already has) and puts its items in `snapshot`, the state a static page draws.
+#: Run after the notebook's last cell, then dropped from the page: each shown timeline stops where it
+#: stands (a closed cluster's already has; a replay's at its position), with its updates stopped
+#: first, so no late update unfreezes it, and puts its items in `snapshot`, the state a static page
+#: draws.
 FREEZE = """\
 import gc
-from kit.widgets.timeline_widget import TimelineWidget
-for w in [o for o in gc.get_objects() if isinstance(o, TimelineWidget)]:
-    w.frozen = w.frozen or w.clock()
-    w.refresh_snapshot()
+from kit.widgets.timeline import Timeline
+for t in [o for o in gc.get_objects() if isinstance(o, Timeline) and o._widget is not None]:
+    t.freeze(t._widget.frozen or t.now())
+    t._widget.refresh_snapshot()
 """
 
 
