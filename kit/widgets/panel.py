@@ -164,14 +164,6 @@ class Panel:
         """Take one event of the panel's `types`; True when the panel needs a refresh."""
         return False
 
-    def replay(self):
-        """Feed the kept history of this panel's event types to on_event (what happened before it
-        existed).
-        """
-        for event in list(self.cluster.events.history):
-            if event.get("type") in self.types:
-                self.on_event(event)
-
     def refresh(self):
         """Bring the live parts up to date (runs on the dashboard's throttle thread)."""
 
