@@ -32,11 +32,15 @@ TIMEOUT = 240
 #: first, so no late update unfreezes it, and puts its items in `snapshot`, the state a static page
 #: draws.
 FREEZE = """\
-import gc
+import gc, time
 from kit.widgets.timeline import Timeline
+from kit.widgets.timeline_widget import TimelineWidget
 for t in [o for o in gc.get_objects() if isinstance(o, Timeline) and o._widget is not None]:
     t.freeze(t._widget.frozen or t.now())
-    t._widget.refresh_snapshot()
+time.sleep(0.2)  # an update under way when its thread stopped has been sent
+for w in [o for o in gc.get_objects() if isinstance(o, TimelineWidget)]:
+    w.frozen = w.frozen or w.clock()  # a widget whose Timeline is gone too
+    w.refresh_snapshot()
 """
 
 
