@@ -64,18 +64,22 @@ def title(path):
     return nbformat.read(path, 4).cells[0].source.splitlines()[0].lstrip("#").strip()
 
 
-def saved_timelines(html):
-    """Item counts of the timelines saved in a page's widget state (what their views must draw)."""
+def saved_timeline_states(html):
+    """The saved widget state of each timeline on a page."""
     start = html.find('<script type="application/vnd.jupyter.widget-state+json">')
     if start < 0:
         return []
     text = html[html.index(">", start) + 1 : html.index("</script>", start)]
     models = json.loads(text)["state"].values()
     return [
-        sum(len(chunk["t"]) for chunk in m["state"]["snapshot"].values())
-        for m in models
-        if m["model_name"] == "AnyModel" and "snapshot" in m["state"]
+        m["state"] for m in models if m["model_name"] == "AnyModel" and "snapshot" in m["state"]
     ]
+
+
+def saved_timelines(html):
+    """Item counts of the timelines saved in a page's widget state (what their views must draw)."""
+    states = saved_timeline_states(html)
+    return [sum(len(chunk["t"]) for chunk in state["snapshot"].values()) for state in states]
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +207,22 @@ def test_timelines_are_drawn_from_saved_state(visit, site):
                 drawn.append((path.stem, view))
         assert v.errors == [], f"{path.stem}: console errors: {v.errors}"
     assert drawn, "no page draws a timeline with items from its saved state"
-    assert all(view["coloured"] > 20 for _, view in drawn), drawn
+    blank = [(page, view) for page, view in drawn if view["coloured"] <= 20]
+    assert not blank, f"timelines with items that drew none of them: {blank}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_saved_timeline_is_frozen_at_its_items(site, path):
+    """A static page has no kernel clock: a timeline saved unfrozen would draw the reader's last
+    60 s, empty. Its picture must end at or after its last item, within its window."""
+    states = saved_timeline_states((site / (path.stem + ".html")).read_text(encoding="utf-8"))
+    for i, state in enumerate(states):
+        starts = [c["t0"] + t for c in state["snapshot"].values() for t in c["t"]]
+        assert state["frozen"] > 0, f"{path.stem}: timeline {i} of {len(states)} saved unfrozen"
+        last = max(starts, default=state["frozen"])
+        assert state["frozen"] - state["window"] <= last <= state["frozen"] + 1, (
+            f"{path.stem}: timeline {i} frozen at {state['frozen']:.2f}, its last item at {last:.2f}"
+        )
 
 
 def test_a_timeline_without_a_kernel_raises_nothing_when_used(visit):

@@ -29,10 +29,14 @@ NAME = "Bootsteps Kit: the course"
 TIMEOUT = 240
 #: Run after the notebook's last cell, then dropped from the page: each shown timeline stops where it
 #: stands (a closed cluster's already has; a replay's at its position), with its updates stopped
-#: first, so no late update unfreezes it, and puts its items in `snapshot`, the state a static page
-#: draws.
+#: first, and puts its items in `snapshot`, the state a static page draws. Then every widget sends its
+#: whole state again: nbclient keeps only the messages of the cell it runs, so a change a background
+#: thread sent (a timeline freezing itself, a panel's refresh) after its own cell ended never reached
+#: the saved state, and setting the same value again sends nothing. (Not an Output widget: nbclient
+#: keeps its outputs itself, and reads a resent `msg_id` as the start of a capture.)
 FREEZE = """\
 import gc, time
+import ipywidgets
 from kit.widgets.timeline import Timeline
 from kit.widgets.timeline_widget import TimelineWidget
 for t in [o for o in gc.get_objects() if isinstance(o, Timeline) and o._widget is not None]:
@@ -41,6 +45,9 @@ time.sleep(0.2)  # an update under way when its thread stopped has been sent
 for w in [o for o in gc.get_objects() if isinstance(o, TimelineWidget)]:
     w.frozen = w.frozen or w.clock()  # a widget whose Timeline is gone too
     w.refresh_snapshot()
+for w in [o for o in gc.get_objects() if isinstance(o, ipywidgets.Widget) and o.comm is not None]:
+    if not isinstance(w, ipywidgets.Output):
+        w.send_state()
 """
 
 
