@@ -67,6 +67,48 @@ def test_subscribers_get_every_event_and_a_broken_one_is_recorded():
     assert len(feed.errors) == 5 and got[-1]["n"] == 5
 
 
+def test_subscribe_with_history_gets_each_event_once_in_order_during_a_flood():
+    """The history on the subscribing thread, then the new events: none lost, none twice, in
+    order, and never two calls at once, while another thread dispatches in batches."""
+    feed = offline_feed(maxlen=100_000)
+    for i in range(20_000):
+        feed._dispatch(event(n=i))
+    total, got, inside, overlaps = 60_000, [], [0], []
+
+    def on_event(e):
+        inside[0] += 1
+        if inside[0] > 1:
+            overlaps.append(e["n"])
+        got.append(e["n"])
+        inside[0] -= 1
+
+    def push():
+        for i in range(20_000, total, 10):
+            feed._dispatch_many([event(n=n) for n in range(i, i + 10)])
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    time.sleep(0.01)  # the flood is under way
+    feed.subscribe(on_event, history=True)
+    pusher.join()
+    assert got == list(range(total)) and overlaps == []
+
+
+def test_subscribe_with_history_and_types_filters_the_history_too():
+    feed = offline_feed()
+    feed._dispatch(event("kit-gossip", n=0))
+    feed._dispatch(event("kit-timer", n=1))
+    seen = []
+
+    @feed.subscribe(types=[contract.GOSSIP], history=True)
+    def on_gossip(e):
+        seen.append(e["n"])
+
+    feed._dispatch(event("kit-gossip", n=2))
+    feed._dispatch(event("kit-timer", n=3))
+    assert seen == [0, 2] and not feed.errors
+
+
 def test_subscribe_with_types_gets_only_those():
     feed = offline_feed()
     gossip, timers, everything = [], [], []

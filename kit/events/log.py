@@ -41,18 +41,24 @@ class EventLog:
                 counts[event.get("type")] += 1
             if self._waiters:
                 self._cond.notify_all()
-        subscribers = self._subscribers
+            # taken under the lock: a subscriber that takes the history gets this batch from
+            # there or from here, never both
+            subscribers = self._subscribers
         for event in events:
             kind = event.get("type")
-            for fn, types in subscribers:
+            for fn, types, gate in subscribers:
                 if types is not None and kind not in types:
                     continue
-                try:
-                    fn(event)
-                except Exception as exc:  # a broken callback must not stop the feed
-                    self.errors.append(
-                        f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
-                    )
+                if gate is None or not gate.hold(event):
+                    self._call(fn, event)
+
+    def _call(self, fn, event):
+        try:
+            fn(event)
+        except Exception as exc:  # a broken callback must not stop the feed
+            self.errors.append(
+                f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
+            )
 
     def _forget(self):
         """Empty the history and the counts (a replay seeking backwards starts again)."""
@@ -65,24 +71,36 @@ class EventLog:
         """The kept events, oldest first."""
         return list(self._ring)
 
-    def subscribe(self, fn=None, types=None):
+    def subscribe(self, fn=None, types=None, history=False):
         """Call fn(event) for every event from now on, or only those whose type is in `types`.
 
         `types`: event type strings (kit.events.contract's, e.g. `contract.GOSSIP`, or Celery's,
-        e.g. 'worker-online'). Returns fn, so `@feed.subscribe` and `@feed.subscribe(types=[...])`
-        work.
+        e.g. 'worker-online'). With `history=True`, fn first gets the kept events, oldest first,
+        on this thread, then every new one: each event once and in order, none lost in between
+        (new ones wait until the history is handed out). Returns fn, so `@feed.subscribe` and
+        `@feed.subscribe(types=[...])` work.
         """
         if isinstance(types, str):
             raise TypeError(f"types={types!r}: give a list of event types, e.g. types=[{types!r}]")
         if fn is None:
-            return lambda f: self.subscribe(f, types=types)
-        # a new list: a batch being handed out keeps the one it started with
-        self._subscribers = [*self._subscribers, (fn, None if types is None else frozenset(types))]
+            return lambda f: self.subscribe(f, types=types, history=history)
+        types = None if types is None else frozenset(types)
+        gate = _Gate() if history else None
+        with self._cond:
+            kept = list(self._ring) if history else ()
+            # a new list: a batch being handed out keeps the one it started with
+            self._subscribers = [*self._subscribers, (fn, types, gate)]
+        for event in kept:
+            if types is None or event.get("type") in types:
+                self._call(fn, event)
+        while gate is not None and (held := gate.release()):  # what came meanwhile, in order
+            for event in held:
+                self._call(fn, event)
         return fn
 
     def unsubscribe(self, fn):
         """Stop calling fn (every subscription of it)."""
-        self._subscribers = [(f, t) for f, t in self._subscribers if f != fn]
+        self._subscribers = [s for s in self._subscribers if s[0] != fn]
 
     def wait_for(self, type, timeout=10.0, since=None, **match):
         """The first event of `type` whose fields equal `match` (a value may be a predicate).
@@ -124,6 +142,31 @@ class EventLog:
             return rows
         when = pandas.Index([_clock(e.get("timestamp")) for e in rows], name="time")
         return pandas.DataFrame(rows, index=when)  # indexed by when it was sent, not 0, 1, 2…
+
+
+class _Gate:
+    """Holds the events of a new subscriber that takes the history until it is handed out."""
+
+    def __init__(self):
+        self.open = False
+        self._held = []
+        self._lock = threading.Lock()
+
+    def hold(self, event):
+        """On the feed's thread: True if the event waits (the history is still being handed out)."""
+        if self.open:
+            return False
+        with self._lock:
+            if not self.open:
+                self._held.append(event)
+            return not self.open
+
+    def release(self):
+        """The events held so far, oldest first; once none are left, the gate opens."""
+        with self._lock:
+            held, self._held = self._held, []
+            self.open = not held
+            return held
 
 
 def _matches(event, type_, since, match):

@@ -48,11 +48,10 @@ class Recorder:
         self._flush([fileformat.header(**_about(cluster))])
         if self.closed:  # could not even write the header (a full disk): warned already
             return
-        with self._lock:  # events arriving meanwhile wait, and a kept one is not written twice
-            cluster.events.subscribe(self._on_event)
-            kept = cluster.events.history
-            self._kept = {id(e): e for e in kept}  # holds them: their ids stay theirs
-            self._flush([{"kind": "event", "at": _when(e), "event": e} for e in kept])
+        self._opening = True  #: the history is handed out (on this thread): only written
+        cluster.events.subscribe(self._on_event, history=True)
+        self._opening = False
+        self._drain()  # the history, in the file before the writer thread starts
         self._write_roster()
         self._threads = [
             threading.Thread(target=fn, name=f"kit-recorder-{fn.__name__[1:]}", daemon=True)
@@ -62,6 +61,8 @@ class Recorder:
             thread.start()
         for name in cluster.workers:
             self._asks.put(name)
+        if getattr(cluster, "closed", False):  # it closed while the history was handed out
+            self.close()
 
     @property
     def closed(self):
@@ -70,12 +71,9 @@ class Recorder:
 
     def _on_event(self, event):
         """On the feed's thread: only queues the record (the writer thread writes it)."""
-        with self._lock:
-            if self._kept:
-                if id(event) in self._kept:
-                    return
-                self._kept = {}  # past the kept history: no more duplicates possible
-            self._pending.append({"kind": "event", "at": _when(event), "event": event})
+        self._pending.append({"kind": "event", "at": _when(event), "event": event})
+        if self._opening:  # the roster, the asks and a closed cluster are seen to after
+            return
         kind = event.get("type")
         if kind in Roster.TYPES:
             self._write_roster()

@@ -48,10 +48,8 @@ class ClusterCard:
         top = [self.bar.widget] if self.bar else []
         self.widget = w.VBox([*top, self.html, self.open_button, self.out])
         self._throttle = Throttle(self.refresh, rate=rate, name="kit-card")
-        for event in list(cluster.events.history):
-            if event.get("type") in self.roster.TYPES:
-                self.roster.on_event(event)
-        cluster.events.subscribe(self._on_event, types=(*self.roster.TYPES, FEED, REPLAY))
+        types = (*self.roster.TYPES, FEED, REPLAY)
+        cluster.events.subscribe(self._on_event, types=types, history=True)
 
     def _on_event(self, event):
         if event.get("type") == REPLAY:  # a replay went back: start the roster again

@@ -92,13 +92,7 @@ class Dashboard:
         self._routes = [(p, frozenset(p.types)) for p in self.panels if p.types]
         types = set(HEADER).union(*(t for _, t in self._routes))
         self._feed_lock = threading.Lock()
-        with self._feed_lock:  # subscribed first, then the history: nothing lost in between
-            cluster.events.subscribe(self._on_event, types=types)
-            kept = cluster.events.history
-            self._kept = {id(e): e for e in kept}  # nothing seen twice (ids held)
-            for event in kept:
-                if event.get("type") in types:
-                    self._route(event)
+        cluster.events.subscribe(self._on_event, types=types, history=True)
         self._listeners = [self._on_event]
         with self._dirty_lock:
             self._dirty.update(self.panels)
@@ -177,10 +171,6 @@ class Dashboard:
     def _on_event(self, event):
         """On the feed's thread: hand the event to the panels that take it (and the header)."""
         with self._feed_lock:
-            if self._kept:
-                if id(event) in self._kept:
-                    return  # already taken from the history
-                self._kept = None  # past the history: no more duplicates possible
             self._route(event)
 
     def _route(self, event):

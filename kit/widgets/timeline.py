@@ -49,24 +49,19 @@ class Timeline(TimelineItems):
         self._inbox = collections.deque(maxlen=max_points * 5)
         self._restart()
         self._throttle = Throttle(self._flush, rate, "kit-timeline", quick=quick, lazy=1.0)
-        self._kept = {}  #: events taken from the history, until the first new one arrives
-        with self._lock:  # subscribed first, then the history: nothing lost in between
-            cluster.events.subscribe(self._on_event, types=LISTENS)
-            kept = list(cluster.events.history)
-            self._kept = {id(e): e for e in kept}  # nothing taken twice (ids held)
-            since = self.now() - window
-            self._inbox.extend(
-                e for e in kept if e.get("type") in TYPES and e.get("timestamp", 0) > since
-            )
+        #: While the history is handed out (on this thread): how old an event may be and still be
+        #: drawn; None after.
+        self._history_since = self.now() - window
+        cluster.events.subscribe(self._on_event, types=LISTENS, history=True)
+        self._history_since = None
         self._throttle.poke()
 
     def _on_event(self, event):
         """On the feed's thread: O(1), never touches the widget."""
-        if self._kept is not None:
-            with self._lock:
-                if self._kept is not None and id(event) in self._kept:
-                    return  # already taken from the history
-                self._kept = None  # past the history: no more duplicates possible
+        if (since := self._history_since) is not None:  # the history: only the window's
+            if event.get("type") in (FEED, REPLAY) or event.get("timestamp", 0) > since:
+                self._inbox.append(event)
+            return
         self._inbox.append(event)
         self._throttle.poke(urgent=self._drawn(event))
 
