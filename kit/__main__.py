@@ -44,7 +44,21 @@ def lab_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
         cmd.append(f"--LabApp.app_settings_dir={LAB_SETTINGS}")
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         cmd.append("--allow-root")
+    if kernels_can_encrypt() and not any("transport_encryption" in arg for arg in extra):
+        cmd.append("--KernelManager.transport_encryption=auto")
     return cmd + extra
+
+
+def kernels_can_encrypt() -> bool:
+    """Can JupyterLab give its kernels CurveZMQ keys? (jupyter_client >= 8.10 and a libzmq with
+    curve.) Then it does, and ipykernel no longer warns at each start that its tcp sockets are
+    open to every local user; kernels that cannot encrypt run as before ("auto")."""
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+    except ImportError:
+        return False
+    return "transport_encryption" in KernelManager.class_traits() and zmq.has("curve")
 
 
 def check_broker(url: str | None) -> str:

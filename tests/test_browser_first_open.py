@@ -10,6 +10,7 @@ import sys
 import urllib.request
 
 import pytest
+from kit.__main__ import kernels_can_encrypt
 from test_browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -133,6 +134,10 @@ def test_first_open_starts_the_kernel_without_a_dialog(tmp_path, browser):
             assert toasts == [], f"opening {name} showed notifications: {toasts}"
             kernel = sessions(url, token)[name]
             assert (kernel["name"], kernel["execution_state"]) == ("python3", "idle"), kernel
+    log = (tmp_path / "home" / "lab.log").read_text(errors="replace")
+    assert "Kernel started" in log, log[-2000:]
+    if kernels_can_encrypt():  # the kernels got CurveZMQ keys: ipykernel has nothing to warn of
+        assert "without encryption" not in log, log[-2000:]
 
 
 def test_without_the_kits_settings_jupyterlab_asks(tmp_path, browser):

@@ -126,6 +126,16 @@ def test_lab_uses_the_kits_jupyterlab_settings_unless_given_others(capsys):
     assert str(LAB_SETTINGS) not in capsys.readouterr().out
 
 
+def test_lab_gives_kernels_curve_keys_where_they_can_use_them(capsys):
+    from kit.__main__ import kernels_can_encrypt
+
+    main(["lab", "--dry-run"])
+    given = "--KernelManager.transport_encryption=auto" in capsys.readouterr().out
+    assert given == kernels_can_encrypt()
+    main(["lab", "--dry-run", "--KernelManager.transport_encryption=disabled"])
+    assert capsys.readouterr().out.count("transport_encryption") == 1
+
+
 def test_the_kits_jupyterlab_settings_exist_in_jupyterlab():
     """Every override names a setting of the installed JupyterLab, with a value its schema allows."""
     import json
