@@ -35,13 +35,12 @@ TIMEOUT = 240
 #: the saved state, and setting the same value again sends nothing. (Not an Output widget: nbclient
 #: keeps its outputs itself, and reads a resent `msg_id` as the start of a capture.)
 FREEZE = """\
-import gc, time
+import gc
 import ipywidgets
 from kit.widgets.timeline import Timeline
 from kit.widgets.timeline_widget import TimelineWidget
 for t in [o for o in gc.get_objects() if isinstance(o, Timeline) and o._widget is not None]:
     t.freeze(t._widget.frozen or t.now())
-time.sleep(0.2)  # an update under way when its thread stopped has been sent
 for w in [o for o in gc.get_objects() if isinstance(o, TimelineWidget)]:
     w.frozen = w.frozen or w.clock()  # a widget whose Timeline is gone too
     w.refresh_snapshot()
