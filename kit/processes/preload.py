@@ -38,7 +38,7 @@ PRELOAD = (
     "encodings.idna",
     "cloudpickle",
     "kit.worker.probes",
-    "kit.worker.control",
+    "kit.worker.remote_commands",
     "kit.worker.event_flush",
     "kit.worker.fast_gossip",
     "kit.processes.namespace",

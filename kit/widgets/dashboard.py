@@ -12,11 +12,11 @@ from kit.events.contract import FEED, REPLAY
 from kit.roster import Roster
 from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
-from kit.widgets.graph import GraphPanel
+from kit.widgets.graph_panel import GraphPanel
 from kit.widgets.header import header_html
-from kit.widgets.options import OptionsPanel
+from kit.widgets.options_panel import OptionsPanel
 from kit.widgets.panel import Throttle, traceback_html
-from kit.widgets.steps import StepsPanel
+from kit.widgets.steps_panel import StepsPanel
 from kit.widgets.timeline import Timeline
 
 

@@ -20,7 +20,7 @@ from kit import tasks
 from kit.processes import namespace, shipping
 from kit.events import telemetry
 from kit.events.contract import READY
-from kit.worker import control, event_flush, fast_gossip, probes  # noqa: F401  (control: remote-control commands)
+from kit.worker import event_flush, fast_gossip, probes, remote_commands  # noqa: F401
 from kit.processes.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
 from kit.events.telemetry import emit

@@ -1,4 +1,4 @@
-"""The Celery and kombu internals the kit's probes touch, in one place (tests/test_internals.py
+"""The Celery and kombu internals the kit's probes touch, in one place (tests/worker/test_internals.py
 checks them).
 
 Each is used through a function below, so a Celery release that renames one breaks here, and

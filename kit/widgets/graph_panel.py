@@ -8,7 +8,7 @@ from kit.errors import ClusterError
 from kit.events.contract import GOSSIP
 from kit.blueprints.graph import BLUEPRINT_CHOICES, blueprint_graph
 from kit.widgets.panel import Panel, escape, live_workers, set_options
-from kit.widgets.steps import svg_html
+from kit.widgets.steps_panel import svg_html
 
 #: The dropdown entry for the static graph of the app (no worker asked).
 STATIC = "app (static)"
