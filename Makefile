@@ -16,8 +16,9 @@ XDIST  = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgro
 OLD_CELERY ?= 5.5.3
 OLD_VENV   := .venv-celery-$(OLD_CELERY)
 OLD_PY     := $(OLD_VENV)/bin/python
-CORE_TESTS := tests/test_cluster.py tests/test_graph.py tests/test_blueprints.py \
-              tests/test_telemetry.py tests/test_probes.py tests/test_events.py tests/test_internals.py
+CORE_TESTS := tests/test_cluster.py tests/blueprints/test_graph.py tests/blueprints/test_snapshot.py \
+              tests/events/test_telemetry.py tests/worker/test_probes.py tests/events/test_feed.py \
+              tests/worker/test_internals.py
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
@@ -38,7 +39,7 @@ runtime-venv: $(STAMP)  ## .venv-runtime: the kit as docker/Dockerfile installs 
 	$(PY) tests/runtime_env.py
 
 test-runtime: runtime-venv  ## every notebook, run by .venv-runtime's python, embedded and beside join workers (compose without Docker)
-	$(PY) -m pytest $(XDIST) tests/test_runtime_notebooks.py tests/test_workshop.py --runtime-env $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) tests/course/test_runtime_notebooks.py tests/course/test_workshop.py --runtime-env $(PYTEST_ARGS)
 
 test-oldest-celery: $(OLD_VENV)/.installed  ## the core tests on Celery $(OLD_CELERY)
 	@$(OLD_PY) -c "import celery; print('celery', celery.__version__)"

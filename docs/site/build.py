@@ -25,7 +25,7 @@ ROOT = HERE.parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = HERE / "templates"
 NAME = "Bootsteps Kit: the course"
-#: Seconds one notebook may take (tests/test_notebooks.py allows the same).
+#: Seconds one notebook may take (tests/course/test_notebooks.py allows the same).
 TIMEOUT = 240
 #: Run after the notebook's last cell, then dropped from the page: each shown timeline stops where it
 #: stands (a closed cluster's already has; a replay's at its position), with its updates stopped

@@ -13,7 +13,7 @@ from IPython.core.formatters import DisplayFormatter
 from kit.blueprints.snapshot import StepCycleError, UnknownRequirementError, blueprint_steps
 from kit.blueprints.graph import HINT, BlueprintGraph, blueprint_diff, blueprint_graph
 from kit.blueprints.graph_style import PALETTE
-from test_blueprints import LIVE_REPLY, DeadlockDetection, guide_app
+from test_snapshot import LIVE_REPLY, DeadlockDetection, guide_app
 
 W = "worker/celery.worker.components"
 C = "consumer/celery.worker.consumer"

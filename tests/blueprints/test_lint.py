@@ -92,7 +92,7 @@ def test_warning_points_at_the_users_line():
 
 
 def test_cross_blueprint_requires_are_found_by_lint_graph_and_cluster_before_any_worker():
-    from test_blueprints import ConsumerNeedsTimer
+    from test_snapshot import ConsumerNeedsTimer
 
     app = Celery("cross")
     app.steps["consumer"].add(ConsumerNeedsTimer)

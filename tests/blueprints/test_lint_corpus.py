@@ -1,4 +1,4 @@
-"""Precision and recall of the lint on a corpus of realistic, labelled steps (tests/lint_corpus/)."""
+"""Precision and recall of the lint on a corpus of labelled steps (tests/blueprints/lint_corpus/)."""
 
 from celery import Celery
 

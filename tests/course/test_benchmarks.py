@@ -13,7 +13,7 @@ import pytest
 
 from conftest import need_program
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 MINE = ("cluster_start", "event_latency", "feed_throughput", "node_lost", "memory", "scale")

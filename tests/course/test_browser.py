@@ -16,7 +16,7 @@ from conftest import need_program
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]
 
-ARTIFACTS = os.path.join(os.path.dirname(__file__), os.pardir, "artifacts")
+ARTIFACTS = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "artifacts")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -289,7 +289,7 @@ def test_notebook_graph_dashboard_and_timeline_in_chromium(lab):
             browser.close()
 
 
-NOTEBOOKS = os.path.join(os.path.dirname(__file__), os.pardir, "notebooks")
+NOTEBOOKS = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "notebooks")
 #: Notebooks a newcomer meets first, screenshotted after Run All, after a kill and after close.
 SCREENSHOTS = [
     "00_check_your_setup",

@@ -17,7 +17,7 @@ try:
 except ImportError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"REDIS_PASSWORD": "test-password", "JUPYTER_TOKEN": "test-token"}
 
 #: pyproject requirement -> the conda-forge packages that provide it.

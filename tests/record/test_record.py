@@ -131,7 +131,7 @@ def test_a_replay_in_a_fresh_process_shows_what_the_live_views_showed(recorded):
     assert not [p for p in recorded["pids"] if psutil.pid_exists(p)], "the recorded run is gone"
     argv = [sys.executable, "-c", REPLAY_IN_A_FRESH_PROCESS, str(recorded["path"]),
             repr(recorded["at"])]  # fmt: skip
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(HERE)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": f"{HERE}:{HERE.parent}"}
     out = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.splitlines()[-1])
