@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, quiet_env  # noqa: E402
+from _common import median, quiet_env
 
 CHILD = r"""
 import json, os, sys, time

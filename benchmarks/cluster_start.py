@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PlainRedis, median, memory_of, quiet_env, report_rows, row  # noqa: E402
+from _common import PlainRedis, median, memory_of, quiet_env, report_rows, row
 
 COLD_TARGET = 0.6  # first cluster of a fresh process / one bare worker started cold
 WARM_TARGET = 0.15  # later cluster / bare worker
@@ -94,8 +94,9 @@ def start_cold(workdir):
 
 def start_warm():
     """Seconds until LocalCluster(...) returns in this process (its fork server is warm)."""
-    import kit
     from celery import Celery
+
+    import kit
 
     t0 = time.perf_counter()
     cluster = kit.LocalCluster(Celery("bench"), workers=WORKERS, progress=False)

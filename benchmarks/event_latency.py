@@ -23,7 +23,7 @@ from pathlib import Path
 from celery import bootsteps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, percentile, quiet_env, report_rows, row  # noqa: E402
+from _common import median, percentile, quiet_env, report_rows, row
 
 #: The kit's p95 should be at most this many times raw pub/sub's p95 in the same run, and at most
 #: TARGET_P95_S (issue 19; an absolute figure, so it holds on an idle machine).
@@ -145,8 +145,9 @@ def raw_window(url, samples):
 
 
 def main(repeat: int = 3, samples: int = 500) -> dict:
-    import kit
     from celery import Celery
+
+    import kit
 
     flag_dir = tempfile.mkdtemp(prefix="bench-latency-")
     flag = os.path.join(flag_dir, "emit")

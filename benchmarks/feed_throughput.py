@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, quiet_env, report_rows, row  # noqa: E402
+from _common import median, quiet_env, report_rows, row
 
 TARGET = 1.0  # kit events/s / bare receiver events/s
 N = 20000

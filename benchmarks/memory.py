@@ -23,7 +23,7 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, percentile, report_rows, row  # noqa: E402
+from _common import median, percentile, report_rows, row
 
 GROWTH_TARGET = 1.1  # memory after 100,000 events / memory after maxlen events
 ROUND_TRIP_TARGET_S = 0.1  # p95 during the flood (the kit's "on screen within 100 ms")
@@ -112,8 +112,9 @@ def bounded_memory(n=FLOOD, maxlen=None):
 
 
 def round_trip(n=FLOOD, period=0.02):
-    import kit
     from celery import Celery
+
+    import kit
 
     with kit.LocalCluster(Celery("bench-memory"), workers=0, progress=False) as cluster:
         view, name = None, "Dashboard"
@@ -121,7 +122,7 @@ def round_trip(n=FLOOD, period=0.02):
             from kit.widgets.dashboard import Dashboard
 
             view = Dashboard(cluster)
-        except Exception as exc:  # noqa: BLE001 - measured without it, and said so
+        except Exception as exc:  # measured without it, and said so
             name = f"Timeline (Dashboard failed: {type(exc).__name__}: {exc})"
             from kit.widgets.timeline import Timeline
 

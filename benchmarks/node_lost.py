@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, percentile, report_rows, row  # noqa: E402
+from _common import median, percentile, report_rows, row
 
 TARGET_P95_S = 0.5
 
@@ -35,8 +35,9 @@ def _seen_by_peers(cluster, name, since, timeout):
 
 
 def measure(gossip, kills, timeout):
-    import kit
     from celery import Celery
+
+    import kit
 
     seen, arrived = [], []
     with kit.LocalCluster(

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT  # noqa: E402
+from _common import ROOT
 
 #: Seconds LocalCluster(workers=30) may take to be ready.
 TARGET_30 = 8.0
@@ -27,8 +27,9 @@ TIMEOUT = 300.0
 
 def measure(n, gossip="fast", timeout=TIMEOUT):
     """{n, ready_s, last_online_s} for one cluster of n workers started in this process (error on failure)."""
-    import kit
     from celery import Celery
+
+    import kit
 
     wall0, t0 = time.time(), time.perf_counter()
     try:

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, percentile, report_rows, row  # noqa: E402
-from event_latency import FLAG_ENV, BenchEmitter, kit_window  # noqa: E402
+from _common import median, percentile, report_rows, row
+from event_latency import FLAG_ENV, BenchEmitter, kit_window
 
 OVERHEAD_TARGET = 1.10  # p95 with recording <= 1.1x without
 SIZE_TARGET = 5e6  # bytes for 3 workers over 10 minutes
@@ -32,8 +32,9 @@ EVENTS = 100_000
 
 
 def latency_windows(tmp, repeat, samples):
-    import kit
     from celery import Celery
+
+    import kit
 
     flag = os.path.join(tmp, "emit")
     os.environ[FLAG_ENV] = flag
@@ -81,8 +82,9 @@ def recorder_costs(cluster, path, n=20_000):
 
 def idle_size(tmp, seconds=20.0):
     """Bytes a second of an idle 3-worker cluster's recording after its boot: gzip, and plain."""
-    import kit
     from celery import Celery
+
+    import kit
 
     paths = [os.path.join(tmp, "idle.jsonl.gz"), os.path.join(tmp, "idle.jsonl")]
     with kit.LocalCluster(Celery("bench-idle"), workers=3, progress=False) as cluster:

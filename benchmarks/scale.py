@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, memory_of, percentile, report_rows, row  # noqa: E402
+from _common import median, memory_of, percentile, report_rows, row
 
 SIZES = (10, 30, 60)
 BIG = 90
@@ -120,7 +120,7 @@ def _dashboard(cluster):
         from kit.widgets.dashboard import Dashboard
 
         return Dashboard(cluster), "Dashboard"
-    except Exception as exc:  # noqa: BLE001 - measured without it, and said so
+    except Exception as exc:  # measured without it, and said so
         return None, f"feed only (Dashboard failed: {type(exc).__name__}: {exc})"
 
 
@@ -190,8 +190,9 @@ def _kill(cluster, watch, victim, timeout):
 
 def measure(n, idle=60.0, kills=5, settle_timeout=120.0):
     """One cluster of `n` workers: every figure of the table for that size."""
-    import kit
     from celery import Celery
+
+    import kit
 
     load0 = os.getloadavg()[0]
     t0 = time.monotonic()
@@ -252,8 +253,9 @@ def measure(n, idle=60.0, kills=5, settle_timeout=120.0):
 
 def anchor(n, kills=ANCHOR_KILLS):
     """SIGKILL -> first survivor's node_lost with Celery's default gossip at `n` workers (p95 s)."""
-    import kit
     from celery import Celery
+
+    import kit
 
     cluster = kit.LocalCluster(
         Celery(f"bench-default-{n}"), workers=n, gossip="celery-default", progress=False,

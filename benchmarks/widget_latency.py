@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median, percentile, report_rows, row  # noqa: E402
+from _common import median, percentile, report_rows, row
 
 #: Flower's dashboard refreshes about once a second.
 FLOWER_POLL_S = 1.0

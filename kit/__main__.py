@@ -129,7 +129,7 @@ def _positive(text: str) -> int:
 def _default_name() -> str:
     try:
         return getpass.getuser() or "worker"
-    except Exception:  # noqa: BLE001 - no user database entry in some containers
+    except Exception:  # no user database entry in some containers
         return "worker"
 
 

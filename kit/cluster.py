@@ -12,15 +12,15 @@ import weakref
 from celery import Celery
 
 from kit import display, tasks
+from kit.control import Control
+from kit.errors import ClusterError, WorkerBootError
+from kit.events.feed import EventFeed
 from kit.processes import guard, namespace, options, plan, shipping
 from kit.processes.broker import EmbeddedRedis
 from kit.processes.broker_watch import BrokerWatch
-from kit.events.feed import EventFeed
-from kit.processes.readiness import ReadyWatch
-from kit.control import Control
-from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
-from kit.errors import ClusterError, WorkerBootError
 from kit.processes.procs import record_tail
+from kit.processes.readiness import ReadyWatch
+from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.progress import Progress
 
 _clusters = weakref.WeakSet()

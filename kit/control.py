@@ -4,7 +4,8 @@ live blueprint, gossip elections, custom consumers).
 
 import time
 import uuid
-from kit.errors import ClusterError  # noqa: F401
+
+from kit.errors import ClusterError
 
 
 class Control:

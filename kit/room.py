@@ -9,10 +9,10 @@ import time
 from celery import Celery
 
 from kit import display
-from kit.processes import namespace
 from kit.control import Control
 from kit.errors import ClusterError
 from kit.events.feed import EventFeed
+from kit.processes import namespace
 from kit.processes.broker import mask_url
 
 #: What the dashboard says when an action needs a process this notebook started.

@@ -47,9 +47,10 @@ def redis_server():
 @pytest.fixture(scope="session")
 def shared_cluster(redis_server):
     """One cluster for the read-mostly integration tests: 2 workers with the test steps installed."""
-    import kit
     import kit_test_steps as s
     from celery import Celery
+
+    import kit
 
     app = Celery("kit-shared")
     app.steps["worker"].add(s.Recorder)

@@ -142,6 +142,7 @@ def test_the_kits_jupyterlab_settings_exist_in_jupyterlab():
     from pathlib import Path
 
     import jupyterlab
+
     from kit.__main__ import LAB_SETTINGS
 
     schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
@@ -180,7 +181,7 @@ def wait_for(probe, timeout, what):
     while time.monotonic() < deadline:
         try:
             result = probe()
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:  # not up yet
             result = None
         if result:
             return result
@@ -192,6 +193,7 @@ def wait_for(probe, timeout, what):
 def test_worker_joins_a_cluster_and_leaves_gracefully(tmp_path):
     import redis
     from celery import Celery
+
     from kit.processes.broker import free_port
 
     port, password = free_port(), secrets.token_hex(8)

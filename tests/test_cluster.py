@@ -7,11 +7,11 @@ import sys
 import textwrap
 import time
 
+import kit_test_steps as s
 import pytest
 from celery import Celery, bootsteps
 
 import kit
-import kit_test_steps as s
 from kit.blueprints.lint import StepWarning
 from kit.processes.procs import alive
 

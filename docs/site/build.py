@@ -76,9 +76,8 @@ def course(paths):
 
 def execute(nb, path):
     """Run every cell in a fresh kernel, widget state kept; raise on the first error."""
-    from nbclient import NotebookClient
-
     from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
 
     nb.cells.append(nbformat.v4.new_code_cell(FREEZE))
     sockets = tempfile.mkdtemp(prefix="kit-site-")  # mode 0700: only this user reaches the kernel

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from kit.blueprints.snapshot import BLUEPRINTS, blueprint_steps
 from kit.blueprints.graph_style import (
     EDGE_ATTR,
     GRAPH_ATTR,
@@ -14,6 +13,7 @@ from kit.blueprints.graph_style import (
     node_id,
 )
 from kit.blueprints.render import HINT, BlueprintGraph
+from kit.blueprints.snapshot import BLUEPRINTS, blueprint_steps
 
 __all__ = [
     "BLUEPRINT_CHOICES",

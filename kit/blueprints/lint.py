@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass
 
 from kit.blueprints import calls
-from kit.errors import StepError, StepWarning, user_stacklevel  # noqa: F401
+from kit.errors import StepError, StepWarning, user_stacklevel
 
 #: Parent attributes that exist only once the step providing them was created, per blueprint.
 PROVIDED_BY = {

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from celery import Celery, bootsteps
 from celery.utils.imports import symbol_by_name
+
+from kit.blueprints.membership import cross_errors
 from kit.errors import (  # noqa: F401  (the step errors, importable from here too)
     CrossBlueprintError,
     NotAStepError,
@@ -17,7 +19,6 @@ from kit.errors import (  # noqa: F401  (the step errors, importable from here t
     StepError,
     UnknownRequirementError,
 )
-from kit.blueprints.membership import cross_errors
 
 #: The worker's two blueprints, in boot order: the WorkController's, then the Consumer's.
 BLUEPRINTS = ("worker", "consumer")

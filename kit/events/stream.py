@@ -93,7 +93,7 @@ class RedisEventStream:
                 payload = json.loads(body)
             else:
                 payload = loads(body, kind, message.get("content-encoding"), accept=self._accept)
-        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the stream
+        except Exception as exc:  # one bad message must not stop the stream
             self.errors.append(f"undecodable event message: {type(exc).__name__}: {exc}")
             return
         if isinstance(payload, dict):

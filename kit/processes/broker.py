@@ -9,8 +9,8 @@ import subprocess
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+from kit.errors import BrokerError
 from kit.processes.procs import ChildProcess, child_preexec, kill_tree, stderr_tail
-from kit.errors import BrokerError  # noqa: F401
 
 FIXES = (
     "set broker= or KIT_BROKER_URL to a running Redis, "

@@ -5,8 +5,8 @@ Plan.
 from dataclasses import dataclass, field
 
 from kit.blueprints import lint
-from kit.processes import options, shipping
 from kit.blueprints.snapshot import BLUEPRINTS, check_app_steps
+from kit.processes import options, shipping
 
 
 @dataclass(frozen=True)

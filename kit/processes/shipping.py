@@ -12,7 +12,8 @@ import cloudpickle
 from celery import bootsteps
 from celery.app.defaults import DEFAULTS
 from celery.utils.imports import symbol_by_name
-from kit.errors import ShippingError  # noqa: F401
+
+from kit.errors import ShippingError
 
 PAYLOAD = "app.pkl"
 #: Where to import from, read before the payload is unpickled (its classes may live there).

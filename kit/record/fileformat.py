@@ -48,7 +48,7 @@ class Sink:
     """Where a recording's lines go: a plain file, or gzip when its name ends in `.gz`."""
 
     def __init__(self, path):
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._file = open(path, "wb")  # closed by close()
         gz = os.fspath(path).endswith(".gz")
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if gz else None
 

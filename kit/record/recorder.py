@@ -10,13 +10,12 @@ import warnings
 import celery
 
 import kit
+from kit import roster
 from kit.errors import RecordingWarning, StepError
 from kit.events.contract import FEED, READY
 from kit.processes.broker import mask_url
 from kit.record import fileformat
-from kit import roster
 from kit.roster import Roster
-
 
 #: Seconds between two writes (each flushed): what a killed kernel can lose at most.
 TICK = 0.1
@@ -96,7 +95,7 @@ class Recorder:
                 try:
                     reply = self.cluster.inspect_blueprint(name, timeout=5.0)
                     break
-                except Exception:  # noqa: BLE001 - busy, gone, or never answers: ask again
+                except Exception:  # busy, gone, or never answers: ask again
                     if self.closed:
                         return
             if reply is not None:

@@ -9,8 +9,8 @@ import pickle
 import ipywidgets as w
 
 from kit.events.contract import CONSUMER
-from kit.widgets.panel import Panel, clock, escape
 from kit.steps import SafeConsumer, custom_queue
+from kit.widgets.panel import Panel, clock, escape
 
 #: Sent by "Malformed JSON" when the text area holds valid JSON.
 BROKEN_JSON = '{"broken": '

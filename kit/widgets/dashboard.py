@@ -19,7 +19,6 @@ from kit.widgets.panel import Throttle, traceback_html
 from kit.widgets.steps_panel import StepsPanel
 from kit.widgets.timeline import Timeline
 
-
 #: Events that change the header (the feed's connection, workers coming and going, a replay
 #: going back in time).
 HEADER = (FEED, REPLAY, *Roster.TYPES)
@@ -127,7 +126,7 @@ class Dashboard:
         try:
             panel.status.value = ""
             return handler()
-        except Exception as exc:  # noqa: BLE001 - shown in the panel and the error area
+        except Exception as exc:  # shown in the panel and the error area
             panel.fail(exc)
             self.show_error(exc, f"{panel.title}: {getattr(handler, '__name__', 'action')}")
         finally:

@@ -4,9 +4,9 @@ refreshable.
 
 import ipywidgets as w
 
+from kit.blueprints.graph import BLUEPRINT_CHOICES, blueprint_graph
 from kit.errors import ClusterError
 from kit.events.contract import GOSSIP
-from kit.blueprints.graph import BLUEPRINT_CHOICES, blueprint_graph
 from kit.widgets.panel import Panel, escape, live_workers, set_options
 from kit.widgets.steps_panel import svg_html
 

@@ -9,8 +9,8 @@ import ipywidgets as w
 
 from kit.events.contract import OPTION
 from kit.roster import plural
-from kit.widgets.panel import Panel, escape, live_workers
 from kit.steps import KIT_OPTIONS
+from kit.widgets.panel import Panel, escape, live_workers
 
 
 def worker_options(app):

@@ -70,7 +70,7 @@ class Throttle:
             started = time.monotonic()
             try:
                 done = self.fn() is not False
-            except Exception as exc:  # noqa: BLE001 - shown by on_error, never swallowed
+            except Exception as exc:  # shown by on_error, never swallowed
                 (self.on_error or self.errors.append)(exc)
                 done = True
             self.calls += 1

@@ -8,11 +8,11 @@ import warnings
 import ipywidgets as w
 from celery import bootsteps
 
-from kit.blueprints.snapshot import blueprint_steps
 from kit.blueprints.graph import blueprint_diff
+from kit.blueprints.snapshot import blueprint_steps
 from kit.roster import plural
-from kit.widgets.panel import Panel, escape
 from kit.steps import CATALOG
+from kit.widgets.panel import Panel, escape
 
 #: The base classes a notebook subclasses: not steps to offer.
 _BASES = {bootsteps.Step, bootsteps.StartStopStep, bootsteps.ConsumerStep}

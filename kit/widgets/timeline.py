@@ -6,11 +6,11 @@ import threading
 import time
 
 from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, REPLAY, TIMER
+from kit.roster import natural
 from kit.widgets import timeline_view as draw
+from kit.widgets.panel import Throttle, live_workers
 from kit.widgets.timeline_items import TimelineItems
 from kit.widgets.timeline_widget import TimelineWidget
-from kit.roster import natural
-from kit.widgets.panel import Throttle, live_workers
 
 #: Is a timer callback one of Celery's own periodic ones (hidden by default)?
 _periodic = functools.lru_cache(maxsize=4096)(draw.periodic)

@@ -17,13 +17,13 @@ import time
 from celery import Celery, signals
 
 from kit import tasks
-from kit.processes import namespace, shipping
 from kit.events import telemetry
 from kit.events.contract import READY
-from kit.worker import event_flush, fast_gossip, probes, remote_commands  # noqa: F401
+from kit.events.telemetry import emit
+from kit.processes import namespace, shipping
 from kit.processes.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
-from kit.events.telemetry import emit
+from kit.worker import event_flush, fast_gossip, probes, remote_commands  # noqa: F401
 
 
 def _task_from_spec(app, spec):

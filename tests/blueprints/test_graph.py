@@ -9,11 +9,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from celery import Celery, bootsteps
 from IPython.core.formatters import DisplayFormatter
+from test_snapshot import LIVE_REPLY, DeadlockDetection, guide_app
 
-from kit.blueprints.snapshot import StepCycleError, UnknownRequirementError, blueprint_steps
 from kit.blueprints.graph import HINT, BlueprintGraph, blueprint_diff, blueprint_graph
 from kit.blueprints.graph_style import PALETTE
-from test_snapshot import LIVE_REPLY, DeadlockDetection, guide_app
+from kit.blueprints.snapshot import StepCycleError, UnknownRequirementError, blueprint_steps
 
 W = "worker/celery.worker.components"
 C = "consumer/celery.worker.consumer"

@@ -1,8 +1,8 @@
 """Precision and recall of the lint on a corpus of labelled steps (tests/blueprints/lint_corpus/)."""
 
+import lint_corpus
 from celery import Celery
 
-import lint_corpus
 from kit.blueprints.lint import lint
 
 

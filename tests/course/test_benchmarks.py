@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import need_program
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"

@@ -11,7 +11,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import need_program
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]

@@ -10,7 +10,6 @@ import sys
 import urllib.request
 
 import pytest
-from kit.__main__ import kernels_can_encrypt
 from test_browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -20,6 +19,8 @@ from test_browser import (
     stop,
     wait_until_up,
 )
+
+from kit.__main__ import kernels_can_encrypt
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

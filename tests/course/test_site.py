@@ -13,7 +13,6 @@ import sys
 
 import nbformat
 import pytest
-
 from test_browser import CHROMIUM_ARGS, chromium
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

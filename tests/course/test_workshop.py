@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from runtime_env import runtime_env
 from test_notebooks import IDS, NOTEBOOK_TIMEOUT, NOTEBOOKS, failures, read
-from test_runtime_notebooks import run, runtime_kernel  # noqa: F401, F811  (runtime_kernel: a fixture)
+from test_runtime_notebooks import run, runtime_kernel  # noqa: F401  (runtime_kernel: a fixture)
 
 import kit
 from kit.processes.broker import EmbeddedRedis

@@ -3,9 +3,9 @@
 import pytest
 from celery import Celery
 
-from kit.processes.broker import EmbeddedRedis
 from kit.events.feed import EventFeed
 from kit.events.telemetry import Emitter
+from kit.processes.broker import EmbeddedRedis
 
 
 def test_reserved_fields_are_renamed_and_unsafe_emit_does_not_wake():

@@ -4,11 +4,11 @@ import os
 import subprocess
 import sys
 
+import kit_test_steps as s
 import pytest
 from celery import Celery
 
 import kit
-import kit_test_steps as s
 from kit import doctor
 from kit.processes import guard
 

@@ -4,11 +4,11 @@ import sys
 import threading
 import warnings
 
+import kit_test_steps as s
 import pytest
 from celery import Celery, bootsteps
 
 import kit
-import kit_test_steps as s
 from kit.processes import options, plan, shipping
 
 

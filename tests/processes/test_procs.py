@@ -10,8 +10,8 @@ import time
 import pytest
 
 import kit
-from kit.processes.broker import EmbeddedRedis
 from kit.events.feed import EventFeed
+from kit.processes.broker import EmbeddedRedis
 from kit.processes.forkserver import ForkServer
 from kit.processes.procs import ChildProcess, alive, record_tail
 from kit.processes.workers import WorkerProcess

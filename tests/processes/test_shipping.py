@@ -3,10 +3,10 @@
 import sys
 import threading
 
+import kit_test_steps as s
 import pytest
 from celery import Celery, bootsteps
 
-import kit_test_steps as s
 from kit.processes import shipping
 
 

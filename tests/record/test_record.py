@@ -290,8 +290,9 @@ def _blueprints(path):
 
 
 def test_the_dashboard_and_the_card_follow_a_replay_back_and_forth(recorded):
-    from kit.widgets.card import ClusterCard
     from test_timeline import eventually
+
+    from kit.widgets.card import ClusterCard
 
     rp = kit.replay(recorded["path"])
     dash, card = kit.Dashboard(rp), ClusterCard(rp)

@@ -3,13 +3,13 @@
 import time
 import uuid
 
+import kit_test_steps as s
 import pytest
+from test_timeline import eventually
 
 import kit
-import kit_test_steps as s
-from kit.widgets.dashboard import Dashboard
 from kit.steps import LifecycleStep, OptionReader, SafeConsumer
-from test_timeline import eventually
+from kit.widgets.dashboard import Dashboard
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

@@ -416,9 +416,10 @@ def test_big_chunks_go_in_pieces_and_an_update_sends_the_piece_that_changed():
 # -- a real cluster ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster(redis_server):
-    import kit
     import kit_test_steps as s
     from celery import Celery
+
+    import kit
 
     app = Celery("kit-timeline")
     app.steps["worker"].update({s.Ticker, s.FastDeadlock})

@@ -83,8 +83,9 @@ def test_live_blueprint_shows_what_booted(shared_cluster):
 
 
 def test_a_notebook_subclass_of_a_kit_step_boots(redis_server):
-    import kit
     from celery import Celery
+
+    import kit
 
     faster = type(kit.steps.DeadlockDetection)(
         "Faster",
@@ -99,8 +100,9 @@ def test_a_notebook_subclass_of_a_kit_step_boots(redis_server):
 
 
 def test_stop_lifecycle_events_arrive_and_prefork_children_emit(redis_server):
-    import kit
     from celery import Celery
+
+    import kit
 
     app = Celery("prefork")
 
@@ -164,8 +166,9 @@ def test_a_peer_back_from_a_stall_joins_again_and_is_counted(redis_server):
 def test_two_peers_lost_in_one_round_of_celerys_check_settle_to_the_right_size(redis_server):
     """Celery's default check reports every lost peer of a round before it forgets them: the callbacks
     see a size one too high, and the recount after them reports the size that holds."""
-    import kit
     from celery import Celery
+
+    import kit
 
     with kit.LocalCluster(
         Celery("default"), workers=3, gossip="celery-default", progress=False

@@ -5,8 +5,8 @@ import time
 
 from celery import bootsteps
 
-from kit.steps import CATALOG
 from kit.events.telemetry import emit
+from kit.steps import CATALOG
 from kit.worker.fast_gossip import FastGossip
 from kit.worker.probes import GossipProbe, TimerProbe
 from lint_corpus import expect
