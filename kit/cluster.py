@@ -176,10 +176,11 @@ class LocalCluster(Control):
         if failed is None:
             return
         worker, why = failed
-        if worker.alive:  # the deadline passed: stop every worker still booting
+        if worker.alive:  # the deadline passed or a step is stuck: stop every worker still booting
             message = worker.failure(why)
             for name in watch.pending:
-                self._drop(name, 10.0)
+                # a worker stuck in a step's start would not stop on SIGTERM: SIGKILL it
+                self._drop(name, None if name in watch.stuck else 10.0)
             raise WorkerBootError(message)
         self._drop(worker.name)
         raise WorkerBootError(worker.failure(why))

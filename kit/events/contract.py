@@ -44,6 +44,25 @@ LIFECYCLE = EventType(
     "A step method ran (the boot waterfall, and every stop/shutdown).",
     details=("blueprint", "label", "method", "duration", "error"),
 )
+STUCK = EventType(
+    "stuck",
+    {
+        "blueprint": "'worker' or 'consumer'",
+        "step": "the step's name (its module.Class)",
+        "label": "the step's label (class name)",
+        "method": "the step method still running: __init__, include, create, start, stop, close, "
+        "terminate or shutdown",
+        "started_at": "when the call began (epoch seconds)",
+        "elapsed": "seconds it had run when reported",
+        "file": "the file it is stuck in (the innermost frame in the step's own module, else the "
+        "innermost frame)",
+        "line": "the line in that file",
+        "stack": "the stack of the thread running it, 'file:line in function' from outer to inner",
+    },
+    "A step method is still running past the threshold (KIT_STUCK_AFTER, default 5 s): sent while "
+    "it is stuck, again each time its elapsed time doubles (kit.worker.stuck).",
+    details=("label", "method", "elapsed", "file", "line"),
+)
 TIMER = EventType(
     "timer",
     {
@@ -144,7 +163,7 @@ REPLAY = EventType(
 )
 
 #: Every kit event type, by its `type` string.
-_ALL = (LIFECYCLE, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED, REPLAY)
+_ALL = (LIFECYCLE, STUCK, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED, REPLAY)
 TYPES = {t: t for t in _ALL}
 
 #: Celery's own events the kit's panels read too (see Celery's "Event Reference").

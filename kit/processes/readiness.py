@@ -18,6 +18,14 @@ from kit.events import contract
 #: Seconds without any announcement before the pending workers are pinged (a safety net, not the
 #: signal).
 PING_EVERY = 5.0
+#: Step methods that run before a worker is ready: one reported stuck fails the boot at once.
+BOOT_METHODS = {"__init__", "include", "create", "start"}
+
+
+def stuck_text(event):
+    """'is stuck in Step.start for 5 s (file:line)' from a `kit-stuck` event."""
+    where = f" ({event['file']}:{event['line']})" if event.get("file") else ""
+    return f"is stuck in {event['label']}.{event['method']} for {event['elapsed']:.0f} s{where}"
 
 
 class ReadyWatch:
@@ -27,6 +35,8 @@ class ReadyWatch:
         self.feed = feed
         self.pending = {w.name: w for w in workers}
         self._heard = set()
+        #: node name -> its first `kit-stuck` report of a boot method (it will not become ready)
+        self.stuck = {}
         self._arrived = threading.Event()
         feed.subscribe(self._on_event)
         for event in feed.history:  # announced before we subscribed
@@ -35,6 +45,9 @@ class ReadyWatch:
     def _on_event(self, event):
         if event.get("type") == contract.READY:
             self._heard.add((event.get("hostname"), event.get("pid")))
+            self._arrived.set()
+        elif event.get("type") == contract.STUCK and event.get("method") in BOOT_METHODS:
+            self.stuck.setdefault(event.get("hostname"), event)
             self._arrived.set()
 
     def _announced(self, worker):
@@ -63,6 +76,8 @@ class ReadyWatch:
             for w in list(self.pending.values()):
                 if not w.alive:
                     return w, f"exited with status {w.proc.returncode}"
+                if w.name in self.stuck:
+                    return w, stuck_text(self.stuck[w.name])
             if time.monotonic() > deadline:
                 return next(iter(self.pending.values())), f"was not ready within {timeout:.0f} s"
             if self.collect(wait=0.1):

@@ -9,6 +9,7 @@ from celery import bootsteps
 from kit.events.contract import GOSSIP, LIFECYCLE, TIMER
 from kit.events.telemetry import emit
 from kit.worker import internals
+from kit.worker.stuck import watchdog
 
 #: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).
 METHODS = ("include", "create", "start", "stop", "close", "terminate", "shutdown")
@@ -33,12 +34,14 @@ def _run(cls, blueprint, method, fn, args, kwargs, timings):
     if method in BOOT:
         _mark(f"> {where}")
     t0, start, error = time.time(), time.perf_counter(), None
+    call = watchdog.enter(cls, blueprint, method)
     try:
         return fn(*args, **kwargs)
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        watchdog.leave(call)
         timings[method] = took = time.perf_counter() - start
         if method in BOOT:
             _mark(f"< {where}" + (f" ! {error}" if error else ""))
