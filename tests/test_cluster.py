@@ -150,7 +150,9 @@ def test_step_raising_in_init_gives_clear_error_and_no_orphans(redis_server):
     assert wait_dead(list(set(_children()) - before)) == []
 
 
-def test_step_blocking_in_start_is_named_after_deadline(redis_server):
+def test_step_blocking_in_start_is_named_after_deadline(redis_server, monkeypatch):
+    # the stuck-step watchdog off: the deadline path (tests/worker/test_stuck.py has the watchdog's)
+    monkeypatch.setenv("KIT_STUCK_AFTER", "0")
     app = Celery("blocks")
     app.steps["worker"].add(s.BlocksInStart)
     with (

@@ -56,16 +56,17 @@ class Call:
 class Watchdog:
     """Open step calls per thread; a thread reports the innermost one of each once it is overdue."""
 
-    def __init__(self, after):
+    def __init__(self, after=None):
+        #: the threshold in seconds; None: read `KIT_STUCK_AFTER` at the first step call
         self.after = after
-        #: thread id -> its open calls, outermost first (only list append/pop: no locks)
+        #: thread id -> its open calls, outermost first (only list append/remove: no locks)
         self.open = {}
         self.thread = None
         os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self):
-        """A pool child runs no steps: forget the parent's calls and its thread."""
-        self.open, self.thread = {}, None
+        """A forked worker reads its own environment; a pool child runs no steps."""
+        self.open, self.thread, self.after = {}, None, None
 
     def enter(self, cls, blueprint, method):
         """Note a step method starting; returns the Call to `leave`, or None when not watched.
@@ -73,6 +74,8 @@ class Watchdog:
         A `last` step's start (the worker's Consumer, the consumer's Evloop) runs the event loop
         for the worker's whole life: it is not watched.
         """
+        if self.after is None:
+            self.after = _threshold_or_off()
         if not self.after or (method == "start" and getattr(cls, "last", False)):
             return None
         if self.thread is None:
@@ -153,13 +156,13 @@ def _where(cls, stack):
     return stack[-1] if stack else None
 
 
-def _watchdog():
+def _threshold_or_off():
     try:
-        return Watchdog(threshold())
+        return threshold()
     except ValueError as exc:
         logger.warning("kit: the stuck-step watchdog is off: %s", exc)
-        return Watchdog(0)
+        return 0.0
 
 
-#: The watchdog of this worker process.
-watchdog = _watchdog()
+#: The watchdog of this worker process (the fork server's copy resets in each forked worker).
+watchdog = Watchdog()

@@ -9,7 +9,14 @@ from kit.events import contract, telemetry
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: Modules whose emit() calls make up the contract.
-EMITTERS = ["kit/worker/probes.py", "kit/worker/remote_commands.py", "kit/worker/app.py", "kit/steps.py"]
+EMITTERS = [
+    "kit/worker/probes.py",
+    "kit/worker/remote_commands.py",
+    "kit/worker/app.py",
+    "kit/worker/stuck.py",
+    "kit/worker/instrument.py",
+    "kit/steps.py",
+]
 
 
 def emit_calls(path):
@@ -49,6 +56,7 @@ def test_types_are_the_strings_events_carry():
     )  # a notebook's own event: not declared, still sent
     assert set(contract.TYPES) == {
         "kit-lifecycle",
+        "kit-stuck",
         "kit-timer",
         "kit-gossip",
         "kit-deadlock",
