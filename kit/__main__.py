@@ -1,4 +1,4 @@
-"""The command line: ``python -m kit lab | worker | doctor``."""
+"""The command line: ``python -m kit lab | worker [-A MODULE:APP] | doctor``."""
 
 from __future__ import annotations
 
@@ -101,14 +101,31 @@ def check_steps(text: str) -> list[str]:
     return names
 
 
-def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
-    """The ``celery worker`` command line and environment for join mode."""
+#: Join mode's defaults for the options ``-A`` passes on only when given.
+JOIN_DEFAULTS = {"pool": "threads", "concurrency": 2, "loglevel": "info"}
+#: The loader that adds the kit's probes to a project's own worker (kit/worker/instrument.py).
+LOADER = "kit.instrument:Loader"
+#: The environment `--dry-run` shows, per mode.
+JOIN_ENV = ("KIT_BROKER_URL", "KIT_JOIN_STEPS", "KIT_NAMESPACE")
+APP_ENV = ("CELERY_LOADER", "CELERY_BROKER_URL")
+
+
+def _node(name: str) -> str:
+    return name if "@" in name else f"{name}@%h"
+
+
+def worker_command(
+    args: argparse.Namespace, extra: list[str] = ()
+) -> tuple[list[str], dict[str, str]]:
+    """The ``celery worker`` command line and environment: join mode, or ``-A`` (own_app_command)."""
+    if args.app:
+        return own_app_command(args, list(extra))
     broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
     steps = check_steps(args.steps)
-    node = args.name if "@" in args.name else f"{args.name}@%h"
+    node = _node(args.name or _default_name())
     from kit.processes import options
 
-    chosen = {"pool": args.pool, "concurrency": args.concurrency, "loglevel": args.loglevel}
+    chosen = {k: getattr(args, k) or v for k, v in JOIN_DEFAULTS.items()}
     flags = options.flags(None, {**chosen, "without_mingle": True})
     cmd = [sys.executable, "-m", "celery", "-A", "kit.worker.app", "worker", "-n", node, *flags]
     room = args.room or os.environ.get("KIT_ROOM") or None
@@ -117,6 +134,30 @@ def worker_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
         os.environ, KIT_BROKER_URL=broker, KIT_JOIN_STEPS=",".join(steps), KIT_NAMESPACE=prefix
     )
     return cmd, env
+
+
+def own_app_command(args: argparse.Namespace, extra: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``celery -A APP worker ...`` for a project's own app, instrumented by the kit's loader.
+
+    The project's steps, options and config stay as they are: only the options given here are
+    passed on (``--name`` as ``-n``; every other one, e.g. ``-Q`` or ``--autoscale``, as written),
+    and ``--broker`` goes in ``CELERY_BROKER_URL`` (kept out of the process list).
+    """
+    if args.steps or args.room:
+        raise ValueError(
+            "--steps and --room are for join mode; with -A the worker runs the project's own "
+            "steps on its own broker: drop them, or drop -A to join a kit cluster"
+        )
+    cmd = [sys.executable, "-m", "celery", "-A", args.app, "worker"]
+    if args.name:
+        cmd += ["-n", _node(args.name)]
+    for flag, value in (("-P", args.pool), ("-c", args.concurrency), ("-l", args.loglevel)):
+        if value is not None:
+            cmd += [flag, str(value)]
+    env = dict(os.environ, CELERY_LOADER=LOADER)
+    if args.broker:
+        env["CELERY_BROKER_URL"] = args.broker
+    return cmd + extra, env
 
 
 def _positive(text: str) -> int:
@@ -152,9 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the command instead of running it"
     )
 
-    worker = sub.add_parser("worker", help="join an existing cluster as a worker (join mode)")
-    worker.add_argument("--broker", help="redis://:PASSWORD@HOST:PORT/0 (default: $KIT_BROKER_URL)")
-    worker.add_argument("--name", default=_default_name(), help="node name (default: %(default)s)")
+    worker = sub.add_parser(
+        "worker",
+        help="join an existing cluster as a worker (join mode), or run your own app (-A)",
+        epilog="With -A MODULE:APP, every other option goes to `celery worker` as written.",
+    )
+    worker.add_argument(
+        "-A",
+        "--app",
+        metavar="MODULE:APP",
+        help="run a project's own Celery app (e.g. proj.celery:app) with the kit's probes",
+    )
+    worker.add_argument(
+        "--broker",
+        help="redis://:PASSWORD@HOST:PORT/0 (default: $KIT_BROKER_URL; with -A: the project's)",
+    )
+    worker.add_argument(
+        "--name", help=f"node name (default: {_default_name()}; with -A: the project's)"
+    )
     worker.add_argument(
         "--room",
         help="the room to join, e.g. pycon (default: $KIT_ROOM; none: the broker's bare namespace)",
@@ -162,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--steps", default="", help="comma-separated step names from kit.steps.CATALOG"
     )
-    worker.add_argument("--pool", default="threads", choices=POOLS)
-    worker.add_argument("--concurrency", type=_positive, default=2)
-    worker.add_argument("--loglevel", default="info", choices=LOGLEVELS)
+    worker.add_argument("--pool", choices=POOLS, help="default: threads; with -A: the project's")
+    worker.add_argument("--concurrency", type=_positive, help="default: 2; with -A: the project's")
+    worker.add_argument("--loglevel", choices=LOGLEVELS, help="default: info; with -A: Celery's")
     worker.add_argument(
         "--dry-run", action="store_true", help="print the command instead of running it"
     )
@@ -179,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "lab":
+    if extra and args.command != "lab" and not getattr(args, "app", None):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "doctor":
         from kit import doctor
@@ -189,18 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         cmd, env = lab_command(args, extra), dict(os.environ)
     else:
         try:
-            cmd, env = worker_command(args)
+            cmd, env = worker_command(args, extra)
         except ValueError as exc:
             print(f"python -m kit worker: error: {exc}", file=sys.stderr)
             return 2
     if args.dry_run:
         from kit.processes.broker import mask_url
 
-        shown = [
-            f"{k}={mask_url(env[k])}"
-            for k in ("KIT_BROKER_URL", "KIT_JOIN_STEPS", "KIT_NAMESPACE")
-            if args.command == "worker"
-        ] + cmd
+        names = () if args.command != "worker" else APP_ENV if args.app else JOIN_ENV
+        shown = [f"{k}={mask_url(env[k])}" for k in names if k in env] + cmd
         print(shlex.join(shown))
         return 0
     sys.stdout.flush()

@@ -69,6 +69,21 @@ def test_worker_builds_the_celery_command(capsys, monkeypatch):
     assert "s3cret" not in out
 
 
+def test_worker_with_a_projects_own_app_passes_celery_options_on(capsys, monkeypatch):
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    argv = ["worker", "-A", "proj.celery:app", "--broker", "redis://:s3cret@example.org:6379/0"]
+    status = main([*argv, "--name", "w1", "-Q", "high,low", "--autoscale=4,2", "--dry-run"])
+    out = capsys.readouterr().out
+    assert status == 0 and "s3cret" not in out
+    assert out.startswith("CELERY_LOADER=kit.instrument:Loader 'CELERY_BROKER_URL=redis://:***@")
+    # the project's own pool, concurrency and mingle: nothing of join mode's defaults
+    assert out.rstrip().endswith(
+        "-m celery -A proj.celery:app worker -n w1@%h -Q high,low --autoscale=4,2"
+    )
+    result = kit("worker", "-A", "proj.celery:app", "--steps", "lifecycle", "--dry-run")
+    assert result.returncode == 2 and "--steps and --room are for join mode" in result.stderr
+
+
 def test_worker_takes_the_broker_from_the_environment(capsys, monkeypatch):
     monkeypatch.setenv(
         "KIT_BROKER_URL", "redis://127.0.0.1:6379/0"

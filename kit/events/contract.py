@@ -163,7 +163,19 @@ REPLAY = EventType(
 )
 
 #: Every kit event type, by its `type` string.
-_ALL = (LIFECYCLE, STUCK, TIMER, GOSSIP, DEADLOCK, CONSUMER, CLUSTER_SIZE, OPTION, READY, FEED, REPLAY)
+_ALL = (
+    LIFECYCLE,
+    STUCK,
+    TIMER,
+    GOSSIP,
+    DEADLOCK,
+    CONSUMER,
+    CLUSTER_SIZE,
+    OPTION,
+    READY,
+    FEED,
+    REPLAY,
+)
 TYPES = {t: t for t in _ALL}
 
 #: Celery's own events the kit's panels read too (see Celery's "Event Reference").

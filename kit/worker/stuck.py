@@ -143,7 +143,9 @@ def _homes(cls):
     """The files the step's own code is in: its module, and its methods (a shipped step's cell)."""
     module = sys.modules.get(cls.__module__)
     files = {getattr(module, "__file__", None)}
-    files |= {getattr(getattr(f, "__code__", None), "co_filename", None) for f in vars(cls).values()}
+    files |= {
+        getattr(getattr(f, "__code__", None), "co_filename", None) for f in vars(cls).values()
+    }
     return {os.path.abspath(f) for f in files if f}
 
 

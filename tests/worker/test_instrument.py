@@ -67,6 +67,16 @@ class Project:
             assert self.procs[name].poll() is None, f"{name} exited:\n{self.log(name)[-3000:]}"
         raise AssertionError(f"{name} never answered a ping:\n{self.log(name)[-3000:]}")
 
+    def ask(self, method, names, timeout=60):
+        """Every worker's reply to inspect `method` (asked again until all answered: a busy
+        machine may answer late)."""
+        replies, deadline = {}, time.monotonic() + timeout
+        while set(names) - set(replies) and time.monotonic() < deadline:
+            inspect = self.app.control.inspect(destination=names, timeout=5)
+            replies.update(getattr(inspect, method)() or {})
+        assert set(replies) >= set(names), f"no {method} reply from {set(names) - set(replies)}"
+        return replies
+
     def kill_all(self):
         for proc in self.procs.values():
             try:
@@ -116,20 +126,21 @@ def test_its_own_steps_are_traced_and_nothing_of_the_project_changes(project, tm
 
     # the same config, queues and pool as the uninstrumented worker; its tasks run
     names = ["own@proj", "plain@proj"]
-    inspect = project.app.control.inspect(destination=names, timeout=5)
-    conf, queues, stats = inspect.conf(), inspect.active_queues(), inspect.stats()
+    conf, queues, stats = (project.ask(m, names) for m in ("conf", "active_queues", "stats"))
     # `include` is a set in Celery: its order differs from process to process
     own, plain = ({**c, "include": sorted(c["include"])} for c in map(conf.get, names))
     assert own == plain
     assert [q["name"] for q in queues["own@proj"]] == [q["name"] for q in queues["plain@proj"]]
-    assert stats["own@proj"]["pool"]["implementation"] == stats["plain@proj"]["pool"][
-        "implementation"
-    ]
+    assert (
+        stats["own@proj"]["pool"]["implementation"] == stats["plain@proj"]["pool"]["implementation"]
+    )
     assert project.app.send_task("proj.add", (2, 3)).get(timeout=30) == 5
     # Celery's own events carry nothing of the kit's; the plain worker sends no kit event
     beats = [feed.wait_for("worker-heartbeat", timeout=30, hostname=n) for n in names]
     assert set(beats[0]) == set(beats[1]) and not any(k.startswith("kit") for k in beats[0])
-    assert not [e for e in feed.history if e["type"].startswith("kit-") and "plain" in e["hostname"]]
+    assert not [
+        e for e in feed.history if e["type"].startswith("kit-") and "plain" in e["hostname"]
+    ]
     assert "probe is off" not in project.log("own@proj")
 
 
@@ -142,7 +153,9 @@ def test_a_stop_blocking_20_s_is_reported_with_its_file_and_line_before_it_retur
         "kit-stuck", timeout=60, hostname="slow@proj", label="SlowShutdown", method="stop"
     )
     assert proc.poll() is None and time.time() - asked < 20, "reported while stop() still runs"
-    assert report["file"] == str(STEPS) and report["line"] == line_of("time.sleep(self.delay)", STEPS)
+    assert report["file"] == str(STEPS) and report["line"] == line_of(
+        "time.sleep(self.delay)", STEPS
+    )
     assert report["elapsed"] >= stuck.DEFAULT_AFTER
     assert f"{STEPS}:{report['line']} in stop" in report["stack"]
     returned = [
@@ -152,6 +165,28 @@ def test_a_stop_blocking_20_s_is_reported_with_its_file_and_line_before_it_retur
     ]
     assert not returned, "its stop() has not returned yet"
     assert "kit: step SlowShutdown.stop still running after" in project.log("slow@proj")
+
+
+def test_python_m_kit_worker_runs_the_projects_own_app_with_the_probes(project, tmp_path):
+    log = open(tmp_path / "cli.log", "wb")
+    cmd = [sys.executable, "-m", "kit", "worker", "-A", "proj.celery:app"]
+    options = ["--broker", project.broker.url, "--name", "cli@proj", "-c", "1", "--without-mingle"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "KIT_"))}
+    project.procs["cli@proj"] = subprocess.Popen(
+        [*cmd, *options],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    feed = project.feed
+    feed.wait_for("kit-ready", timeout=60, hostname="cli@proj")
+    e = feed.wait_for("kit-lifecycle", timeout=30, hostname="cli@proj", label="SlowShutdown")
+    assert e["step"] == "proj.steps.SlowShutdown" and e["blueprint"] == "worker"
+    mingled = [e for e in feed.history if e.get("label") == "Mingle" and e["method"] == "start"]
+    assert not mingled, "--without-mingle was passed on: Mingle is built, never started"
 
 
 def test_a_probe_that_fails_logs_one_warning_and_the_worker_runs_on(caplog):
