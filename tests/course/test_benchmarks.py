@@ -15,7 +15,15 @@ from conftest import need_program
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-MINE = ("cluster_start", "event_latency", "feed_throughput", "node_lost", "memory", "scale")
+MINE = (
+    "cluster_start",
+    "event_latency",
+    "feed_throughput",
+    "node_lost",
+    "memory",
+    "scale",
+    "instrument_overhead",
+)
 
 
 def bench_modules():
@@ -156,3 +164,15 @@ def test_graph_render_runs():
     import graph_render
 
     check_result(graph_render.main(repeat=1))
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_instrument_overhead_runs(redis_server):
+    import instrument_overhead
+
+    result = instrument_overhead.main(repeat=1, tasks=50, idle=3.0)
+    check_result(result)
+    assert result["instrumented_tasks_per_cpu_s"] > 0 and result["plain_tasks_per_cpu_s"] > 0
+    # the instrumented worker's timer fires (Heart every 2 s) reach the feed; the plain one sends none
+    assert result["kit_events_per_s_idle"] > 0 and result["celery_events_per_s_idle_plain"] > 0
