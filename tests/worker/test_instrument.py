@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from celery import Celery
 
-from kit.worker import stuck
+from kit.worker import instrument, probes, stuck
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -190,10 +191,6 @@ def test_python_m_kit_worker_runs_the_projects_own_app_with_the_probes(project, 
 
 
 def test_a_probe_that_fails_logs_one_warning_and_the_worker_runs_on(caplog):
-    from types import SimpleNamespace
-
-    from kit.worker import instrument, probes
-
     Probe = instrument.guarded(probes.TimerProbe, "create", "timer")
     assert Probe.name == probes.TimerProbe.name and issubclass(Probe, probes.TimerProbe)
     # a release whose worker timer lacks what the probe wraps
