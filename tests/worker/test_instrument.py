@@ -73,8 +73,8 @@ class Project:
         machine may answer late)."""
         replies, deadline = {}, time.monotonic() + timeout
         while set(names) - set(replies) and time.monotonic() < deadline:
-            inspect = self.app.control.inspect(destination=names, timeout=5)
-            replies.update(getattr(inspect, method)() or {})
+            answers = self.app.control.broadcast(method, destination=names, reply=True, timeout=5)
+            replies.update({name: reply for answer in answers for name, reply in answer.items()})
         assert set(replies) >= set(names), f"no {method} reply from {set(names) - set(replies)}"
         return replies
 
@@ -136,6 +136,11 @@ def test_its_own_steps_are_traced_and_nothing_of_the_project_changes(project, tm
         stats["own@proj"]["pool"]["implementation"] == stats["plain@proj"]["pool"]["implementation"]
     )
     assert project.app.send_task("proj.add", (2, 3)).get(timeout=30) == 5
+    # the kit's read-only inspect command answers with the live blueprints (the plain one: unknown)
+    live = project.ask("kit_blueprint", ["own@proj"])["own@proj"]
+    worker = {s["label"]: s for s in live["worker"]}
+    assert worker["LivenessProbe"]["started"] and "start" in worker["LivenessProbe"]["timings"]
+    assert "AuditConsumer" in [s["label"] for s in live["consumer"]]
     # Celery's own events carry nothing of the kit's; the plain worker sends no kit event
     beats = [feed.wait_for("worker-heartbeat", timeout=30, hostname=n) for n in names]
     assert set(beats[0]) == set(beats[1]) and not any(k.startswith("kit") for k in beats[0])
