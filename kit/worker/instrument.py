@@ -58,7 +58,11 @@ def _on_init(sender=None, instance=None, **kwargs):
 
 
 def _on_ready(sender=None, **kwargs):
+    from kit.worker.stuck import watchdog
+
     emit(READY)
+    after = f"after {watchdog.after:g} s" if watchdog.after else "off (KIT_STUCK_AFTER=0)"
+    logger.info("kit: probes on (kit-* events on this broker); stuck-step reports %s", after)
 
 
 class Loader(AppLoader):

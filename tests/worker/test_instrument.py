@@ -147,7 +147,8 @@ def test_its_own_steps_are_traced_and_nothing_of_the_project_changes(project, tm
     assert not [
         e for e in feed.history if e["type"].startswith("kit-") and "plain" in e["hostname"]
     ]
-    assert "probe is off" not in project.log("own@proj")
+    log = project.log("own@proj")
+    assert "probe is off" not in log and "kit: probes on" in log and "reports after 5 s" in log
 
 
 def test_a_stop_blocking_20_s_is_reported_with_its_file_and_line_before_it_returns(project):
