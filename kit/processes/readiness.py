@@ -22,6 +22,12 @@ PING_EVERY = 5.0
 BOOT_METHODS = {"__init__", "include", "create", "start"}
 
 
+def _fails_boot(event):
+    """A step of the app's own is stuck at boot. Celery's own steps can be slow on a loaded machine
+    (a prefork pool starting its children, a broker far away): those wait for the deadline."""
+    return event.get("method") in BOOT_METHODS and not event.get("step", "").startswith("celery.")
+
+
 def stuck_text(event):
     """'is stuck in Step.start for 5 s (file:line)' from a `kit-stuck` event."""
     where = f" ({event['file']}:{event['line']})" if event.get("file") else ""
@@ -46,7 +52,7 @@ class ReadyWatch:
         if event.get("type") == contract.READY:
             self._heard.add((event.get("hostname"), event.get("pid")))
             self._arrived.set()
-        elif event.get("type") == contract.STUCK and event.get("method") in BOOT_METHODS:
+        elif event.get("type") == contract.STUCK and _fails_boot(event):
             self.stuck.setdefault(event.get("hostname"), event)
             self._arrived.set()
 

@@ -60,3 +60,31 @@ def test_the_ping_safety_net_marks_a_worker_whose_announcement_was_lost(
         assert lost.ready and not watch.pending
     finally:
         watch.close()
+
+
+def stuck(hostname, step, method):
+    return {
+        "type": "kit-stuck",
+        "hostname": hostname,
+        "step": step,
+        "label": step.rsplit(".", 1)[-1],
+        "method": method,
+        "elapsed": 5.2,
+        "file": "/srv/proj/steps.py",
+        "line": 42,
+    }
+
+
+def test_a_stuck_boot_step_of_the_app_ends_the_wait_naming_it_and_its_line():
+    feed, w1 = Feed(), worker("w1@h", 200)
+    w1.alive = True
+    watch = ReadyWatch(feed, [w1])
+    # a stop that hangs is no boot failure; Celery's own steps may be slow on a loaded machine
+    feed.send(stuck("w1@h", "proj.steps.Audit", "stop"))
+    feed.send(stuck("w1@h", "celery.worker.components.Pool", "start"))
+    feed.send(stuck("w2@h", "proj.steps.Audit", "start"))  # another worker's
+    assert watch.wait(0.3, lambda names: []) == (w1, "was not ready within 0 s")
+    feed.send(stuck("w1@h", "proj.steps.Audit", "start"))
+    failed, why = watch.wait(30, lambda names: [])
+    assert failed is w1 and why == "is stuck in Audit.start for 5 s (/srv/proj/steps.py:42)"
+    watch.close()
