@@ -100,7 +100,8 @@ class Watchdog:
         while True:
             time.sleep(tick)
             for calls in list(self.open.values()):
-                call = calls[-1] if calls else None
+                # the innermost call; the step's thread may have left it just now
+                call = next(iter(calls[-1:]), None)
                 if call is not None and time.monotonic() - call.began >= call.due:
                     call.due *= 2
                     try:
