@@ -17,6 +17,7 @@ instrumented worker sends (and, beside them, Celery's own events of each).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, PlainRedis, median, quiet_env, report_rows, row
+
+from kit.processes.procs import child_preexec
 
 #: Throughput of the instrumented worker / the plain one, same run (issue 26).
 TARGET = 0.98
@@ -50,7 +53,7 @@ def start_worker(url, name, instrumented, logs):
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        preexec_fn=child_preexec,
     )
 
 
@@ -60,7 +63,7 @@ def totals(app, procs, timeout=60):
     deadline = time.monotonic() + timeout
     while len(found) < len(names):
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-            raise RuntimeError(f"no stats from {set(names) - set(found)}; see the workers' logs")
+            raise RuntimeError(f"no stats from {set(names) - set(found)}")
         replies = app.control.inspect(destination=names, timeout=1.0).stats() or {}
         found.update({n: r["total"].get("proj.add", 0) for n, r in replies.items()})
     return found
@@ -143,6 +146,8 @@ def measure(url, repeat, tasks, idle, logs):
                 }
             )
         return runs, idle_rates(url, idle)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}: see the workers' logs in {logs}") from exc
     finally:
         for p in procs.values():
             try:
@@ -156,6 +161,8 @@ def main(repeat: int = 9, tasks: int = 2000, idle: float = 15.0) -> dict:
     logs = tempfile.mkdtemp(prefix="bench-instrument-")
     with PlainRedis() as redis:
         runs, rates = measure(redis.url, repeat, tasks, idle, logs)
+    # kept only when a worker failed (the error points at them)
+    shutil.rmtree(logs, ignore_errors=True)
 
     def med(key):
         return median([r[key] for r in runs])
@@ -176,7 +183,6 @@ def main(repeat: int = 9, tasks: int = 2000, idle: float = 15.0) -> dict:
         "repeat": repeat,
         "tasks": tasks,
         "runs": runs,
-        "logs": logs,
         "rows": [
             row(
                 "instrumented worker throughput (own project, solo)",
@@ -209,7 +215,6 @@ def _report(f: dict) -> str:
             f"idle: {f['kit_events_per_s_idle']:.2f} kit events/s from the instrumented worker; "
             f"Celery's own events {f['celery_events_per_s_idle']:.2f}/s from it, "
             f"{f['celery_events_per_s_idle_plain']:.2f}/s from the plain one",
-            f"worker logs: {f['logs']}",
             "",
             report_rows(f["rows"]),
         ]

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from celery import Celery
 
+from kit.processes.procs import child_preexec
 from kit.worker import instrument, probes, stuck
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -51,7 +52,7 @@ class Project:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            preexec_fn=child_preexec,
         )
         self.procs[name] = proc
         return proc
@@ -186,7 +187,7 @@ def test_python_m_kit_worker_runs_the_projects_own_app_with_the_probes(project, 
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        preexec_fn=child_preexec,
     )
     feed = project.feed
     feed.wait_for("kit-ready", timeout=60, hostname="cli@proj")
