@@ -70,7 +70,13 @@ def totals(app, procs, timeout=60):
 
 
 def cpu_seconds(pid):
-    """CPU time of every thread of process `pid` so far, in ns resolution (Linux schedstat)."""
+    """CPU time of every thread of process `pid` so far, in ns resolution (Linux schedstat; else
+    psutil's, in clock ticks)."""
+    if not os.path.isdir(f"/proc/{pid}/task"):
+        import psutil
+
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{task}/schedstat") as f:
