@@ -114,13 +114,17 @@ def test_the_join_workers_still_answer(stack):
 
 
 def join_outputs(nb):
-    """What the cells that print `room.join_command()` printed (notebook 11's "what attendees type")."""
+    """What each cell that prints `room.join_command()` printed (notebook 11's "what attendees
+    type"), '' for such a cell that printed nothing.
+    """
     return [
-        out.text
+        "".join(
+            out.text
+            for out in cell.get("outputs", [])
+            if out.output_type == "stream" and out.name == "stdout"
+        )
         for cell in nb.cells
         if cell.cell_type == "code" and "join_command()" in cell.source
-        for out in cell.get("outputs", [])
-        if out.output_type == "stream" and out.name == "stdout"
     ]
 
 
