@@ -199,6 +199,19 @@ def check_shadowing() -> Check:
     )
 
 
+def check_join_address() -> Check:
+    """What attendees would type to join the room on ``$KIT_BROKER_URL``, and whether a laptop
+    could reach that address (``kit.join_address``).
+    """
+    from kit.join_address import FIX, join_address
+
+    found = join_address(os.environ["KIT_BROKER_URL"], os.environ.get("KIT_ROOM") or "ROOM")
+    detail = found.command or "no command"
+    if found.problem:
+        detail += f" (laptops can't use it: {found.problem})"
+    return Check("join address", not found.problem, detail, FIX.replace("\n", " "), required=False)
+
+
 CHECKS = (
     check_python,
     check_celery,
@@ -216,8 +229,13 @@ CHECKS = (
 
 
 def checks() -> list[Check]:
-    """Run every check, in the order the report shows them."""
-    return [check() for check in CHECKS]
+    """Run every check, in the order the report shows them; the join address only when
+    ``KIT_BROKER_URL`` is set (in the compose stack, say).
+    """
+    rows = [check() for check in CHECKS]
+    if os.environ.get("KIT_BROKER_URL"):
+        rows.append(check_join_address())
+    return rows
 
 
 def report(rows: list[Check], file=None) -> None:

@@ -12,8 +12,8 @@ from kit import display
 from kit.control import Control
 from kit.errors import ClusterError
 from kit.events.feed import EventFeed
+from kit.join_address import join_address
 from kit.processes import namespace
-from kit.processes.broker import mask_url
 
 #: What the dashboard says when an action needs a process this notebook started.
 NOT_OWNED = "{name} was not started by this notebook: only its owner can {what} it"
@@ -101,11 +101,14 @@ class Room(Control):
         return False
 
     def join_command(self, name="YOUR_NAME", password=False):
-        """What an attendee types to join this room (the broker's password hidden unless
-        `password=True`).
+        """What an attendee types to join this room, or why laptops can't reach the broker and what
+        to set.
+
+        The address is `$KIT_PUBLIC_HOST` (HOST[:PORT], which the compose stack sets from
+        REDIS_BIND) when set, else the room's own broker URL; the password is hidden unless
+        `password=True`. `kit.join_address.join_address` gives the parts.
         """
-        url = self.broker_url if password else mask_url(self.broker_url)
-        return f"python -m kit worker --broker {url} --room {self.name} --name {name}"
+        return str(join_address(self.broker_url, self.name, name=name, password=password))
 
     # -- remote control (works on any worker of the room) ---------------------------------------
     def shutdown(self, name):

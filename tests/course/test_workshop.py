@@ -1,9 +1,16 @@
 """The compose stack without Docker, as the README tells it: a Redis with a password, three join workers
 in the room, and every notebook run with KIT_BROKER_URL set, the kit installed as docker/Dockerfile does."""
 
+import contextlib
 import os
+import re
+import shlex
 import signal
+import socket
 import subprocess
+import threading
+import time
+from urllib.parse import urlsplit
 
 import pytest
 from runtime_env import runtime_env
@@ -11,6 +18,7 @@ from test_notebooks import IDS, NOTEBOOK_TIMEOUT, NOTEBOOKS, failures, read
 from test_runtime_notebooks import run, runtime_kernel  # noqa: F401  (runtime_kernel: a fixture)
 
 import kit
+from kit.join_address import PUBLIC_ENV, is_loopback
 from kit.processes.broker import EmbeddedRedis
 
 # one xdist process runs the module in order: one stack, every notebook, then the workers' check
@@ -28,10 +36,13 @@ JOINERS = ("worker1", "worker2", "worker3")
 
 @pytest.fixture(scope="module")
 def stack(runtime_python, redis_server, tmp_path_factory):
-    """redis (password required) + `python -m kit worker --room workshop` x3: {url, env, workers}."""
+    """redis (password required) + `python -m kit worker --room workshop` x3: {url, env, workers};
+    ``env`` is the lab's (its KIT_PUBLIC_HOST as compose sets it when REDIS_BIND is not set).
+    """
     where = tmp_path_factory.mktemp("stack")
     server = EmbeddedRedis(str(where)).start()
     env = dict(runtime_env(runtime_python), KIT_BROKER_URL=server.url, KIT_ROOM=ROOM)
+    env.pop(PUBLIC_ENV, None)
     workers = {}
     try:
         for name in JOINERS:
@@ -55,7 +66,8 @@ def stack(runtime_python, redis_server, tmp_path_factory):
                 )
         with kit.Room(server.url, ROOM) as room:
             joined(room, timeout=90)
-        yield {"url": server.url, "env": env, "workers": workers, "logs": where}
+        lab = dict(env, **{PUBLIC_ENV: f"127.0.0.1:{server.port}"})
+        yield {"url": server.url, "env": lab, "workers": workers, "logs": where}
     finally:
         for proc in workers.values():
             if proc.poll() is None:
@@ -89,6 +101,9 @@ def test_every_notebook_runs_clean_beside_join_workers(path, stack, runtime_kern
     errors, tracebacks = failures(nb)
     assert not errors, f"{path.name}: error outputs in cells {errors}"
     assert not tracebacks, f"{path.name}: tracebacks printed to stderr in cells {tracebacks}"
+    for text in join_outputs(nb):
+        assert text.startswith("Attendees can't join from their laptops"), text
+        assert "REDIS_BIND=" in text, text
     dead = [name for name, proc in stack["workers"].items() if proc.poll() is not None]
     assert not dead, f"join workers {dead} exited while {path.name} ran (logs in {stack['logs']})"
 
@@ -96,3 +111,148 @@ def test_every_notebook_runs_clean_beside_join_workers(path, stack, runtime_kern
 def test_the_join_workers_still_answer(stack):
     with kit.Room(stack["url"], ROOM) as room:
         assert len(joined(room, timeout=30)) == len(JOINERS)
+
+
+def join_outputs(nb):
+    """What each cell that prints `room.join_command()` printed (notebook 11's "what attendees
+    type"), '' for such a cell that printed nothing.
+    """
+    return [
+        "".join(
+            out.text
+            for out in cell.get("outputs", [])
+            if out.output_type == "stream" and out.name == "stdout"
+        )
+        for cell in nb.cells
+        if cell.cell_type == "code" and "join_command()" in cell.source
+    ]
+
+
+#: What the lab prints, as notebook 11 does: the join command, then the one with the password.
+LAB_PRINTS = (
+    "import kit; room = kit.Room(); print(room.join_command()); print('@@'); "
+    "print(room.join_command(name='attendee', password=True)); room.close()"
+)
+
+
+def in_the_lab(runtime_python, env, *args):
+    """Run the runtime venv's python with ``args`` in the lab's environment ``env``; its stdout."""
+    run = subprocess.run(
+        [str(runtime_python), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode in (0, 1), f"{shlex.join(args)} failed:\n{run.stderr[-3000:]}"
+    return run.stdout
+
+
+def doctor_row(text):
+    """The doctor's *join address* row, without its mark and name."""
+    rows = re.findall(r"^(?:ok|warn) +join address +(.*)$", text, re.M)
+    assert len(rows) == 1, text
+    return rows[0].strip()
+
+
+def lan_address():
+    """This machine's address on its default route (no packet is sent); skip when it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("203.0.113.1", 9))
+        except OSError:
+            pytest.skip(
+                "this machine has no network route: no address besides loopback to publish on"
+            )
+        address = probe.getsockname()[0]
+    if is_loopback(address):
+        pytest.skip(f"this machine's only address is {address} (loopback)")
+    return address
+
+
+@contextlib.contextmanager
+def published(host, target_port):
+    """Docker's port publishing in small: ``host:<free port>`` forwards to Redis on 127.0.0.1."""
+    listener = socket.create_server((host, 0))
+    listener.settimeout(0.2)
+    conns, done = [], threading.Event()
+
+    def pump(source, sink):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def accept():
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(("127.0.0.1", target_port), timeout=10)
+            upstream.settimeout(None)
+            conns.extend((client, upstream))
+            for pair in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=pair, daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"{host}:{listener.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        listener.close()
+        for conn in conns:
+            conn.close()
+
+
+def stop(proc):
+    """Stop a join worker gracefully (SIGTERM: Celery's warm shutdown); SIGKILL after 60 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.timeout(240)
+def test_with_the_published_address_attendees_type_a_command_that_joins(stack, runtime_python):
+    with published(lan_address(), urlsplit(stack["url"]).port) as public:
+        env = dict(stack["env"], **{PUBLIC_ENV: public})
+        shown, secret = in_the_lab(runtime_python, env, "-c", LAB_PRINTS).split("\n@@\n")
+        assert shown.startswith("python -m kit worker --broker "), shown
+        broker = urlsplit(shlex.split(shown)[shlex.split(shown).index("--broker") + 1])
+        assert f"{broker.hostname}:{broker.port}" == public and broker.password == "***", shown
+        assert shown.strip().endswith(f"--room {ROOM} --name YOUR_NAME")
+        assert doctor_row(in_the_lab(runtime_python, env, "-m", "kit", "doctor")) == shown.strip()
+
+        # an attendee pastes the command (with the password): no KIT_* setting of the stack's
+        laptop = {k: v for k, v in env.items() if not k.startswith("KIT_")}
+        argv = [str(runtime_python), *shlex.split(secret)[1:]]
+        with open(stack["logs"] / "attendee.log", "wb") as log:
+            attendee = subprocess.Popen(
+                argv,
+                env=laptop,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            with kit.Room(stack["url"], ROOM) as room:
+                deadline = time.monotonic() + 120
+                while not any(n.startswith("attendee@") for n in room.ping(timeout=1.0)):
+                    assert attendee.poll() is None, f"the attendee exited (see {log.name})"
+                    assert time.monotonic() < deadline, "the attendee did not join within 120 s"
+        finally:
+            stop(attendee)
+
+
+def test_without_a_published_address_the_lab_says_what_to_set(stack, runtime_python):
+    shown, _ = in_the_lab(runtime_python, stack["env"], "-c", LAB_PRINTS).split("\n@@\n")
+    assert shown.startswith(
+        "Attendees can't join from their laptops: the broker's host 127.0.0.1 is"
+    )
+    assert "REDIS_BIND=<this machine's LAN address> in .env" in shown
+    row = doctor_row(in_the_lab(runtime_python, stack["env"], "-m", "kit", "doctor"))
+    assert "laptops can't use it" in row and "127.0.0.1 is loopback" in row
