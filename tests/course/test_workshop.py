@@ -1,14 +1,11 @@
 """The compose stack without Docker, as the README tells it: a Redis with a password, three join workers
 in the room, and every notebook run with KIT_BROKER_URL set, the kit installed as docker/Dockerfile does."""
 
-import contextlib
 import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -18,7 +15,7 @@ from test_notebooks import IDS, NOTEBOOK_TIMEOUT, NOTEBOOKS, failures, read
 from test_runtime_notebooks import run, runtime_kernel  # noqa: F401  (runtime_kernel: a fixture)
 
 import kit
-from kit.join_address import PUBLIC_ENV, is_loopback
+from kit.join_address import PUBLIC_ENV
 from kit.processes.broker import EmbeddedRedis
 
 # one xdist process runs the module in order: one stack, every notebook, then the workers' check
@@ -151,57 +148,9 @@ def doctor_row(text):
     return rows[0].strip()
 
 
-def lan_address():
-    """This machine's address on its default route (no packet is sent); skip when it has none."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("203.0.113.1", 9))
-        except OSError:
-            pytest.skip(
-                "this machine has no network route: no address besides loopback to publish on"
-            )
-        address = probe.getsockname()[0]
-    if is_loopback(address):
-        pytest.skip(f"this machine's only address is {address} (loopback)")
-    return address
-
-
-@contextlib.contextmanager
-def published(host, target_port):
-    """Docker's port publishing in small: ``host:<free port>`` forwards to Redis on 127.0.0.1."""
-    listener = socket.create_server((host, 0))
-    listener.settimeout(0.2)
-    conns, done = [], threading.Event()
-
-    def pump(source, sink):
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
-
-    def accept():
-        while not done.is_set():
-            try:
-                client, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            upstream = socket.create_connection(("127.0.0.1", target_port), timeout=10)
-            upstream.settimeout(None)
-            conns.extend((client, upstream))
-            for pair in ((client, upstream), (upstream, client)):
-                threading.Thread(target=pump, args=pair, daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"{host}:{listener.getsockname()[1]}"
-    finally:
-        done.set()
-        thread.join(timeout=5)
-        listener.close()
-        for conn in conns:
-            conn.close()
+#: The address REDIS_BIND publishes, as the lab is told it: a documentation address (TEST-NET-2,
+#: RFC 5737). No packet goes there: the tests send traffic to loopback only.
+PUBLISHED_HOST = "198.51.100.7"
 
 
 def stop(proc):
@@ -217,35 +166,43 @@ def stop(proc):
 
 @pytest.mark.timeout(240)
 def test_with_the_published_address_attendees_type_a_command_that_joins(stack, runtime_python):
-    with published(lan_address(), urlsplit(stack["url"]).port) as public:
-        env = dict(stack["env"], **{PUBLIC_ENV: public})
-        shown, secret = in_the_lab(runtime_python, env, "-c", LAB_PRINTS).split("\n@@\n")
-        assert shown.startswith("python -m kit worker --broker "), shown
-        broker = urlsplit(shlex.split(shown)[shlex.split(shown).index("--broker") + 1])
-        assert f"{broker.hostname}:{broker.port}" == public and broker.password == "***", shown
-        assert shown.strip().endswith(f"--room {ROOM} --name YOUR_NAME")
-        assert doctor_row(in_the_lab(runtime_python, env, "-m", "kit", "doctor")) == shown.strip()
+    """The lab prints the published host:port; the command, pasted with the password, joins.
 
-        # an attendee pastes the command (with the password): no KIT_* setting of the stack's
-        laptop = {k: v for k, v in env.items() if not k.startswith("KIT_")}
-        argv = [str(runtime_python), *shlex.split(secret)[1:]]
-        with open(stack["logs"] / "attendee.log", "wb") as log:
-            attendee = subprocess.Popen(
-                argv,
-                env=laptop,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        try:
-            with kit.Room(stack["url"], ROOM) as room:
-                deadline = time.monotonic() + 120
-                while not any(n.startswith("attendee@") for n in room.ping(timeout=1.0)):
-                    assert attendee.poll() is None, f"the attendee exited (see {log.name})"
-                    assert time.monotonic() < deadline, "the attendee did not join within 120 s"
-        finally:
-            stop(attendee)
+    On a laptop the published address reaches Redis through Docker's port publishing; here the
+    attendee's command runs with that host replaced by 127.0.0.1 (the same port, password, db, room
+    and name), so nothing is sent beyond this machine's loopback.
+    """
+    public = f"{PUBLISHED_HOST}:{urlsplit(stack['url']).port}"
+    env = dict(stack["env"], **{PUBLIC_ENV: public})
+    shown, secret = in_the_lab(runtime_python, env, "-c", LAB_PRINTS).split("\n@@\n")
+    assert shown.startswith("python -m kit worker --broker "), shown
+    broker = urlsplit(shlex.split(shown)[shlex.split(shown).index("--broker") + 1])
+    assert f"{broker.hostname}:{broker.port}" == public and broker.password == "***", shown
+    assert shown.strip().endswith(f"--room {ROOM} --name YOUR_NAME")
+    assert doctor_row(in_the_lab(runtime_python, env, "-m", "kit", "doctor")) == shown.strip()
+
+    # an attendee pastes the command (with the password): no KIT_* setting of the stack's
+    laptop = {k: v for k, v in env.items() if not k.startswith("KIT_")}
+    pasted = secret.replace(f"@{public}/", f"@127.0.0.1:{public.rpartition(':')[2]}/")
+    assert pasted != secret, secret
+    argv = [str(runtime_python), *shlex.split(pasted)[1:]]
+    with open(stack["logs"] / "attendee.log", "wb") as log:
+        attendee = subprocess.Popen(
+            argv,
+            env=laptop,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        with kit.Room(stack["url"], ROOM) as room:
+            deadline = time.monotonic() + 120
+            while not any(n.startswith("attendee@") for n in room.ping(timeout=1.0)):
+                assert attendee.poll() is None, f"the attendee exited (see {log.name})"
+                assert time.monotonic() < deadline, "the attendee did not join within 120 s"
+    finally:
+        stop(attendee)
 
 
 def test_without_a_published_address_the_lab_says_what_to_set(stack, runtime_python):
