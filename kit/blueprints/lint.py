@@ -33,7 +33,7 @@ class Finding:
     step: str  #: the step class name
     method: str  #: where it was found
     problem: str  #: what and why (with the line), then the fix
-    kind: str = ""  #: 'kwargs', 'blocks', 'waits', 'timer', 'gossip', 'requires' or 'blueprint'
+    kind: str = ""  #: kwargs, blocks, waits, timer, gossip, early, requires or blueprint
     line: int = 0  #: the line of the step's source file, 0 when unknown
 
     def __str__(self):
@@ -144,6 +144,7 @@ def _requires_findings(cls, methods, kind):
     used = {}
     for m in reversed(BOOT_METHODS):
         used.update(_parent_attrs(methods[m]) if m in methods else {})
+    early = _parent_attrs(methods["__init__"]) if "__init__" in methods else {}
     found = []
     for attr, provider in PROVIDED_BY["consumer"].items() if kind == "worker" else ():
         if attr in used:
@@ -159,7 +160,9 @@ def _requires_findings(cls, methods, kind):
                 )
             )
     for attr, provider in PROVIDED_BY[kind].items():
-        if attr in used and not _requires_transitively(cls, provider):
+        if kind == "worker" and attr in early:
+            found.append(_too_early(cls.__name__, attr, provider, early[attr]))
+        elif attr in used and not _requires_transitively(cls, provider):
             found.append(
                 Finding(
                     cls.__name__,
@@ -171,6 +174,18 @@ def _requires_findings(cls, methods, kind):
                 )
             )
     return found
+
+
+def _too_early(name, attr, provider, line):
+    return Finding(
+        name,
+        "__init__",
+        f"reads worker.{attr} (line {line}) in __init__, where it does not exist yet: Celery runs "
+        "every step's __init__ before any step's create(), whatever requires says. Read it in "
+        f"create() or start(), and require {provider!r}.",
+        "early",
+        line,
+    )
 
 
 def check_step(cls, kind="worker"):

@@ -6,6 +6,9 @@ from kit.blueprints import calls
 
 #: Timer methods that schedule an entry; each returns the entry, whose cancel() removes it.
 SCHEDULING = ("call_repeatedly", "call_after", "call_at")
+#: The ones that matter per blueprint: a worker step's start() runs once per process, so only an
+#: entry that repeats outlives it; a consumer step's start() runs again after every reconnection.
+OWNED = {"worker": ("call_repeatedly",), "consumer": SCHEDULING}
 #: Where a step may cancel its entries: stop and the other ends of its life, or start itself before
 #: it schedules again (Celery's own Gossip step does that).
 CANCELLING = ("stop", "terminate", "shutdown", "start")
@@ -16,6 +19,8 @@ ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 #: Gossip methods that Gossip.__init__ hands to the events State or to its table of handlers:
 #: assigning the instance's attribute afterwards changes nothing.
 BOUND_AT_INIT = {"on_node_join", "on_node_leave", "on_elect", "on_elect_ack"}
+#: Gossip's handlers a step might assign; on_node_lost is looked up on each periodic check.
+GOSSIP_HANDLERS = BOUND_AT_INIT | {"on_node_lost"}
 
 
 def reachable(methods, name):
@@ -65,7 +70,7 @@ def _stored_in(call, fn_node, me):
     held = {call}
     for _ in range(2):
         for n in calls.walk(fn_node):
-            if isinstance(n, ast.Assign) and n.value in held:
+            if isinstance(n, ast.Assign) and _holds(n.value, held):
                 for target in n.targets:
                     base = target.value if isinstance(target, ast.Subscript) else target
                     if (attr := _self_attr(base, me)) is not None:
@@ -81,6 +86,12 @@ def _stored_in(call, fn_node, me):
                     if (attr := _self_attr(n.func.value, me)) is not None:
                         return attr
     return None
+
+
+def _holds(value, held):
+    """True when ``value`` is a held node, or a list, tuple or set literal with one in it."""
+    items = value.elts if isinstance(value, (ast.List, ast.Tuple, ast.Set)) else [value]
+    return any(item in held for item in items)
 
 
 def _loads(name):
@@ -124,7 +135,7 @@ def timer_findings(name, methods, finding, kind="worker"):
     for method, node, me in reachable(methods, "start"):
         for call in sorted(_scheduling_calls(node), key=lambda c: (c.lineno, c.col_offset)):
             attr = _stored_in(call, node, me)
-            if attr is not None and attr in cancelled:
+            if call.func.attr not in OWNED[kind] or (attr is not None and attr in cancelled):
                 continue
             line = line_of(method, call, methods)
             via = f" in self.{method}" if method != "start" else ""
@@ -265,7 +276,7 @@ def gossip_findings(name, methods, finding):
 def _is_gossip_handler(target):
     return (
         isinstance(target, ast.Attribute)
-        and target.attr.startswith("on_")
+        and target.attr in GOSSIP_HANDLERS
         and isinstance(target.value, ast.Attribute)
         and target.value.attr == "gossip"
     )
