@@ -1,4 +1,4 @@
-"""What a call in a step's source refers to: blocking (sleep, join, wait, recv, input) or not."""
+"""Reading a step's source: the methods a method reaches, and what a call refers to (blocking or not)."""
 
 import ast
 import builtins
@@ -155,3 +155,43 @@ def blocking(call, scope):
     if base is not _UNKNOWN and not isinstance(base, BLOCKING_TYPES):
         return None  # a str's join, os.path, shlex, a number...
     return _by_name(func.attr, call)
+
+
+def reachable(methods, name):
+    """(method name, parsed method, self's name) for ``name`` and the own methods it calls."""
+    todo, seen, out = [name], set(), []
+    while todo:
+        current = todo.pop(0)
+        if current in seen or current not in methods:
+            continue
+        seen.add(current)
+        node = parse(methods[current])
+        if node is None:
+            continue
+        args = node.args.posonlyargs + node.args.args
+        me = args[0].arg if args else "self"
+        out.append((current, node, me))
+        todo.extend(self_calls(node, me))
+    return out
+
+
+def self_calls(node, me):
+    """Names of the methods of self that ``node`` calls (``self.helper()``)."""
+    return [n.func.attr for n in walk(node) if isinstance(n, ast.Call) and self_attr(n.func, me)]
+
+
+def self_attr(node, me):
+    """The attribute name when ``node`` is ``self.<name>``, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == me:
+        return node.attr
+    return None
+
+
+def self_attrs_in(node, me):
+    """The attributes of self that ``node`` mentions."""
+    return {a for n in ast.walk(node) if (a := self_attr(n, me))}
+
+
+def line_of(method, node, methods):
+    """The line of ``node`` in the step's source file."""
+    return first_line(methods[method]) + node.lineno - 1

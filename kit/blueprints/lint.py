@@ -1,5 +1,5 @@
 """Static checks of a step's source: the guide's pitfalls (**kwargs, blocking in start, requires)
-and the bug patterns of real steps (in ``lint_patterns.py``).
+and the bug patterns of real steps (``lint_timers``, ``lint_waits``, ``lint_gossip``).
 """
 
 import ast
@@ -7,23 +7,8 @@ import inspect
 import warnings
 from dataclasses import dataclass
 
-from kit.blueprints import calls, lint_patterns
+from kit.blueprints import calls, lint_gossip, lint_requires, lint_timers, lint_waits
 from kit.errors import StepError, StepWarning, user_stacklevel
-
-#: Parent attributes that exist only once the step providing them was created, per blueprint.
-PROVIDED_BY = {
-    "worker": {
-        "pool": "celery.worker.components:Pool",
-        "timer": "celery.worker.components:Timer",
-        "hub": "celery.worker.components:Hub",
-    },
-    "consumer": {
-        "gossip": "celery.worker.consumer.gossip:Gossip",
-        "event_dispatcher": "celery.worker.consumer.events:Events",
-    },
-}
-#: Methods that run while the worker boots (where a missing requires bites).
-BOOT_METHODS = ("__init__", "include", "create", "start")
 
 
 @dataclass
@@ -88,22 +73,6 @@ def _self_method(call, scope):
     return None
 
 
-def _parent_attrs(fn):
-    """Attributes read from the method's parent argument (``worker.pool``, ``c.gossip``), each
-    with the first line that reads it.
-    """
-    node = calls.parse(fn)
-    args = (node.args.posonlyargs + node.args.args)[1:2] if node else []
-    if not args:
-        return {}
-    parent, start = args[0].arg, calls.first_line(fn) - 1
-    found = {}
-    for n in sorted(calls.walk(node), key=lambda n: getattr(n, "lineno", 0), reverse=True):
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == parent:
-            found[n.attr] = start + n.lineno
-    return found
-
-
 def _init_finding(name, methods):
     init = methods.get("__init__")
     if init is None or any(
@@ -140,90 +109,22 @@ def _start_findings(cls, methods):
     ]
 
 
-def _requires_findings(cls, methods, kind):
-    used = {}
-    for m in reversed(BOOT_METHODS):
-        used.update(_parent_attrs(methods[m]) if m in methods else {})
-    early = _parent_attrs(methods["__init__"]) if "__init__" in methods else {}
-    found = []
-    for attr, provider in PROVIDED_BY["consumer"].items() if kind == "worker" else ():
-        if attr in used:
-            found.append(
-                Finding(
-                    cls.__name__,
-                    "requires",
-                    f"uses worker.{attr} (line {used[attr]}), which only the consumer has "
-                    f"(c.{attr}): move the step to app.steps['consumer'] and add {provider!r} to "
-                    "its requires.",
-                    "blueprint",
-                    used[attr],
-                )
-            )
-    for attr, provider in PROVIDED_BY[kind].items():
-        if kind == "worker" and attr in early:
-            found.append(_too_early(cls.__name__, attr, provider, early[attr]))
-        elif attr in used and not _requires_transitively(cls, provider):
-            found.append(
-                Finding(
-                    cls.__name__,
-                    "requires",
-                    f"uses .{attr} (line {used[attr]}) but does not require {provider!r}: it may "
-                    "run before that exists. Add it to requires.",
-                    "requires",
-                    used[attr],
-                )
-            )
-    return found
-
-
-def _too_early(name, attr, provider, line):
-    return Finding(
-        name,
-        "__init__",
-        f"reads worker.{attr} (line {line}) in __init__, where it does not exist yet: Celery runs "
-        "every step's __init__ before any step's create(), whatever requires says. Read it in "
-        f"create() or start(), and require {provider!r}.",
-        "early",
-        line,
-    )
-
-
 def check_step(cls, kind="worker"):
     """Findings for one step class of blueprint ``kind`` (its author's methods, inherited ones
     too).
     """
     methods = _own_methods(cls)
-    waits = lint_patterns.wait_findings(cls.__name__, methods, Finding)
+    waits = lint_waits.wait_findings(cls.__name__, methods, Finding)
     # an unbounded wait in start is the worse news about the same loop: say only that
     blocks = [] if any(w.method == "start" for w in waits) else _start_findings(cls, methods)
     return [
         *_init_finding(cls.__name__, methods),
         *waits,
         *blocks,
-        *lint_patterns.timer_findings(cls.__name__, methods, Finding, kind),
-        *lint_patterns.gossip_findings(cls.__name__, methods, Finding),
-        *_requires_findings(cls, methods, kind),
+        *lint_timers.timer_findings(cls.__name__, methods, Finding, kind),
+        *lint_gossip.gossip_findings(cls.__name__, methods, Finding),
+        *lint_requires.requires_findings(cls, methods, kind, Finding),
     ]
-
-
-def _requires_transitively(cls, provider, seen=None):
-    from celery.utils.imports import symbol_by_name
-
-    seen = seen if seen is not None else set()
-    reqs = getattr(cls, "requires", ()) or ()
-    for r in reqs if isinstance(reqs, (set, frozenset, list, tuple)) else ():
-        try:
-            req = symbol_by_name(r) if isinstance(r, str) else r
-        except Exception:
-            continue
-        ref = f"{req.__module__}:{req.__name__}"
-        if ref == provider:
-            return True
-        if ref not in seen:
-            seen.add(ref)
-            if _requires_transitively(req, provider, seen):
-                return True
-    return False
 
 
 def _step_findings(app):
