@@ -36,12 +36,17 @@ def python_source(nb):
 
 
 def definitions(source):
-    """Imports, functions and classes of ``source`` as a module that starts nothing; each class
-    definition kept under its own name (``Name__2`` for the second one), then bound to ``Name``.
+    """Imports, functions (undecorated) and classes of ``source`` as a module that starts nothing;
+    each class definition kept under its own name (``Name__2`` for the second one), then bound to
+    ``Name``.
     """
     body, seen, names = [], {}, {}
     for node in ast.parse(source).body:
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            body.append(node)
+        elif isinstance(node, ast.FunctionDef):
+            # decorators would run here (@app.task, @signals.x.connect): the function alone will do
+            node.decorator_list = []
             body.append(node)
         elif isinstance(node, ast.ClassDef):
             seen[node.name] = seen.get(node.name, 0) + 1
