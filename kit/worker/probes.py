@@ -10,7 +10,8 @@ from kit.events.contract import GOSSIP, LIFECYCLE, TIMER
 from kit.events.telemetry import emit
 from kit.worker import internals
 
-#: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).
+#: Methods traced on every step; the last four run while the worker shuts down, where the probe
+#: only queues its record (Celery calls them from its main loop, not from the signal handler).
 METHODS = ("include", "create", "start", "stop", "close", "terminate", "shutdown")
 UNSAFE = {"stop", "close", "terminate", "shutdown"}
 BOOT = {"__init__", "include", "create", "start"}

@@ -26,7 +26,7 @@ class BlockingStart(bootsteps.StartStopStep):
         time.sleep(self.seconds)
 
 
-@expect(("stop", "logs"))
+@expect()
 class LoudStop(bootsteps.StartStopStep):
     requires = {"celery.worker.components:Pool"}
 
