@@ -5,6 +5,7 @@ live blueprint, gossip elections, custom consumers).
 import time
 import uuid
 
+from kit.celery_private import inspect_request
 from kit.errors import ClusterError
 
 
@@ -54,7 +55,7 @@ class Control:
         deadline, window = time.monotonic() + timeout, 1.0
         while (left := deadline - time.monotonic()) > 0:
             inspect = self._client.control.inspect([worker], timeout=min(window, left))
-            replies = inspect._request("kit_blueprint") or {}
+            replies = inspect_request(inspect, "kit_blueprint") or {}
             if worker in replies:
                 return replies[worker]
             window *= 2
