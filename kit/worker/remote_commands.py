@@ -7,6 +7,7 @@ from celery.worker.control import control_command, inspect_command
 
 from kit.events.contract import GOSSIP
 from kit.events.telemetry import emit
+from kit.worker import internals
 from kit.worker.probes import label
 
 
@@ -14,11 +15,8 @@ from kit.worker.probes import label
 def kit_blueprint(state):
     """What booted in this worker: both blueprints in boot order, with enabled/started/timings."""
     c = state.consumer
-    return {
-        "hostname": c.hostname,
-        "worker": _describe(c.controller.blueprint),
-        "consumer": _describe(c.blueprint),
-    }
+    worker, consumer = internals.live_blueprints(c)
+    return {"hostname": c.hostname, "worker": _describe(worker), "consumer": _describe(consumer)}
 
 
 def _describe(blueprint):
