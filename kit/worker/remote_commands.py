@@ -1,6 +1,4 @@
-"""The kit's remote-control commands (as in Celery's `celery.worker.control`): live blueprint,
-elections.
-"""
+"""The kit's remote-control commands (as in Celery's `celery.worker.control`): blueprint, elections."""
 
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
@@ -44,9 +42,7 @@ def _describe(blueprint):
 
 @control_command(args=[("id", str), ("action", str)], signature="<id> [action]")
 def kit_elect(state, id, action=None):
-    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip
-    'won').
-    """
+    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
     gossip = state.consumer.gossip
     if not gossip.enabled:
         return {
