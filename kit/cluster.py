@@ -12,6 +12,7 @@ import weakref
 from celery import Celery
 
 from kit import display, tasks
+from kit.celery_private import drop_connection_pool
 from kit.control import Control
 from kit.errors import ClusterError, WorkerBootError
 from kit.events.feed import EventFeed
@@ -141,7 +142,7 @@ class LocalCluster(Control):
     def _configure_app(self):
         queue = f"kit.{self.tag}" if self.room is not None else None  # in a room: to our workers
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
-        self.app._pool = None  # drop connections to a previous broker
+        drop_connection_pool(self.app)
         tasks.register(self.app)
 
     # -- workers --------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ class LocalCluster(Control):
             if part is not None:
                 part.close()
         namespace.restore(self.app.conf, getattr(self, "_saved_conf", {}))
-        self.app._pool = None
+        drop_connection_pool(self.app)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     __repr__ = display.text

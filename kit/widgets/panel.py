@@ -9,6 +9,8 @@ import traceback
 
 import ipywidgets as w
 
+from kit.events.log import clock  # noqa: F401  (the widgets import it from here)
+
 
 class Throttle:
     """Calls `fn()` on one background thread after `poke()`, at most `rate` times per second.
@@ -195,8 +197,3 @@ def set_options(dropdown, names):
         keep = dropdown.value if dropdown.value in names else (names[0] if names else None)
         dropdown.options = names
         dropdown.value = keep
-
-
-def clock(ts) -> str:
-    """A timestamp as HH:MM:SS.mmm local time."""
-    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"

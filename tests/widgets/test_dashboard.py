@@ -223,7 +223,7 @@ def test_an_event_flood_is_coalesced_and_keeps_memory_bounded(cluster, dash):
     calls, t0, now = dash._throttle.calls, time.monotonic(), time.time()
     for i in range(50_000):
         kind = ("kit-gossip", "kit-consumer", "kit-option")[i % 3]
-        cluster.events._dispatch(
+        cluster.events.add(
             {
                 "type": kind,
                 "hostname": f"flood{i % 5}@test",
