@@ -7,17 +7,17 @@ The pieces (states, badges, the worker table) are in roster.py, below both this 
 import html as _html
 
 from kit.processes.broker import mask_url
-from kit.roster import STYLE, badge, broker_note, cluster_state, html, plural, where
+from kit.roster import STYLE, badge, broker_note, cluster_state, html, plural
 
 
 def text(cluster):
     """The plain-text repr of a LocalCluster."""
-    broker = where(cluster)
-    workers = list(getattr(cluster, "workers", ()))
+    broker = cluster.where()
+    workers = list(cluster.workers)
     note = broker_note(cluster)
     return (
         f"<LocalCluster {cluster_state(cluster)}: {plural(len(workers), 'worker')} {workers!r}, "
-        f"{broker} at {mask_url(getattr(cluster, 'broker_url', '?'))}"
+        f"{broker} at {mask_url(cluster.broker_url)}"
         + (f"; {note}>" if note else ">")
     )
 
@@ -45,7 +45,7 @@ def room_html(room):
 def mimebundle(cluster):
     """What a notebook shows for `cluster`: the live card where widgets work, else plain HTML."""
     data = {"text/plain": repr(cluster), "text/html": html(cluster)}
-    if in_kernel() and not getattr(cluster, "closed", False):
+    if in_kernel() and not cluster.closed:
         try:
             from kit.widgets.card import card_of
         except ImportError:  # no ipywidgets: the HTML above

@@ -26,12 +26,12 @@ class Progress:
 
     def _render(self, final=False):
         c = self.cluster
-        workers = dict(getattr(c, "_workers", {}))
+        workers = c.workers
         if final:
             names = ", ".join(_html.escape(n) for n in workers)
             took = time.monotonic() - self.t0
             when = time.strftime("%H:%M:%S")
-            if getattr(c, "state", "") == "running":
+            if c.state == "running":
                 what = (
                     f"started {plural(len(workers), 'worker')} ({names}) in {took:.1f} s at {when}"
                 )
@@ -39,18 +39,19 @@ class Progress:
                 what = f"did not start (at {when}, after {took:.1f} s)"
             hint = "Its live state: display <code>cluster</code>."
             return f"<div style='{STYLE}'>LocalCluster {what}. {hint}</div>"
+        # the workers are started once the event feed runs: their states are there to read
+        ready = c.worker_states.ready if workers else None
         items = " ".join(
-            f"<span>{badge('up' if w.ready else 'booting')} {_html.escape(n)}</span>"
-            for n, w in workers.items()
+            f"<span>{badge('up' if ready(n) else 'booting')} {_html.escape(n)}</span>"
+            for n in workers
         )
-        broker = "broker up" if getattr(c, "broker_url", None) else "starting redis…"
+        broker = "broker up" if c.broker_url else "starting redis…"
         return f"<div style='{STYLE}'>LocalCluster starting: {broker} · {items}</div>"
 
     def update(self):
         """Redraw the boot line while the cluster starts."""
-        if (
-            self.handle is not None and not self.finished
-        ):  # later boots (add_worker) leave the line be
+        # later boots (add_worker) leave the line be
+        if self.handle is not None and not self.finished:
             self.handle.update(self.HTML(self._render()))
 
     def done(self):

@@ -40,7 +40,7 @@ class ClusterCard:
         self.open_button.on_click(lambda _b: self.open())
         self.out = w.Output()
         self.bar = None  #: a replay's play/pause, speed and slider (the dashboard has its own)
-        if not getattr(cluster, "live", True):
+        if not cluster.live:
             from kit.widgets.replay_bar import ReplayBar
 
             self.bar = ReplayBar(cluster)
@@ -52,10 +52,6 @@ class ClusterCard:
         cluster.events.subscribe(self._on_event, types=types, history=True)
 
     def _on_event(self, event):
-        if event.get("type") == REPLAY:  # a replay went back: start the roster again
-            self.roster = roster.Roster(self.cluster)
-        else:
-            self.roster.on_event(event)
         self._throttle.poke()
 
     def open(self):
@@ -72,7 +68,7 @@ class ClusterCard:
 
     def refresh(self):
         self.html.value = roster.html(self.cluster, self.roster)
-        if getattr(self.cluster, "closed", False):
+        if self.cluster.closed:
             self.open_button.disabled = True
             self.open_button.tooltip = "the cluster is closed"
             self.cluster.events.unsubscribe(self._on_event)

@@ -22,8 +22,6 @@ from kit.widgets.timeline import Timeline
 #: Events that change the header (the feed's connection, workers coming and going, a replay
 #: going back in time).
 HEADER = (FEED, REPLAY, *Roster.TYPES)
-#: The tooltip of every action of a dashboard over a replay.
-REPLAY_TIP = "a replay of {file}: no worker runs, so this is off (kit.LocalCluster to try it live)"
 
 
 class Dashboard:
@@ -38,7 +36,7 @@ class Dashboard:
     def __init__(self, cluster, window=60.0, rate=10.0):
         self.cluster = cluster
         self.errors = []
-        self._running = False
+        self.running = False
         self.roster = Roster(cluster)
         self.closed_at = None
         self._dirty = set()
@@ -59,15 +57,13 @@ class Dashboard:
         self.options = OptionsPanel(self)
         self.graph = GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
-        self.live = getattr(cluster, "live", True)  #: False for a replay: its actions are off
+        #: False for a replay: no action runs, only the graph redraws as it moves
+        self.live = cluster.live
+        # each action on as the view allows it, or off with its reason (a room's restarts, ...)
+        for panel in self.panels:
+            panel.allow_actions()
         if not self.live:
-            self._replay_only()
-        elif not getattr(cluster, "starts_workers", True):  # a Room: restarts need the owners
-            for b in (self.steps.apply_button, self.options.apply_button):
-                b.disabled, b.tooltip = (
-                    True,
-                    "a room view started no worker: owners restart their own",
-                )
+            self.steps.deadline.disabled = True
         self.timeline = Timeline(cluster, window=window, rate=rate)
         self.tabs = w.Tab(
             children=[p.widget for p in self.panels] + [self.timeline.widget],
@@ -97,13 +93,6 @@ class Dashboard:
             self._dirty.update(self.panels)
         self._throttle.poke()
 
-    def _replay_only(self):
-        """A replay: every action that needs a worker is off, its tooltip says why."""
-        tip = REPLAY_TIP.format(file=getattr(self.cluster, "path", "a recording"))
-        for b in self.buttons:  # the graph redraws itself as the replay moves
-            b.disabled, b.tooltip = True, tip
-        self.steps.deadline.disabled = True
-
     # -- actions --------------------------------------------------------------------------------
     @property
     def buttons(self):
@@ -114,13 +103,13 @@ class Dashboard:
         """Run a panel's action: buttons disabled meanwhile; an exception is shown, never
         swallowed.
         """
-        if self._running:  # an action triggered by another one (e.g. a dropdown it refreshed)
+        if self.running:  # an action triggered by another one (e.g. a dropdown it refreshed)
             return handler()
         if self.closed_at is not None:
             return None
         if not self.live and handler != self.graph.render:  # a replay: only drawing works
             return None
-        self._running, states = True, [(b, b.disabled) for b in self.buttons]
+        self.running, states = True, [(b, b.disabled) for b in self.buttons]
         for b, _ in states:
             b.disabled = True
         try:
@@ -132,10 +121,9 @@ class Dashboard:
         finally:
             for b, disabled in states:
                 b.disabled = disabled
-            self._running = False
-            with (
-                self._dirty_lock
-            ):  # an action may have changed the workers: every panel looks again
+            self.running = False
+            # an action may have changed the workers: every panel looks again
+            with self._dirty_lock:
                 self._dirty.update(self.panels)
             self._throttle.poke()
 
@@ -175,9 +163,8 @@ class Dashboard:
     def _route(self, event):
         kind, header = event.get("type"), event.get("type") in (FEED, REPLAY)
         if kind == REPLAY:  # a replay went back: what the panels kept is ahead of it
-            self.roster = Roster(self.cluster)
             for panel in self.panels:
-                getattr(panel, "reset", lambda: None)()
+                panel.reset()
             dirty = self.panels
         else:
             dirty = [p for p, types in self._routes if kind in types and p.on_event(event)]
@@ -195,7 +182,7 @@ class Dashboard:
             return
         for panel in dirty:
             panel.refresh()
-        if getattr(self.cluster, "closed", False):
+        if self.cluster.closed:
             self._show_closed()
         self.header.value = header_html(
             self.cluster, self.roster, self.cluster.events.connected, self.closed_at

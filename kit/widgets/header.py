@@ -28,7 +28,8 @@ def header_html(cluster, roster: Roster, connected: bool, closed_at=None) -> str
     """
     states = roster.states()
     up = sum(1 for s in states.values() if s == "up")
-    if not getattr(cluster, "live", True):  # a replay: what it is, and who is up where it stands
+    # a replay: what it is, and who is up where it stands
+    if not cluster.live:
         return (
             f"{CLOSED_CSS if closed_at else ''}<b>Bootsteps Kit</b> · "
             f"<span style='color:#1565c0'>●</span>&nbsp;{escape(cluster.describe())} · "

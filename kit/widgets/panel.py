@@ -136,9 +136,9 @@ class Panel:
         self.buttons = []
         self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
 
-    def button(self, description, handler, icon="", tooltip="", style=""):
+    def button(self, description, handler, icon="", tooltip="", style="", action="inspect"):
         """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors
-        shown).
+        shown); `action` (a key of kit.view.ACTIONS) is what it asks of the cluster.
         """
         b = w.Button(
             description=description,
@@ -148,8 +148,19 @@ class Panel:
             layout=w.Layout(width="auto"),
         )
         b.on_click(lambda _button: self.dash.run(self, handler))
+        # what it asks of the view, and what it says when the view allows it
+        b.action, b.tip = action, b.tooltip
         self.buttons.append(b)
         return b
+
+    def allow_actions(self, worker=None):
+        """Each button on as the view allows its action (on `worker`), or off saying why not."""
+        for b in self.buttons:
+            why = self.cluster.refusal(b.action, worker)
+            b.tooltip = why or b.tip
+            # an action restores the buttons' states itself when it ends
+            if not self.dash.running:
+                b.disabled = why is not None
 
     def say(self, text, ok=True):
         """Show `text` (HTML) in the panel's status line, green or red."""
@@ -170,17 +181,8 @@ class Panel:
     def after_restart(self):
         """The workers were restarted by another panel."""
 
-
-def live_workers(cluster):
-    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops
-    workers.
-    """
-    for _ in range(5):
-        try:
-            return list(getattr(cluster, "workers", ()))
-        except RuntimeError:  # the worker dict changed size while being read: read again
-            continue
-    return []
+    def reset(self):
+        """Forget what was heard (a replay going back in time hands it out again)."""
 
 
 def worker_dropdown(description="worker"):
