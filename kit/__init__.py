@@ -26,7 +26,8 @@ tests/test_exports.py enforces it.
 """
 
 import importlib
-import sys
+
+from kit import kernel
 
 __version__ = "0.1.0"
 
@@ -70,14 +71,6 @@ __all__ = sorted([*_EXPORTS, "steps"])
 _CLUSTER_SHAPED = {"LocalCluster"}
 
 
-def _in_kernel():
-    """True in a Jupyter kernel (checked without importing IPython in a plain script)."""
-    if "ipykernel" not in sys.modules:
-        return False
-    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
-    return shell is not None and hasattr(shell, "kernel")
-
-
 def __getattr__(name):
     if name in _CLUSTER_SHAPED:
         importlib.import_module("kit.processes.workers").prestart()
@@ -95,5 +88,6 @@ def __dir__():
     return __all__
 
 
-if _in_kernel():  # every notebook starts a cluster: let the fork server import Celery meanwhile
+# every notebook starts a cluster: let the fork server import Celery meanwhile
+if kernel.in_kernel():
     importlib.import_module("kit.processes.workers").prestart()

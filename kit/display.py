@@ -6,6 +6,7 @@ The pieces (states, badges, the worker table) are in roster.py, below both this 
 
 import html as _html
 
+from kit.kernel import in_kernel
 from kit.processes.broker import mask_url
 from kit.roster import STYLE, badge, broker_note, cluster_state, html, plural
 
@@ -58,15 +59,3 @@ def mimebundle(cluster):
             }
         )
     return data
-
-
-def in_kernel():
-    """True inside a Jupyter kernel (where displays update in place), False in a script or a
-    test.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")

@@ -3,7 +3,7 @@
 import html as _html
 import time
 
-from kit.display import in_kernel
+from kit.kernel import in_kernel
 from kit.roster import STYLE, badge, plural
 
 
