@@ -1,38 +1,28 @@
-"""A cluster's workers and their states (booting, up, left, lost), as words and HTML.
+"""A cluster's workers and their states (booting, up, left, lost), in words and table rows.
 
-What both the plain repr (display.py) and the widgets show; it imports neither.
+What both the plain repr (display.py, status_html.py) and the widgets show; it imports neither.
 """
 
-import html as _html
-
 from kit.events.contract import GOSSIP, READY
-from kit.processes.broker import mask_url
 from kit.worker_states import LEFT, natural
 
-STYLE = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px; line-height: 1.45"
-#: Worker state -> (colour, what it means); text is always shown, the dot only helps.
+#: Each state a card shows, and what it means (the words of its badge's tooltip).
 STATES = {
-    "booting": ("#f9a825", "started, not ready yet: no kit-ready event from it so far"),
-    "up": ("#2e7d32", "ready: it announced kit-ready (or ran before the view started watching)"),
-    "left": ("#757575", "stopped (warm shutdown: worker-offline, peers saw node_leave)"),
-    "lost": ("#c62828", "killed or died (peers saw node_lost, or its heartbeats expired)"),
-    "closed": ("#9e9e9e", "the cluster is closed"),
-    "running": ("#2e7d32", "the broker and the workers it started are up"),
-    "connected": ("#2e7d32", "the event feed receives the broker's events"),
-    "replay": ("#1565c0", "a recording played back: no broker, no worker process"),
+    "booting": "started, not ready yet: no kit-ready event from it so far",
+    "up": "ready: it announced kit-ready (or ran before the view started watching)",
+    "left": "stopped (warm shutdown: worker-offline, peers saw node_leave)",
+    "lost": "killed or died (peers saw node_lost, or its heartbeats expired)",
+    "closed": "the cluster is closed",
+    "running": "the broker and the workers it started are up",
+    "connected": "the event feed receives the broker's events",
+    "unreachable": "the event feed lost the broker and reconnects",
+    "replay": "a recording played back: no broker, no worker process",
 }
 
 
 def plural(n, word):
     """'1 worker', '2 workers'."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def badge(state):
-    """A state as a coloured dot and its word (the word carries it where colours or fonts fail)."""
-    colour = STATES.get(state, ("#555555", ""))[0]
-    title = _html.escape(STATES.get(state, ("", state))[1])
-    return f"<span title='{title}' style='color:{colour}'>●</span>&nbsp;{_html.escape(state)}"
 
 
 class Roster:
@@ -128,38 +118,3 @@ def worker_rows(cluster, roster):
         }
         for name, state in roster.states().items()
     ]
-
-
-def html(cluster, roster=None, limit=40):
-    """The cluster as a card: state, broker (password hidden), a worker table; plain HTML."""
-    roster = roster or Roster(cluster)
-    rows = worker_rows(cluster, roster)
-    state = cluster_state(cluster)
-    cells = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{badge(v) if k == 'state' else _html.escape(str('' if v is None else v))}</td>"
-            for k, v in row.items()
-        )
-        + "</tr>"
-        for row in rows[:limit]
-    )
-    more = (
-        f"<tr><td colspan='7'>… and {len(rows) - limit} more</td></tr>" if len(rows) > limit else ""
-    )
-    head = "".join(f"<th style='text-align:left'>{k}</th>" for k in (rows[0] if rows else {}))
-    if not cluster.live:
-        broker = "recorded on"
-    else:
-        broker = "embedded Redis" if cluster.embedded else "attached broker"
-    title, age = _html.escape(cluster.describe()), cluster.age()
-    age = f" · {age}" if age else ""
-    note = broker_note(cluster)
-    return (
-        f"<div style='{STYLE}' class='kit-card'>"
-        f"<b>{title}</b> · {badge(state)}{age} · {roster.counts()}<br>"
-        f"{broker} <code>{_html.escape(mask_url(cluster.broker_url))}</code>"
-        f"{f'<br>⚠ {_html.escape(note)}' if note else ''}"
-        f"<table style='font-size:12px;margin-top:4px'>{head and f'<tr>{head}</tr>'}{cells}{more}</table>"
-        f"</div>"
-    )

@@ -14,8 +14,9 @@ from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
 from kit.widgets.graph_panel import GraphPanel
 from kit.widgets.header import header_html
+from kit.widgets.live_status import live_status
 from kit.widgets.options_panel import OptionsPanel
-from kit.widgets.panel import Throttle, traceback_html
+from kit.widgets.panel import traceback_html
 from kit.widgets.steps_panel import StepsPanel
 from kit.widgets.timeline import Timeline
 
@@ -30,14 +31,17 @@ class Dashboard:
 
     A button runs its action in the kernel with every button disabled meanwhile. An exception
     raised by an action (or by a live update) is shown in the panel and in the error area
-    below the tabs, and kept in `errors`. Live parts update at most `rate` times a second.
+    below the tabs, and kept in `errors`. The header and the panels are redrawn by the cluster's
+    LiveStatus (shared with its card, at most 10 times a second); the timeline at most `rate`.
     """
 
     def __init__(self, cluster, window=60.0, rate=10.0):
         self.cluster = cluster
         self.errors = []
         self.running = False
-        self.roster = Roster(cluster)
+        #: the cluster's one Roster and redraw thread, shared with its card
+        self.status = live_status(cluster)
+        self.roster = self.status.roster
         self.closed_at = None
         self._dirty = set()
         self._dirty_lock = threading.Lock()
@@ -78,12 +82,6 @@ class Dashboard:
             [self.header, *([self.bar.widget] if self.bar else []), self.tabs, self.error_box],
             layout=w.Layout(width="100%", max_width="1150px"),
         )
-        self._throttle = Throttle(
-            self._refresh,
-            rate=rate,
-            name="kit-dashboard",
-            on_error=lambda exc: self.show_error(exc, "live update"),
-        )
         self._routes = [(p, frozenset(p.types)) for p in self.panels if p.types]
         types = set(HEADER).union(*(t for _, t in self._routes))
         self._feed_lock = threading.Lock()
@@ -91,7 +89,7 @@ class Dashboard:
         self._listeners = [self._on_event]
         with self._dirty_lock:
             self._dirty.update(self.panels)
-        self._throttle.poke()
+        self.status.watch(self._refresh, on_error=lambda exc: self.show_error(exc, "live update"))
 
     # -- actions --------------------------------------------------------------------------------
     @property
@@ -125,7 +123,7 @@ class Dashboard:
             # an action may have changed the workers: every panel looks again
             with self._dirty_lock:
                 self._dirty.update(self.panels)
-            self._throttle.poke()
+            self.status.poke()
 
     def show_error(self, exc, where):
         """Show an exception (traceback folded) in the error area below the tabs; keep the last
@@ -152,7 +150,7 @@ class Dashboard:
                 panel.after_restart()
         with self._dirty_lock:
             self._dirty.update(self.panels)
-        self._throttle.poke()
+        self.status.poke()
 
     # -- live updates (feed thread -> throttle thread) ------------------------------------------
     def _on_event(self, event):
@@ -173,7 +171,7 @@ class Dashboard:
             with self._dirty_lock:
                 self._dirty.update(dirty)
         if dirty or header:
-            self._throttle.poke()
+            self.status.poke()
 
     def _refresh(self):
         with self._dirty_lock:
@@ -203,7 +201,7 @@ class Dashboard:
         """Stop the live updates (the cluster keeps running)."""
         for fn in self._listeners:
             self.cluster.events.unsubscribe(fn)
-        self._throttle.close()
+        self.status.unwatch(self._refresh)
         self.timeline.close()
         if self.bar is not None:
             self.bar.close()

@@ -5,9 +5,10 @@ throttle.
 import html
 import threading
 import time
-import traceback
 
 import ipywidgets as w
+
+from kit import status_html
 
 
 class Throttle:
@@ -95,24 +96,9 @@ def escape(value) -> str:
     return html.escape(str(value))
 
 
-def message_html(exc: BaseException) -> str:
-    """An exception as one line (its type and first line) with the rest folded away."""
-    first, _, rest = str(exc).partition("\n")
-    head = f"<b>{escape(type(exc).__name__)}</b>: {escape(first)}"
-    return head + (
-        f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>"
-        if rest.strip()
-        else ""
-    )
-
-
 def traceback_html(exc: BaseException, where: str) -> str:
     """An exception as HTML: its message, and the traceback folded in a <details>."""
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (
-        f"<div style='color:#b71c1c'>⚠ {escape(where)}: {message_html(exc)}"
-        f"<details><summary>traceback</summary><pre style='font-size:11px'>{escape(tb)}</pre></details></div>"
-    )
+    return status_html.failure(exc, where=where, mark="⚠", with_traceback=True)
 
 
 class Panel:
@@ -164,12 +150,11 @@ class Panel:
 
     def say(self, text, ok=True):
         """Show `text` (HTML) in the panel's status line, green or red."""
-        colour = "#1b5e20" if ok else "#b71c1c"
-        self.status.value = f"<span style='color:{colour}'>{text}</span>"
+        self.status.value = status_html.say(text, ok)
 
     def fail(self, exc):
         """Show an exception's message in the status line."""
-        self.status.value = f"<div style='color:#b71c1c'>✖ {message_html(exc)}</div>"
+        self.status.value = status_html.failure(exc)
 
     def on_event(self, event) -> bool:
         """Take one event of the panel's `types`; True when the panel needs a refresh."""
