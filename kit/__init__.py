@@ -16,10 +16,12 @@ kernel -> workers -> events -> widgets):
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
   it).
 - the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
-  (remote control), ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers'
-  states as words and HTML, sits below both them and the widgets), ``doctor.py``, the CLI
-  (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users
-  import), ``tasks.py`` and ``errors.py``.
+  (remote control), ``view.py`` (ClusterView: the contract every cluster view keeps, the replay's
+  too), ``worker_states.py`` (the one model of worker state, fed from a view's events),
+  ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers' states in words,
+  and ``status_html.py``, the HTML from ``status_templates/``, sit below both them and the
+  widgets), ``doctor.py``, the CLI (``__main__.py``), the pytest plugin; and, shared by both sides,
+  ``steps.py`` (steps users import), ``tasks.py``, ``errors.py`` and ``kernel.py``.
 
 Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
 tests/test_exports.py enforces it.
