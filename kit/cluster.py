@@ -23,11 +23,12 @@ from kit.processes.procs import record_tail
 from kit.processes.readiness import ReadyWatch
 from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.progress import Progress
+from kit.view import NOT_OWNED, ClusterView
 
 _clusters = weakref.WeakSet()
 
 
-class LocalCluster(Control):
+class LocalCluster(Control, ClusterView):
     """A real Redis-backed Celery cluster: `with kit.LocalCluster(app, workers=2) as cluster: ...`
 
     Workers are forked from a warm fork server (`fork=True`, Linux), which makes them boot in a
@@ -39,7 +40,11 @@ class LocalCluster(Control):
     `pool` and `concurrency` are shortcuts for the two most used. The rest start as
     `kit.processes.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events
     on). `record="run.jsonl"` keeps the run from its boot on (see `record()`).
+
+    A ClusterView (kit/view.py) that starts and owns its workers and allows every action on them.
     """
+
+    starts_workers = True
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class LocalCluster(Control):
         self.redis = None  #: the EmbeddedRedis, if the cluster started one
         self.events = None  #: the EventFeed
         self._broker_watch = None
+        self._saved_conf = {}  #: the app's settings before the cluster pointed it at its broker
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
         self._progress = Progress(self) if progress else None
         _clusters.add(self)
@@ -96,6 +102,8 @@ class LocalCluster(Control):
             self._configure_app()
             shipping.write(self._plan.payload(self.app), self.run_dir)
             self.events = EventFeed(self.broker_url, transport_options=self._options()).start()
+            # first of the feed's subscribers: every widget reads states it already holds
+            self._watch_states()
             self.recording = self.record(record) if record else None
             self._boot([self._spawn() for _ in range(workers)])
             self.state = "running"
@@ -200,6 +208,36 @@ class LocalCluster(Control):
         """True for a worker this cluster started (it may kill it); False for others in its room."""
         return name in self._workers
 
+    def refusal(self, action, worker=None):
+        """None for every action on its own workers; a worker of its room is only its owner's."""
+        self._known_action(action)
+        if action == "shutdown":
+            return "a LocalCluster stops its own workers: cluster.stop_worker(name)"
+        if action in ("stop", "kill") and worker is not None and not self.owns(worker):
+            return NOT_OWNED.format(name=worker, what=action)
+        return None
+
+    def describe(self):
+        """'LocalCluster'."""
+        return "LocalCluster"
+
+    def where(self):
+        """'embedded redis', or 'attached' with the cluster's room or private namespace."""
+        if self.room:
+            return f"room {self.room!r}, attached"
+        if self.embedded:
+            return "embedded redis"
+        return f"private namespace {self.namespace!r}, attached"
+
+    def age(self):
+        """'up 12 s' while running."""
+        return f"up {time.time() - self.started_at:.0f} s" if self.state == "running" else ""
+
+    @property
+    def run_options(self):
+        """The options the workers run with: the kit's defaults, the shortcuts, worker_options."""
+        return options.merged(options.DEFAULTS, self._shortcuts, self.worker_options)
+
     def _check_open(self):
         if self.closed:
             raise ClusterError("this cluster is closed: start a new one with kit.LocalCluster(app)")
@@ -279,7 +317,7 @@ class LocalCluster(Control):
         for part in (self.events, self.redis):
             if part is not None:
                 part.close()
-        namespace.restore(self.app.conf, getattr(self, "_saved_conf", {}))
+        namespace.restore(self.app.conf, self._saved_conf)
         drop_connection_pool(self.app)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 

@@ -17,6 +17,7 @@ SHARED = {
     "kit.events",
     "kit.events.contract",
     "kit.events.telemetry",
+    "kit.kernel",
     "kit.processes",
     "kit.processes.forkserver",
     "kit.processes.namespace",

@@ -4,11 +4,11 @@ import json
 import statistics
 import threading
 import time
-import types
 
 import pytest
 
 from kit.events.feed import EventFeed
+from kit.view import ClusterView
 from kit.widgets.timeline import Timeline
 
 HEART, GOSSIP = (
@@ -32,9 +32,30 @@ def eventually(check, timeout=30.0, every=0.1):
     raise AssertionError(f"not true within {timeout} s: {check.__doc__ or check} ({last!r})")
 
 
+class Offline(ClusterView):
+    """A stand-in cluster whose feed never connects: events are pushed through add()."""
+
+    state = "offline"
+    #: a test closes it by setting this
+    closed = False
+
+    def __init__(self, workers):
+        self.events, self.listed = EventFeed("redis://127.0.0.1:1/0"), workers
+
+    @property
+    def workers(self):
+        return list(self.listed)
+
+    def describe(self):
+        return "offline"
+
+    def close(self):
+        self.closed = True
+
+
 def offline(workers=()):
     """A stand-in cluster whose feed never connects: events are pushed through add()."""
-    return types.SimpleNamespace(events=EventFeed("redis://127.0.0.1:1/0"), workers=list(workers))
+    return Offline(list(workers))
 
 
 def by_series(chunks):
