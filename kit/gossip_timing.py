@@ -87,15 +87,17 @@ def mode_of(gossip):
     return mode
 
 
-def sized(local, size=None, cores=CORES):
-    """The timing for `local` workers on this machine's `cores`, `size` heard in all (default: local)."""
+def sized(local, size=None, cores=None):
+    """The timing for `local` workers on `cores` (this machine's), `size` heard in all (default:
+    local).
+    """
     size = max(size or local, local, 1)
-    reads = max(local, 1) * size / (READS_PER_CORE * cores)
+    reads = max(local, 1) * size / (READS_PER_CORE * (cores or CORES))
     heartbeat = min(CELERY_HEARTBEAT, max(FASTEST_HEARTBEAT, reads))
     return GossipTiming(heartbeat, heartbeat / 2)
 
 
-def timing(gossip, local, size=None, cores=CORES):
+def timing(gossip, local, size=None, cores=None):
     """The timing of mode `gossip` for `local` workers here (`size` heard in all)."""
     if mode_of(gossip) == "celery-default":
         return CELERY_DEFAULT

@@ -76,13 +76,13 @@ class ReadyWatch:
         """(observer, peer) pairs of live workers whose gossip does not hold the peer yet."""
         live = [w for w in self.new + self.peers if w.alive]
         names = {w.name for w in live}
-        missing = []
+        missing = {}
         for new in (w for w in self.new if w.name in names):
-            for other in names - {new.name}:
+            for other in sorted(names - {new.name}):
                 for pair in ((new.name, other), (other, new.name)):
                     if not self._joins.get(pair, (0.0, False))[1]:
-                        missing.append(pair)
-        return missing
+                        missing[pair] = True
+        return list(missing)
 
     def _announced(self, worker):
         heard = self._heard
@@ -124,7 +124,8 @@ class ReadyWatch:
 
     def _unheard_failure(self, unheard, timeout):
         observer, peer = unheard[0]
-        worker = next(w for w in self.new if w.name in (observer, peer))
+        new = {w.name: w for w in self.new}
+        worker = new.get(observer) or new[peer]
         pairs = ", ".join(f"{o} had not heard {p}" for o, p in unheard[:5])
         more = f" (and {len(unheard) - 5} more)" if len(unheard) > 5 else ""
         return worker, (
