@@ -4,7 +4,7 @@ The folders follow the process boundary and, on the kernel side, its subsystems 
 kernel -> workers -> events -> widgets):
 
 - ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module that
-  rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
+  rebuilds the notebook's app), the probes, the remote-control commands, the sized gossip.
 - ``kit/processes/``: the broker, the fork server, the workers and what they start with (the plan,
   worker options, the shipped payload, the namespace), readiness and the guard.
 - ``kit/blueprints/``: a worker's two blueprints read (statically or live), checked (lint, the
