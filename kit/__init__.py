@@ -19,7 +19,8 @@ kernel -> workers -> events -> widgets):
   (remote control), ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers'
   states as words and HTML, sits below both them and the widgets), ``doctor.py``, the CLI
   (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users
-  import), ``tasks.py`` and ``errors.py``.
+  import), ``tasks.py``, ``errors.py`` and ``gossip_timing.py`` (the gossip intervals, when
+  node_lost is due).
 
 Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
 tests/test_exports.py enforces it.
