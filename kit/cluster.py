@@ -188,7 +188,8 @@ class LocalCluster(Control):
         worker, why = failed
         if worker.alive:  # the deadline passed: stop every worker still booting
             message = worker.failure(why)
-            for name in watch.pending:
+            # still booting; or, when only their gossip was too slow, every new worker
+            for name in list(watch.pending) or [w.name for w in workers]:
                 self._drop(name, 10.0)
             raise WorkerBootError(message)
         self._drop(worker.name)
