@@ -83,7 +83,8 @@ def live(name, pid):
 
 def test_a_new_worker_is_ready_only_once_it_and_every_peer_heard_each_other():
     since = time.time()
-    feed = Feed([gossip("w1@h", "w3@h", at=since - 5)])  # about an earlier w3, before a restart
+    # about an earlier w3, before a restart
+    feed = Feed([gossip("w1@h", "w3@h", at=since - 5)])
     w1, w2, w3 = live("w1@h", 1), live("w2@h", 2), live("w3@h", 3)
     watch = ReadyWatch(feed, [w3], peers=[w1, w2], since=since)
     assert sorted(watch.unheard()) == sorted(
@@ -93,11 +94,13 @@ def test_a_new_worker_is_ready_only_once_it_and_every_peer_heard_each_other():
         feed.send(gossip(observer, peer))
     assert watch.unheard() == [("w2@h", "w3@h")], "the peers' pair w1-w2 was checked before"
     feed.send(gossip("w2@h", "w3@h"))
-    feed.send(gossip("w3@h", "w1@h", event="node_lost"))  # w3 heard w1, then lost it
+    # w3 heard w1, then lost it
+    feed.send(gossip("w3@h", "w1@h", event="node_lost"))
     assert watch.unheard() == [("w3@h", "w1@h")]
     feed.send(gossip("w3@h", "w1@h"))
     assert watch.unheard() == []
-    w2.alive = False  # a peer that died meanwhile is not waited for
+    # a peer that died meanwhile is not waited for
+    w2.alive = False
     feed.send(gossip("w3@h", "w2@h", event="node_lost"))
     assert watch.unheard() == []
     watch.close()
@@ -110,7 +113,8 @@ def test_a_replayed_older_report_does_not_undo_a_newer_one():
     for event in [gossip("w1@h", "w2@h", at=t), gossip("w2@h", "w1@h", at=t)]:
         feed.send(event)
     feed.send(gossip("w1@h", "w2@h", event="node_lost", at=t + 1))
-    watch._on_event(gossip("w1@h", "w2@h", at=t))  # the same join again, from the history
+    # the same join again, from the history
+    watch._on_event(gossip("w1@h", "w2@h", at=t))
     assert watch.unheard() == [("w1@h", "w2@h")]
     watch.close()
 
@@ -171,9 +175,11 @@ def test_a_kill_right_after_the_cluster_or_add_worker_returns_is_lost_for_every_
         new = c.add_worker()
         old = c.workers[0]
         t = time.time()
-        c.kill_worker(old)  # the new worker must have heard it
+        # the new worker must have heard it
+        c.kill_worker(old)
         assert set(lost_by_all(c, old, t)) == {c.workers[0], new}
         newer = c.add_worker()
         t = time.time()
-        c.kill_worker(newer)  # every other must have heard the newcomer
+        # every other must have heard the newcomer
+        c.kill_worker(newer)
         assert set(lost_by_all(c, newer, t)) == {new, *c.workers} - {newer}

@@ -100,9 +100,12 @@ def test_it_sets_heart_and_gossip_intervals_and_leaves_celerys_check_alone(worke
 
 
 def test_a_peer_is_lost_by_celerys_rule_only_after_two_of_its_freq(worker):
-    beat(worker, "late@host", age=0.9, freq=0.5)  # within 2 x 0.5 s: alive
-    beat(worker, "silent@host", age=1.1, freq=0.5)  # past it: lost
-    beat(worker, "slow@host", age=3.0, freq=2.0)  # judged by its own freq: alive
+    # within 2 x 0.5 s: alive
+    beat(worker, "late@host", age=0.9, freq=0.5)
+    # past it: lost
+    beat(worker, "silent@host", age=1.1, freq=0.5)
+    # judged by its own freq: alive
+    beat(worker, "slow@host", age=3.0, freq=2.0)
     worker.c.gossip.periodic()
     assert worker.lost == ["silent@host"]
     assert "silent@host" not in worker.c.gossip.state.workers
@@ -113,7 +116,8 @@ def test_a_bigger_cluster_gets_a_longer_heartbeat_announced_at_once(worker, monk
     before = len(worker.sent)
     for i in range(29):
         beat(worker, f"w{i}@host")
-    beat(worker, "laptop@elsewhere")  # heard, but not on this machine
+    # heard, but not on this machine
+    beat(worker, "laptop@elsewhere")
     assert worker.step.sizes() == (31, 30)
     timing = gossip_timing.sized(30, 31, cores=2)
     assert worker.step.timing == timing
