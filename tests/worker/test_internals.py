@@ -109,3 +109,18 @@ def test_celery_before_5_7_drops_events_sent_during_a_flush(dispatcher):
 def test_the_guard_keeps_events_sent_during_a_flush(dispatcher):
     internals.keep_events_sent_during_flush()
     assert _flush_while_a_thread_sends(dispatcher) == ["task-started"]
+
+
+def test_the_gossip_timing_gateway_sets_what_celery_reads(worker):
+    """Heart's step reads `heartbeat_interval` in start(); Gossip.register_timer reads `interval`."""
+    c = worker.consumer
+    gossip = c.blueprint.steps[internals.GOSSIP]
+    saved = (internals.heart_step(c).heartbeat_interval, gossip.interval)
+    try:
+        internals.start_heartbeat_every(c, 0.5)
+        internals.check_gossip_every(gossip, 0.25)
+        assert internals.heart_step(c).heartbeat_interval == 0.5 and gossip.interval == 0.25
+        assert internals.peers_heard(gossip) == []
+        assert internals.beat_every(c, 1.0) is False, "no heartbeat runs before Heart starts"
+    finally:
+        internals.heart_step(c).heartbeat_interval, gossip.interval = saved
