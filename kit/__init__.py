@@ -4,7 +4,7 @@ The folders follow the process boundary and, on the kernel side, its subsystems 
 kernel -> workers -> events -> widgets):
 
 - ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module that
-  rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
+  rebuilds the notebook's app), the probes, the remote-control commands, the sized gossip.
 - ``kit/processes/``: the broker, the fork server, the workers and what they start with (the plan,
   worker options, the shipped payload, the namespace), readiness and the guard.
 - ``kit/blueprints/``: a worker's two blueprints read (statically or live), checked (lint, the
@@ -21,7 +21,8 @@ kernel -> workers -> events -> widgets):
   ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers' states in words,
   and ``status_html.py``, the HTML from ``status_templates/``, sit below both them and the
   widgets), ``doctor.py``, the CLI (``__main__.py``), the pytest plugin; and, shared by both sides,
-  ``steps.py`` (steps users import), ``tasks.py``, ``errors.py`` and ``kernel.py``.
+  ``steps.py`` (steps users import), ``tasks.py``, ``errors.py``, ``kernel.py`` and
+  ``gossip_timing.py`` (the gossip intervals, when node_lost is due).
 
 Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
 tests/test_exports.py enforces it.

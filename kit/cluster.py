@@ -11,7 +11,7 @@ import weakref
 
 from celery import Celery
 
-from kit import display, tasks
+from kit import display, gossip_timing, tasks
 from kit.celery_private import drop_connection_pool
 from kit.control import Control
 from kit.errors import ClusterError, WorkerBootError
@@ -55,7 +55,7 @@ class LocalCluster(Control, ClusterView):
         pool=None,
         concurrency=None,
         worker_options=None,
-        gossip="fast",
+        gossip="sized",
         probes=True,
         timeout=60.0,
         port=None,
@@ -67,10 +67,10 @@ class LocalCluster(Control, ClusterView):
         guard.refuse_inside_worker()
         if room is not None:
             namespace.check_room(room)
-        if gossip not in ("fast", "celery-default"):
-            raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
-        self.gossip = gossip
+        #: 'sized' or 'celery-default' (kit.gossip_timing; 'fast' is the former name of 'sized')
+        self.gossip = gossip_timing.mode_of(gossip)
+        self._gossip_workers = workers
         self.probes = probes
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
@@ -105,7 +105,8 @@ class LocalCluster(Control, ClusterView):
             # first of the feed's subscribers: every widget reads states it already holds
             self._watch_states()
             self.recording = self.record(record) if record else None
-            self._boot([self._spawn() for _ in range(workers)])
+            since = time.time()
+            self._boot([self._spawn() for _ in range(workers)], since=since)
             self.state = "running"
         except BaseException:
             self.close()
@@ -169,7 +170,12 @@ class LocalCluster(Control, ClusterView):
         """The Plan for `worker_options` over the cluster's shortcuts and the kit's defaults."""
         base = (options.DEFAULTS, self._shortcuts)
         return plan.make(
-            self.app, worker_options, base=base, probes=self.probes, gossip=self.gossip
+            self.app,
+            worker_options,
+            base=base,
+            probes=self.probes,
+            gossip=self.gossip,
+            workers=self._gossip_workers,
         )
 
     @property
@@ -177,17 +183,22 @@ class LocalCluster(Control, ClusterView):
         """The worker options the workers run with, as given to LocalCluster or restart()."""
         return dict(self._plan.worker_options)
 
-    def _boot(self, workers, timeout=None):
-        """Wait until each worker said it is ready; on failure stop it, raise WorkerBootError."""
+    def _boot(self, workers, timeout=None, since=0.0):
+        """Wait until each worker said it is ready and every worker's gossip heard every other
+        (`since`: when they were started); on failure stop them, raise WorkerBootError.
+        """
         progress = self._progress and self._progress.update
-        with ReadyWatch(self.events, workers) as watch:
+        peers = [w for w in self._workers.values() if w not in workers]
+        gossip = self._plan.gossip_reports
+        with ReadyWatch(self.events, workers, peers, since=since, gossip=gossip) as watch:
             failed = watch.wait(timeout or self.timeout, self.ping, progress)
         if failed is None:
             return
         worker, why = failed
         if worker.alive:  # the deadline passed: stop every worker still booting
             message = worker.failure(why)
-            for name in watch.pending:
+            # still booting; or, when only their gossip was too slow, every new worker
+            for name in list(watch.pending) or [w.name for w in workers]:
                 self._drop(name, 10.0)
             raise WorkerBootError(message)
         self._drop(worker.name)
@@ -203,6 +214,26 @@ class LocalCluster(Control, ClusterView):
     def workers(self):
         """Names of the worker processes that are alive."""
         return [name for name, w in list(self._workers.items()) if w.alive]
+
+    @property
+    def gossip_timing(self):
+        """The intervals the workers' gossip runs with: a `kit.gossip_timing.GossipTiming`.
+
+        `heartbeat_interval` is the longest `freq` the cluster's workers advertise in their latest
+        heartbeats (as planned for their number until one is heard), `check_interval` how often
+        Celery's `Gossip.periodic` looks for lost peers; `node_lost_window()` gives the seconds
+        from a SIGKILL to the survivors' node_lost by Celery's rule: `(F, 2F + I)`.
+        """
+        latest = {}
+        own = set(self._workers)
+        for event in reversed(list(self.events.history)):
+            name = event.get("hostname")
+            if event.get("type") == "worker-heartbeat" and name in own and name not in latest:
+                latest[name] = event.get("freq")
+        freqs = [float(f) for f in latest.values() if isinstance(f, (int, float))]
+        if not freqs:
+            return gossip_timing.timing(self.gossip, max(1, len(self.workers)))
+        return gossip_timing.with_heartbeat(self.gossip, max(freqs))
 
     def owns(self, name):
         """True for a worker this cluster started (it may kill it); False for others in its room."""
@@ -252,8 +283,9 @@ class LocalCluster(Control, ClusterView):
     def add_worker(self, name=None):
         """Start one more worker (peers see gossip node_join) and return its name."""
         self._check_open()
+        since = time.time()
         w = self._spawn(name)
-        self._boot([w])
+        self._boot([w], since=since)
         return w.name
 
     def stop_worker(self, name, timeout=30.0):
@@ -276,6 +308,7 @@ class LocalCluster(Control, ClusterView):
         and WorkerBootError says what went wrong.
         """
         self._check_open()
+        self._gossip_workers = max(1, len(self._workers))
         new = self._make_plan(
             self._plan.worker_options if worker_options is None else worker_options
         )
@@ -285,7 +318,8 @@ class LocalCluster(Control, ClusterView):
         for name in list(self._workers):
             self._drop(name, 10.0)
             try:
-                self._boot([self._spawn(name)], timeout)
+                since = time.time()
+                self._boot([self._spawn(name)], timeout, since=since)
             except WorkerBootError:
                 self._roll_back(name, *previous)
                 raise
@@ -294,7 +328,8 @@ class LocalCluster(Control, ClusterView):
         """Start `name` again with the previous plan and the exact payload bytes it ran with."""
         shipping.write_bytes(payload, self.run_dir)
         self._plan = previous
-        self._boot([self._spawn(name)])
+        since = time.time()
+        self._boot([self._spawn(name)], since=since)
 
     def logs(self, name, lines=None):
         """The worker's log (stdout, stderr); worker_options={'loglevel': 'debug'} logs boot."""

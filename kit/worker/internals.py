@@ -45,8 +45,6 @@ INTERNALS = (
     Internal("consumer", "blueprint.steps", "finds the Heart step by name"),
     Internal("consumer", "controller.blueprint.order", "lists the worker blueprint's steps live"),
     Internal("consumer", "blueprint.order", "lists the consumer blueprint's steps live"),
-    Internal("heart", "heartbeat_interval", "set by FastGossip before Heart starts"),
-    Internal("gossip", "interval", "set by FastGossip: seconds between checks for lost peers"),
     Internal(
         "gossip", "event_handlers", "wraps the 'worker.elect' and 'worker.elect.ack' handlers"
     ),
@@ -59,25 +57,9 @@ INTERNALS = (
     Internal("gossip", "consensus_replies", "tells when Celery decided an election"),
     Internal("gossip", "clock.sort_heap", "the leader Celery picks, to report it"),
     Internal("gossip", "full_hostname", "whether this worker won"),
-    Internal("gossip", "periodic", "replaced by FastGossip's check for lost peers"),
-    Internal("gossip", "on_message", "wrapped by FastGossip: notes its own heartbeats coming back"),
-    Internal("gossip", "register_timer", "FastGossip re-arms the check after a resize"),
-    Internal("gossip", "on_node_lost", "FastGossip reports a lost peer"),
-    Internal("gossip", "state.workers", "FastGossip counts and drops peers"),
-    Internal("peer", "heartbeats", "FastGossip: when a peer last sent a heartbeat"),
-    Internal("peer", "freq", "FastGossip: the heartbeat interval a peer advertises"),
-    Internal("consumer", "heart", "FastGossip reaches the heartbeat sender"),
-    Internal("heartbeat", "interval", "FastGossip sets the freq each heartbeat advertises"),
-    Internal("heartbeat", "tref", "FastGossip re-arms the heartbeat timer"),
-    Internal("heartbeat", "timer", "FastGossip re-arms the heartbeat timer"),
-    Internal("heartbeat", "_send", "FastGossip sends a heartbeat at once after a resize"),
     Internal(
         "celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"
     ),
-    Internal(
-        "celery.worker.state:SOFTWARE_INFO", "", "FastGossip adds kit_machine to every heartbeat"
-    ),
-    Internal("peer", "pid", "FastGossip: a peer on this machine whose process exited is lost"),
     Internal(
         "celery.events.dispatcher:EventDispatcher",
         "flush",
@@ -100,16 +82,6 @@ def wrap_finalize_steps(wrap):
         wrapped = wrap(original)
         wrapped._kit = True
         bootsteps.Blueprint._finalize_steps = wrapped
-
-
-def advertise(field, value):
-    """Send ``field=value`` with every worker-online, heartbeat and offline event of this process.
-
-    Celery's Heart sends ``**SOFTWARE_INFO`` with each.
-    """
-    from celery.worker import state
-
-    state.SOFTWARE_INFO[field] = value
 
 
 def use_entry_class(worker_timer, cls):
@@ -245,3 +217,58 @@ def missing(worker):
                 "Update kit/worker/internals.py for this Celery release."
             )
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Gossip timing (kit/worker/sized_gossip.py): the only private parts of Celery's Heart and Gossip
+# it touches, checked on Celery 5.5.3, 5.6.2 and 5.7.0. It sets intervals; Celery's own
+# Gossip.periodic, on_node_lost and State expiry decide who is lost.
+# ---------------------------------------------------------------------------------------------
+
+GOSSIP_TIMING = (
+    Internal("heart", "heartbeat_interval", "the heartbeat interval Heart starts with"),
+    Internal("gossip", "interval", "seconds between two runs of Celery's Gossip.periodic"),
+    Internal("gossip", "register_timer", "re-arms Gossip.periodic at a new interval"),
+    Internal("gossip", "on", "node_join/leave/lost callbacks: the gossip re-sizes its intervals"),
+    Internal("gossip", "state.workers", "the peers heard, counted to size the intervals"),
+    Internal("consumer", "heart", "the running heartbeat sender"),
+    Internal("heartbeat", "interval", "the freq each heartbeat advertises"),
+    Internal("heartbeat", "tref", "the heartbeat timer entry, re-armed at a new interval"),
+    Internal("heartbeat", "timer", "the timer the heartbeat runs on"),
+    Internal("heartbeat", "_send", "a heartbeat sent at once, announcing a new freq"),
+)
+INTERNALS = INTERNALS + GOSSIP_TIMING
+
+
+def start_heartbeat_every(c, seconds):
+    """Make Celery's Heart step start its heartbeats every `seconds` (advertised as `freq`)."""
+    heart_step(c).heartbeat_interval = seconds
+
+
+def check_gossip_every(gossip, seconds, rearm=False):
+    """Run Celery's ``Gossip.periodic`` every `seconds`; `rearm` when its timer already runs."""
+    gossip.interval = seconds
+    if rearm:
+        gossip.register_timer()
+
+
+def peers_heard(gossip):
+    """The hostnames of the peers Celery's gossip state holds now (itself not among them)."""
+    return [w.hostname for w in list(gossip.state.workers.values())]
+
+
+def beat_every(c, seconds):
+    """Send a heartbeat now that advertises ``freq=seconds``, then one every `seconds`.
+
+    Peers judge a worker by the `freq` of its last heartbeat, so a longer interval is announced
+    before the first longer gap. False when Heart is not running (it is off, or restarting).
+    """
+    start_heartbeat_every(c, seconds)
+    heart = c.heart
+    if heart is None or heart.tref is None:
+        return False
+    heart.timer.cancel(heart.tref)
+    heart.interval = float(seconds)
+    heart._send("worker-heartbeat")
+    heart.tref = heart.timer.call_repeatedly(heart.interval, heart._send, ("worker-heartbeat",))
+    return True

@@ -151,26 +151,6 @@ def test_wrap_finalize_steps_wraps_celerys_once(monkeypatch):
     assert seen == ["probe"]
 
 
-def test_advertise_adds_a_field_to_every_heartbeat(monkeypatch):
-    from celery.worker import state
-    from celery.worker.heartbeat import Heart
-
-    # removed again after the test
-    monkeypatch.setitem(state.SOFTWARE_INFO, "kit_probe", None)
-    internals.advertise("kit_probe", "yes")
-    sent = []
-    eventer = SimpleNamespace(
-        enabled=True,
-        on_enabled=set(),
-        on_disabled=set(),
-        send=lambda type, **fields: sent.append((type, fields.get("kit_probe"))),
-    )
-    heart = Heart(Timer(), eventer)
-    heart.start()
-    heart.stop()
-    assert sent == [("worker-online", "yes"), ("worker-offline", "yes")]
-
-
 def test_timer_entries_are_of_the_kits_class_and_tell_callback_and_cancellation():
     class Mine(internals.Entry):
         __slots__ = ()
@@ -237,3 +217,18 @@ def test_wrapped_election_handlers_get_celerys_and_receive_its_messages(worker, 
     for key, eid in (("worker.elect", "e1"), ("worker.elect.ack", "e2")):
         gossip.on_message(None, SimpleNamespace(delivery_info={"routing_key": key}, payload={"id": eid}))
     assert heard == [("request", "e1"), ("ack", "e2")]
+
+
+def test_the_gossip_timing_gateway_sets_what_celery_reads(worker):
+    """Heart's step reads `heartbeat_interval` in start(); Gossip.register_timer reads `interval`."""
+    c = worker.consumer
+    gossip = c.blueprint.steps[internals.GOSSIP]
+    saved = (internals.heart_step(c).heartbeat_interval, gossip.interval)
+    try:
+        internals.start_heartbeat_every(c, 0.5)
+        internals.check_gossip_every(gossip, 0.25)
+        assert internals.heart_step(c).heartbeat_interval == 0.5 and gossip.interval == 0.25
+        assert internals.peers_heard(gossip) == []
+        assert internals.beat_every(c, 1.0) is False, "no heartbeat runs before Heart starts"
+    finally:
+        internals.heart_step(c).heartbeat_interval, gossip.interval = saved
