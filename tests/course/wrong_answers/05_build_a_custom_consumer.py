@@ -29,5 +29,19 @@ class SafeConsumerStep(MyConsumerStep):
 ''',
             "on_decode_error",
         ),
+        (
+            "requeues the poison message instead of rejecting it",
+            '''
+class SafeConsumerStep(MyConsumerStep):
+    def get_consumers(self, channel):
+        return [Consumer(channel, queues=[my_queue], callbacks=[self.handle_message],
+                         accept=['json'], on_decode_error=self.on_decode_error)]
+
+    def on_decode_error(self, message, exc):
+        emit("poison", reason=str(exc))
+        message.requeue()
+''',
+            "reject",
+        ),
     ],
 }
