@@ -18,22 +18,22 @@ WRONG = {
     2: [
         (
             "requires Tasks only, trusting the order seen once for Gossip",
-            '''
+            """
 class AfterTasks(bootsteps.StartStopStep):
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
 app.steps["consumer"].add(AfterTasks)
-''',
+""",
             "['Gossip']",
         ),
         (
             "requires Heart instead of Gossip",
-            '''
+            """
 class AfterTasks(bootsteps.StartStopStep):
     requires = {"celery.worker.consumer.tasks:Tasks", "celery.worker.consumer.heart:Heart"}
 
 app.steps["consumer"].add(AfterTasks)
-''',
+""",
             "['Gossip']",
         ),
         (

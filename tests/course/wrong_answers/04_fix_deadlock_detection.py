@@ -1,6 +1,6 @@
 """Wrong answers to notebook 04's exercise (fix the guide's DeadlockDetection), each one a learner gives."""
 
-HEAD = '''
+HEAD = """
 class MyDeadlockDetection(bootsteps.StartStopStep):
     requires = {'celery.worker.components:Timer'}
     def start(self, worker):
@@ -8,19 +8,19 @@ class MyDeadlockDetection(bootsteps.StartStopStep):
     def stop(self, worker):
         if self.tref:
             self.tref.cancel()
-'''
-INIT = '''
+"""
+INIT = """
     def __init__(self, worker, deadlock_timeout=3600, **kwargs):
         super().__init__(worker, **kwargs)
         self.timeout, self.tref = deadlock_timeout, None
-'''
-DETECT = '''
+"""
+DETECT = """
     def detect(self, worker):
         from time import time
         for req in list(state.active_requests):
             if req.time_start and time() - req.time_start > self.timeout:
                 emit("my-deadlock", task_id=req.id, runtime=time() - req.time_start, timeout=self.timeout)
-'''
+"""
 
 WRONG = {
     1: [
@@ -32,10 +32,10 @@ WRONG = {
         (
             "fixes detect but keeps the guide's __init__ (no **kwargs): the worker cannot boot",
             HEAD
-            + '''
+            + """
     def __init__(self, worker, deadlock_timeout=3600):
         self.timeout, self.tref = deadlock_timeout, None
-'''
+"""
             + DETECT,
             "**kwargs",
         ),
@@ -48,12 +48,12 @@ WRONG = {
             "reports every running request, without comparing it with the timeout",
             HEAD
             + INIT
-            + '''
+            + """
     def detect(self, worker):
         from time import time
         for req in list(state.active_requests):
             emit("my-deadlock", task_id=req.id, runtime=time() - req.time_start, timeout=self.timeout)
-''',
+""",
             "longer than self.timeout",
         ),
     ],
