@@ -7,6 +7,7 @@ import time
 from celery import bootsteps, signals
 from kombu import Consumer, Exchange, Queue
 
+import kit
 from kit.events.telemetry import emit
 
 
@@ -130,3 +131,52 @@ class Rejects(Reports):
     def on_decode_error(self, message, exc):
         super().on_decode_error(message, exc)
         message.reject()
+
+
+class WhichTimer(bootsteps.StartStopStep):
+    """A consumer step: is the consumer's timer the worker's (notebook 03)?"""
+
+    requires = {"celery.worker.consumer.connection:Connection"}
+
+    def start(self, c):
+        cls = type(c.timer)
+        emit(
+            "claim-timer",
+            cls=f"{cls.__module__}.{cls.__name__}",
+            same=c.timer is c.controller.timer,
+        )
+
+
+class Priorities(bootsteps.StartStopStep):
+    """Two entries due at the same moment, priority 9 scheduled first (notebook 03)."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        from datetime import datetime, timedelta, timezone
+
+        soon = datetime.now(timezone.utc) + timedelta(seconds=0.5)
+        self.trefs = [
+            worker.timer.call_at(soon, emit, ("claim-priority",), {"priority": p}, priority=p)
+            for p in (9, 0)
+        ]
+
+    def stop(self, worker):
+        for tref in self.trefs:
+            tref.cancel()
+
+
+class GuideDeadlockDetection(bootsteps.StartStopStep):
+    """The guide's `__init__`, without **kwargs (notebook 04)."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, deadlock_timeout=3600):
+        self.timeout = deadlock_timeout
+
+
+class FastDeadlockDetection(kit.steps.DeadlockDetection):
+    """The kit's fixed step, checking every 0.25 s for tasks over 1 s (notebook 04)."""
+
+    timeout = 1
+    interval = 0.25

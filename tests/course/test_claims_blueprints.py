@@ -48,9 +48,9 @@ def kit_events(cluster, type_, since=0.0, **match):
 def cluster(redis_server):
     """Two workers with the claim steps, logging at debug level."""
     app = Celery("claims")
-    for step in (steps.SeesCreated, steps.PlainStartStop):
+    for step in (steps.SeesCreated, steps.PlainStartStop, steps.Priorities):
         app.steps["worker"].add(step)
-    for step in (steps.DispatcherAtCreate, steps.Hello):
+    for step in (steps.DispatcherAtCreate, steps.Hello, steps.WhichTimer):
         app.steps["consumer"].add(step)
     with kit.LocalCluster(
         app, workers=2, progress=False, worker_options={"loglevel": "debug"}
@@ -260,6 +260,45 @@ def test_broker_restart_stops_and_starts_the_consumer_blueprint(redis_server):
         assert not worker_ticks
     else:
         assert worker_ticks
+
+
+def test_one_timer_fired_by_the_event_loop_shared_by_both_blueprints(cluster):
+    event = cluster.events.wait_for("kit-claim-timer", hostname=cluster.workers[0], timeout=10)
+    assert (event["cls"], event["same"]) == ("kombu.asynchronous.timer.Timer", True)
+
+
+def test_entries_due_together_fire_by_priority_lowest_first(cluster):
+    w1 = cluster.workers[0]
+    cluster.events.wait_for("kit-claim-priority", hostname=w1, priority=9, timeout=10)
+    fired = [e["priority"] for e in kit_events(cluster, "kit-claim-priority", hostname=w1)]
+    assert fired == [0, 9]
+
+
+# -- notebook 04 ---------------------------------------------------------------------------------
+def test_the_guides_init_without_kwargs_stops_the_boot(redis_server):
+    from celery.worker import WorkController, state
+
+    assert not hasattr(WorkController, "active_requests")
+    assert list(state.active_requests) == []
+    app = Celery("claims-guide")
+    app.steps["worker"].add(steps.GuideDeadlockDetection)
+    with pytest.raises(kit.WorkerBootError, match="unexpected keyword argument 'pool_cls'"):
+        kit.LocalCluster(app, workers=1, progress=False)
+
+
+def test_the_deadlock_check_never_runs_while_a_solo_task_does(redis_server):
+    app = Celery("claims-deadlock")
+    app.steps["worker"].add(steps.FastDeadlockDetection)
+    with kit.LocalCluster(app, workers=1, progress=False) as cluster:
+        stuck = app.send_task("kit.sleep", (2.5,))
+        cluster.events.wait_for("kit-deadlock", task_id=stuck.id, timeout=20)
+        stuck.get(timeout=20)
+        cluster.restart(worker_options={"pool": "solo"})
+        stuck = app.send_task("kit.sleep", (2.5,))
+        stuck.get(timeout=20)
+        # once the task is over, the next check finds nothing to report
+        time.sleep(1.0)
+        assert not kit_events(cluster, "kit-deadlock", task_id=stuck.id)
 
 
 # -- notebook 05 ---------------------------------------------------------------------------------
