@@ -274,6 +274,18 @@ def test_entries_due_together_fire_by_priority_lowest_first(cluster):
     assert fired == [0, 9]
 
 
+def test_a_datetime_eta_is_converted_to_the_timers_clock_on_each_call():
+    """Why notebook 03 gives `call_at` a float: two calls with one datetime get different etas."""
+    from datetime import datetime, timezone
+
+    from kombu.asynchronous import timer
+
+    monotonic = iter([100.0, 100.000004])
+    when = datetime.now(timezone.utc)
+    first, second = (timer.to_timestamp(when, time=lambda: next(monotonic)) for _ in range(2))
+    assert first != second
+
+
 # -- notebook 04 ---------------------------------------------------------------------------------
 def test_the_guides_init_without_kwargs_stops_the_boot(redis_server):
     from celery.worker import WorkController, state
