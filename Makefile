@@ -18,7 +18,9 @@ OLD_VENV   := .venv-celery-$(OLD_CELERY)
 OLD_PY     := $(OLD_VENV)/bin/python
 CORE_TESTS := tests/test_cluster.py tests/blueprints/test_graph.py tests/blueprints/test_snapshot.py \
               tests/events/test_telemetry.py tests/worker/test_probes.py tests/events/test_feed.py \
-              tests/worker/test_internals.py
+              tests/worker/test_internals.py tests/test_celery_private.py tests/worker/test_sized_gossip.py \
+              tests/test_gossip_timing.py tests/processes/test_readiness.py \
+              tests/course/test_claims_blueprints.py
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)

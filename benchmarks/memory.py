@@ -1,13 +1,13 @@
 """Benchmark: the EventFeed's memory under a 100,000-event flood, and the kernel's responsiveness meanwhile.
 
 1. Bounded memory: an offline EventFeed (its receiver thread never started) gets 100,000 synthetic
-   events (shaped like real `kit-timer` / `kit-lifecycle` / task events) through `feed._dispatch`,
+   events (shaped like real `kit-timer` / `kit-lifecycle` / task events) through `feed.add`,
    with tracemalloc measuring the memory the feed holds after `maxlen` events (ring just full) and at
    checkpoints up to 100,000. Figures: bytes per kept event and the growth after the ring is full
    (ratio = memory at 100,000 / memory at maxlen; bounded means ~1).
 2. Round trip: a `LocalCluster` (embedded Redis, the real feed, no workers) with `kit.Dashboard`
    subscribed (falls back to `Timeline` if the dashboard can't be built), 100,000 events pushed
-   through `cluster.events._dispatch` from another thread, as the receiver thread would. Meanwhile a
+   through `cluster.events.add` from another thread, as the receiver thread would. Meanwhile a
    "client" thread asks the main thread (as a kernel's shell channel does) to run a trivial function
    every 20 ms; the round trip is request -> function done. Idle round trip first, as the anchor.
 """
@@ -92,7 +92,7 @@ def bounded_memory(n=FLOOD, maxlen=None):
         at = {}
         now = time.time()
         for i in range(1, n + 1):
-            feed._dispatch(synthetic(i, now))
+            feed.add(synthetic(i, now))
             if i in checkpoints:
                 at[i] = tracemalloc.get_traced_memory()[0] - base
         peak = tracemalloc.get_traced_memory()[1] - base
@@ -162,7 +162,7 @@ def round_trip(n=FLOOD, period=0.02):
             t0 = time.perf_counter()
             now = time.time()
             for i in range(n):
-                cluster.events._dispatch(synthetic(i, now))
+                cluster.events.add(synthetic(i, now))
             flood_time["s"] = time.perf_counter() - t0
             flood_done.set()
 

@@ -2,7 +2,8 @@
 
 For each N, in a fresh process (the first cluster of a kernel, fork server included): seconds until
 the constructor returns, and when the last worker announced itself with Celery's `worker-online`
-(same clock): the gap between the two is what readiness costs beyond the workers' own boot.
+(same clock): the gap between the two is what readiness costs beyond the workers' own boot; it
+includes waiting until every worker's gossip has heard every other (up to one heartbeat interval).
 Targets (issue 11): N=30 ready within 8 s on this 2-core machine; N=60 ready at all (`--big`).
 Run: `python benchmarks/ready_time.py [--big]`.
 """
@@ -25,7 +26,7 @@ TARGET_30 = 8.0
 TIMEOUT = 300.0
 
 
-def measure(n, gossip="fast", timeout=TIMEOUT):
+def measure(n, gossip="sized", timeout=TIMEOUT):
     """{n, ready_s, last_online_s} for one cluster of n workers started in this process (error on failure)."""
     from celery import Celery
 

@@ -4,7 +4,7 @@ The folders follow the process boundary and, on the kernel side, its subsystems 
 kernel -> workers -> events -> widgets):
 
 - ``kit/worker/``: runs only inside a ``celery worker`` process: ``app.py`` (the ``-A`` module that
-  rebuilds the notebook's app), the probes, the remote-control commands, fast gossip.
+  rebuilds the notebook's app), the probes, the remote-control commands, the sized gossip.
 - ``kit/processes/``: the broker, the fork server, the workers and what they start with (the plan,
   worker options, the shipped payload, the namespace), readiness and the guard.
 - ``kit/blueprints/``: a worker's two blueprints read (statically or live), checked (lint, the
@@ -16,17 +16,21 @@ kernel -> workers -> events -> widgets):
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
   it).
 - the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
-  (remote control), ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers'
-  states as words and HTML, sits below both them and the widgets), ``doctor.py``, the CLI
-  (``__main__.py``), the pytest plugin; and, shared by both sides, ``steps.py`` (steps users
-  import), ``tasks.py`` and ``errors.py``.
+  (remote control), ``view.py`` (ClusterView: the contract every cluster view keeps, the replay's
+  too), ``worker_states.py`` (the one model of worker state, fed from a view's events),
+  ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers' states in words,
+  and ``status_html.py``, the HTML from ``status_templates/``, sit below both them and the
+  widgets), ``doctor.py``, the CLI (``__main__.py``), the pytest plugin; and, shared by both sides,
+  ``steps.py`` (steps users import), ``tasks.py``, ``errors.py``, ``kernel.py`` and
+  ``gossip_timing.py`` (the gossip intervals, when node_lost is due).
 
 Names load lazily, so worker processes never import the notebook side (graphviz, ipywidgets);
 tests/test_exports.py enforces it.
 """
 
 import importlib
-import sys
+
+from kit import kernel
 
 __version__ = "0.1.0"
 
@@ -70,14 +74,6 @@ __all__ = sorted([*_EXPORTS, "steps"])
 _CLUSTER_SHAPED = {"LocalCluster"}
 
 
-def _in_kernel():
-    """True in a Jupyter kernel (checked without importing IPython in a plain script)."""
-    if "ipykernel" not in sys.modules:
-        return False
-    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
-    return shell is not None and hasattr(shell, "kernel")
-
-
 def __getattr__(name):
     if name in _CLUSTER_SHAPED:
         importlib.import_module("kit.processes.workers").prestart()
@@ -95,5 +91,6 @@ def __dir__():
     return __all__
 
 
-if _in_kernel():  # every notebook starts a cluster: let the fork server import Celery meanwhile
+# every notebook starts a cluster: let the fork server import Celery meanwhile
+if kernel.in_kernel():
     importlib.import_module("kit.processes.workers").prestart()

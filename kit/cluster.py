@@ -11,7 +11,8 @@ import weakref
 
 from celery import Celery
 
-from kit import display, tasks
+from kit import display, gossip_timing, tasks
+from kit.celery_private import drop_connection_pool
 from kit.control import Control
 from kit.errors import ClusterError, WorkerBootError
 from kit.events.feed import EventFeed
@@ -22,11 +23,12 @@ from kit.processes.procs import record_tail
 from kit.processes.readiness import ReadyWatch
 from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.progress import Progress
+from kit.view import NOT_OWNED, ClusterView
 
 _clusters = weakref.WeakSet()
 
 
-class LocalCluster(Control):
+class LocalCluster(Control, ClusterView):
     """A real Redis-backed Celery cluster: `with kit.LocalCluster(app, workers=2) as cluster: ...`
 
     Workers are forked from a warm fork server (`fork=True`, Linux), which makes them boot in a
@@ -38,7 +40,11 @@ class LocalCluster(Control):
     `pool` and `concurrency` are shortcuts for the two most used. The rest start as
     `kit.processes.options.DEFAULTS` says (threads pool, 2 threads, info log, no mingle, task events
     on). `record="run.jsonl"` keeps the run from its boot on (see `record()`).
+
+    A ClusterView (kit/view.py) that starts and owns its workers and allows every action on them.
     """
+
+    starts_workers = True
 
     def __init__(
         self,
@@ -49,7 +55,7 @@ class LocalCluster(Control):
         pool=None,
         concurrency=None,
         worker_options=None,
-        gossip="fast",
+        gossip="sized",
         probes=True,
         timeout=60.0,
         port=None,
@@ -61,10 +67,10 @@ class LocalCluster(Control):
         guard.refuse_inside_worker()
         if room is not None:
             namespace.check_room(room)
-        if gossip not in ("fast", "celery-default"):
-            raise ValueError(f"gossip={gossip!r}: choose 'fast' or 'celery-default'")
         self.app = app if app is not None else Celery("kit")
-        self.gossip = gossip
+        #: 'sized' or 'celery-default' (kit.gossip_timing; 'fast' is the former name of 'sized')
+        self.gossip = gossip_timing.mode_of(gossip)
+        self._gossip_workers = workers
         self.probes = probes
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
@@ -86,6 +92,7 @@ class LocalCluster(Control):
         self.redis = None  #: the EmbeddedRedis, if the cluster started one
         self.events = None  #: the EventFeed
         self._broker_watch = None
+        self._saved_conf = {}  #: the app's settings before the cluster pointed it at its broker
         self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
         self._progress = Progress(self) if progress else None
         _clusters.add(self)
@@ -95,8 +102,11 @@ class LocalCluster(Control):
             self._configure_app()
             shipping.write(self._plan.payload(self.app), self.run_dir)
             self.events = EventFeed(self.broker_url, transport_options=self._options()).start()
+            # first of the feed's subscribers: every widget reads states it already holds
+            self._watch_states()
             self.recording = self.record(record) if record else None
-            self._boot([self._spawn() for _ in range(workers)])
+            since = time.time()
+            self._boot([self._spawn() for _ in range(workers)], since=since)
             self.state = "running"
         except BaseException:
             self.close()
@@ -141,7 +151,7 @@ class LocalCluster(Control):
     def _configure_app(self):
         queue = f"kit.{self.tag}" if self.room is not None else None  # in a room: to our workers
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
-        self.app._pool = None  # drop connections to a previous broker
+        drop_connection_pool(self.app)
         tasks.register(self.app)
 
     # -- workers --------------------------------------------------------------------------------
@@ -160,7 +170,12 @@ class LocalCluster(Control):
         """The Plan for `worker_options` over the cluster's shortcuts and the kit's defaults."""
         base = (options.DEFAULTS, self._shortcuts)
         return plan.make(
-            self.app, worker_options, base=base, probes=self.probes, gossip=self.gossip
+            self.app,
+            worker_options,
+            base=base,
+            probes=self.probes,
+            gossip=self.gossip,
+            workers=self._gossip_workers,
         )
 
     @property
@@ -168,20 +183,25 @@ class LocalCluster(Control):
         """The worker options the workers run with, as given to LocalCluster or restart()."""
         return dict(self._plan.worker_options)
 
-    def _boot(self, workers, timeout=None):
-        """Wait until each worker said it is ready; on failure stop it, raise WorkerBootError."""
+    def _boot(self, workers, timeout=None, since=0.0):
+        """Wait until each worker said it is ready and every worker's gossip heard every other
+        (`since`: when they were started); on failure stop them, raise WorkerBootError.
+        """
         progress = self._progress and self._progress.update
-        with ReadyWatch(self.events, workers) as watch:
+        peers = [w for w in self._workers.values() if w not in workers]
+        gossip = self._plan.gossip_reports
+        with ReadyWatch(self.events, workers, peers, since=since, gossip=gossip) as watch:
             failed = watch.wait(timeout or self.timeout, self.ping, progress)
         if failed is None:
             return
         worker, why = failed
         if worker.alive:  # the deadline passed or a step is stuck: stop every worker still booting
             message = worker.failure(why)
-            for name in watch.pending:
-                # a worker stuck in a step's start would not stop on SIGTERM: SIGKILL it
+            # still booting; or, when only their gossip was too slow, every new worker;
+            # a worker stuck in a step's start would not stop on SIGTERM: SIGKILL it
+            for name in list(watch.pending) or [w.name for w in workers]:
                 self._drop(name, None if name in watch.stuck else 10.0)
-            raise WorkerBootError(message)
+            raise WorkerBootError(message, stuck=watch.stuck.get(worker.name))
         self._drop(worker.name)
         raise WorkerBootError(worker.failure(why))
 
@@ -196,9 +216,59 @@ class LocalCluster(Control):
         """Names of the worker processes that are alive."""
         return [name for name, w in list(self._workers.items()) if w.alive]
 
+    @property
+    def gossip_timing(self):
+        """The intervals the workers' gossip runs with: a `kit.gossip_timing.GossipTiming`.
+
+        `heartbeat_interval` is the longest `freq` the cluster's workers advertise in their latest
+        heartbeats (as planned for their number until one is heard), `check_interval` how often
+        Celery's `Gossip.periodic` looks for lost peers; `node_lost_window()` gives the seconds
+        from a SIGKILL to the survivors' node_lost by Celery's rule: `(F, 2F + I)`.
+        """
+        latest = {}
+        own = set(self._workers)
+        for event in reversed(list(self.events.history)):
+            name = event.get("hostname")
+            if event.get("type") == "worker-heartbeat" and name in own and name not in latest:
+                latest[name] = event.get("freq")
+        freqs = [float(f) for f in latest.values() if isinstance(f, (int, float))]
+        if not freqs:
+            return gossip_timing.timing(self.gossip, max(1, len(self.workers)))
+        return gossip_timing.with_heartbeat(self.gossip, max(freqs))
+
     def owns(self, name):
         """True for a worker this cluster started (it may kill it); False for others in its room."""
         return name in self._workers
+
+    def refusal(self, action, worker=None):
+        """None for every action on its own workers; a worker of its room is only its owner's."""
+        self._known_action(action)
+        if action == "shutdown":
+            return "a LocalCluster stops its own workers: cluster.stop_worker(name)"
+        if action in ("stop", "kill") and worker is not None and not self.owns(worker):
+            return NOT_OWNED.format(name=worker, what=action)
+        return None
+
+    def describe(self):
+        """'LocalCluster'."""
+        return "LocalCluster"
+
+    def where(self):
+        """'embedded redis', or 'attached' with the cluster's room or private namespace."""
+        if self.room:
+            return f"room {self.room!r}, attached"
+        if self.embedded:
+            return "embedded redis"
+        return f"private namespace {self.namespace!r}, attached"
+
+    def age(self):
+        """'up 12 s' while running."""
+        return f"up {time.time() - self.started_at:.0f} s" if self.state == "running" else ""
+
+    @property
+    def run_options(self):
+        """The options the workers run with: the kit's defaults, the shortcuts, worker_options."""
+        return options.merged(options.DEFAULTS, self._shortcuts, self.worker_options)
 
     def _check_open(self):
         if self.closed:
@@ -214,8 +284,9 @@ class LocalCluster(Control):
     def add_worker(self, name=None):
         """Start one more worker (peers see gossip node_join) and return its name."""
         self._check_open()
+        since = time.time()
         w = self._spawn(name)
-        self._boot([w])
+        self._boot([w], since=since)
         return w.name
 
     def stop_worker(self, name, timeout=30.0):
@@ -238,6 +309,7 @@ class LocalCluster(Control):
         and WorkerBootError says what went wrong.
         """
         self._check_open()
+        self._gossip_workers = max(1, len(self._workers))
         new = self._make_plan(
             self._plan.worker_options if worker_options is None else worker_options
         )
@@ -247,7 +319,8 @@ class LocalCluster(Control):
         for name in list(self._workers):
             self._drop(name, 10.0)
             try:
-                self._boot([self._spawn(name)], timeout)
+                since = time.time()
+                self._boot([self._spawn(name)], timeout, since=since)
             except WorkerBootError:
                 self._roll_back(name, *previous)
                 raise
@@ -256,7 +329,8 @@ class LocalCluster(Control):
         """Start `name` again with the previous plan and the exact payload bytes it ran with."""
         shipping.write_bytes(payload, self.run_dir)
         self._plan = previous
-        self._boot([self._spawn(name)])
+        since = time.time()
+        self._boot([self._spawn(name)], since=since)
 
     def logs(self, name, lines=None):
         """The worker's log (stdout, stderr); worker_options={'loglevel': 'debug'} logs boot."""
@@ -279,8 +353,8 @@ class LocalCluster(Control):
         for part in (self.events, self.redis):
             if part is not None:
                 part.close()
-        namespace.restore(self.app.conf, getattr(self, "_saved_conf", {}))
-        self.app._pool = None
+        namespace.restore(self.app.conf, self._saved_conf)
+        drop_connection_pool(self.app)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     __repr__ = display.text

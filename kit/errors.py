@@ -27,13 +27,24 @@ import sys
 _KIT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def user_stacklevel():
-    """The ``stacklevel`` that points a warning raised by the caller at the user's line (the
-    innermost frame outside the kit), however deep inside the kit the caller is."""
+def user_frame():
+    """The innermost frame outside the kit's own code (None if none), and its depth.
+
+    The depth counts the caller of ``user_frame`` as 1, its caller as 2, and so on.
+    """
     level, frame = 1, sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_KIT_DIR):
         frame, level = frame.f_back, level + 1
-    return level
+    return frame, level
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that points a warning raised by the caller at the user's line.
+
+    That is the innermost frame outside the kit, however deep inside the kit the caller is.
+    """
+    # one level less: user_frame counts this function's frame too
+    return user_frame()[1] - 1
 
 
 class ClusterError(RuntimeError):
@@ -45,9 +56,14 @@ class BrokerError(ClusterError):
 
 
 class WorkerBootError(ClusterError):
-    """A worker process exited or was not ready (no `kit-ready` announcement) before its
-    deadline.
+    """A worker process exited or was not ready (no `kit-ready` announcement) before its deadline.
+
+    `stuck` is the worker's `kit-stuck` report when a step's boot method hung (else None).
     """
+
+    def __init__(self, message, stuck=None):
+        super().__init__(message)
+        self.stuck = stuck
 
 
 class StepError(ValueError):

@@ -1,10 +1,9 @@
 """The start-up progress line a cluster shows in a notebook while its workers boot."""
 
-import html as _html
 import time
 
-from kit.display import in_kernel
-from kit.roster import STYLE, badge, plural
+from kit import status_html
+from kit.kernel import in_kernel
 
 
 class Progress:
@@ -25,32 +24,13 @@ class Progress:
         self.handle = display(HTML(self._render()), display_id=True)
 
     def _render(self, final=False):
-        c = self.cluster
-        workers = dict(getattr(c, "_workers", {}))
-        if final:
-            names = ", ".join(_html.escape(n) for n in workers)
-            took = time.monotonic() - self.t0
-            when = time.strftime("%H:%M:%S")
-            if getattr(c, "state", "") == "running":
-                what = (
-                    f"started {plural(len(workers), 'worker')} ({names}) in {took:.1f} s at {when}"
-                )
-            else:
-                what = f"did not start (at {when}, after {took:.1f} s)"
-            hint = "Its live state: display <code>cluster</code>."
-            return f"<div style='{STYLE}'>LocalCluster {what}. {hint}</div>"
-        items = " ".join(
-            f"<span>{badge('up' if w.ready else 'booting')} {_html.escape(n)}</span>"
-            for n, w in workers.items()
-        )
-        broker = "broker up" if getattr(c, "broker_url", None) else "starting redis…"
-        return f"<div style='{STYLE}'>LocalCluster starting: {broker} · {items}</div>"
+        took = time.monotonic() - self.t0 if final else None
+        return status_html.boot_line(self.cluster, took)
 
     def update(self):
         """Redraw the boot line while the cluster starts."""
-        if (
-            self.handle is not None and not self.finished
-        ):  # later boots (add_worker) leave the line be
+        # later boots (add_worker) leave the line be
+        if self.handle is not None and not self.finished:
             self.handle.update(self.HTML(self._render()))
 
     def done(self):

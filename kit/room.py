@@ -3,8 +3,6 @@ workers.
 """
 
 import os
-import threading
-import time
 
 from celery import Celery
 
@@ -12,14 +10,12 @@ from kit import display
 from kit.control import Control
 from kit.errors import ClusterError
 from kit.events.feed import EventFeed
+from kit.join_address import join_address
 from kit.processes import namespace
-from kit.processes.broker import mask_url
-
-#: What the dashboard says when an action needs a process this notebook started.
-NOT_OWNED = "{name} was not started by this notebook: only its owner can {what} it"
+from kit.view import NOT_OWNED, ClusterView
 
 
-class Room(Control):
+class Room(Control, ClusterView):
     """The instructor's view of a room: `room = kit.Room(URL, "pycon")`, then `kit.Dashboard(room)`.
 
     `room.workers` lists every worker heard in the room (by its heartbeats, whoever started it).
@@ -27,6 +23,8 @@ class Room(Control):
     `kit.blueprint_graph(room, worker=...)`, `elect`, `ping`, `shutdown`. Killing or restarting
     needs the process, so a Room refuses those and says who can. `record="room.jsonl"` keeps
     what the room shows, for `kit.replay` (an instructor's run to show later).
+
+    A ClusterView (kit/view.py) that owns no worker: `refusal()` says which actions it allows.
     """
 
     def __init__(self, broker=None, name=None, timeout=10.0, record=None):
@@ -48,9 +46,6 @@ class Room(Control):
         self.embedded = False
         self.state = "starting"
         self.worker_options = {}
-        self._workers = {}
-        self._seen = {}  # hostname -> (last heard, heartbeat interval)
-        self._lock = threading.Lock()
         options = namespace.transport_options(self.namespace, {"polling_interval": 0.05})
         self.app = Celery(
             "kit-room", broker=broker, set_as_current=False, broker_transport_options=options
@@ -59,11 +54,12 @@ class Room(Control):
         self.events = EventFeed(
             broker, transport_options=namespace.transport_options(self.namespace)
         )
-        self.events.subscribe(self._on_event)
+        self._watch_states()
         try:
             self.events.start(timeout=timeout)
+            # a ping answer is a sign of life, as a heartbeat at Celery's default interval
             for peer in self.ping():
-                self._heard(peer, 2.0)
+                self.worker_states.heard(peer, freq=2.0)
             self.recording = self.record(record) if record else None
         except BaseException:
             self.close()
@@ -71,41 +67,50 @@ class Room(Control):
         self.state = f"watching room {name!r}"
 
     # -- who is in the room ---------------------------------------------------------------------
-    def _on_event(self, event):
-        kind, host = event.get("type", ""), event.get("hostname")
-        if kind == "worker-offline":
-            with self._lock:
-                self._seen.pop(host, None)
-        elif kind.startswith("worker-") and host:
-            self._heard(host, float(event.get("freq") or 2.0))
-
-    def _heard(self, host, freq):
-        with self._lock:
-            self._seen[host] = (time.monotonic(), freq)
-
     @property
     def workers(self):
-        """Every worker heard in the room within two of its heartbeat intervals (plus a second), by
-        name.
-        """
-        now = time.monotonic()
-        with self._lock:
-            seen = list(self._seen.items())
-        return sorted(host for host, (heard, freq) in seen if now - heard <= 2 * freq + 1.0)
+        """Every worker of the room there now: heard, and alive by Celery's heartbeat expiry."""
+        return self.worker_states.present()
 
     #: The dashboard's Add button is off: a Room starts no workers.
     starts_workers = False
 
-    def owns(self, name):
-        """False: a Room starts no worker (a LocalCluster in the room owns the ones it started)."""
-        return False
+    def describe(self):
+        """The room it watches, e.g. Room 'pycon'."""
+        return f"Room {self.name!r}"
+
+    def where(self):
+        """The room on a broker others share, e.g. room 'pycon', attached."""
+        return f"room {self.name!r}, attached"
+
+    def refusal(self, action, worker=None):
+        """Remote control is allowed on any worker of the room; what needs the process is not."""
+        self._known_action(action)
+        if action == "kill":
+            name = worker or "a room's worker"
+            return NOT_OWNED.format(name=name, what="kill") + "; room.shutdown(name) asks it to stop"
+        if action == "add":
+            return (
+                f"a Room starts no workers: attendees join with `python -m kit worker --room "
+                f"{self.name}`, or start your own with kit.LocalCluster(app, broker=URL, "
+                f"room={self.name!r})"
+            )
+        if action == "restart":
+            return (
+                f"a Room can't restart room {self.name!r}'s workers: it did not start them; "
+                "each owner restarts their own (cluster.restart())"
+            )
+        return None
 
     def join_command(self, name="YOUR_NAME", password=False):
-        """What an attendee types to join this room (the broker's password hidden unless
-        `password=True`).
+        """What an attendee types to join this room, or why laptops can't reach the broker and what
+        to set.
+
+        The address is `$KIT_PUBLIC_HOST` (HOST[:PORT], which the compose stack sets from
+        REDIS_BIND) when set, else the room's own broker URL; the password is hidden unless
+        `password=True`. `kit.join_address.join_address` gives the parts.
         """
-        url = self.broker_url if password else mask_url(self.broker_url)
-        return f"python -m kit worker --broker {url} --room {self.name} --name {name}"
+        return str(join_address(self.broker_url, self.name, name=name, password=password))
 
     # -- remote control (works on any worker of the room) ---------------------------------------
     def shutdown(self, name):
@@ -116,26 +121,6 @@ class Room(Control):
     def stop_worker(self, name, timeout=None):
         """In a room: the `shutdown` broadcast (the dashboard's Stop button)."""
         self.shutdown(name)
-
-    def kill_worker(self, name):
-        """Refused: a Room kills no one's workers (ClusterError names what to do instead)."""
-        raise ClusterError(
-            NOT_OWNED.format(name=name, what="kill") + "; room.shutdown(name) asks it to stop"
-        )
-
-    def add_worker(self, name=None):
-        """Refused: a Room starts no workers (ClusterError says how attendees join)."""
-        raise ClusterError(
-            f"a Room starts no workers: attendees join with `python -m kit worker --room {self.name}`, "
-            f"or start your own with kit.LocalCluster(app, broker=URL, room={self.name!r})"
-        )
-
-    def restart(self, worker_options=None, timeout=None):
-        """Refused: each owner restarts their own workers (ClusterError)."""
-        raise ClusterError(
-            f"a Room can't restart room {self.name!r}'s workers: it did not start them; "
-            "each owner restarts their own (cluster.restart())"
-        )
 
     def _check_open(self):
         if self.closed:

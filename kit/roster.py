@@ -1,26 +1,22 @@
-"""A cluster's workers and their states (booting, up, left, lost), as words and HTML.
+"""A cluster's workers and their states (booting, up, left, lost), in words and table rows.
 
-What both the plain repr (display.py) and the widgets show; it imports neither.
+What both the plain repr (display.py, status_html.py) and the widgets show; it imports neither.
 """
 
-import html as _html
-import re
-import time
+from kit.events.contract import GOSSIP, READY
+from kit.worker_states import LEFT, natural
 
-from kit.events.contract import GOSSIP
-from kit.processes.broker import mask_url
-
-STYLE = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px; line-height: 1.45"
-#: Worker state -> (colour, what it means); text is always shown, the dot only helps.
+#: Each state a card shows, and what it means (the words of its badge's tooltip).
 STATES = {
-    "booting": ("#f9a825", "started, not answering a ping yet"),
-    "up": ("#2e7d32", "answered a ping"),
-    "left": ("#757575", "stopped (warm shutdown: peers saw node_leave)"),
-    "lost": ("#c62828", "killed or died (peers saw node_lost)"),
-    "closed": ("#9e9e9e", "the cluster is closed"),
-    "running": ("#2e7d32", "the broker and the workers it started are up"),
-    "connected": ("#2e7d32", "the event feed receives the broker's events"),
-    "replay": ("#1565c0", "a recording played back: no broker, no worker process"),
+    "booting": "started, not ready yet: no kit-ready event from it so far",
+    "up": "ready: it announced kit-ready (or ran before the view started watching)",
+    "left": "stopped (warm shutdown: worker-offline, peers saw node_leave)",
+    "lost": "killed or died (peers saw node_lost, or its heartbeats expired)",
+    "closed": "the cluster is closed",
+    "running": "the broker and the workers it started are up",
+    "connected": "the event feed receives the broker's events",
+    "unreachable": "the event feed lost the broker and reconnects",
+    "replay": "a recording played back: no broker, no worker process",
 }
 
 
@@ -29,82 +25,48 @@ def plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def badge(state):
-    """A state as a coloured dot and its word (the word carries it where colours or fonts fail)."""
-    colour = STATES.get(state, ("#555555", ""))[0]
-    title = _html.escape(STATES.get(state, ("", state))[1])
-    return f"<span title='{title}' style='color:{colour}'>●</span>&nbsp;{_html.escape(state)}"
-
-
-def natural(name):
-    """Sort key: w2@host before w10@host."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 class Roster:
-    """Every worker a cluster started and what became of it (booting, up, left, lost), from its
-    events.
+    """Every worker a view has shown and what became of it (booting, up, left, lost), in words.
 
-    Feed it with `on_event` (the types in `TYPES`); `states()` answers from the cluster's own
-    process table first, so it is true even before an event arrives.
+    Reads the view's one WorkerStates (kit/worker_states.py) and its `workers`; it keeps nothing,
+    so the card and the dashboard can share one. `on_event` says which events may change it.
     """
 
-    TYPES = ("worker-online", "worker-offline", "worker-heartbeat", GOSSIP)
+    TYPES = ("worker-online", "worker-offline", "worker-heartbeat", READY, GOSSIP)
 
     def __init__(self, cluster):
         self.cluster = cluster
-        self.known = {}
-        self.offline = set()
-        self.lost = set()
-        self.processed = {}
-        self.pids = {}  # worker -> pid its worker-online event carried (for one gone before it was seen)
 
     def on_event(self, event):
-        """Record an event; True when the states may have changed (not for a heartbeat)."""
-        kind, host = event.get("type"), event.get("hostname")
-        if kind == "worker-heartbeat":
-            self.processed[host] = event.get("processed", 0)
-            return False
-        if kind == "worker-offline":
-            self.offline.add(host)
-        elif kind == "worker-online":
-            self.offline.discard(host)
-            self.lost.discard(host)
-            self.known.setdefault(
-                host, None
-            )  # a worker killed before states() looked is still listed
-            self.pids[host] = event.get("pid")
-        elif kind == GOSSIP and event.get("event") == "node_lost":
-            self.lost.add(event.get("peer"))
-        return True
+        """True when the states may have changed (not for a heartbeat)."""
+        return event.get("type") != "worker-heartbeat"
+
+    @property
+    def known(self):
+        """Every worker the view has shown, in name order."""
+        return list(self.states())
 
     def states(self):
-        """{worker: state} in name order, every worker this cluster has started."""
-        closed = getattr(self.cluster, "closed", False)
-        procs = dict(getattr(self.cluster, "_workers", {}))
-        for name, proc in procs.items():
-            self.known[name] = proc
-        # no process of its own (a room, a replay): its list of workers is who is up
-        listed = set() if procs else set(getattr(self.cluster, "workers", ()))
-        for name in listed:
-            self.known.setdefault(name, None)
+        """{worker: state} in name order, every worker the view has shown."""
+        view, model = self.cluster, self.cluster.worker_states
+        listed = set(live_workers(view))
         out = {}
-        for name in sorted(self.known, key=natural):
-            proc = procs.get(name)
-            if closed:
+        for name in sorted(listed.union(model.known), key=natural):
+            if view.closed:
                 out[name] = "closed"
-            elif proc is not None and _alive(proc):
-                out[name] = "up" if getattr(proc, "ready", True) else "booting"
             elif name in listed:
-                out[name] = "up"
+                out[name] = "up" if model.ready(name) else "booting"
             else:
-                out[name] = "left" if name in self.offline and name not in self.lost else "lost"
+                out[name] = "left" if model.state(name) == LEFT else "lost"
         return out
 
     def pid(self, name):
-        """The worker's process id, also after the cluster forgot it."""
-        proc = getattr(self.known.get(name), "proc", None)
-        return getattr(proc, "pid", None) or self.pids.get(name)
+        """The worker's process id (from its events), also after it is gone."""
+        return self.cluster.worker_states.pid(name)
+
+    def processed(self, name):
+        """How many tasks the worker processed, as its last heartbeat said."""
+        return self.cluster.worker_states.processed(name)
 
     def counts(self):
         """'3 up · 1 lost': the workers by state."""
@@ -114,70 +76,36 @@ class Roster:
         return " · ".join(f"{n} {state}" for state, n in tally.items()) or "no workers"
 
 
-def _alive(proc):
-    try:
-        return bool(proc.alive)
-    except Exception:  # a process object that can't tell (e.g. being replaced) counts as gone
-        return False
+def live_workers(cluster):
+    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops
+    workers.
+    """
+    for _ in range(5):
+        try:
+            return list(cluster.workers)
+        except RuntimeError:  # the worker dict changed size while being read: read again
+            continue
+    return []
 
 
 def cluster_state(cluster):
     """The state a card shows: 'closed' once closed, else the cluster's own state."""
-    return "closed" if getattr(cluster, "closed", False) else str(getattr(cluster, "state", "?"))
+    return "closed" if cluster.closed else str(cluster.state)
 
 
 def broker_note(cluster):
     """The last time the embedded Redis exited and came back ('' if it never did)."""
-    history = getattr(cluster, "broker_history", None) or []
+    history = cluster.broker_history
     return f"{len(history)} broker restart(s), last: {history[-1]}" if history else ""
-
-
-def where(cluster):
-    """'embedded redis', or 'attached' with the cluster's room or private namespace."""
-    if getattr(cluster, "room", None):
-        return f"room {cluster.room!r}, attached"
-    if getattr(cluster, "embedded", False):
-        return "embedded redis"
-    return f"private namespace {getattr(cluster, 'namespace', '')!r}, attached"
-
-
-def steps_added(cluster):
-    """{'worker': [names], 'consumer': [names]}: the steps the cluster's app added."""
-    if getattr(cluster, "app", None) is None:  # a replay: the names it recorded
-        return getattr(cluster, "steps_added", {"worker": [], "consumer": []})
-    return {
-        kind: [getattr(s, "__name__", str(s)) for s in cluster.app.steps[kind]]
-        for kind in ("worker", "consumer")
-    }
-
-
-def run_options(cluster):
-    """The options the workers run with: the kit's defaults, then the shortcuts, then
-    worker_options (a replay: as recorded)."""
-    from kit.processes import options
-
-    if getattr(cluster, "app", None) is None:  # a replay: recorded merged already
-        return dict(getattr(cluster, "worker_options", {}))
-    layers = (
-        options.DEFAULTS,
-        getattr(cluster, "_shortcuts", {}),
-        getattr(cluster, "worker_options", {}),
-    )
-    return options.merged(*layers)
-
-
-def _pool(cluster):
-    """The pool and concurrency the workers run with."""
-    merged = run_options(cluster)
-    return merged.get("pool", "?"), merged.get("concurrency", "?")
 
 
 def worker_rows(cluster, roster):
     """The worker table's rows: name, pid, pool, concurrency, state, steps added, tasks
     processed.
     """
-    pool, concurrency = _pool(cluster)
-    steps = ", ".join(name for names in steps_added(cluster).values() for name in names) or "(none)"
+    merged = cluster.run_options
+    pool, concurrency = merged.get("pool", "?"), merged.get("concurrency", "?")
+    steps = ", ".join(n for names in cluster.steps_added.values() for n in names) or "(none)"
     return [
         {
             "name": name,
@@ -186,42 +114,7 @@ def worker_rows(cluster, roster):
             "concurrency": concurrency,
             "state": state,
             "steps added": steps,
-            "tasks processed": roster.processed.get(name, 0),
+            "tasks processed": roster.processed(name),
         }
         for name, state in roster.states().items()
     ]
-
-
-def html(cluster, roster=None, limit=40):
-    """The cluster as a card: state, broker (password hidden), a worker table; plain HTML."""
-    roster = roster or Roster(cluster)
-    rows = worker_rows(cluster, roster)
-    state = cluster_state(cluster)
-    cells = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{badge(v) if k == 'state' else _html.escape(str('' if v is None else v))}</td>"
-            for k, v in row.items()
-        )
-        + "</tr>"
-        for row in rows[:limit]
-    )
-    more = (
-        f"<tr><td colspan='7'>… and {len(rows) - limit} more</td></tr>" if len(rows) > limit else ""
-    )
-    head = "".join(f"<th style='text-align:left'>{k}</th>" for k in (rows[0] if rows else {}))
-    broker = "embedded Redis" if getattr(cluster, "embedded", False) else "attached broker"
-    since, title = getattr(cluster, "started_at", None), "LocalCluster"
-    age = f" · up {time.time() - since:.0f} s" if since and state == "running" else ""
-    if hasattr(cluster, "describe"):  # a replay: what was recorded, and where it stands
-        title, broker = _html.escape(cluster.describe()), "recorded on"
-        age = f" · at {cluster.position:.1f} of {cluster.duration:.1f} s"
-    note = broker_note(cluster)
-    return (
-        f"<div style='{STYLE}' class='kit-card'>"
-        f"<b>{title}</b> · {badge(state)}{age} · {roster.counts()}<br>"
-        f"{broker} <code>{_html.escape(mask_url(getattr(cluster, 'broker_url', '?')))}</code>"
-        f"{f'<br>⚠ {_html.escape(note)}' if note else ''}"
-        f"<table style='font-size:12px;margin-top:4px'>{head and f'<tr>{head}</tr>'}{cells}{more}</table>"
-        f"</div>"
-    )

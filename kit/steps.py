@@ -25,7 +25,7 @@ class LifecycleStep(bootsteps.StartStopStep):
         self.pool_name = type(worker.pool).__name__
 
     def stop(self, worker):
-        pass  # stop may run in a signal handler: no logging here
+        pass
 
 
 class DeadlockDetection(bootsteps.StartStopStep):

@@ -1,9 +1,16 @@
 """Shared fixtures: one session-scoped cluster; outside programs skip locally and fail under CI."""
 
 import os
+import pathlib
 import shutil
+import sys
 
 import pytest
+
+#: Helpers some tests share with another folder's tests (the notebook runner of tests/course, the
+#: polling of tests/widgets); tests/ itself is on sys.path as this file's folder.
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path[1:1] = [str(HERE / "course"), str(HERE / "widgets")]
 
 IN_CI = bool(os.environ.get("CI"))
 

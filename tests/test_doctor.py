@@ -1,6 +1,7 @@
 """``kit.doctor``: every check reported, and a missing redis-server makes the kit's exit status fail."""
 
 import io
+import re
 import sys
 
 import pytest
@@ -29,7 +30,8 @@ def run_doctor():
     return status, out.getvalue()
 
 
-def test_doctor_passes_here_and_reports_every_check():
+def test_doctor_passes_here_and_reports_every_check(monkeypatch):
+    monkeypatch.delenv("KIT_BROKER_URL", raising=False)
     status, text = run_doctor()
     assert status == 0, text
     assert [row.name for row in doctor.checks()] == NAMES
@@ -90,3 +92,47 @@ def test_optional_checks_warn_without_failing(monkeypatch):
 def test_mask_url_hides_only_the_password():
     assert doctor.mask_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert doctor.mask_url("redis://h:1/0") == "redis://h:1/0"
+
+
+#: The compose stack's lab: its broker by the compose name, the room, and what REDIS_BIND publishes.
+STACK = {"KIT_BROKER_URL": "redis://:s3cret@redis:6379/0", "KIT_ROOM": "workshop"}
+
+
+def test_the_join_address_row_comes_with_a_broker_url(monkeypatch):
+    monkeypatch.delenv("KIT_BROKER_URL", raising=False)
+    assert "join address" not in [row.name for row in doctor.checks()]
+    for name, value in STACK.items():
+        monkeypatch.setenv(name, value)
+    assert [row.name for row in doctor.checks()] == [*NAMES, "join address"]
+
+
+def test_in_the_stack_with_redis_bind_the_doctor_names_what_attendees_type(monkeypatch):
+    for name, value in dict(STACK, KIT_PUBLIC_HOST="192.168.1.20:6379").items():
+        monkeypatch.setenv(name, value)
+    row = doctor.check_join_address()
+    assert row.ok and not row.required
+    status, text = run_doctor()
+    assert status == 0, text
+    command = "python -m kit worker --broker redis://:***@192.168.1.20:6379/0 --room workshop"
+    assert re.search(rf"^ok +join address +{re.escape(command)} --name YOUR_NAME$", text, re.M)
+    assert "s3cret" not in text
+
+
+@pytest.mark.parametrize("public", ["127.0.0.1:6379", None])
+def test_in_the_stack_on_loopback_the_doctor_warns_with_what_to_set(monkeypatch, public):
+    for name, value in STACK.items():
+        monkeypatch.setenv(name, value)
+    if public:
+        monkeypatch.setenv("KIT_PUBLIC_HOST", public)
+    else:
+        monkeypatch.delenv("KIT_PUBLIC_HOST", raising=False)
+    row = doctor.check_join_address()
+    assert not row.ok and not row.required
+    assert "laptops can't use it" in row.detail
+    assert (
+        "127.0.0.1 is loopback" if public else "'redis' is a name without a domain"
+    ) in row.detail
+    status, text = run_doctor()
+    assert re.search(r"^warn +join address ", text, re.M), text
+    assert "join address (optional): In the compose stack: set REDIS_BIND=" in text
+    assert "\n" not in row.fix

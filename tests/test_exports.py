@@ -15,8 +15,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = {
     "kit.errors",
     "kit.events",
+    "kit.gossip_timing",
     "kit.events.contract",
     "kit.events.telemetry",
+    "kit.kernel",
     "kit.processes",
     "kit.processes.forkserver",
     "kit.processes.namespace",

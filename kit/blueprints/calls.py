@@ -1,11 +1,8 @@
-"""What a call in a step's source refers to: blocking (sleep, join, wait, recv, input), logging,
-neither.
-"""
+"""Reading a step's source: the methods a method reaches, and what a call refers to (blocking or not)."""
 
 import ast
 import builtins
 import inspect
-import logging
 import multiprocessing.process
 import os
 import socket
@@ -30,8 +27,6 @@ BLOCKING_TYPES = (
 UNTIMED = {"join", "wait"}
 #: Method names that block on any socket-like object.
 RECEIVING = {"recv", "recv_into", "recvfrom", "accept"}
-#: Logging calls (unsafe where a signal handler may run the code).
-LOGGING = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
 _UNKNOWN = object()
 
 
@@ -82,12 +77,26 @@ def _stores(name):
 def walk(fn_node):
     """The nodes of a function, not of functions, lambdas or classes defined inside it (a thread
     target, a timer callback: they run later, elsewhere)."""
-    todo = list(fn_node.body)
+    for stmt in fn_node.body:
+        yield from walk_node(stmt)
+
+
+def walk_node(node):
+    """``node`` and the nodes inside it, not those of functions, lambdas or classes it defines."""
+    todo = [node]
     while todo:
         node = todo.pop()
         yield node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             todo.extend(ast.iter_child_nodes(node))
+
+
+def first_line(fn):
+    """The line of the source file where ``fn``'s source starts (its decorator or ``def``)."""
+    try:
+        return inspect.getsourcelines(fn)[1]
+    except (OSError, TypeError):
+        return 1
 
 
 def value(node, scope):
@@ -148,18 +157,41 @@ def blocking(call, scope):
     return _by_name(func.attr, call)
 
 
-def logs(call, scope):
-    """The logging (or print) call's name; None for anything else."""
-    func = call.func
-    target = value(func, scope)
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    if target is not _UNKNOWN:
-        if target is builtins.print:
-            return "print"
-        owner = value(func.value, scope) if isinstance(func, ast.Attribute) else None
-        if isinstance(owner, (logging.Logger, logging.LoggerAdapter)) or owner is logging:
-            return f"{name}" if name in LOGGING else None
-        return None
-    if isinstance(func, ast.Attribute) and name in LOGGING:
-        return f".{name}()" if value(func.value, scope) is _UNKNOWN else None
+def reachable(methods, name):
+    """(method name, parsed method, self's name) for ``name`` and the own methods it calls."""
+    todo, seen, out = [name], set(), []
+    while todo:
+        current = todo.pop(0)
+        if current in seen or current not in methods:
+            continue
+        seen.add(current)
+        node = parse(methods[current])
+        if node is None:
+            continue
+        args = node.args.posonlyargs + node.args.args
+        me = args[0].arg if args else "self"
+        out.append((current, node, me))
+        todo.extend(self_calls(node, me))
+    return out
+
+
+def self_calls(node, me):
+    """Names of the methods of self that ``node`` calls (``self.helper()``)."""
+    return [n.func.attr for n in walk(node) if isinstance(n, ast.Call) and self_attr(n.func, me)]
+
+
+def self_attr(node, me):
+    """The attribute name when ``node`` is ``self.<name>``, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == me:
+        return node.attr
     return None
+
+
+def self_attrs_in(node, me):
+    """The attributes of self that ``node`` mentions."""
+    return {a for n in ast.walk(node) if (a := self_attr(n, me))}
+
+
+def line_of(method, node, methods):
+    """The line of ``node`` in the step's source file."""
+    return first_line(methods[method]) + node.lineno - 1

@@ -119,7 +119,7 @@ def _tooltip(step) -> str:
     return "\n".join(lines + ([f"error: {step.error}"] if step.error else []))
 
 
-#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, FastGossip) live: worker-side
+#: Where the kit's own instrumentation steps (TimerProbe, GossipProbe, SizedGossip) live: worker-side
 #: code.
 PROBES_PACKAGE = "kit.worker."
 

@@ -1,5 +1,5 @@
-"""Static checks of a step's source for the guide's pitfalls: logging in stop, blocking in start,
-requires.
+"""Static checks of a step's source: the guide's pitfalls (**kwargs, blocking in start, requires)
+and the bug patterns of real steps (``lint_timers``, ``lint_waits``, ``lint_gossip``).
 """
 
 import ast
@@ -7,25 +7,8 @@ import inspect
 import warnings
 from dataclasses import dataclass
 
-from kit.blueprints import calls
+from kit.blueprints import calls, lint_gossip, lint_requires, lint_timers, lint_waits
 from kit.errors import StepError, StepWarning, user_stacklevel
-
-#: Parent attributes that exist only once the step providing them was created, per blueprint.
-PROVIDED_BY = {
-    "worker": {
-        "pool": "celery.worker.components:Pool",
-        "timer": "celery.worker.components:Timer",
-        "hub": "celery.worker.components:Hub",
-    },
-    "consumer": {
-        "gossip": "celery.worker.consumer.gossip:Gossip",
-        "event_dispatcher": "celery.worker.consumer.events:Events",
-    },
-}
-#: Methods that run while the worker boots (where a missing requires bites).
-BOOT_METHODS = ("__init__", "include", "create", "start")
-#: Methods that may run in a signal handler.
-SIGNAL_METHODS = ("stop", "terminate", "shutdown")
 
 
 @dataclass
@@ -34,8 +17,9 @@ class Finding:
 
     step: str  #: the step class name
     method: str  #: where it was found
-    problem: str  #: what and why, with the fix
-    kind: str = ""  #: 'kwargs', 'logs', 'blocks', 'requires' or 'blueprint'
+    problem: str  #: what and why (with the line), then the fix
+    kind: str = ""  #: kwargs, blocks, waits, timer, gossip, early, requires or blueprint
+    line: int = 0  #: the line of the step's source file, 0 when unknown
 
     def __str__(self):
         return f"{self.step}.{self.method}: {self.problem}"
@@ -53,8 +37,8 @@ def _own_methods(cls):
 
 
 def _scan(cls, methods, name, check, seen=None):
-    """(call, method) of the first call ``check`` flags in method ``name`` or the own methods it
-    calls.
+    """(call, method, line) of the first call ``check`` flags in method ``name`` or the own methods
+    it calls.
     """
     seen = seen if seen is not None else set()
     seen.add(name)
@@ -65,7 +49,7 @@ def _scan(cls, methods, name, check, seen=None):
     scope = calls.scope_of(fn, cls, node)
     for call in sorted((n for n in calls.walk(node) if isinstance(n, ast.Call)), key=_position):
         if check(call, scope):
-            return f"{ast.unparse(call.func)}()", name
+            return f"{ast.unparse(call.func)}()", name, calls.first_line(fn) + call.lineno - 1
         helper = _self_method(call, scope)
         if helper in methods and helper not in seen:
             found = _scan(cls, methods, helper, check, seen)
@@ -89,97 +73,40 @@ def _self_method(call, scope):
     return None
 
 
-def _parent_attrs(fn):
-    """Attributes read from the method's parent argument (``worker.pool``, ``c.gossip``)."""
-    node = calls.parse(fn)
-    args = (node.args.posonlyargs + node.args.args)[1:2] if node else []
-    if not args:
-        return set()
-    parent = args[0].arg
-    return {
-        n.attr
-        for n in calls.walk(node)
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == parent
-    }
-
-
 def _init_finding(name, methods):
     init = methods.get("__init__")
     if init is None or any(
         p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()
     ):
         return []
+    line = calls.first_line(init)
     return [
         Finding(
             name,
             "__init__",
-            "takes no **kwargs, but every step receives every worker option as a keyword argument: "
-            "the worker fails with TypeError. Add **kwargs.",
+            f"takes no **kwargs (line {line}), but every step receives every worker option as a "
+            "keyword argument: the worker fails with TypeError. Add **kwargs.",
             "kwargs",
+            line,
         )
     ]
-
-
-def _signal_findings(cls, methods):
-    found = []
-    for method in SIGNAL_METHODS:
-        hit = method in methods and _scan(cls, methods, method, calls.logs)
-        if hit:
-            via = f" (in self.{hit[1]})" if hit[1] != method else ""
-            found.append(
-                Finding(
-                    cls.__name__,
-                    method,
-                    f"logs or prints ({hit[0]}{via}); it may run in a signal handler, where logging can "
-                    "deadlock. Record into a list (or kit.events.telemetry.emit(..., safe=False)).",
-                    "logs",
-                )
-            )
-    return found
 
 
 def _start_findings(cls, methods):
     hit = "start" in methods and _scan(cls, methods, "start", calls.blocking)
     if not hit:
         return []
-    via = f" (in self.{hit[1]})" if hit[1] != "start" else ""
+    via = f" in self.{hit[1]}" if hit[1] != "start" else ""
     return [
         Finding(
             cls.__name__,
             "start",
-            f"may block: it calls {hit[0]}{via}, and the worker boots no further until start() returns. "
-            "Use a thread or worker.timer.call_after instead.",
+            f"may block: it calls {hit[0]} (line {hit[2]}{via}), and the worker boots no further "
+            "until start() returns. Use a thread or worker.timer.call_after instead.",
             "blocks",
+            hit[2],
         )
     ]
-
-
-def _requires_findings(cls, methods, kind):
-    used = set().union(*(_parent_attrs(methods[m]) for m in BOOT_METHODS if m in methods))
-    found = []
-    for attr, provider in PROVIDED_BY["consumer"].items() if kind == "worker" else ():
-        if attr in used:
-            found.append(
-                Finding(
-                    cls.__name__,
-                    "requires",
-                    f"uses worker.{attr}, which only the consumer has (c.{attr}): move the step to "
-                    f"app.steps['consumer'] and add {provider!r} to its requires.",
-                    "blueprint",
-                )
-            )
-    for attr, provider in PROVIDED_BY[kind].items():
-        if attr in used and not _requires_transitively(cls, provider):
-            found.append(
-                Finding(
-                    cls.__name__,
-                    "requires",
-                    f"uses .{attr} but does not require {provider!r}: it may run before that exists. "
-                    "Add it to requires.",
-                    "requires",
-                )
-            )
-    return found
 
 
 def check_step(cls, kind="worker"):
@@ -187,32 +114,17 @@ def check_step(cls, kind="worker"):
     too).
     """
     methods = _own_methods(cls)
+    waits = lint_waits.wait_findings(cls.__name__, methods, Finding)
+    # an unbounded wait in start is the worse news about the same loop: say only that
+    blocks = [] if any(w.method == "start" for w in waits) else _start_findings(cls, methods)
     return [
         *_init_finding(cls.__name__, methods),
-        *_signal_findings(cls, methods),
-        *_start_findings(cls, methods),
-        *_requires_findings(cls, methods, kind),
+        *waits,
+        *blocks,
+        *lint_timers.timer_findings(cls.__name__, methods, Finding, kind),
+        *lint_gossip.gossip_findings(cls.__name__, methods, Finding),
+        *lint_requires.requires_findings(cls, methods, kind, Finding),
     ]
-
-
-def _requires_transitively(cls, provider, seen=None):
-    from celery.utils.imports import symbol_by_name
-
-    seen = seen if seen is not None else set()
-    reqs = getattr(cls, "requires", ()) or ()
-    for r in reqs if isinstance(reqs, (set, frozenset, list, tuple)) else ():
-        try:
-            req = symbol_by_name(r) if isinstance(r, str) else r
-        except Exception:
-            continue
-        ref = f"{req.__module__}:{req.__name__}"
-        if ref == provider:
-            return True
-        if ref not in seen:
-            seen.add(ref)
-            if _requires_transitively(req, provider, seen):
-                return True
-    return False
 
 
 def _step_findings(app):

@@ -1,14 +1,12 @@
-"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a
-worker.
-"""
+"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a worker."""
 
 from __future__ import annotations
 
-import heapq
 import warnings
 from dataclasses import dataclass, field
 
 from celery import Celery, bootsteps
+from celery.utils.graph import DependencyGraph
 from celery.utils.imports import symbol_by_name
 
 from kit.blueprints.membership import cross_errors
@@ -149,34 +147,39 @@ def _resolve(entries, bp: str) -> tuple[dict, dict]:
 
 
 def _boot_order(found: dict, edges: dict) -> list:
-    """A topological order (requirements first, ties by name, ``last`` steps at the end)."""
-    waiting = {name: set(reqs) for name, reqs in edges.items()}
-    ready = [(found[n].last, n) for n, reqs in waiting.items() if not reqs]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        _, name = heapq.heappop(ready)
-        order.append(name)
-        for other, reqs in waiting.items():
-            if name in reqs:
-                reqs.discard(name)
-                if not reqs:
-                    heapq.heappush(ready, (found[other].last, other))
-    return order
+    """The boot order of Celery's own DependencyGraph of the steps: requirements first, ``last`` at the end.
+
+    The graph is built as ``Blueprint._finalize_steps`` builds it (each step depends on its
+    ``requires``; the ``last`` step depends on every other step) and sorted by its ``topsort``.
+    Its first pass is left out: it rewrites each class's ``requires`` and loops forever on a cycle
+    (``_resolve`` found every cycle before). Celery adds the steps in the order of a set, so its order
+    among steps with no ``requires`` path between them varies from process to process; the kit adds
+    them in reverse name order, one fixed choice.
+    """
+    names = sorted(found, reverse=True)
+    graph = DependencyGraph((found[n], [found[r] for r in edges[n]]) for n in names)
+    last = next((found[n] for n in names if found[n].last), None)
+    if last is not None:
+        for cls in list(graph):
+            if cls is not last:
+                graph.add_edge(last, cls)
+    return [cls.name for cls in graph.topsort()]
 
 
 def _entries(app, bp: str) -> list:
-    """Celery's default steps plus ``app.steps[bp]``, as classes."""
+    """The steps Celery's blueprint starts from: its ``default_steps`` plus ``app.steps[bp]``, as classes."""
     from celery.worker import WorkController
     from celery.worker.consumer import Consumer
 
     owner = WorkController if bp == "worker" else Consumer
+    own = set(app.steps.get(bp, ()))
+    # the blueprint's own list of what it claims (a set: default steps and app.steps[bp])
+    claimed = owner.Blueprint(steps=own).types
     defaults = [
         _load(s, f"{owner.__name__}.Blueprint.default_steps has")
-        for s in owner.Blueprint.default_steps
+        for s in sorted(claimed - own, key=str)
     ]
-    own = [_load(s, f"app.steps[{bp!r}] has") for s in sorted(app.steps.get(bp, ()), key=str)]
-    return sorted(defaults, key=str) + own
+    return defaults + [_load(s, f"app.steps[{bp!r}] has") for s in sorted(own, key=str)]
 
 
 def _step_info(cls, requires: tuple, order: int) -> StepInfo:
@@ -203,8 +206,7 @@ def _resolved(app) -> dict:
 
 
 def cross_blueprint_errors(app) -> list:
-    """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other
-    blueprint.
+    """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other blueprint.
 
     Celery's own default steps never do: its only link between the two blueprints is the worker's
     Consumer step, which creates the Consumer (and ``celery graph`` draws that edge with
@@ -252,9 +254,7 @@ def _live_step(raw: dict, index: int) -> StepInfo:
 
 
 def live_snapshot(reply: dict) -> Snapshot:
-    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot
-    order.
-    """
+    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot order."""
     if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
         raise ValueError(
             f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}"
@@ -264,15 +264,12 @@ def live_snapshot(reply: dict) -> Snapshot:
 
 
 def blueprint_steps(source, worker: str | None = None) -> Snapshot:
-    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a
-    Snapshot.
-    """
+    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
     if isinstance(source, Snapshot):
         return source
     if hasattr(source, "inspect_blueprint"):
-        worker = worker or next(
-            iter(getattr(source, "workers", None) or ()), None
-        )  # default: the first
+        # default: the first
+        worker = worker or next(iter(getattr(source, "workers", None) or ()), None)
         return live_snapshot(source.inspect_blueprint(worker))
     if worker is not None:
         raise ValueError(f"worker={worker!r} needs a cluster as source, not {source!r}")

@@ -155,7 +155,7 @@ class EventFeed(EventLog):
         with self._cond:
             if value != self.connected:
                 self.connected = value
-                self._dispatch(
+                self.add(
                     {"type": FEED, "hostname": "", "timestamp": time.time(), "connected": value}
                 )
             self._cond.notify_all()
@@ -171,7 +171,7 @@ class EventFeed(EventLog):
                 event["timestamp"] = time.time()
             kept.append(event)
         if kept:
-            self._dispatch_many(kept)
+            self.add_many(kept)
 
     def close(self):
         """Stop the receiver thread; idempotent."""

@@ -1,5 +1,4 @@
-"""The kernel's record of events, without a broker: a bounded history, counts, subscribers,
-wait_for and a table.
+"""The kernel's record of events, without a broker: history, counts, subscribers, wait_for, table.
 
 EventFeed (feed.py) fills one from the broker; a replay (kit/record/replay.py) fills one from a
 file. Widgets only ever see this interface, so they draw a replay exactly as a live cluster.
@@ -27,12 +26,15 @@ class EventLog:
         self._cond = threading.Condition()
         self._waiters = 0
 
-    def _dispatch(self, event):
-        self._dispatch_many((event,))
+    def add(self, event):
+        """Keep one event (a plain dict with at least `type`) and hand it to the subscribers."""
+        self.add_many((event,))
 
-    def _dispatch_many(self, events):
-        """Keep a batch of events (one lock, one wake-up), then hand each to the subscribers, in
-        order."""
+    def add_many(self, events):
+        """Keep a batch of events (one lock, one wake-up), then hand each to the subscribers.
+
+        The subscribers get them in order, on the calling thread.
+        """
         with self._cond:
             self._ring.extend(events)
             self._seq += len(events)
@@ -55,12 +57,13 @@ class EventLog:
     def _call(self, fn, event):
         try:
             fn(event)
-        except Exception as exc:  # a broken callback must not stop the feed
+        except Exception as exc:
+            # a broken callback must not stop the feed
             self.errors.append(
                 f"callback {getattr(fn, '__name__', fn)!r}: {type(exc).__name__}: {exc}"
             )
 
-    def _forget(self):
+    def clear(self):
         """Empty the history and the counts (a replay seeking backwards starts again)."""
         with self._cond:
             self._ring.clear()
@@ -93,7 +96,8 @@ class EventLog:
         for event in kept:
             if types is None or event.get("type") in types:
                 self._call(fn, event)
-        while gate is not None and (held := gate.release()):  # what came meanwhile, in order
+        # what came meanwhile, in order
+        while gate is not None and (held := gate.release()):
             for event in held:
                 self._call(fn, event)
         return fn
@@ -113,7 +117,8 @@ class EventLog:
         with self._cond:
             while True:
                 ring, fresh = list(self._ring), self._seq - checked
-                for event in ring[-fresh:] if fresh else ():  # the events not yet looked at
+                # the events not yet looked at
+                for event in ring[-fresh:] if fresh else ():
                     if _matches(event, type, since, match):
                         return event
                 checked = self._seq
@@ -132,16 +137,18 @@ class EventLog:
                     self._waiters -= 1
 
     def table(self, last=20, type=None):
-        """The last events as a pandas DataFrame indexed by their time (with pandas), else a list of
-        dicts.
+        """The last events as a pandas DataFrame indexed by their time, else a list of dicts.
+
+        A list of dicts when pandas is not installed.
         """
         rows = [e for e in self.history if type is None or e.get("type") == type][-last:]
         try:
             import pandas
         except ImportError:
             return rows
-        when = pandas.Index([_clock(e.get("timestamp")) for e in rows], name="time")
-        return pandas.DataFrame(rows, index=when)  # indexed by when it was sent, not 0, 1, 2…
+        when = pandas.Index([clock(e.get("timestamp")) for e in rows], name="time")
+        # indexed by when it was sent, not 0, 1, 2…
+        return pandas.DataFrame(rows, index=when)
 
 
 class _Gate:
@@ -181,7 +188,7 @@ def _matches(event, type_, since, match):
     return True
 
 
-def _clock(ts):
+def clock(ts):
     """'12:00:03.250' (local time) for an event's timestamp; '' when it has none."""
     if not ts:
         return ""

@@ -10,6 +10,8 @@ from kombu.serialization import loads
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from kit.celery_private import publish_topics
+
 #: Messages read in one go before they are handed on (the rest wait for the next read).
 BATCH = 256
 
@@ -18,10 +20,10 @@ class RedisEventStream:
     """The events of `exchange` on an open kombu Redis connection, in batches (`read`).
 
     kombu's Redis transport publishes each event on the channel `{global_keyprefix}/{db}.{exchange}/
-    {routing key}` (`Channel._get_publish_topic`, prefixed by its `PrefixedRedisPubSub`) as its JSON
-    envelope around the event (base64 body). This subscribes to the same channels and does only
-    what Celery's `EventReceiver` does to each event (a list of events is a group sent at once; the
-    timestamp is moved to this host's UTC offset; `local_received` is set).
+    {routing key}` (kit.celery_private.publish_topics) as its JSON envelope around the event
+    (base64 body). This subscribes to the same channels and does only what Celery's
+    `EventReceiver` does to each event (a list of events is a group sent at once; the timestamp is
+    moved to this host's UTC offset; `local_received` is set).
 
     Uses the connection's own settings (URL, password, TLS, `global_keyprefix`, fanout options)
     for a pub/sub connection of its own that never reconnects by itself: a broken connection
@@ -37,12 +39,8 @@ class RedisEventStream:
 
     def __init__(self, conn, exchange, accept, errors):
         channel = conn.default_channel
-        prefix = channel.global_keyprefix or ""
-        # kombu subscribes its event queue (routing key '#', which it turns into '*') the same way;
-        # kombu 5.5 has one topic per message (_get_publish_topic), 5.6 and later a list of them
-        several = getattr(channel, "_get_publish_topics", None)
-        topics = several(exchange, "*") if several else [channel._get_publish_topic(exchange, "*")]
-        self.topics = [prefix + t for t in topics]
+        # kombu subscribes its event queue (routing key '#', which it turns into '*') the same way
+        self.topics = publish_topics(channel, exchange, "*")
         base = channel.client.connection_pool
         options = {**base.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
         self._pool = type(base)(connection_class=base.connection_class, **options)
@@ -72,10 +70,12 @@ class RedisEventStream:
             except redis.RedisError:
                 if not events:
                     raise
-                break  # hand on what was read; the next read raises
+                # hand on what was read; the next read raises
+                break
         if events:
             now, here = time.time(), utcoffset()
-            for event in events:  # as Celery's EventReceiver.event_from_message does
+            # as Celery's EventReceiver.event_from_message does
+            for event in events:
                 offset, stamp = event.get("utcoffset"), event.get("timestamp")
                 if offset is not None and stamp is not None:
                     event["timestamp"] = stamp - (offset - here) * 3600
@@ -93,12 +93,14 @@ class RedisEventStream:
                 payload = json.loads(body)
             else:
                 payload = loads(body, kind, message.get("content-encoding"), accept=self._accept)
-        except Exception as exc:  # one bad message must not stop the stream
+        except Exception as exc:
+            # one bad message must not stop the stream
             self.errors.append(f"undecodable event message: {type(exc).__name__}: {exc}")
             return
         if isinstance(payload, dict):
             events.append(payload)
-        elif isinstance(payload, list):  # a group of events sent at once
+        elif isinstance(payload, list):
+            # a group of events sent at once
             events.extend(e for e in payload if isinstance(e, dict))
 
     def close(self):

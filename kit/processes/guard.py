@@ -1,28 +1,22 @@
-"""Before a cluster starts: refuse one inside a kit worker; warn of files hiding what the workers
-import.
-"""
+"""Before a cluster starts: refuse one inside a kit worker; warn of files hiding what workers import."""
 
 import functools
 import os
 import re
 import sys
-import traceback
 import warnings
 from importlib import machinery, metadata
 
-from kit.errors import ClusterError, ShadowWarning, user_stacklevel
+from kit.errors import ClusterError, ShadowWarning, user_frame, user_stacklevel
 
 #: Distributions whose packages every kit worker imports at start (with their dependencies).
 WORKER_DISTRIBUTIONS = ("celery", "cloudpickle", "click")
 #: Extras of those the kit installs (celery[redis]).
 EXTRAS = {"redis"}
-_KIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # kit/
 
 
 def inside_kit_process():
-    """What kit process this is ('the kit worker w1@host', 'the kit's fork server', ...), or
-    None.
-    """
+    """What kit process this is ('the kit worker w1@host', 'the kit's fork server', ...), or None."""
     main = getattr(sys.modules.get("__main__"), "__spec__", None)
     if main is not None and main.name == "kit.processes.forkserver":
         return f"the kit's fork server (pid {os.getpid()})"
@@ -36,16 +30,12 @@ def inside_kit_process():
 
 def _caller():
     """``file:line`` of the innermost frame outside the kit's own code."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if not os.path.abspath(frame.filename).startswith(_KIT_DIR + os.sep):
-            return f"{frame.filename}:{frame.lineno}"
-    return "?"
+    frame, _ = user_frame()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"
 
 
 def refuse_inside_worker():
-    """Raise ClusterError when called inside a kit worker (or its fork server): clusters nest
-    without end.
-    """
+    """Raise ClusterError when called inside a kit worker (or its fork server): clusters nest without end."""
     where = inside_kit_process()
     if where is None:
         return
@@ -95,9 +85,7 @@ def _imported_at_start():
 
 
 def _local_modules(folder):
-    """Importable names in ``folder``: modules (``x.py``) and regular packages
-    (``x/__init__.py``).
-    """
+    """Importable names in ``folder``: modules (``x.py``) and regular packages (``x/__init__.py``)."""
     try:
         entries = os.listdir(folder)
     except OSError:
@@ -113,9 +101,7 @@ def _local_modules(folder):
 
 
 def _hides(name, path, folder):
-    """True when another copy of ``name`` exists on sys.path outside ``folder`` (the real
-    package).
-    """
+    """True when another copy of ``name`` exists on sys.path outside ``folder`` (the real package)."""
     here = {os.path.realpath(p or ".") for p in ("", ".", folder)}
     elsewhere = [p for p in sys.path if os.path.realpath(p or ".") not in here]
     spec = machinery.PathFinder.find_spec(name, elsewhere)
@@ -124,9 +110,10 @@ def _hides(name, path, folder):
 
 
 def shadowed(folder=None):
-    """``(path, package, what it is)`` for each file in ``folder`` (default: the cwd) that hides a
-    package every worker imports at start (the fork server and workers put that folder first on
-    sys.path).
+    """``(path, package, what it is)`` for each file in ``folder`` that hides a package workers import.
+
+    ``folder`` defaults to the cwd; those packages are the ones every worker imports at start (the
+    fork server and workers put that folder first on sys.path).
     """
     folder = folder or os.getcwd()
     local = _local_modules(folder)
@@ -147,9 +134,7 @@ def shadow_message(path, package, what):
 
 
 def warn_shadowing():
-    """A ShadowWarning per file of the cwd hiding a package the workers import (LocalCluster calls
-    this).
-    """
+    """A ShadowWarning per file of the cwd hiding a package the workers import (LocalCluster calls this)."""
     for path, package, what in shadowed():
         warnings.warn(
             shadow_message(path, package, what), ShadowWarning, stacklevel=user_stacklevel()

@@ -40,7 +40,7 @@ PRELOAD = (
     "kit.worker.probes",
     "kit.worker.remote_commands",
     "kit.worker.event_flush",
-    "kit.worker.fast_gossip",
+    "kit.worker.sized_gossip",
     "kit.processes.namespace",
     "kit.steps",
     "kit.processes.shipping",

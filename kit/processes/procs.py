@@ -1,6 +1,4 @@
-"""Child processes the kit owns: spawned in their own group, dead with their parent, killed as a
-tree.
-"""
+"""Child processes the kit owns: spawned in their own group, dead with their parent, killed as a tree."""
 
 import ctypes
 import os
@@ -32,7 +30,8 @@ def alive(pid):
         return False
     except PermissionError:
         return True
-    try:  # a zombie counts as dead
+    # a zombie counts as dead
+    try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
@@ -47,13 +46,18 @@ def signal_group(pid, sig):
         pass
 
 
-def kill_tree(pid, grace=5.0):
-    """SIGTERM the process group led by pid, then SIGKILL it after `grace` seconds."""
-    signal_group(pid, signal.SIGTERM)
+def kill_tree(*pids, grace=5.0):
+    """SIGTERM the process groups led by `pids` at once, then SIGKILL them after `grace` seconds.
+
+    Returns as soon as every leader is gone, at most `grace` seconds later.
+    """
+    for pid in pids:
+        signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and alive(pid):
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
         time.sleep(0.02)
-    signal_group(pid, signal.SIGKILL)
+    for pid in pids:
+        signal_group(pid, signal.SIGKILL)
 
 
 #: How a record of Celery's log starts: "[2026-01-31 12:00:00,123: INFO/MainProcess] ...".
@@ -61,10 +65,10 @@ RECORD = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
 def record_tail(text, lines):
-    """The last `lines` lines of a log, starting at a record's first line (never mid-banner or
-    mid-traceback).
+    """The last `lines` lines of a log, starting at a record's first line (never mid-traceback).
 
-    A record cut by the limit is left out; if that leaves nothing, the last record is given whole.
+    Never mid-banner either. A record cut by the limit is left out; if that leaves nothing, the
+    last record is given whole.
     """
     all_lines = text.splitlines()
     tail = all_lines[-lines:]
@@ -140,9 +144,7 @@ class ChildProcess:
         return self.status in ("starting", "running")
 
     def _up(self):
-        """The status of a process that runs: 'running' unless the subclass knows it is still
-        booting.
-        """
+        """The status of a process that runs: 'running' unless the subclass knows it still boots."""
         return "running"
 
     def _start(self, **kwargs):

@@ -1,5 +1,12 @@
-"""Worker readiness: each worker announces itself once (a `kit-ready` event) and the kernel collects
-those.
+"""Worker readiness: each worker announces itself once (a `kit-ready` event), then every worker's
+gossip has heard every other.
+
+A worker that booted is not yet known to its peers: Celery's gossip learns of a peer from its
+first heartbeat (or worker-online), so a peer killed before then is never reported lost by a worker
+that never heard it. So a cluster, or `add_worker()`, is ready only once each new worker's gossip
+has reported a node_join (the kit's `kit-gossip` events) for every other worker of the cluster, and
+each of those for it. Only a node_join the gossip still holds counts: a later node_lost or
+node_leave of that peer takes it back, until it joins again.
 
 Why not a ping loop: the old loop pinged the booting workers with a 0.15 s reply window and
 `limit=len(workers)`, again and again. kombu's `Mailbox._collect` counts every reply it drains
@@ -15,6 +22,8 @@ import time
 
 from kit.events import contract
 
+#: The gossip reports that say whether a worker's gossip holds a peer.
+GOSSIP_NEWS = ("node_join", "node_leave", "node_lost")
 #: Seconds without any announcement before the pending workers are pinged (a safety net, not the
 #: signal).
 PING_EVERY = 5.0
@@ -35,26 +44,64 @@ def stuck_text(event):
 
 
 class ReadyWatch:
-    """The `kit-ready` announcements of starting workers, matched by node name and process id."""
+    """The `kit-ready` announcements of starting workers, matched by node name and process id, and
+    the peers each one's gossip has heard.
 
-    def __init__(self, feed, workers):
+    `peers`: the cluster's other workers, which must hear the new ones and be heard by them;
+    `since`: when the new workers were started (epoch seconds: older gossip reports are about an
+    earlier process of the same name); `gossip=False` waits for the announcements only (the
+    workers' gossip does not report: probes off, or gossip or heartbeats switched off).
+    """
+
+    def __init__(self, feed, workers, peers=(), since=0.0, gossip=True):
         self.feed = feed
         self.pending = {w.name: w for w in workers}
+        self.new = list(workers)
+        self.peers = list(peers)
+        self.since = since
+        self.gossip = gossip
         self._heard = set()
+        #: (observer, peer) -> (kit_time, joined) of the latest report of that observer about it
+        self._joins = {}
         #: node name -> its first `kit-stuck` report of a boot method (it will not become ready)
         self.stuck = {}
         self._arrived = threading.Event()
         feed.subscribe(self._on_event)
-        for event in feed.history:  # announced before we subscribed
+        for event in list(feed.history):  # announced before we subscribed
             self._on_event(event)
 
     def _on_event(self, event):
-        if event.get("type") == contract.READY:
+        kind = event.get("type")
+        if kind == contract.READY:
             self._heard.add((event.get("hostname"), event.get("pid")))
             self._arrived.set()
-        elif event.get("type") == contract.STUCK and _fails_boot(event):
+        elif kind == contract.STUCK and _fails_boot(event):
             self.stuck.setdefault(event.get("hostname"), event)
             self._arrived.set()
+        elif kind == contract.GOSSIP and event.get("event") in GOSSIP_NEWS:
+            self._on_gossip(event)
+
+    def _on_gossip(self, event):
+        at = event.get("kit_time") or event.get("timestamp") or 0.0
+        if at < self.since:
+            return
+        pair = (event.get("hostname"), event.get("peer"))
+        # replayed history and live delivery may cross: the latest report of a pair wins
+        if at >= self._joins.get(pair, (0.0, False))[0]:
+            self._joins[pair] = (at, event["event"] == "node_join")
+            self._arrived.set()
+
+    def unheard(self):
+        """(observer, peer) pairs of live workers whose gossip does not hold the peer yet."""
+        live = [w for w in self.new + self.peers if w.alive]
+        names = {w.name for w in live}
+        missing = {}
+        for new in (w for w in self.new if w.name in names):
+            for other in sorted(names - {new.name}):
+                for pair in ((new.name, other), (other, new.name)):
+                    if not self._joins.get(pair, (0.0, False))[1]:
+                        missing[pair] = True
+        return list(missing)
 
     def _announced(self, worker):
         heard = self._heard
@@ -70,13 +117,43 @@ class ReadyWatch:
         return ready
 
     def wait(self, timeout, answering, progress=None):
-        """Until no worker is pending: None, or (worker, why) for the first that died or was too
-        slow.
+        """Until every worker announced itself and (with `gossip`) was heard: None, or
+        (worker, why) for the first that died or was too slow.
 
         `answering(names)` pings the pending workers after PING_EVERY seconds without an
         announcement; `progress()` is called each time some became ready.
         """
         deadline = time.monotonic() + timeout
+        failed = self._announced_all(deadline, timeout, answering, progress)
+        if failed is None and self.gossip:
+            failed = self._heard_all(deadline, timeout)
+        return failed
+
+    def _heard_all(self, deadline, timeout):
+        """Until every new worker and its peers heard each other (see the module docstring)."""
+        while unheard := self.unheard():
+            for w in self.new:
+                if not w.alive:
+                    return w, f"exited with status {w.proc.returncode}"
+            if time.monotonic() > deadline:
+                return self._unheard_failure(unheard, timeout)
+            self._arrived.wait(0.1)
+            self._arrived.clear()
+        return None
+
+    def _unheard_failure(self, unheard, timeout):
+        observer, peer = unheard[0]
+        new = {w.name: w for w in self.new}
+        worker = new.get(observer) or new[peer]
+        pairs = ", ".join(f"{o} had not heard {p}" for o, p in unheard[:5])
+        more = f" (and {len(unheard) - 5} more)" if len(unheard) > 5 else ""
+        return worker, (
+            f"booted, but the workers' gossip did not hear each other within {timeout:.0f} s: "
+            f"{pairs}{more}. Is the machine overloaded? Start fewer workers, or give a longer "
+            "timeout= to LocalCluster"
+        )
+
+    def _announced_all(self, deadline, timeout, answering, progress):
         next_ping = time.monotonic() + PING_EVERY
         while self.pending:
             for w in list(self.pending.values()):

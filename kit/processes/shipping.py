@@ -109,9 +109,12 @@ def config_of(app):
     return conf
 
 
-def parts_of(app, probes=True, gossip="fast"):
+def parts_of(app, probes=True, gossip="sized", gossip_workers=1):
     """What the workers rebuild the app from, all but its configuration; ShippingError if
     unpicklable.
+
+    `gossip` is the mode (kit.gossip_timing), `gossip_workers` the number of workers the cluster
+    starts on this machine, which the "sized" gossip starts its intervals from.
     """
     parts = {
         "main": app.main or "kit",
@@ -120,6 +123,7 @@ def parts_of(app, probes=True, gossip="fast"):
         "user_options": sorted(app.user_options["worker"], key=lambda o: o.name or ""),
         "probes": probes,
         "gossip": gossip,
+        "gossip_workers": gossip_workers,
     }
     for kind, steps in parts["steps"].items():
         for step in steps:

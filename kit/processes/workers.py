@@ -1,6 +1,4 @@
-"""Worker processes: the `celery worker` command line, start (forked or spawned), stop, boot
-diagnosis.
-"""
+"""Worker processes: the `celery worker` command line, start (forked or spawned), stop, boot diagnosis."""
 
 import atexit
 import os
@@ -8,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 from kit.processes.forkserver import ForkServer
 from kit.processes.procs import ChildProcess, child_preexec, kill_tree, signal_group, stderr_tail
@@ -22,7 +19,8 @@ def fork_server():
     global _forkserver
     with _lock:
         if _forkserver is None or not _forkserver.alive:
-            close_fork_server()  # one that exited on its own: drop its log
+            # one that exited on its own: drop its log
+            close_fork_server()
             _forkserver = ForkServer().start()
         return _forkserver
 
@@ -47,11 +45,10 @@ def prestart():
         fork_server()
 
 
-@atexit.register  # registered before kit.cluster's, so it runs after the clusters closed
+# registered before kit.cluster's, so it runs after the clusters closed
+@atexit.register
 def close_fork_server():
-    """Close the kernel's fork server (its workers die with it); the next fork_server() starts
-    another.
-    """
+    """Close the kernel's fork server (its workers die with it); the next fork_server() starts another."""
     if _forkserver is not None:
         _forkserver.close()
 
@@ -68,7 +65,8 @@ class WorkerProcess(ChildProcess):
 
     def __init__(self, name, run_dir, broker_url, argv, fork=True, namespace=""):
         self.name = name
-        self.ready = False  #: set once the worker announced itself (kit.processes.readiness)
+        #: set once the worker announced itself (kit.processes.readiness)
+        self.ready = False
         self.fork = fork
         self.run_dir = run_dir
         slug = name.split("@")[0]
@@ -154,11 +152,7 @@ class WorkerProcess(ChildProcess):
 
 
 def terminate_all(workers, grace):
-    """SIGTERM every worker at once, then SIGKILL what is left after `grace` seconds."""
-    for w in workers:
-        signal_group(w.proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(w.alive for w in workers):
-        time.sleep(0.02)
+    """Warm shutdown of every worker at once (kill_tree of them all); each is closed afterwards."""
+    kill_tree(*(w.proc.pid for w in workers if w.proc is not None), grace=grace)
     for w in workers:
         w.kill()

@@ -10,7 +10,6 @@ import warnings
 import celery
 
 import kit
-from kit import roster
 from kit.errors import RecordingWarning, StepError
 from kit.events.contract import FEED, READY
 from kit.processes.broker import mask_url
@@ -60,7 +59,7 @@ class Recorder:
             thread.start()
         for name in cluster.workers:
             self._asks.put(name)
-        if getattr(cluster, "closed", False):  # it closed while the history was handed out
+        if cluster.closed:  # it closed while the history was handed out
             self.close()
 
     @property
@@ -78,11 +77,11 @@ class Recorder:
             self._write_roster()
         if kind == READY:  # it answers remote control now (worker-online comes too early)
             self._asks.put(event.get("hostname"))
-        elif kind == FEED and getattr(self.cluster, "closed", False):
+        elif kind == FEED and self.cluster.closed:
             self.close()
 
     def _write_roster(self):
-        workers = list(getattr(self.cluster, "workers", ()))
+        workers = list(self.cluster.workers)
         with self._lock:
             if workers != self._roster:
                 self._roster = workers
@@ -177,11 +176,11 @@ def _about(cluster):
         "kit": kit.__version__,
         "celery": celery.__version__,
         "source": type(cluster).__name__,
-        "broker": mask_url(getattr(cluster, "broker_url", "") or ""),
-        "started_at": getattr(cluster, "started_at", None),
-        "static": _static(getattr(cluster, "app", None)),
-        "worker_options": _jsonable(roster.run_options(cluster)),
-        "steps": roster.steps_added(cluster),
+        "broker": mask_url(cluster.broker_url or ""),
+        "started_at": cluster.started_at,
+        "static": _static(cluster.app),
+        "worker_options": _jsonable(cluster.run_options),
+        "steps": cluster.steps_added,
     }
 
 

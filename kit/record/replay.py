@@ -14,6 +14,7 @@ from kit.events.contract import REPLAY
 from kit.events.log import EventLog
 from kit.record import fileformat
 from kit.roster import plural
+from kit.view import ACTIONS, ClusterView
 
 #: Seconds between two steps of the playback thread.
 TICK = 0.05
@@ -24,21 +25,18 @@ def replay(path):
     return Replay(path)
 
 
-class Replay:
+class Replay(ClusterView):
     """A recorded run: `events`, `workers`, `inspect_blueprint()` and `now()` as a cluster has them,
     driven by a position in the recording that `play()`, `pause()` and `seek()` move.
 
-    Nothing here starts a worker or talks to a broker; actions that need workers raise a
-    ClusterError that says it is a replay. `dropped` counts the lines that were not whole records
-    (a recording cut short).
+    A ClusterView (kit/view.py) that is not live: nothing here starts a worker or talks to a
+    broker, so `refusal()` refuses every action and each raises a ClusterError that says it is a
+    replay. Its workers and their states come from the recorded events, at the replay's clock.
+    `dropped` counts the lines that were not whole records (a recording cut short).
     """
 
-    starts_workers = False  #: a dashboard's restart buttons stay disabled
-    live = False  #: no worker runs: every action that needs one is off (the dashboard, the card)
-    embedded = False
+    live = False
     state = "replay"
-    app = None  #: no Celery app: the recorded static blueprints are in `static`
-    timeout = 30.0
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -61,10 +59,11 @@ class Replay:
         self._bad = set()  #: indices of records that did not parse
         self._position = self.started_at  #: recording time of the replay's "now"
         self._clock = (time.monotonic(), self.started_at)  #: (real time, recording time) at play()
-        self._listed, self._blueprints = [], {}
+        self._blueprints = {}
         self._done = threading.Event()
         self._thread = None
         self._closed = False
+        self._watch_states()
 
     # -- what a view reads ----------------------------------------------------------------------
     @property
@@ -89,8 +88,16 @@ class Replay:
 
     @property
     def workers(self):
-        """The workers alive at the replay's position (the recorded roster)."""
-        return list(self._listed)
+        """The workers there at the replay's position, by the recorded events."""
+        return self.worker_states.present()
+
+    def age(self):
+        """'at 1.0 of 5.0 s': where the replay stands in its recording."""
+        return f"at {self.position:.1f} of {self.duration:.1f} s"
+
+    def where(self):
+        """'recorded on': the broker the recording was made on."""
+        return "recorded on"
 
     @functools.cached_property
     def all_workers(self):
@@ -135,10 +142,6 @@ class Replay:
     def has_blueprint(self, worker):
         """True once the replay handed out `worker`'s live blueprint."""
         return worker in self._blueprints
-
-    def owns(self, name):
-        """False: a replay owns no worker process."""
-        return False
 
     @property
     def static(self):
@@ -187,9 +190,9 @@ class Replay:
             self.paused = True
             at = self.started_at + position
             if at < self._position:
-                self.events._forget()
-                self._next, self._listed, self._blueprints = 0, [], {}
-                self.events._dispatch({"type": REPLAY, "hostname": "", "timestamp": at,
+                self.events.clear()
+                self._next, self._blueprints = 0, {}
+                self.events.add({"type": REPLAY, "hostname": "", "timestamp": at,
                                        "position": position})  # fmt: skip
             self._position = at
             self._hand_out(at)
@@ -222,9 +225,7 @@ class Replay:
                 self.dropped += i not in self._bad
                 self._bad.add(i)
             elif kind == "event":
-                self.events._dispatch(record["event"])
-            elif kind == "roster":
-                self._listed = list(record["workers"])
+                self.events.add(record["event"])
             elif kind == "blueprint":
                 self._blueprints[record["worker"]] = record["reply"]
         self._next = max(self._next, end)
@@ -236,13 +237,13 @@ class Replay:
         if self._closed:
             raise ClusterError(f"this replay of {self.path} is closed: kit.replay(path) again")
 
-    def _needs_workers(self, *args, **kwargs):
-        raise ClusterError(
-            f"this is a replay of {self.path}: no worker runs, so nothing can be started, stopped, "
-            "killed, restarted or asked. Fix: start a kit.LocalCluster to try it live"
+    def refusal(self, action, worker=None):
+        """Every action: no worker runs in a replay."""
+        self._known_action(action)
+        return (
+            f"a replay of {self.path}: no worker runs, so it cannot {ACTIONS[action]}. "
+            "Fix: start a kit.LocalCluster to try it live"
         )
-
-    add_worker = stop_worker = kill_worker = restart = elect = publish = ping = _needs_workers
 
     def close(self):
         """Stop the playback (the views keep their last picture)."""

@@ -6,9 +6,8 @@ import weakref
 
 import ipywidgets as w
 
-from kit import roster
-from kit.events.contract import FEED, REPLAY
-from kit.widgets.panel import Throttle
+from kit import status_html
+from kit.widgets.live_status import live_status
 
 _cards = weakref.WeakKeyDictionary()
 
@@ -22,15 +21,16 @@ def card_of(cluster):
 
 
 class ClusterCard:
-    """dask's LocalCluster card for the kit: redrawn at most `rate` times a second while the cluster
-    lives.
+    """dask's LocalCluster card for the kit: redrawn by the cluster's LiveStatus (shared with its
+    dashboard) while the cluster lives.
     """
 
-    def __init__(self, cluster, rate=2.0):
+    def __init__(self, cluster):
         self.cluster = cluster
-        self.roster = roster.Roster(cluster)
+        self.status = live_status(cluster)
+        self.roster = self.status.roster
         self.dashboard = None
-        self.html = w.HTML(roster.html(cluster, self.roster))
+        self.html = w.HTML(status_html.card(cluster, self.roster))
         self.open_button = w.Button(
             description="Open dashboard",
             icon="tachometer",
@@ -40,23 +40,14 @@ class ClusterCard:
         self.open_button.on_click(lambda _b: self.open())
         self.out = w.Output()
         self.bar = None  #: a replay's play/pause, speed and slider (the dashboard has its own)
-        if not getattr(cluster, "live", True):
+        if not cluster.live:
             from kit.widgets.replay_bar import ReplayBar
 
             self.bar = ReplayBar(cluster)
             self.open_button.tooltip = "kit.Dashboard(replay): the same tabs, driven by the file"
         top = [self.bar.widget] if self.bar else []
         self.widget = w.VBox([*top, self.html, self.open_button, self.out])
-        self._throttle = Throttle(self.refresh, rate=rate, name="kit-card")
-        types = (*self.roster.TYPES, FEED, REPLAY)
-        cluster.events.subscribe(self._on_event, types=types, history=True)
-
-    def _on_event(self, event):
-        if event.get("type") == REPLAY:  # a replay went back: start the roster again
-            self.roster = roster.Roster(self.cluster)
-        else:
-            self.roster.on_event(event)
-        self._throttle.poke()
+        self.status.watch(self.refresh)
 
     def open(self):
         """Show the cluster's dashboard under the card."""
@@ -71,11 +62,13 @@ class ClusterCard:
         self.open_button.disabled = True
 
     def refresh(self):
-        self.html.value = roster.html(self.cluster, self.roster)
-        if getattr(self.cluster, "closed", False):
+        """Redraw the card (only what changed goes to the page); stop once the cluster closed."""
+        value = status_html.card(self.cluster, self.roster)
+        if value != self.html.value:
+            self.html.value = value
+        if self.cluster.closed:
             self.open_button.disabled = True
             self.open_button.tooltip = "the cluster is closed"
-            self.cluster.events.unsubscribe(self._on_event)
-            self._throttle.close()
+            self.status.unwatch(self.refresh)
             if self.bar is not None:
                 self.bar.close()

@@ -33,22 +33,24 @@ class ConsumerPanel(Panel):
             value='{"hello": "world", "n": 1}', rows=4, layout=w.Layout(width="420px")
         )
         self.json_button = self.button(
-            "Publish JSON", self.publish_json, icon="paper-plane", style="success"
+            "Publish JSON", self.publish_json, icon="paper-plane", style="success", action="publish"
         )
         self.malformed_button = self.button(
             "Malformed JSON",
             self.publish_malformed,
             icon="chain-broken",
             tooltip="the text as application/json, unchecked",
+            action="publish",
         )
         self.pickle_button = self.button(
             "Pickle",
             self.publish_pickle,
             icon="archive",
             tooltip="content type application/x-python-serialize: not accepted",
+            action="publish",
         )
         self.plain_button = self.button(
-            "Plain text", self.publish_plain, icon="font", tooltip="text/plain"
+            "Plain text", self.publish_plain, icon="font", tooltip="text/plain", action="publish"
         )
         self.counters = w.HTML()
         self.log_html = w.HTML(layout=w.Layout(max_height="220px", overflow="auto"))

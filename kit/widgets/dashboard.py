@@ -14,16 +14,15 @@ from kit.widgets.consumer import ConsumerPanel
 from kit.widgets.gossip import GossipPanel
 from kit.widgets.graph_panel import GraphPanel
 from kit.widgets.header import header_html
+from kit.widgets.live_status import live_status
 from kit.widgets.options_panel import OptionsPanel
-from kit.widgets.panel import Throttle, traceback_html
+from kit.widgets.panel import traceback_html
 from kit.widgets.steps_panel import StepsPanel
 from kit.widgets.timeline import Timeline
 
 #: Events that change the header (the feed's connection, workers coming and going, a replay
 #: going back in time).
 HEADER = (FEED, REPLAY, *Roster.TYPES)
-#: The tooltip of every action of a dashboard over a replay.
-REPLAY_TIP = "a replay of {file}: no worker runs, so this is off (kit.LocalCluster to try it live)"
 
 
 class Dashboard:
@@ -32,14 +31,17 @@ class Dashboard:
 
     A button runs its action in the kernel with every button disabled meanwhile. An exception
     raised by an action (or by a live update) is shown in the panel and in the error area
-    below the tabs, and kept in `errors`. Live parts update at most `rate` times a second.
+    below the tabs, and kept in `errors`. The header and the panels are redrawn by the cluster's
+    LiveStatus (shared with its card, at most 10 times a second); the timeline at most `rate`.
     """
 
     def __init__(self, cluster, window=60.0, rate=10.0):
         self.cluster = cluster
         self.errors = []
-        self._running = False
-        self.roster = Roster(cluster)
+        self.running = False
+        #: the cluster's one Roster and redraw thread, shared with its card
+        self.status = live_status(cluster)
+        self.roster = self.status.roster
         self.closed_at = None
         self._dirty = set()
         self._dirty_lock = threading.Lock()
@@ -59,15 +61,13 @@ class Dashboard:
         self.options = OptionsPanel(self)
         self.graph = GraphPanel(self)
         self.panels = [self.steps, self.gossip, self.consumer, self.options, self.graph]
-        self.live = getattr(cluster, "live", True)  #: False for a replay: its actions are off
+        #: False for a replay: no action runs, only the graph redraws as it moves
+        self.live = cluster.live
+        # each action on as the view allows it, or off with its reason (a room's restarts, ...)
+        for panel in self.panels:
+            panel.allow_actions()
         if not self.live:
-            self._replay_only()
-        elif not getattr(cluster, "starts_workers", True):  # a Room: restarts need the owners
-            for b in (self.steps.apply_button, self.options.apply_button):
-                b.disabled, b.tooltip = (
-                    True,
-                    "a room view started no worker: owners restart their own",
-                )
+            self.steps.deadline.disabled = True
         self.timeline = Timeline(cluster, window=window, rate=rate)
         self.tabs = w.Tab(
             children=[p.widget for p in self.panels] + [self.timeline.widget],
@@ -82,12 +82,6 @@ class Dashboard:
             [self.header, *([self.bar.widget] if self.bar else []), self.tabs, self.error_box],
             layout=w.Layout(width="100%", max_width="1150px"),
         )
-        self._throttle = Throttle(
-            self._refresh,
-            rate=rate,
-            name="kit-dashboard",
-            on_error=lambda exc: self.show_error(exc, "live update"),
-        )
         self._routes = [(p, frozenset(p.types)) for p in self.panels if p.types]
         types = set(HEADER).union(*(t for _, t in self._routes))
         self._feed_lock = threading.Lock()
@@ -95,14 +89,7 @@ class Dashboard:
         self._listeners = [self._on_event]
         with self._dirty_lock:
             self._dirty.update(self.panels)
-        self._throttle.poke()
-
-    def _replay_only(self):
-        """A replay: every action that needs a worker is off, its tooltip says why."""
-        tip = REPLAY_TIP.format(file=getattr(self.cluster, "path", "a recording"))
-        for b in self.buttons:  # the graph redraws itself as the replay moves
-            b.disabled, b.tooltip = True, tip
-        self.steps.deadline.disabled = True
+        self.status.watch(self._refresh, on_error=lambda exc: self.show_error(exc, "live update"))
 
     # -- actions --------------------------------------------------------------------------------
     @property
@@ -114,13 +101,13 @@ class Dashboard:
         """Run a panel's action: buttons disabled meanwhile; an exception is shown, never
         swallowed.
         """
-        if self._running:  # an action triggered by another one (e.g. a dropdown it refreshed)
+        if self.running:  # an action triggered by another one (e.g. a dropdown it refreshed)
             return handler()
         if self.closed_at is not None:
             return None
         if not self.live and handler != self.graph.render:  # a replay: only drawing works
             return None
-        self._running, states = True, [(b, b.disabled) for b in self.buttons]
+        self.running, states = True, [(b, b.disabled) for b in self.buttons]
         for b, _ in states:
             b.disabled = True
         try:
@@ -132,12 +119,11 @@ class Dashboard:
         finally:
             for b, disabled in states:
                 b.disabled = disabled
-            self._running = False
-            with (
-                self._dirty_lock
-            ):  # an action may have changed the workers: every panel looks again
+            self.running = False
+            # an action may have changed the workers: every panel looks again
+            with self._dirty_lock:
                 self._dirty.update(self.panels)
-            self._throttle.poke()
+            self.status.poke()
 
     def show_error(self, exc, where):
         """Show an exception (traceback folded) in the error area below the tabs; keep the last
@@ -164,7 +150,7 @@ class Dashboard:
                 panel.after_restart()
         with self._dirty_lock:
             self._dirty.update(self.panels)
-        self._throttle.poke()
+        self.status.poke()
 
     # -- live updates (feed thread -> throttle thread) ------------------------------------------
     def _on_event(self, event):
@@ -175,9 +161,8 @@ class Dashboard:
     def _route(self, event):
         kind, header = event.get("type"), event.get("type") in (FEED, REPLAY)
         if kind == REPLAY:  # a replay went back: what the panels kept is ahead of it
-            self.roster = Roster(self.cluster)
             for panel in self.panels:
-                getattr(panel, "reset", lambda: None)()
+                panel.reset()
             dirty = self.panels
         else:
             dirty = [p for p, types in self._routes if kind in types and p.on_event(event)]
@@ -186,7 +171,7 @@ class Dashboard:
             with self._dirty_lock:
                 self._dirty.update(dirty)
         if dirty or header:
-            self._throttle.poke()
+            self.status.poke()
 
     def _refresh(self):
         with self._dirty_lock:
@@ -195,7 +180,7 @@ class Dashboard:
             return
         for panel in dirty:
             panel.refresh()
-        if getattr(self.cluster, "closed", False):
+        if self.cluster.closed:
             self._show_closed()
         self.header.value = header_html(
             self.cluster, self.roster, self.cluster.events.connected, self.closed_at
@@ -216,7 +201,7 @@ class Dashboard:
         """Stop the live updates (the cluster keeps running)."""
         for fn in self._listeners:
             self.cluster.events.unsubscribe(fn)
-        self._throttle.close()
+        self.status.unwatch(self._refresh)
         self.timeline.close()
         if self.bar is not None:
             self.bar.close()

@@ -8,8 +8,9 @@ import time
 import ipywidgets as w
 
 from kit.events.contract import CLUSTER_SIZE, FEED, GOSSIP, GOSSIP_EVENTS
+from kit.roster import live_workers
 from kit.widgets.gossip_chart import size_chart
-from kit.widgets.panel import Panel, clock, escape, live_workers, set_options, worker_dropdown
+from kit.widgets.panel import Panel, clock, escape, set_options, worker_dropdown
 
 #: kit-gossip events shown in the log, with the fields that explain them.
 DETAILS = GOSSIP_EVENTS
@@ -44,23 +45,25 @@ class GossipPanel(Panel):
     def __init__(self, dash, keep=200):
         super().__init__(dash)
         self.log = collections.deque(maxlen=keep)
-        self.now = getattr(self.cluster, "now", time.time)  #: the cluster's clock (a replay's)
+        #: the cluster's clock (a replay's moves through its recording)
+        self.now = self.cluster.now
         self.reset()
         self.worker = worker_dropdown()
         self.add_button = self.button(
-            "Add worker", self.add, icon="plus", tooltip="peers see node_join"
+            "Add worker", self.add, icon="plus", tooltip="peers see node_join", action="add"
         )
         self.stop_button = self.button(
-            "Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave"
+            "Stop", self.stop, icon="stop", tooltip="warm shutdown: peers see node_leave", action="stop"
         )
         self.kill_button = self.button(
-            "Kill", self.kill, icon="bolt", style="danger", tooltip="SIGKILL: node_lost"
+            "Kill", self.kill, icon="bolt", style="danger", tooltip="SIGKILL: node_lost", action="kill"
         )
         self.elect_button = self.button(
             "Start election",
             self.elect,
             icon="check-square",
             tooltip="from the chosen worker; exactly one wins",
+            action="elect",
         )
         self.winner_html = w.HTML()
         self.log_html = w.HTML(layout=w.Layout(max_height="230px", overflow="auto"))
@@ -92,7 +95,6 @@ class GossipPanel(Panel):
         self.log.clear()
         self.sizes = {}
         self.winner = None
-        self.ends = {}  # worker -> (time, 'lost' | 'left'): where its line stops
         self._heard = 0.0
 
     # -- actions (run by the dashboard: buttons disabled meanwhile, errors shown) ---------------
@@ -140,24 +142,8 @@ class GossipPanel(Panel):
         self._ownership()
 
     def _ownership(self):
-        """Kill and Add need processes this notebook owns: disabled, with the reason why, in a room
-        view.
-        """
-        name, owns = self.worker.value, getattr(self.cluster, "owns", lambda _name: True)
-        kill_ok, add_ok = not name or owns(name), getattr(self.cluster, "starts_workers", True)
-        if not getattr(self.cluster, "live", True):  # a replay: the dashboard said why, keep it
-            return
-        self.kill_button.tooltip = (
-            "SIGKILL: node_lost"
-            if kill_ok
-            else f"{name} was not started by this notebook: only its owner can kill it "
-            "(Stop asks it to shut down through remote control)"
-        )
-        self.add_button.tooltip = (
-            "peers see node_join" if add_ok else "a room view starts no workers"
-        )
-        if not self.dash._running:  # an action restores the buttons' states itself when it ends
-            self.kill_button.disabled, self.add_button.disabled = not kill_ok, not add_ok
+        """Add, Stop, Kill and the election as the view allows them on the chosen worker."""
+        self.allow_actions(self.worker.value or None)
 
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):
@@ -171,7 +157,6 @@ class GossipPanel(Panel):
             return True
         what = event.get("event") or kind[4:]
         host, t = event.get("hostname", "?"), event.get("timestamp") or self.now()
-        self._track_end(kind, what, host, t, event.get("peer"))
         if kind.startswith("kit-"):
             self.log.append(
                 LogLine(t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))})
@@ -186,16 +171,11 @@ class GossipPanel(Panel):
             self.winner = (t, event.get("winner"))
         return True
 
-    def _track_end(self, kind, what, host, t, peer):
-        """Where each worker's line ends: the first node_lost/node_leave about it, or its
-        worker-offline.
-        """
-        if kind == "worker-online":
-            self.ends.pop(host, None)
-        elif kind == "worker-offline":
-            self.ends.setdefault(host, (t, "left"))
-        elif what in ("node_lost", "node_leave") and peer:
-            self.ends.setdefault(peer, (t, "lost" if what == "node_lost" else "left"))
+    @property
+    def ends(self):
+        """{worker: (time, 'lost' | 'left')}: where each gone worker's line stops (the view's
+        worker states)."""
+        return self.cluster.worker_states.ended()
 
     def refresh(self):
         self.refresh_workers()

@@ -2,8 +2,8 @@
 lost.
 """
 
-from kit.roster import natural
 from kit.widgets.panel import clock, escape
+from kit.worker_states import natural
 
 COLOURS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2", "#f58518", "#72b7b2", "#9d755d", "#eeca3b")
 #: How a line ends: the mark drawn there and its colour.

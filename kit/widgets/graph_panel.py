@@ -7,7 +7,8 @@ import ipywidgets as w
 from kit.blueprints.graph import BLUEPRINT_CHOICES, blueprint_graph
 from kit.errors import ClusterError
 from kit.events.contract import GOSSIP
-from kit.widgets.panel import Panel, escape, live_workers, set_options
+from kit.roster import live_workers
+from kit.widgets.panel import Panel, escape, set_options
 from kit.widgets.steps_panel import svg_html
 
 #: The dropdown entry for the static graph of the app (no worker asked).
@@ -57,8 +58,7 @@ class GraphPanel(Panel):
 
     def _drawable(self, workers):
         """The workers whose live blueprint can be drawn (a replay's: once it handed it out)."""
-        has = getattr(self.cluster, "has_blueprint", None)
-        return [n for n in workers if has(n)] if has else workers
+        return [n for n in workers if self.cluster.has_blueprint(n)]
 
     def _set_sources(self, workers):
         self._rendering = True
@@ -88,7 +88,7 @@ class GraphPanel(Panel):
         finally:
             self._rendering = False
         kw = {"blueprint": self.blueprint.value, "probes": self.probes.value}
-        if name == STATIC and self.app is None and getattr(self.cluster, "static", None) is None:
+        if name == STATIC and self.app is None and self.cluster.static is None:
             self.svg.value, self.drawn = "<i>no static blueprint in this recording</i>", name
             return
         graph = (

@@ -2,24 +2,9 @@
 feed.
 """
 
-from kit.roster import Roster, badge, broker_note, plural
-from kit.widgets.panel import clock, escape
-
-#: Up to this many worker names are listed; beyond, only the counts by state.
-NAMES = 8
-#: Greys out a closed dashboard (its class is added to the dashboard's box).
-CLOSED_CSS = (
-    "<style>.kit-closed .widget-tab, .kit-closed .lm-TabBar"
-    " {filter: grayscale(1); opacity: .6}</style>"
-)
-
-
-def names(states, limit=NAMES):
-    """'w1@h, w2@h (up), w3@h (lost)' for a few workers; '…' and the rest counted for many."""
-    shown = [f"{escape(n)} ({escape(s)})" if s != "up" else escape(n) for n, s in states.items()]
-    if len(shown) > limit:
-        return ", ".join(shown[:limit]) + f", … {len(shown) - limit} more"
-    return ", ".join(shown)
+from kit import status_html
+from kit.roster import Roster, broker_note, plural
+from kit.widgets.panel import clock
 
 
 def header_html(cluster, roster: Roster, connected: bool, closed_at=None) -> str:
@@ -28,27 +13,16 @@ def header_html(cluster, roster: Roster, connected: bool, closed_at=None) -> str
     """
     states = roster.states()
     up = sum(1 for s in states.values() if s == "up")
-    if not getattr(cluster, "live", True):  # a replay: what it is, and who is up where it stands
-        return (
-            f"{CLOSED_CSS if closed_at else ''}<b>Bootsteps Kit</b> · "
-            f"<span style='color:#1565c0'>●</span>&nbsp;{escape(cluster.describe())} · "
-            f"{plural(up, 'worker')} up ({roster.counts()}): "
-            f"{names(states)} · actions off: no worker runs"
-        )
-    if closed_at is not None:
-        return (
-            f"{CLOSED_CSS}<b>Bootsteps Kit</b> · cluster {badge('closed')} at {clock(closed_at)} · "
-            f"{plural(len(states), 'worker')} stopped · actions disabled, timeline frozen · "
-            "start a new cluster with <code>kit.LocalCluster(app)</code>"
-        )
-    feed = (
-        badge("connected")
-        if connected
-        else "<span style='color:#c62828'>●</span>&nbsp;broker unreachable (reconnecting…)"
-    )
-    note = broker_note(cluster)
-    return (
-        f"<b>Bootsteps Kit</b> · cluster {badge(str(cluster.state))} · "
-        f"{plural(up, 'worker')} up ({roster.counts()}): {names(states)} · events {feed}"
-        + (f"<br>⚠ {escape(note)}" if note else "")
+    return status_html.render(
+        "header.html.j2",
+        live=cluster.live,
+        closed=clock(closed_at) if closed_at is not None else "",
+        title=cluster.describe(),
+        state=str(cluster.state),
+        up=plural(up, "worker"),
+        count=plural(len(states), "worker"),
+        counts=roster.counts(),
+        names=status_html.worker_names(states),
+        connected=connected,
+        note=broker_note(cluster),
     )

@@ -8,9 +8,9 @@ import click
 import ipywidgets as w
 
 from kit.events.contract import OPTION
-from kit.roster import plural
+from kit.roster import live_workers, plural
 from kit.steps import KIT_OPTIONS
-from kit.widgets.panel import Panel, escape, live_workers
+from kit.widgets.panel import Panel, escape
 
 
 def worker_options(app):
@@ -33,7 +33,7 @@ class OptionsPanel(Panel):
         self.received = collections.OrderedDict()
         self.form = w.VBox()
         self.apply_button = self.button(
-            "Apply (rolling restart)", self.apply, icon="refresh", style="primary"
+            "Apply (rolling restart)", self.apply, icon="refresh", style="primary", action="restart"
         )
         self.reload_button = self.button(
             "Reload options",

@@ -5,9 +5,11 @@ throttle.
 import html
 import threading
 import time
-import traceback
 
 import ipywidgets as w
+
+from kit import status_html
+from kit.events.log import clock  # noqa: F401  (the widgets import it from here)
 
 
 class Throttle:
@@ -95,24 +97,9 @@ def escape(value) -> str:
     return html.escape(str(value))
 
 
-def message_html(exc: BaseException) -> str:
-    """An exception as one line (its type and first line) with the rest folded away."""
-    first, _, rest = str(exc).partition("\n")
-    head = f"<b>{escape(type(exc).__name__)}</b>: {escape(first)}"
-    return head + (
-        f"<details><summary>more</summary><pre>{escape(rest)}</pre></details>"
-        if rest.strip()
-        else ""
-    )
-
-
 def traceback_html(exc: BaseException, where: str) -> str:
     """An exception as HTML: its message, and the traceback folded in a <details>."""
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return (
-        f"<div style='color:#b71c1c'>⚠ {escape(where)}: {message_html(exc)}"
-        f"<details><summary>traceback</summary><pre style='font-size:11px'>{escape(tb)}</pre></details></div>"
-    )
+    return status_html.failure(exc, where=where, mark="⚠", with_traceback=True)
 
 
 class Panel:
@@ -136,9 +123,9 @@ class Panel:
         self.buttons = []
         self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
 
-    def button(self, description, handler, icon="", tooltip="", style=""):
+    def button(self, description, handler, icon="", tooltip="", style="", action="inspect"):
         """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors
-        shown).
+        shown); `action` (a key of kit.view.ACTIONS) is what it asks of the cluster.
         """
         b = w.Button(
             description=description,
@@ -148,17 +135,27 @@ class Panel:
             layout=w.Layout(width="auto"),
         )
         b.on_click(lambda _button: self.dash.run(self, handler))
+        # what it asks of the view, and what it says when the view allows it
+        b.action, b.tip = action, b.tooltip
         self.buttons.append(b)
         return b
 
+    def allow_actions(self, worker=None):
+        """Each button on as the view allows its action (on `worker`), or off saying why not."""
+        for b in self.buttons:
+            why = self.cluster.refusal(b.action, worker)
+            b.tooltip = why or b.tip
+            # an action restores the buttons' states itself when it ends
+            if not self.dash.running:
+                b.disabled = why is not None
+
     def say(self, text, ok=True):
         """Show `text` (HTML) in the panel's status line, green or red."""
-        colour = "#1b5e20" if ok else "#b71c1c"
-        self.status.value = f"<span style='color:{colour}'>{text}</span>"
+        self.status.value = status_html.say(text, ok)
 
     def fail(self, exc):
         """Show an exception's message in the status line."""
-        self.status.value = f"<div style='color:#b71c1c'>✖ {message_html(exc)}</div>"
+        self.status.value = status_html.failure(exc)
 
     def on_event(self, event) -> bool:
         """Take one event of the panel's `types`; True when the panel needs a refresh."""
@@ -170,17 +167,8 @@ class Panel:
     def after_restart(self):
         """The workers were restarted by another panel."""
 
-
-def live_workers(cluster):
-    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops
-    workers.
-    """
-    for _ in range(5):
-        try:
-            return list(getattr(cluster, "workers", ()))
-        except RuntimeError:  # the worker dict changed size while being read: read again
-            continue
-    return []
+    def reset(self):
+        """Forget what was heard (a replay going back in time hands it out again)."""
 
 
 def worker_dropdown(description="worker"):
@@ -195,8 +183,3 @@ def set_options(dropdown, names):
         keep = dropdown.value if dropdown.value in names else (names[0] if names else None)
         dropdown.options = names
         dropdown.value = keep
-
-
-def clock(ts) -> str:
-    """A timestamp as HH:MM:SS.mmm local time."""
-    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int((ts % 1) * 1000):03d}"

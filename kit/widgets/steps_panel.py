@@ -76,7 +76,7 @@ class StepsPanel(Panel):
         self._offered = []
         self.list = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
         self.deadline = w.BoundedFloatText(
-            value=min(30.0, getattr(self.cluster, "timeout", 30.0)),
+            value=min(30.0, self.cluster.timeout),
             min=2,
             max=600,
             description="boot deadline (s)",
@@ -84,7 +84,7 @@ class StepsPanel(Panel):
             layout=w.Layout(width="200px"),
         )
         self.apply_button = self.button(
-            "Apply (rolling restart)", self.apply, icon="refresh", style="primary"
+            "Apply (rolling restart)", self.apply, icon="refresh", style="primary", action="restart"
         )
         self.rescan_button = self.button(
             "Rescan",

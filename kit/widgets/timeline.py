@@ -6,11 +6,12 @@ import threading
 import time
 
 from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, REPLAY, TIMER
-from kit.roster import natural
+from kit.roster import live_workers
 from kit.widgets import timeline_view as draw
-from kit.widgets.panel import Throttle, live_workers
+from kit.widgets.panel import Throttle
 from kit.widgets.timeline_items import TimelineItems
 from kit.widgets.timeline_widget import TimelineWidget
+from kit.worker_states import natural
 
 #: Is a timer callback one of Celery's own periodic ones (hidden by default)?
 _periodic = functools.lru_cache(maxsize=4096)(draw.periodic)
@@ -40,8 +41,8 @@ class Timeline(TimelineItems):
         #: Draw Celery's own periodic timers (heartbeat, gossip checks, broker housekeeping) too.
         self.periodic = periodic
         #: The cluster's clock: time.time, or a replay's position in its recording.
-        self.now = getattr(cluster, "now", time.time)
-        self.since = getattr(cluster, "started_at", None) or self.now()
+        self.now = cluster.now
+        self.since = cluster.started_at or self.now()
         self.updates = 0
         self._widget = None
         self._observers = []
@@ -84,10 +85,11 @@ class Timeline(TimelineItems):
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)
-            if getattr(self.cluster, "closed", False) and not self._widget.frozen:
+            if self.cluster.closed and not self._widget.frozen:
                 self._widget.frozen = time.time()  # the cluster closed: the last picture stands
                 self.close()
-            elif hasattr(self.cluster, "paused"):  # a replay: the view stands still while paused
+            # not live (a replay): the view stands still while paused
+            elif not self.cluster.live:
                 self._widget.frozen = view["now"] if self.cluster.paused else 0.0
 
     def _drain(self):

@@ -5,8 +5,9 @@ worker, bounded by its window and `max_points` (the hover text is made once, her
 import collections
 
 from kit.events.contract import DEADLOCK, GOSSIP, LIFECYCLE, REPLAY, TIMER, details
+from kit.roster import live_workers
 from kit.widgets import timeline_view as draw
-from kit.widgets.panel import clock, live_workers
+from kit.widgets.panel import clock
 from kit.widgets.timeline_view import Boot, Fire, Mark
 
 #: Event fields not repeated in a marker's hover text.

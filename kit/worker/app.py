@@ -16,14 +16,14 @@ import time
 
 from celery import Celery, signals
 
-from kit import tasks
+from kit import gossip_timing, tasks
 from kit.events import telemetry
 from kit.events.contract import READY
 from kit.events.telemetry import emit
 from kit.processes import namespace, shipping
 from kit.processes.procs import alive
 from kit.steps import CATALOG, KIT_OPTIONS
-from kit.worker import event_flush, fast_gossip, probes, remote_commands  # noqa: F401
+from kit.worker import event_flush, probes, remote_commands, sized_gossip  # noqa: F401
 
 
 def _task_from_spec(app, spec):
@@ -52,7 +52,8 @@ def _payload():
         "tasks": [],
         "user_options": [],
         "probes": True,
-        "gossip": "fast",
+        "gossip": "sized",
+        "gossip_workers": 1,
     }
 
 
@@ -76,8 +77,10 @@ def build(payload):
         probes.install_lifecycle_probe(os.environ.get("KIT_BOOT_LOG"))
         app.steps["worker"].add(probes.TimerProbe)
         app.steps["consumer"].add(probes.GossipProbe)
-    if payload["gossip"] == "fast":
-        app.steps["consumer"].add(fast_gossip.FastGossip)
+    if gossip_timing.mode_of(payload["gossip"]) == "sized":
+        # one app per worker process: the class carries the size the cluster planned
+        sized_gossip.SizedGossip.planned = payload["gossip_workers"]
+        app.steps["consumer"].add(sized_gossip.SizedGossip)
     return app
 
 

@@ -1,6 +1,4 @@
-"""Celery before 5.7 loses task events a pool thread sends while the event loop flushes them: a
-guard.
-"""
+"""A guard for Celery before 5.7, which loses task events a pool thread sends during a flush."""
 
 import celery
 

@@ -1,14 +1,18 @@
-"""The Celery and kombu internals the kit's probes touch, in one place (tests/worker/test_internals.py
-checks them).
+"""The worker side's one gateway to the Celery and kombu internals the kit's probes touch.
 
-Each is used through a function below, so a Celery release that renames one breaks here, and
-`missing(worker)` says which, and what the kit needs it for.
+Each internal is used through a function below, so a Celery release that renames one breaks here:
+`missing(worker)` says which, and what the kit needs it for, and tests/worker/test_internals.py
+calls every function on the oldest and the newest Celery. The kernel side has its own gateway,
+kit/celery_private.py. Every function was checked on Celery 5.5.3, 5.6.2 and 5.7.0 (CHECKED_ON).
 """
 
 from dataclasses import dataclass
 
 from celery import bootsteps
 from kombu.asynchronous import timer
+
+#: The releases every function and entry below was checked on (Celery, with the kombu it installs).
+CHECKED_ON = ("5.5.3", "5.6.2", "5.7.0")
 
 #: The consumer's Heart and Gossip steps, as named in ``c.blueprint.steps``.
 HEART = "celery.worker.consumer.heart.Heart"
@@ -22,9 +26,12 @@ Entry = timer.Entry
 class Internal:
     """One internal: where it lives, its name, and what the kit does with it."""
 
-    where: str  #: a real object ('worker', 'consumer', 'timer', 'gossip', ...) or 'module:Class'
-    name: str  #: attribute name (dotted for nested ones)
-    use: str  #: why the kit needs it
+    #: a real object ('worker', 'consumer', 'timer', 'gossip', ...) or 'module:Class'
+    where: str
+    #: attribute name (dotted for nested ones)
+    name: str
+    #: why the kit needs it
+    use: str
 
 
 INTERNALS = (
@@ -37,8 +44,7 @@ INTERNALS = (
     Internal("timer", "Entry", "replaced so the worker's timer creates traced entries"),
     Internal("consumer", "blueprint.steps", "finds the Heart step by name"),
     Internal("consumer", "controller.blueprint.order", "lists the worker blueprint's steps live"),
-    Internal("heart", "heartbeat_interval", "set by FastGossip before Heart starts"),
-    Internal("gossip", "interval", "set by FastGossip: seconds between checks for lost peers"),
+    Internal("consumer", "blueprint.order", "lists the consumer blueprint's steps live"),
     Internal(
         "gossip", "event_handlers", "wraps the 'worker.elect' and 'worker.elect.ack' handlers"
     ),
@@ -51,25 +57,9 @@ INTERNALS = (
     Internal("gossip", "consensus_replies", "tells when Celery decided an election"),
     Internal("gossip", "clock.sort_heap", "the leader Celery picks, to report it"),
     Internal("gossip", "full_hostname", "whether this worker won"),
-    Internal("gossip", "periodic", "replaced by FastGossip's check for lost peers"),
-    Internal("gossip", "on_message", "wrapped by FastGossip: notes its own heartbeats coming back"),
-    Internal("gossip", "register_timer", "FastGossip re-arms the check after a resize"),
-    Internal("gossip", "on_node_lost", "FastGossip reports a lost peer"),
-    Internal("gossip", "state.workers", "FastGossip counts and drops peers"),
-    Internal("peer", "heartbeats", "FastGossip: when a peer last sent a heartbeat"),
-    Internal("peer", "freq", "FastGossip: the heartbeat interval a peer advertises"),
-    Internal("consumer", "heart", "FastGossip reaches the heartbeat sender"),
-    Internal("heartbeat", "interval", "FastGossip sets the freq each heartbeat advertises"),
-    Internal("heartbeat", "tref", "FastGossip re-arms the heartbeat timer"),
-    Internal("heartbeat", "timer", "FastGossip re-arms the heartbeat timer"),
-    Internal("heartbeat", "_send", "FastGossip sends a heartbeat at once after a resize"),
     Internal(
         "celery.worker.state:active_requests", "", "DeadlockDetection reads the running tasks"
     ),
-    Internal(
-        "celery.worker.state:SOFTWARE_INFO", "", "FastGossip adds kit_machine to every heartbeat"
-    ),
-    Internal("peer", "pid", "FastGossip: a peer on this machine whose process exited is lost"),
     Internal(
         "celery.events.dispatcher:EventDispatcher",
         "flush",
@@ -94,14 +84,6 @@ def wrap_finalize_steps(wrap):
         bootsteps.Blueprint._finalize_steps = wrapped
 
 
-def advertise(field, value):
-    """Send ``field=value`` with every worker-online, heartbeat and offline event of this process
-    (Celery's Heart sends ``**SOFTWARE_INFO`` with each)."""
-    from celery.worker import state
-
-    state.SOFTWARE_INFO[field] = value
-
-
 def use_entry_class(worker_timer, cls):
     """Make the worker's kombu timer create ``cls`` entries."""
     worker_timer.Entry = cls
@@ -123,9 +105,7 @@ def leader(gossip, requests):
 
 
 def keep_events_sent_during_flush():
-    """Make ``EventDispatcher.flush`` remove only the buffered events it published (as Celery 5.7
-    does).
-    """
+    """Make ``EventDispatcher.flush`` remove only the buffered events it published (as 5.7 does)."""
     from celery.events.dispatcher import EventDispatcher
 
     original = EventDispatcher.flush
@@ -141,10 +121,49 @@ def keep_events_sent_during_flush():
                 batch = list(events)
                 if batch:
                     self._publish(batch, self.producer, f"{group}.multi")
-                    del events[: len(batch)]  # what other threads appended meanwhile stays
+                    # what other threads appended meanwhile stays
+                    del events[: len(batch)]
 
     flush._kit = True
     EventDispatcher.flush = flush
+
+
+def entry_callback(entry):
+    """The function a kombu timer entry calls when it fires."""
+    return entry.fun
+
+
+def entry_cancelled(entry):
+    """True once a kombu timer entry was cancelled."""
+    return entry.canceled
+
+
+def live_blueprints(c):
+    """The worker's and the consumer's running blueprints, ``(worker, consumer)``, from consumer ``c``.
+
+    Each has ``order``: its step instances in boot order.
+    """
+    return c.controller.blueprint, c.blueprint
+
+
+def gossip_peers(gossip):
+    """Node names of every worker the gossip's event state knows (itself too, once heard)."""
+    return list(gossip.state.workers)
+
+
+def on_election_won(gossip, topic, fn):
+    """Call ``fn(action)`` when this worker wins an election on ``topic``."""
+    gossip.election_handlers[topic] = fn
+
+
+def wrap_election_handlers(gossip, wrap_request, wrap_ack):
+    """Handle election requests and acks with ``wrap_request(on_elect)`` and ``wrap_ack(on_elect_ack)``.
+
+    The wrappers get Celery's own handlers, to call them.
+    """
+    handlers = gossip.event_handlers
+    handlers["worker.elect"] = wrap_request(gossip.on_elect)
+    handlers["worker.elect.ack"] = wrap_ack(gossip.on_elect_ack)
 
 
 def _lookup(obj, dotted):
@@ -162,8 +181,9 @@ def _owner(where, objects):
 
 
 def missing(worker):
-    """What Celery no longer has, one message per internal, checked on a built (unstarted)
-    WorkController.
+    """What Celery no longer has, one message per internal, checked on a built (unstarted) worker.
+
+    ``worker`` is a WorkController that was created but not started.
     """
     c = worker.consumer
     from types import SimpleNamespace
@@ -185,8 +205,9 @@ def missing(worker):
     for item in INTERNALS:
         try:
             owner = _owner(item.where, objects)
+            # its step is missing: said above
             if owner is None:
-                continue  # its step is missing: said above
+                continue
             if item.name:
                 _lookup(owner, item.name)
         except (AttributeError, ImportError, KeyError) as exc:
@@ -196,3 +217,58 @@ def missing(worker):
                 "Update kit/worker/internals.py for this Celery release."
             )
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Gossip timing (kit/worker/sized_gossip.py): the only private parts of Celery's Heart and Gossip
+# it touches, checked on Celery 5.5.3, 5.6.2 and 5.7.0. It sets intervals; Celery's own
+# Gossip.periodic, on_node_lost and State expiry decide who is lost.
+# ---------------------------------------------------------------------------------------------
+
+GOSSIP_TIMING = (
+    Internal("heart", "heartbeat_interval", "the heartbeat interval Heart starts with"),
+    Internal("gossip", "interval", "seconds between two runs of Celery's Gossip.periodic"),
+    Internal("gossip", "register_timer", "re-arms Gossip.periodic at a new interval"),
+    Internal("gossip", "on", "node_join/leave/lost callbacks: the gossip re-sizes its intervals"),
+    Internal("gossip", "state.workers", "the peers heard, counted to size the intervals"),
+    Internal("consumer", "heart", "the running heartbeat sender"),
+    Internal("heartbeat", "interval", "the freq each heartbeat advertises"),
+    Internal("heartbeat", "tref", "the heartbeat timer entry, re-armed at a new interval"),
+    Internal("heartbeat", "timer", "the timer the heartbeat runs on"),
+    Internal("heartbeat", "_send", "a heartbeat sent at once, announcing a new freq"),
+)
+INTERNALS = INTERNALS + GOSSIP_TIMING
+
+
+def start_heartbeat_every(c, seconds):
+    """Make Celery's Heart step start its heartbeats every `seconds` (advertised as `freq`)."""
+    heart_step(c).heartbeat_interval = seconds
+
+
+def check_gossip_every(gossip, seconds, rearm=False):
+    """Run Celery's ``Gossip.periodic`` every `seconds`; `rearm` when its timer already runs."""
+    gossip.interval = seconds
+    if rearm:
+        gossip.register_timer()
+
+
+def peers_heard(gossip):
+    """The hostnames of the peers Celery's gossip state holds now (itself not among them)."""
+    return [w.hostname for w in list(gossip.state.workers.values())]
+
+
+def beat_every(c, seconds):
+    """Send a heartbeat now that advertises ``freq=seconds``, then one every `seconds`.
+
+    Peers judge a worker by the `freq` of its last heartbeat, so a longer interval is announced
+    before the first longer gap. False when Heart is not running (it is off, or restarting).
+    """
+    start_heartbeat_every(c, seconds)
+    heart = c.heart
+    if heart is None or heart.tref is None:
+        return False
+    heart.timer.cancel(heart.tref)
+    heart.interval = float(seconds)
+    heart._send("worker-heartbeat")
+    heart.tref = heart.timer.call_repeatedly(heart.interval, heart._send, ("worker-heartbeat",))
+    return True

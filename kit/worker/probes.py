@@ -11,7 +11,8 @@ from kit.events.telemetry import emit
 from kit.worker import internals
 from kit.worker.stuck import watchdog
 
-#: Methods traced on every step; the last four may run in a signal handler (no logging, no locks).
+#: Methods traced on every step; the last four run while the worker shuts down, where the probe
+#: only queues its record (Celery calls them from its main loop, not from the signal handler).
 METHODS = ("include", "create", "start", "stop", "close", "terminate", "shutdown")
 UNSAFE = {"stop", "close", "terminate", "shutdown"}
 BOOT = {"__init__", "include", "create", "start"}
@@ -69,9 +70,7 @@ def _traced(step, blueprint, method, fn):
 
 
 def _factory(cls, blueprint):
-    """Stands in for a step class in Blueprint.apply: times __init__ and traces the instance's
-    methods.
-    """
+    """Stands in for a step class in Blueprint.apply: times __init__, traces the instance's methods."""
 
     def make(parent, **kwargs):
         timings = {}
@@ -86,9 +85,7 @@ def _factory(cls, blueprint):
 
 
 def install_lifecycle_probe(boot_log=None):
-    """Patch Blueprint._finalize_steps in this worker process so every step of both blueprints is
-    traced.
-    """
+    """Trace every step of both blueprints in this worker process (through Blueprint._finalize_steps)."""
     global _boot_fd
     if boot_log:
         _boot_fd = os.open(boot_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -154,15 +151,14 @@ class TracedEntry(internals.Entry):
     __slots__ = ()
 
     def cancel(self):
-        if not self.canceled:
-            emit(TIMER, safe=False, kind="cancel", callback=_qualname(self.fun))
+        """Report the cancellation (once), then cancel as kombu does."""
+        if not internals.entry_cancelled(self):
+            emit(TIMER, safe=False, kind="cancel", callback=_qualname(internals.entry_callback(self)))
         super().cancel()
 
 
 class TimerProbe(bootsteps.Step):
-    """Wraps the worker timer's call_at/call_after/call_repeatedly: schedules, fires,
-    cancellations.
-    """
+    """Wraps the worker timer's call_at/call_after/call_repeatedly: schedules, fires, cancellations."""
 
     requires = {"celery.worker.components:Timer"}
 
@@ -177,8 +173,7 @@ NO_CANDIDATE = (float("inf"), "", None, None)
 
 
 class GossipProbe(bootsteps.StartStopStep):
-    """Reports node_join/leave/lost as this worker sees them, the cluster size it then sees, and
-    elections.
+    """Reports node_join/leave/lost and elections as this worker sees them, with the cluster size.
 
     The size counts the peers the gossip knows: a peer whose heartbeat is only late still counts
     until it is reported lost. Celery's default check reports every lost peer of a round before it
@@ -190,23 +185,24 @@ class GossipProbe(bootsteps.StartStopStep):
 
     def start(self, c):
         gossip = self.gossip = c.gossip
-        self.timer, self.reported = c.timer, 1  # alone until a peer is heard
+        # alone until a peer is heard
+        self.timer, self.reported = c.timer, 1
         if not gossip.enabled:
             return
         for event in ("node_join", "node_leave", "node_lost"):
             getattr(gossip.on, event).add(self._reporter(event))
-        gossip.election_handlers["kit"] = self.on_won
-        gossip.event_handlers["worker.elect"] = self._wrap_elect(gossip.on_elect)
-        gossip.event_handlers["worker.elect.ack"] = self._wrap_ack(gossip.on_elect_ack)
+        internals.on_election_won(gossip, "kit", self.on_won)
+        internals.wrap_election_handlers(gossip, self._wrap_elect, self._wrap_ack)
 
     def peers(self, leaving=None):
         """Other workers this one's gossip knows: heard from, not seen leave, not reported lost.
 
         Celery's `alive_workers()` (what the guide's ClusterAwareStep counts) also drops a peer
         whose heartbeat is late, for that moment. `leaving`: the peer a node_leave or node_lost is
-        about (Celery forgets it just after the callback)."""
+        about (Celery forgets it just after the callback).
+        """
         gone = {self.gossip.hostname, leaving}
-        return sum(1 for name in list(self.gossip.state.workers) if name not in gone)
+        return sum(1 for name in internals.gossip_peers(self.gossip) if name not in gone)
 
     def _reporter(self, event):
         def report(worker):
@@ -243,18 +239,19 @@ class GossipProbe(bootsteps.StartStopStep):
         return handler
 
     def _wrap_ack(self, on_ack):
-        """Celery's on_elect_ack decides; this reports the leader it picked. One guard: with a
-        single request (the usual case) kombu's `sort_heap` reads a second one: IndexError, the
-        worker dies."""
+        """Celery's on_elect_ack decides; this reports the leader it picked.
+
+        One guard: with a single request (the usual case) kombu's `sort_heap` reads a second one:
+        IndexError, the worker dies.
+        """
 
         def handler(event):
             eid = event.get("id")
             requests, replies = internals.election(self.gossip, eid)
             lone = requests is not None and len(requests) == 1
             if lone:
-                requests.append(
-                    NO_CANDIDATE
-                )  # sort_heap then returns the lone request, as it should
+                # sort_heap then returns the lone request, as it should
+                requests.append(NO_CANDIDATE)
             try:
                 on_ack(event)
             finally:

@@ -1,12 +1,11 @@
-"""The kit's remote-control commands (as in Celery's `celery.worker.control`): live blueprint,
-elections.
-"""
+"""The kit's remote-control commands (as in Celery's `celery.worker.control`): blueprint, elections."""
 
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
 
 from kit.events.contract import GOSSIP
 from kit.events.telemetry import emit
+from kit.worker import internals
 from kit.worker.probes import label
 
 
@@ -14,11 +13,8 @@ from kit.worker.probes import label
 def kit_blueprint(state):
     """What booted in this worker: both blueprints in boot order, with enabled/started/timings."""
     c = state.consumer
-    return {
-        "hostname": c.hostname,
-        "worker": _describe(c.controller.blueprint),
-        "consumer": _describe(c.blueprint),
-    }
+    worker, consumer = internals.live_blueprints(c)
+    return {"hostname": c.hostname, "worker": _describe(worker), "consumer": _describe(consumer)}
 
 
 def _describe(blueprint):
@@ -46,9 +42,7 @@ def _describe(blueprint):
 
 @control_command(args=[("id", str), ("action", str)], signature="<id> [action]")
 def kit_elect(state, id, action=None):
-    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip
-    'won').
-    """
+    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
     gossip = state.consumer.gossip
     if not gossip.enabled:
         return {

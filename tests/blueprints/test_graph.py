@@ -308,11 +308,11 @@ def test_live_graph_of_a_real_worker(shared_cluster):
     assert ("worker/kit_test_steps.Recorder", f"{W}.Pool") in edges(g)
     assert f"live: worker {worker}" in g.source
     probes = [n for n, attrs in ns.items() if "probe" in attrs["class"].split()]
-    assert {n.rsplit(".", 1)[-1] for n in probes} >= {"TimerProbe", "GossipProbe", "FastGossip"}
+    assert {n.rsplit(".", 1)[-1] for n in probes} >= {"TimerProbe", "GossipProbe", "SizedGossip"}
     assert all("user" not in ns[n]["class"].split() for n in probes) and "kit probe" in g.source
     hidden = blueprint_graph(shared_cluster, worker=worker, probes=False)
     assert (
-        not any("Probe" in n or "FastGossip" in n for n in nodes(hidden))
+        not any("Probe" in n or "SizedGossip" in n for n in nodes(hidden))
         and "kit probe" not in hidden.source
     )
     assert "worker/kit_test_steps.Recorder" in nodes(hidden)

@@ -1,6 +1,8 @@
 """The kit's static checks for the guide's pitfalls."""
 
+import inspect
 import logging
+import os
 import time
 
 import pytest
@@ -27,6 +29,33 @@ class LogsInStop(bootsteps.StartStopStep):
         log.info("stopping")
 
 
+class TimerNeverCancelled(bootsteps.StartStopStep):
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        self.tref = worker.timer.call_repeatedly(1.0, self.touch)
+
+    def touch(self):
+        pass
+
+
+class WaitsForFile(bootsteps.StartStopStep):
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        while not os.path.exists("/nonexistent/ready"):
+            time.sleep(1)
+
+
+class PatchesGossip(bootsteps.StartStopStep):
+    requires = {"celery.worker.consumer.gossip:Gossip"}
+
+    def start(self, c):
+        c.gossip.on_node_join = self.joined
+
+    def joined(self, worker):
+        pass
+
+
 class BlocksInStart(bootsteps.StartStopStep):
     def start(self, worker):
         time.sleep(10)
@@ -42,10 +71,39 @@ def problems(cls, kind="worker"):
 
 
 def test_each_pitfall_is_found():
-    assert problems(GuideDeadlock) == [("__init__", "takes")]
-    assert problems(LogsInStop) == [("stop", "logs")]
+    assert problems(GuideDeadlock) == [("__init__", "takes"), ("start", "schedules")]
     assert problems(BlocksInStart) == [("start", "may")]
     assert problems(UsesPoolWithoutRequires) == [("requires", "uses")]
+    assert problems(TimerNeverCancelled) == [("start", "schedules")]
+    assert problems(WaitsForFile) == [("__init__", "waits")]
+    assert problems(PatchesGossip, "consumer") == [("start", "assigns")]
+
+
+def test_logging_in_stop_is_fine_stop_runs_from_the_main_loop_not_a_signal_handler():
+    assert check_step(LogsInStop) == []
+
+
+def line_of(cls, method, text):
+    """The line of the first line of ``cls.method`` that contains ``text``."""
+    lines, first = inspect.getsourcelines(getattr(cls, method))
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_each_finding_names_the_line_and_the_fix():
+    (timer,) = check_step(TimerNeverCancelled)
+    assert timer.line == line_of(TimerNeverCancelled, "start", "call_repeatedly")
+    assert f"(line {timer.line})" in timer.problem
+    assert timer.problem.endswith(
+        "Keep it (self.tref = ...) and call self.tref.cancel() in stop()."
+    )
+    (wait,) = check_step(WaitsForFile)
+    assert wait.line == line_of(WaitsForFile, "__init__", "while")
+    assert "until os.path.exists('/nonexistent/ready') is true" in wait.problem
+    assert "Give the loop a deadline" in wait.problem
+    (blocks,) = check_step(BlocksInStart)
+    assert blocks.line == line_of(BlocksInStart, "start", "sleep")
+    (gossip,) = check_step(PatchesGossip, "consumer")
+    assert "has no effect" in gossip.problem and "c.gossip.on.node_join" in gossip.problem
 
 
 def test_the_kits_own_steps_are_clean():
@@ -55,13 +113,19 @@ def test_the_kits_own_steps_are_clean():
 
 def test_lint_app_and_cluster_warns_before_booting():
     app = Celery("lint")
-    app.steps["worker"].add(LogsInStop)
+    app.steps["worker"].add(TimerNeverCancelled)
+    line = line_of(TimerNeverCancelled, "start", "call_repeatedly")
     assert [str(f) for f in lint(app)] == [
-        "LogsInStop.stop: logs or prints (log.info()); it may run in a signal handler, "
-        "where logging can deadlock. Record into a list (or kit.events.telemetry.emit(..., safe=False))."
+        "TimerNeverCancelled.start: schedules a timer entry with worker.timer.call_repeatedly() "
+        f"(line {line}) that stop() never cancels: nothing removes it before the worker's own timer "
+        "stops, so start() cannot run twice without doubling it. Keep it (self.tref = ...) and call "
+        "self.tref.cancel() in stop()."
     ]
     app.steps["worker"].add(kit_test_cycle())
-    with pytest.warns(StepWarning, match="LogsInStop.stop"), pytest.raises(kit.StepCycleError):
+    with (
+        pytest.warns(StepWarning, match="TimerNeverCancelled.start"),
+        pytest.raises(kit.StepCycleError),
+    ):
         kit.LocalCluster(app, progress=False)
 
 
@@ -84,7 +148,7 @@ def test_inherited_methods_are_checked_and_the_kits_bases_are_not():
 
 def test_warning_points_at_the_users_line():
     app = Celery("where")
-    app.steps["worker"].add(LogsInStop)
+    app.steps["worker"].add(TimerNeverCancelled)
     app.steps["worker"].add(kit_test_cycle())
     with pytest.warns(StepWarning) as caught, pytest.raises(kit.StepCycleError):
         kit.LocalCluster(app, progress=False)

@@ -381,7 +381,7 @@ feed = EventFeed("redis://127.0.0.1:1/0")  # never started: events are pushed be
 fake = types.SimpleNamespace(events=feed, workers=names, started_at=time.time() - 30)
 tl = Timeline(fake)
 for i, name in enumerate(names):
-    fake.events._dispatch({"type": "kit-timer", "hostname": name, "timestamp": time.time() - 20 + i * 0.3,
+    fake.events.add({"type": "kit-timer", "hostname": name, "timestamp": time.time() - 20 + i * 0.3,
                            "kind": "fire", "callback": "lab.Step.tick", "duration": 0.001})
 tl"""
 LANES = "() => { const t = document.querySelector('.kit-tl'); return t ? Number(t.dataset.lanes) : -1; }"

@@ -30,6 +30,7 @@ CONDA_NAMES = {
     "cloudpickle": {"cloudpickle"},
     "jupyterlab": {"jupyterlab"},
     "ipywidgets": {"ipywidgets"},
+    "jinja2": {"jinja2"},
     "graphviz": {"python-graphviz"},
     "pandas": {"pandas"},
     "anywidget": {"anywidget"},

@@ -188,6 +188,7 @@ def test_runs_top_to_bottom(path, redis_server, report):
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
     )
+    before = recordings()
     start = time.monotonic()
     try:
         client.execute()
@@ -199,3 +200,10 @@ def test_runs_top_to_bottom(path, redis_server, report):
     assert not errors, f"{path.name}: error outputs in cells {errors}"
     assert not tracebacks, f"{path.name}: tracebacks printed to stderr in cells {tracebacks}"
     assert elapsed < NOTEBOOK_TIMEOUT, f"{path.name} took {elapsed:.0f} s"
+    litter = sorted(recordings() - before)
+    assert not litter, f"{path.name} left recordings in notebooks/: {litter}"
+
+
+def recordings():
+    """Names of the recordings (`*.jsonl`, `*.jsonl.gz`) in notebooks/: a run must leave none."""
+    return {p.name for pattern in ("*.jsonl", "*.jsonl.gz") for p in NOTEBOOK_DIR.glob(pattern)}

@@ -10,7 +10,7 @@ from kit.events.feed import EventFeed
 
 
 def offline_feed(maxlen=100):
-    """A feed whose receiver thread is never started: events are pushed through _dispatch."""
+    """A feed whose receiver thread is never started: events are pushed through add()."""
     return EventFeed("redis://127.0.0.1:1/0", maxlen=maxlen)
 
 
@@ -21,14 +21,14 @@ def event(type_="kit-x", **fields):
 def test_history_is_bounded_and_counts_everything():
     feed = offline_feed(maxlen=100)
     for i in range(50_000):
-        feed._dispatch(event(n=i))
+        feed.add(event(n=i))
     assert len(feed.history) == 100 and feed.history[-1]["n"] == 49_999
     assert feed.counts["kit-x"] == 50_000
 
 
 def test_wait_for_matches_fields_predicates_and_since():
     feed = offline_feed()
-    feed._dispatch(event("kit-gossip", event="node_lost", peer="w2@h"))
+    feed.add(event("kit-gossip", event="node_lost", peer="w2@h"))
     assert feed.wait_for("kit-gossip", timeout=1, event="node_lost")["peer"] == "w2@h"
     assert feed.wait_for("kit-gossip", timeout=1, peer=lambda p: p.startswith("w2"))
     with pytest.raises(TimeoutError, match="no 'kit-gossip' event, event='node_join'"):
@@ -42,8 +42,8 @@ def test_wait_for_wakes_up_on_a_later_event_even_during_a_flood():
 
     def push():
         for i in range(50_000):
-            feed._dispatch(event(n=i))
-        feed._dispatch(event("kit-done"))
+            feed.add(event(n=i))
+        feed.add(event("kit-done"))
 
     threading.Thread(target=push).start()
     assert feed.wait_for("kit-done", timeout=60)["type"] == "kit-done"
@@ -59,11 +59,11 @@ def test_subscribers_get_every_event_and_a_broken_one_is_recorded():
         raise ValueError("bad callback")
 
     for i in range(5):
-        feed._dispatch(event(n=i))
+        feed.add(event(n=i))
     assert [e["n"] for e in got] == list(range(5))
     assert "bad callback" in feed.errors[-1]
     feed.unsubscribe(broken)
-    feed._dispatch(event(n=5))
+    feed.add(event(n=5))
     assert len(feed.errors) == 5 and got[-1]["n"] == 5
 
 
@@ -72,7 +72,7 @@ def test_subscribe_with_history_gets_each_event_once_in_order_during_a_flood():
     order, and never two calls at once, while another thread dispatches in batches."""
     feed = offline_feed(maxlen=100_000)
     for i in range(20_000):
-        feed._dispatch(event(n=i))
+        feed.add(event(n=i))
     total, got, inside, overlaps = 60_000, [], [0], []
 
     def on_event(e):
@@ -84,7 +84,7 @@ def test_subscribe_with_history_gets_each_event_once_in_order_during_a_flood():
 
     def push():
         for i in range(20_000, total, 10):
-            feed._dispatch_many([event(n=n) for n in range(i, i + 10)])
+            feed.add_many([event(n=n) for n in range(i, i + 10)])
 
     pusher = threading.Thread(target=push)
     pusher.start()
@@ -96,16 +96,16 @@ def test_subscribe_with_history_gets_each_event_once_in_order_during_a_flood():
 
 def test_subscribe_with_history_and_types_filters_the_history_too():
     feed = offline_feed()
-    feed._dispatch(event("kit-gossip", n=0))
-    feed._dispatch(event("kit-timer", n=1))
+    feed.add(event("kit-gossip", n=0))
+    feed.add(event("kit-timer", n=1))
     seen = []
 
     @feed.subscribe(types=[contract.GOSSIP], history=True)
     def on_gossip(e):
         seen.append(e["n"])
 
-    feed._dispatch(event("kit-gossip", n=2))
-    feed._dispatch(event("kit-timer", n=3))
+    feed.add(event("kit-gossip", n=2))
+    feed.add(event("kit-timer", n=3))
     assert seen == [0, 2] and not feed.errors
 
 
@@ -120,11 +120,11 @@ def test_subscribe_with_types_gets_only_those():
         timers.append(e["type"])
 
     for kind in ("kit-gossip", "kit-timer", "worker-online", "worker-heartbeat"):
-        feed._dispatch(event(kind))
+        feed.add(event(kind))
     assert [e["type"] for e in gossip] == ["kit-gossip", "worker-online"] and len(everything) == 4
     assert timers == ["kit-timer"] and not feed.errors
     feed.unsubscribe(gossip.append)
-    feed._dispatch(event("kit-gossip"))
+    feed.add(event("kit-gossip"))
     assert len(gossip) == 2
     with pytest.raises(TypeError, match=r"types=\['kit-gossip'\]"):
         feed.subscribe(print, types="kit-gossip")
@@ -167,7 +167,7 @@ def test_feed_reconnects_when_redis_restarts(redis_server, tmp_path):
 def test_table_is_indexed_by_event_time():
     pandas = pytest.importorskip("pandas")
     feed = offline_feed()
-    feed._dispatch(
+    feed.add(
         event("kit-x", timestamp=time.mktime((2026, 1, 2, 12, 0, 3, 0, 0, -1)) + 0.25, n=1)
     )
     table = feed.table(type="kit-x")

@@ -31,6 +31,18 @@ def test_starts_private_with_password_and_refuses_strangers(redis_server, tmp_pa
     assert not r.running
     with pytest.raises(OSError):
         raw(r.port, b"PING\r\n")
+    assert not r.ping()
+
+
+def test_ping_is_false_with_a_wrong_password(redis_server, tmp_path):
+    r = EmbeddedRedis(str(tmp_path)).start()
+    try:
+        right, r.password = r.password, "wrong"
+        assert not r.ping()
+        r.password = right
+        assert r.ping()
+    finally:
+        r.stop()
 
 
 def test_port_already_taken_is_a_clear_error(redis_server, tmp_path):

@@ -35,6 +35,11 @@ def test_a_cluster_started_inside_a_kit_process_is_refused_with_where_and_why(mo
 def test_a_step_starting_a_cluster_fails_the_boot_naming_the_step_and_leaves_nothing(
     redis_server, tmp_path, monkeypatch
 ):
+    # the first lookup of kit.LocalCluster starts this process's fork server (in a temp dir of its
+    # own): started before TMPDIR points into tmp_path, so only the clusters' run dirs would go there
+    from kit.processes.workers import prestart
+
+    prestart()
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # where both clusters' run dirs would go
     monkeypatch.setattr("tempfile.tempdir", None)
     app = Celery("nested")

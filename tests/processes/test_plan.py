@@ -83,3 +83,15 @@ def test_plan_warns_about_the_guides_pitfalls():
         warnings.simplefilter("always")
         plan.make(app)
     assert [str(w.message) for w in caught if "BlocksInStart.start: may block" in str(w.message)]
+
+
+def test_readiness_waits_for_gossip_only_where_workers_report_it():
+    app = Celery("gossip-plan")
+    assert plan.make(app, workers=3).gossip_reports
+    assert plan.make(app, workers=3).parts["gossip_workers"] == 3
+    assert plan.make(app, gossip="fast").parts["gossip"] == "sized", "the former name"
+    assert not plan.make(app, {"without_gossip": True}).gossip_reports
+    assert not plan.make(app, {"without_heartbeat": True}).gossip_reports
+    assert not plan.make(app, probes=False).gossip_reports
+    with pytest.raises(ValueError, match="gossip='pid-check'"):
+        plan.make(app, gossip="pid-check")

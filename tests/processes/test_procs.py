@@ -13,7 +13,7 @@ import kit
 from kit.events.feed import EventFeed
 from kit.processes.broker import EmbeddedRedis
 from kit.processes.forkserver import ForkServer
-from kit.processes.procs import ChildProcess, alive, record_tail
+from kit.processes.procs import ChildProcess, alive, child_preexec, kill_tree, record_tail
 from kit.processes.workers import WorkerProcess
 
 LOG = """ -------------- w1@h v5.5
@@ -37,6 +37,28 @@ def test_tail_starts_at_a_record_never_mid_banner_or_traceback():
         LOG.rsplit("\n", 1)[0], 2
     )  # only a traceback's tail in reach: its whole record
     assert cut.splitlines()[0].endswith("boom") and cut.endswith("ValueError: bad")
+
+
+def test_kill_tree_terms_every_group_at_once_and_kills_what_stays():
+    """One child leaves on SIGTERM, one ignores it: both groups are gone after the grace period."""
+    polite = "import time; print(1, flush=True); time.sleep(60)"
+    ignore = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + polite
+    children = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, preexec_fn=child_preexec)
+        for code in (polite, ignore)
+    ]
+    try:
+        # both run (and the stubborn one ignores SIGTERM) before they are signalled
+        assert [c.stdout.readline() for c in children] == [b"1\n", b"1\n"]
+        started = time.monotonic()
+        kill_tree(*(c.pid for c in children), grace=1.0)
+        assert [c.wait(timeout=30) for c in children] == [-15, -9]
+        assert time.monotonic() - started >= 1.0
+    finally:
+        for c in children:
+            c.kill()
+            c.wait()
+            c.stdout.close()
 
 
 def test_the_three_share_the_interface():

@@ -55,7 +55,7 @@ def test_deadlock_detection_fires_on_the_threads_pool(shared_cluster):
     assert result.get(timeout=30) == 2.5  # 'report' lets the task finish
 
 
-def test_kill_is_reported_as_node_lost_quickly_in_fast_mode(shared_cluster):
+def test_kill_is_reported_as_node_lost(shared_cluster):
     c = shared_cluster
     name = c.add_worker()
     c.events.wait_for("kit-gossip", timeout=30, event="node_join", peer=name)
@@ -63,7 +63,8 @@ def test_kill_is_reported_as_node_lost_quickly_in_fast_mode(shared_cluster):
     c.kill_worker(name)
     lost = c.events.wait_for("kit-gossip", timeout=30, since=killed, event="node_lost", peer=name)
     assert lost["hostname"] in c.workers and lost["size"] == len(c.workers)
-    assert lost["timestamp"] - killed < 15  # about 0.5 s in fast mode; generous for a busy machine
+    # 0.5-1.25 s by gossip_timing; generous for a busy machine
+    assert lost["timestamp"] - killed < 15
 
 
 def test_live_blueprint_shows_what_booted(shared_cluster):

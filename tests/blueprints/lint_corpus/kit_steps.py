@@ -7,15 +7,15 @@ from celery import bootsteps
 
 from kit.events.telemetry import emit
 from kit.steps import CATALOG
-from kit.worker.fast_gossip import FastGossip
 from kit.worker.probes import GossipProbe, TimerProbe
+from kit.worker.sized_gossip import SizedGossip
 from lint_corpus import expect
 
 for _kind, _cls in CATALOG.values():
     expect(blueprint=_kind)(_cls)
 expect()(TimerProbe)
 expect(blueprint="consumer")(GossipProbe)
-expect(blueprint="consumer")(FastGossip)
+expect(blueprint="consumer")(SizedGossip)
 
 
 @expect(("start", "blocks"))
@@ -26,7 +26,7 @@ class BlockingStart(bootsteps.StartStopStep):
         time.sleep(self.seconds)
 
 
-@expect(("stop", "logs"))
+@expect()
 class LoudStop(bootsteps.StartStopStep):
     requires = {"celery.worker.components:Pool"}
 

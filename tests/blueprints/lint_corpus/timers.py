@@ -1,4 +1,6 @@
-"""Timer patterns: callbacks may block (they run later), missing requires, the handed-over timer."""
+"""Timer patterns: callbacks may block (they run later), missing requires, the handed-over timer,
+entries never cancelled.
+"""
 
 import threading
 import time
@@ -38,8 +40,69 @@ class ConsumerTimer(bootsteps.StartStopStep):
     def start(self, c):
         self.tref = c.timer.call_after(1.0, self.later)
 
+    def stop(self, c):
+        self.tref.cancel()
+
     def later(self):
         pass
+
+
+@expect(("start", "timer"), blueprint="consumer")
+class ConsumerOneShotNeverCancelled(bootsteps.StartStopStep):
+    """A consumer step's start() runs again after each reconnection: a pending entry is doubled."""
+
+    def start(self, c):
+        c.timer.call_after(60.0, self.later)
+
+    def later(self):
+        pass
+
+
+@expect()
+class WorkerOneShot(bootsteps.StartStopStep):
+    """A worker step's start() runs once per process: a one-shot entry cannot pile up."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        worker.timer.call_after(1.0, self.later)
+
+    def later(self):
+        pass
+
+
+# Notebook 03's Countdown solution, as taught: only tick() cancels the entry, stop() never does.
+@expect(("start", "timer"))
+class Countdown(bootsteps.StartStopStep):
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        self.n = 0
+        self.tref = worker.timer.call_repeatedly(0.2, self.tick)
+
+    def tick(self):
+        self.n += 1
+        if self.n == 3:
+            self.tref.cancel()
+
+
+@expect(("start", "timer"))
+class KeptInLocalNeverCancelled(bootsteps.StartStopStep):
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        tref = worker.timer.call_repeatedly(5.0, self.tick)
+        self.entries = [tref]
+
+    def tick(self):
+        pass
+
+
+@expect()
+class KeptInLocalCancelled(KeptInLocalNeverCancelled):
+    def stop(self, worker):
+        while self.entries:
+            self.entries.pop().cancel()
 
 
 @expect()
@@ -50,7 +113,10 @@ class PoolInCallback(bootsteps.StartStopStep):
 
     def start(self, worker):
         self.worker = worker
-        worker.timer.call_repeatedly(10.0, self.report)
+        self.tref = worker.timer.call_repeatedly(10.0, self.report)
+
+    def stop(self, worker):
+        self.tref.cancel()
 
     def report(self):
         self.size = self.worker.pool.num_processes

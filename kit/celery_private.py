@@ -1,0 +1,46 @@
+"""The kernel side's one gateway to Celery's and kombu's private internals.
+
+Every private name of Celery or kombu that code running in the notebook's kernel touches is used
+through a function below, never directly, so a release that renames one breaks here, with the
+function's name (tests/test_celery_private.py calls each on the oldest and the newest Celery).
+Each function says the releases it was checked on: Celery (and its kombu) 5.5.3, 5.6.2, 5.7.0.
+The worker side has its own gateway, kit/worker/internals.py.
+"""
+
+#: The releases every function below was checked on (Celery, with the kombu it installs).
+CHECKED_ON = ("5.5.3", "5.6.2", "5.7.0")
+
+
+def inspect_request(inspect, command, **arguments):
+    """Ask the workers of ``inspect`` to run the inspect command ``command``: ``{worker: reply}``.
+
+    ``Inspect._request`` is how Celery's own inspect methods (``ping``, ``stats``...) call a named
+    command, and the only way to call one of the kit's (``kit_blueprint``) with the inspect's
+    destination, timeout and reply parsing. Checked on 5.5.3, 5.6.2, 5.7.0.
+    """
+    return inspect._request(command, **arguments)
+
+
+def drop_connection_pool(app):
+    """Make ``app`` open fresh broker connections from its current ``conf`` on next use.
+
+    ``Celery._pool`` caches the connection pool ``app.pool`` built for the broker URL of its first
+    use; setting it to None (as ``Celery._after_fork`` does) makes the next use build one for the
+    URL the kit just configured. Checked on 5.5.3, 5.6.2, 5.7.0.
+    """
+    app._pool = None
+
+
+def publish_topics(channel, exchange, routing_key="*"):
+    """The Redis pub/sub channels kombu publishes ``exchange``'s messages on, with the key prefix.
+
+    kombu's Redis ``Channel`` names them with ``_get_publish_topic`` (one topic, kombu 5.5) or
+    ``_get_publish_topics`` (a list, kombu 5.6 and later), and its ``PrefixedRedisPubSub`` puts
+    ``global_keyprefix`` in front. Checked on 5.5.3, 5.6.2, 5.7.0.
+    """
+    several = getattr(channel, "_get_publish_topics", None)
+    topics = several(exchange, routing_key) if several else [
+        channel._get_publish_topic(exchange, routing_key)
+    ]
+    prefix = channel.global_keyprefix or ""
+    return [prefix + topic for topic in topics]

@@ -1,0 +1,78 @@
+"""Each function of the kernel side's gateway (kit/celery_private.py) still works on this Celery."""
+
+import time
+
+import celery
+import pytest
+from celery import Celery
+
+from kit import celery_private
+
+pytestmark = pytest.mark.redis
+
+#: Every function of the gateway; a test below calls each (a new one must be added here too).
+FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics")
+
+
+def test_every_gateway_function_is_called_below():
+    public = {
+        name
+        for name, value in vars(celery_private).items()
+        if callable(value) and not name.startswith("_") and value.__module__ == celery_private.__name__
+    }
+    assert public == set(FUNCTIONS)
+
+
+@pytest.fixture
+def app(shared_redis):
+    return Celery("private", broker=shared_redis.url, set_as_current=False)
+
+
+def test_inspect_request_asks_the_workers_and_parses_no_reply_as_none(app):
+    """No worker listens on this broker: Celery's parsing of an empty reply is None."""
+    inspect = app.control.inspect(["nobody@nowhere"], timeout=0.2)
+    assert celery_private.inspect_request(inspect, "ping") is None, f"Celery {celery.__version__}"
+
+
+def test_drop_connection_pool_makes_the_app_use_its_new_broker_url(shared_redis):
+    app = Celery("private", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    assert app.pool.connection.port == 1
+    app.conf.broker_url = shared_redis.url
+    # Celery keeps the pool of the first URL until it is dropped
+    assert app.pool.connection.port == 1
+    celery_private.drop_connection_pool(app)
+    assert app.pool.connection.port == shared_redis.port
+
+
+@pytest.mark.parametrize("prefix", ["", "alice:"])
+def test_publish_topics_are_where_an_event_arrives(shared_redis, prefix):
+    """An event a Celery dispatcher sends arrives on a channel matching a topic of publish_topics."""
+    import redis
+
+    options = {"global_keyprefix": prefix} if prefix else {}
+    app = Celery("private", broker=shared_redis.url, broker_transport_options=options)
+    with app.connection_for_write() as conn:
+        topics = celery_private.publish_topics(conn.default_channel, "celeryev")
+        assert topics and all(t.startswith(f"{prefix}/0.celeryev") for t in topics), topics
+        client = redis.Redis.from_url(shared_redis.url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.psubscribe(*topics)
+            dispatcher = app.events.Dispatcher(
+                conn, hostname="pub@h", enabled=True, groups=["kit"], buffer_while_offline=False
+            )
+            dispatcher.send("kit-hello")
+            message = _next_message(pubsub, deadline=time.monotonic() + 30)
+        finally:
+            pubsub.close()
+            client.close()
+    assert message is not None and message["pattern"].decode() in topics, message
+
+
+def _next_message(pubsub, deadline):
+    """The first message (not a subscribe confirmation) before `deadline`, else None."""
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1.0)
+        if message is not None:
+            return message
+    return None
