@@ -18,7 +18,7 @@ OLD_VENV   := .venv-celery-$(OLD_CELERY)
 OLD_PY     := $(OLD_VENV)/bin/python
 CORE_TESTS := tests/test_cluster.py tests/blueprints/test_graph.py tests/blueprints/test_snapshot.py \
               tests/events/test_telemetry.py tests/worker/test_probes.py tests/events/test_feed.py \
-              tests/worker/test_internals.py
+              tests/worker/test_internals.py tests/course/test_claims_gossip.py
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)

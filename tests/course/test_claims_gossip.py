@@ -1,0 +1,145 @@
+"""What notebooks 06 to 11 teach about Celery's gossip and shutdown, shown on real workers.
+
+Each test pins one claim the course makes, on whichever Celery is installed: `make
+test-oldest-celery` runs this file on the oldest release the kit claims, `make test` on the newest.
+"""
+
+import sys
+import time
+
+import pytest
+from celery import Celery, bootsteps, signals
+from celery.utils import log
+
+import kit
+from kit.events.telemetry import emit
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.xdist_group("claims-gossip")]
+
+#: Heartbeat interval (Celery's `freq`) and gossip check interval the tests' workers use.
+FREQ, CHECK = 0.5, 0.25
+#: Seconds a busy 2-core machine may add to a measurement (delivery, a late event loop).
+SLACK = 1.0
+
+
+class QuickGossip(bootsteps.Step):
+    """Heartbeat every FREQ s and check for lost peers every CHECK s, with Celery's own rule."""
+
+    requires = {"celery.worker.consumer.heart:Heart", "celery.worker.consumer.gossip:Gossip"}
+
+    def create(self, c):
+        c.blueprint.steps["celery.worker.consumer.heart.Heart"].heartbeat_interval = FREQ
+        c.gossip.interval = CHECK
+
+
+class WhereStopRuns(bootsteps.StartStopStep):
+    """Reports, from stop, whether it runs inside Celery's shutdown signal handler."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def start(self, worker):
+        signals.worker_shutting_down.connect(shutting_down, weak=False)
+
+    def stop(self, worker):
+        frames, frame = [], sys._getframe()
+        while frame is not None:
+            frames.append(frame.f_code.co_name)
+            frame = frame.f_back
+        emit(
+            "where",
+            what="stop",
+            in_sighandler=bool(log._in_sighandler),
+            handler_on_stack="_handle_request" in frames,
+            safe=False,
+        )
+
+
+def shutting_down(**kwargs):
+    """A worker_shutting_down receiver: it runs inside the signal handler."""
+    emit("where", what="worker_shutting_down", in_sighandler=bool(log._in_sighandler), safe=False)
+
+
+@pytest.fixture(scope="module")
+def gossip_cluster(redis_server):
+    """Three workers with Celery's own gossip rule at FREQ/CHECK, and the stop reporter."""
+    app = Celery("claims")
+    app.steps["consumer"].add(QuickGossip)
+    app.steps["worker"].add(WhereStopRuns)
+    with kit.LocalCluster(app, workers=3, gossip="celery-default", progress=False) as cluster:
+        yield cluster
+
+
+def heard_by_all(cluster, name, since, timeout=30):
+    """Wait until every other worker's gossip has reported `name` joining."""
+    for peer in cluster.workers:
+        if peer != name:
+            cluster.events.wait_for(
+                "kit-gossip", event="node_join", peer=name, hostname=peer, since=since,
+                timeout=timeout,
+            )  # fmt: skip
+
+
+def test_two_requesters_the_first_request_by_lamport_clock_is_elected(gossip_cluster):
+    c = gossip_cluster
+    w1, w2, _ = sorted(c.workers)
+    since = time.time()
+    election = c.elect(w2)
+    first = c.events.wait_for(
+        "kit-gossip", event="elected", election=election, hostname=w2, timeout=30
+    )
+    # w2 heard only its own request when it decided: the requester wins an election alone
+    assert first["leader"] == w2
+    # w2's later heartbeats carry a clock past its request's; w1 adjusts its own to it
+    c.events.wait_for(
+        "worker-heartbeat", hostname=w2, since=first["timestamp"] + FREQ, timeout=10
+    )
+    c.elect(w1, election=election)
+    second = c.events.wait_for(
+        "kit-gossip", event="elected", election=election, hostname=w1, timeout=30
+    )
+    acks = [
+        e
+        for e in c.events.history
+        if e["type"] == "kit-gossip" and e.get("event") == "elect-ack"
+        and e.get("election") == election and e["hostname"] == w1
+    ]  # fmt: skip
+    clocks = {e["requested_by"]: e["request_clock"] for e in acks}
+    assert set(clocks) == {w1, w2} and clocks[w2] < clocks[w1]
+    # w1 requested too, but the first request by Lamport clock is w2's: w1 does not win
+    assert second["leader"] == w2
+    time.sleep(1.0)
+    won = [
+        e
+        for e in c.events.history
+        if e["type"] == "kit-gossip" and e.get("event") == "won" and e["timestamp"] >= since
+    ]
+    assert [e["hostname"] for e in won] == [w2]
+
+
+def test_a_killed_worker_is_lost_within_celerys_window(gossip_cluster):
+    c = gossip_cluster
+    since = time.time()
+    victim = c.add_worker()
+    heard_by_all(c, victim, since)
+    c.events.wait_for("worker-heartbeat", hostname=victim, since=time.time(), timeout=10)
+    killed_at = time.time()
+    c.kill_worker(victim)
+    for peer in c.workers:
+        lost = c.events.wait_for(
+            "kit-gossip", event="node_lost", peer=victim, hostname=peer, timeout=30
+        )
+        latency = lost["timestamp"] - killed_at
+        # alive until its last heartbeat + 2 x freq; noticed at the next check
+        assert FREQ - 0.2 < latency < 2 * FREQ + CHECK + SLACK, (peer, latency)
+
+
+def test_stop_runs_on_the_main_loop_after_the_signal_handler_returned(gossip_cluster):
+    c = gossip_cluster
+    since = time.time()
+    name = c.add_worker()
+    c.stop_worker(name)
+    where = dict(hostname=name, since=since, timeout=30)
+    # the probe sees a signal handler where there is one: worker_shutting_down runs inside it
+    assert c.events.wait_for("kit-where", what="worker_shutting_down", **where)["in_sighandler"]
+    stop = c.events.wait_for("kit-where", what="stop", **where)
+    assert stop["in_sighandler"] is False and stop["handler_on_stack"] is False
