@@ -41,22 +41,24 @@ class WhereStopRuns(bootsteps.StartStopStep):
         signals.worker_shutting_down.connect(shutting_down, weak=False)
 
     def stop(self, worker):
-        frames, frame = [], sys._getframe()
-        while frame is not None:
-            frames.append(frame.f_code.co_name)
-            frame = frame.f_back
-        emit(
-            "where",
-            what="stop",
-            in_sighandler=bool(log._in_sighandler),
-            handler_on_stack="_handle_request" in frames,
-            safe=False,
-        )
+        report_where("stop")
+
+
+def report_where(what):
+    """Emit whether this call runs inside Celery's shutdown signal handler (flag and stack)."""
+    frames, frame = [], sys._getframe()
+    while frame is not None:
+        frames.append(frame.f_code.co_name)
+        frame = frame.f_back
+    # _handle_request: the handler celery.apps.worker installs for SIGTERM/SIGQUIT/SIGINT
+    on_stack = "_handle_request" in frames
+    emit("where", what=what, in_sighandler=bool(log._in_sighandler), handler_on_stack=on_stack,
+         safe=False)  # fmt: skip
 
 
 def shutting_down(**kwargs):
     """A worker_shutting_down receiver: it runs inside the signal handler."""
-    emit("where", what="worker_shutting_down", in_sighandler=bool(log._in_sighandler), safe=False)
+    report_where("worker_shutting_down")
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +92,7 @@ def test_two_requesters_the_first_request_by_lamport_clock_is_elected(gossip_clu
     # w2 heard only its own request when it decided: the requester wins an election alone
     assert first["leader"] == w2
     # w2's later heartbeats carry a clock past its request's; w1 adjusts its own to it
-    c.events.wait_for(
-        "worker-heartbeat", hostname=w2, since=first["timestamp"] + FREQ, timeout=10
-    )
+    c.events.wait_for("worker-heartbeat", hostname=w2, since=first["timestamp"] + FREQ, timeout=10)
     c.elect(w1, election=election)
     second = c.events.wait_for(
         "kit-gossip", event="elected", election=election, hostname=w1, timeout=30
@@ -140,6 +140,7 @@ def test_stop_runs_on_the_main_loop_after_the_signal_handler_returned(gossip_clu
     c.stop_worker(name)
     where = dict(hostname=name, since=since, timeout=30)
     # the probe sees a signal handler where there is one: worker_shutting_down runs inside it
-    assert c.events.wait_for("kit-where", what="worker_shutting_down", **where)["in_sighandler"]
+    receiver = c.events.wait_for("kit-where", what="worker_shutting_down", **where)
+    assert receiver["in_sighandler"] is True and receiver["handler_on_stack"] is True
     stop = c.events.wait_for("kit-where", what="stop", **where)
     assert stop["in_sighandler"] is False and stop["handler_on_stack"] is False
