@@ -1,18 +1,6 @@
 """Wrong answers to notebook 10's exercise (a pytest test that a bad message is rejected)."""
 
 HEAD = '''%%writefile {test_dir}/test_safe_consumer.py
-import kit
-import pytest
-from celery import Celery
-
-
-@pytest.fixture
-def kit_app():
-    app = Celery("under-test")
-    app.steps["consumer"].add(kit.steps.SafeConsumer)
-    return app
-
-
 def test_bad_message_is_rejected(kit_cluster):
     kit_cluster.publish(b"{bad", content_type="application/json")
 '''
