@@ -4,6 +4,8 @@ Each test pins one claim the course makes, on whichever Celery is installed: `ma
 test-oldest-celery` runs this file on the oldest release the kit claims, `make test` on the newest.
 """
 
+import os
+import signal
 import sys
 import time
 
@@ -33,7 +35,7 @@ class QuickGossip(bootsteps.Step):
 
 
 class WhereStopRuns(bootsteps.StartStopStep):
-    """Reports, from stop, whether it runs inside Celery's shutdown signal handler."""
+    """Reports, from stop and terminate, whether they run inside Celery's shutdown signal handler."""
 
     requires = {"celery.worker.components:Pool"}
 
@@ -42,6 +44,9 @@ class WhereStopRuns(bootsteps.StartStopStep):
 
     def stop(self, worker):
         report_where("stop")
+
+    def terminate(self, worker):
+        report_where("terminate")
 
 
 def report_where(what):
@@ -144,3 +149,21 @@ def test_stop_runs_on_the_main_loop_after_the_signal_handler_returned(gossip_clu
     assert receiver["in_sighandler"] is True and receiver["handler_on_stack"] is True
     stop = c.events.wait_for("kit-where", what="stop", **where)
     assert stop["in_sighandler"] is False and stop["handler_on_stack"] is False
+
+
+def test_a_cold_shutdown_calls_terminate_not_stop_after_the_signal_handler(gossip_cluster):
+    c = gossip_cluster
+    since = time.time()
+    name = c.add_worker()
+    pid = c.events.wait_for("kit-lifecycle", hostname=name, since=since, timeout=30)["pid"]
+    # SIGQUIT: Celery's cold shutdown (SIGTERM is the warm one)
+    os.kill(pid, signal.SIGQUIT)
+    where = dict(hostname=name, since=since, timeout=30)
+    receiver = c.events.wait_for("kit-where", what="worker_shutting_down", **where)
+    assert receiver["in_sighandler"] is True
+    terminate = c.events.wait_for("kit-where", what="terminate", **where)
+    assert terminate["in_sighandler"] is False and terminate["handler_on_stack"] is False
+    time.sleep(0.5)
+    stops = [e for e in c.events.history if e["type"] == "kit-where" and e.get("what") == "stop"
+             and e["hostname"] == name and e["timestamp"] >= since]  # fmt: skip
+    assert not stops, "a cold shutdown called stop as well as terminate"
