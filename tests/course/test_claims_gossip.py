@@ -68,10 +68,12 @@ def shutting_down(**kwargs):
 
 @pytest.fixture(scope="module")
 def gossip_cluster(redis_server):
-    """Three workers with Celery's own gossip rule at FREQ/CHECK, and the stop reporter."""
+    """Three workers (task events on, as the kit runs them) with Celery's own gossip rule at
+    FREQ/CHECK, the stop reporter and the event sender."""
     app = Celery("claims")
     app.steps["consumer"].add(QuickGossip)
     app.steps["worker"].add(WhereStopRuns)
+    app.steps["consumer"].add(SendsOwnEvents)
     with kit.LocalCluster(app, workers=3, gossip="celery-default", progress=False) as cluster:
         yield cluster
 
@@ -167,3 +169,35 @@ def test_a_cold_shutdown_calls_terminate_not_stop_after_the_signal_handler(gossi
     stops = [e for e in c.events.history if e["type"] == "kit-where" and e.get("what") == "stop"
              and e["hostname"] == name and e["timestamp"] >= since]  # fmt: skip
     assert not stops, "a cold shutdown called stop as well as terminate"
+
+
+class SendsOwnEvents(bootsteps.StartStopStep):
+    """Sends a 'lab-*' event through Celery's dispatcher before and after allowing its group."""
+
+    requires = {"celery.worker.consumer.gossip:Gossip"}
+
+    def start(self, c):
+        c.event_dispatcher.send("lab-hello", when="before")
+        if c.event_dispatcher.groups:
+            c.event_dispatcher.groups.add("lab")
+        c.event_dispatcher.send("lab-hello", when="after")
+
+
+def test_without_task_events_celery_sends_only_the_groups_its_dispatcher_allows(redis_server):
+    app = Celery("claims-groups")
+    app.steps["consumer"].add(SendsOwnEvents)
+    options = {"worker_options": {"task_events": False}, "progress": False}
+    with kit.LocalCluster(app, workers=1, **options) as cluster:
+        after = cluster.events.wait_for("lab-hello", when="after", timeout=30)
+        time.sleep(0.5)
+        sent = [e.get("when") for e in cluster.events.history if e["type"] == "lab-hello"]
+        assert sent == ["after"], sent
+        # the heartbeats still pass: the group was added, not set
+        cluster.events.wait_for("worker-heartbeat", since=after["timestamp"], timeout=10)
+
+
+def test_with_task_events_every_group_passes(gossip_cluster):
+    c = gossip_cluster
+    w = c.workers[0]
+    c.events.wait_for("lab-hello", when="after", hostname=w, timeout=30)
+    assert c.events.wait_for("lab-hello", when="before", hostname=w, timeout=5)
