@@ -100,6 +100,8 @@ def test_two_requesters_the_first_request_by_lamport_clock_is_elected(gossip_clu
     assert first["leader"] == w2
     # w2's later heartbeats carry a clock past its request's; w1 adjusts its own to it
     c.events.wait_for("worker-heartbeat", hostname=w2, since=first["timestamp"] + FREQ, timeout=10)
+    # ... once w1 has read it too
+    time.sleep(0.5)
     c.elect(w1, election=election)
     second = c.events.wait_for(
         "kit-gossip", event="elected", election=election, hostname=w1, timeout=30
