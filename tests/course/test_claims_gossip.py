@@ -1,4 +1,4 @@
-"""What notebooks 06 to 11 teach about Celery's gossip and shutdown, shown on real workers.
+"""What notebooks 06 to 11 teach about Celery (gossip, shutdown, events, pool children), on real workers.
 
 Each test pins one claim the course makes, on whichever Celery is installed: `make
 test-oldest-celery` runs this file on the oldest release the kit claims, `make test` on the newest.
@@ -203,3 +203,34 @@ def test_with_task_events_every_group_passes(gossip_cluster):
     w = c.workers[0]
     c.events.wait_for("lab-hello", when="after", hostname=w, timeout=30)
     assert c.events.wait_for("lab-hello", when="before", hostname=w, timeout=5)
+
+
+@signals.worker_process_init.connect
+def slow_process_init(**kwargs):
+    """Stands in for slow per-child set-up (seconds from the app's `lab_init_seconds`)."""
+    from celery import current_app
+
+    time.sleep(current_app.conf.get("lab_init_seconds", 0))
+
+
+def test_the_proc_alive_timeout_spares_the_first_children_and_kills_their_replacements(
+    redis_server,
+):
+    from celery.exceptions import TimeoutError as ResultTimeout
+
+    app = Celery("claims-proc-alive")
+    app.conf.imports = [__name__]
+    app.conf.update(worker_max_tasks_per_child=1, worker_proc_alive_timeout=1.0, lab_init_seconds=2)
+    options = {"pool": "prefork", "concurrency": 1, "progress": False}
+    with kit.LocalCluster(app, workers=1, **options) as cluster:
+        first = app.send_task("kit.sleep", (0.1,))
+        second = app.send_task("kit.sleep", (0.1,))
+        # the child forked at boot took 2 s to start, past the 1 s limit, and ran a task
+        assert first.get(timeout=30) == 0.1
+        with pytest.raises(ResultTimeout):
+            second.get(timeout=4)
+        # each replacement is killed once the limit passes, still inside its 2 s set-up
+        deadline = time.monotonic() + 20
+        while "Timed out waiting for UP message" not in cluster.logs(cluster.workers[0]):
+            assert time.monotonic() < deadline, "no replacement child was killed within 20 s"
+            time.sleep(0.2)
