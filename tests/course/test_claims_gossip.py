@@ -210,7 +210,40 @@ def slow_process_init(**kwargs):
     """Stands in for slow per-child set-up (seconds from the app's `lab_init_seconds`)."""
     from celery import current_app
 
+    report_process("worker_process_init")
     time.sleep(current_app.conf.get("lab_init_seconds", 0))
+
+
+@signals.worker_ready.connect
+def on_ready(**kwargs):
+    report_process("worker_ready")
+
+
+@signals.task_failure.connect
+def on_failure(sender=None, **kwargs):
+    report_process("task_failure", task=sender.name)
+
+
+def report_process(signal_name, **fields):
+    """Emit the name of the process a signal's receiver runs in."""
+    from multiprocessing import current_process
+
+    emit("signal", signal=signal_name, process=current_process().name, **fields)
+
+
+def test_signals_run_where_their_moment_happens(redis_server):
+    app = Celery("claims-signals")
+    app.conf.imports = [__name__]
+    options = {"pool": "prefork", "concurrency": 1, "progress": False}
+    with kit.LocalCluster(app, workers=1, **options) as cluster:
+        app.send_task("kit.fail").get(timeout=30, propagate=False)
+        seen = {
+            name: cluster.events.wait_for("kit-signal", signal=name, timeout=30)["process"]
+            for name in ("worker_ready", "worker_process_init", "task_failure")
+        }
+        assert seen["worker_ready"] == "MainProcess"
+        assert seen["worker_process_init"].startswith("ForkPoolWorker")
+        assert seen["task_failure"].startswith("ForkPoolWorker")
 
 
 def test_the_proc_alive_timeout_spares_the_first_children_and_kills_their_replacements(
