@@ -65,15 +65,19 @@ class Control:
             f"live workers: {self.workers!r}"
         )
 
-    def elect(self, worker=None, action=None, timeout=5.0):
-        """Start a gossip election from `worker` (default: the first); returns the election id.
+    def elect(self, worker=None, action=None, timeout=5.0, election=None):
+        """Make `worker` (default: the first) request a gossip election; returns the election id.
 
-        Every live worker acknowledges (kit-gossip 'elect-ack'); exactly one wins (kit-gossip
-        'won').
+        Every live worker acknowledges each request it hears (kit-gossip 'elect-ack', with the
+        request's Lamport clock as `request_clock`). Only a worker that requested an election
+        decides it, once it has as many acks as peers it knows, and it elects the first of the
+        requests it heard, by Lamport clock (kit-gossip 'elected'); that leader runs the topic's
+        handler ('won').
+        `election=` an id returned before: `worker` requests that same election.
         """
         self._check_open()
         worker = worker or self.workers[0]
-        election = uuid.uuid4().hex[:12]
+        election = election or uuid.uuid4().hex[:12]
         replies = self._client.control.broadcast(
             "kit_elect",
             arguments={"id": election, "action": action},

@@ -85,7 +85,7 @@ GOSSIP_EVENTS = {
     "node_lost": ("peer", "size"),
     "recount": ("size",),
     "election": ("election", "topic", "action"),
-    "elect-ack": ("election", "topic", "requested_by"),
+    "elect-ack": ("election", "topic", "requested_by", "request_clock"),
     "elected": ("election", "leader", "voters"),
     "won": ("winner", "action"),
 }
@@ -99,7 +99,8 @@ GOSSIP = EventType(
         "election": "the election's id",
         "topic": "the election's topic",
         "action": "what the winner is asked to do",
-        "requested_by": "the worker that started the election",
+        "requested_by": "the worker that sent the request (one of the election's candidates)",
+        "request_clock": "the request's Lamport clock (the first request by clock is elected)",
         "leader": "the elected worker",
         "voters": "how many workers voted",
         "winner": "the worker that won (sent by the winner)",

@@ -233,6 +233,7 @@ class GossipProbe(bootsteps.StartStopStep):
                 election=event.get("id"),
                 topic=event.get("topic"),
                 requested_by=event.get("hostname"),
+                request_clock=event.get("clock"),
             )
             return on_elect(event)
 
