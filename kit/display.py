@@ -45,7 +45,8 @@ def mimebundle(cluster):
     if in_kernel() and not cluster.closed:
         try:
             from kit.widgets.card import card_of
-        except ImportError:  # no ipywidgets: the HTML above
+        except ImportError:
+            # no ipywidgets: the HTML above
             return data
         bundle = card_of(cluster).widget._repr_mimebundle_()
         data.update({k: v for k, v in bundle.items() if k != "text/plain"})

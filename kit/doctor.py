@@ -42,7 +42,8 @@ def _imports(*modules: str) -> str | None:
     for module in modules:
         try:
             importlib.import_module(module)
-        except Exception as exc:  # any failure means "not usable"
+        except Exception as exc:
+            # any failure means "not usable"
             return f"import {module}: {type(exc).__name__}: {exc}"
     return None
 

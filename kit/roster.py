@@ -83,7 +83,8 @@ def live_workers(cluster):
     for _ in range(5):
         try:
             return list(cluster.workers)
-        except RuntimeError:  # the worker dict changed size while being read: read again
+        except RuntimeError:
+            # the worker dict changed size while being read: read again
             continue
     return []
 

@@ -164,7 +164,8 @@ class ClusterAwareStep(bootsteps.StartStopStep):
 
     def start(self, c):
         self.c = c
-        self.size = None  #: the cluster size as this worker's gossip sees it
+        #: the cluster size as this worker's gossip sees it
+        self.size = None
         c.gossip.on.node_join.add(self.on_change)
         c.gossip.on.node_leave.add(self.on_change)
         c.gossip.on.node_lost.add(self.on_lost)

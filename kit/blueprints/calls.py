@@ -37,9 +37,11 @@ class Scope:
     """
 
     cls: type
-    names: dict  #: closure variables, then the module's globals
+    #: closure variables, then the module's globals
+    names: dict
     self_name: str = "self"
-    locals: set = field(default_factory=set)  #: names assigned in the method: not resolved
+    #: names assigned in the method: not resolved
+    locals: set = field(default_factory=set)
 
 
 def parse(fn):
@@ -147,13 +149,15 @@ def blocking(call, scope):
     if target is not _UNKNOWN:
         try:
             return BLOCKING_FUNCTIONS.get(target)
-        except TypeError:  # unhashable
+        except TypeError:
+            # unhashable
             return None
     if not isinstance(func, ast.Attribute):
         return None
     base = value(func.value, scope)
     if base is not _UNKNOWN and not isinstance(base, BLOCKING_TYPES):
-        return None  # a str's join, os.path, shlex, a number...
+        # a str's join, os.path, shlex, a number...
+        return None
     return _by_name(func.attr, call)
 
 

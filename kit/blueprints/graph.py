@@ -143,6 +143,7 @@ def _draw(
     g.graph_attr["label"], g.legend_plain = legend(modes, title, live, _drawn(rows))
     for bp, pairs in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:
+            # "r" is the left side in a right-to-left layout
             sub.attr(
                 label=f"{bp} blueprint",
                 style="rounded",
@@ -150,7 +151,7 @@ def _draw(
                 fontsize="11",
                 labelloc="t",
                 labeljust="r",
-            )  # "r" is the left side in a right-to-left layout
+            )
             for step, mark in pairs:
                 sub.node(node_id(bp, step.name), **node_attrs(bp, step, mark))
     for (bp, a, b), mark in sorted(edges.items()):

@@ -191,7 +191,8 @@ def legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tup
         return f"<td{colour}>{html.escape(text)}</td>"
 
     row = '<tr><td align="left">{}</td></tr>'
-    swatches = "".join(  # a few entries a line: a wide legend would shrink the whole picture
+    # a few entries a line: a wide legend would shrink the whole picture
+    swatches = "".join(
         row.format(
             '<table border="0" cellspacing="3" cellpadding="2"><tr>'
             + "".join(cell(*e) for e in entries[i : i + LEGEND_ROW])
@@ -205,5 +206,6 @@ def legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tup
         + row.format(f'<font point-size="9">{html.escape(NOTE[live])}</font>')
     )
     words = " · ".join(f"{t} ({PALETTE[k][3]})" if k else t for t, k in entries)
-    plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"  # \\l: a left-justified line
+    # \\l: a left-justified line
+    plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"
     return f'<<table border="0" cellspacing="0" cellpadding="0">{table}</table>>', plain

@@ -15,11 +15,16 @@ from kit.errors import StepError, StepWarning, user_stacklevel
 class Finding:
     """One thing the checks found in a step: where, what and why, and the fix."""
 
-    step: str  #: the step class name
-    method: str  #: where it was found
-    problem: str  #: what and why (with the line), then the fix
-    kind: str = ""  #: kwargs, blocks, waits, timer, gossip, early, requires or blueprint
-    line: int = 0  #: the line of the step's source file, 0 when unknown
+    #: the step class name
+    step: str
+    #: where it was found
+    method: str
+    #: what and why (with the line), then the fix
+    problem: str
+    #: kwargs, blocks, waits, timer, gossip, early, requires or blueprint
+    kind: str = ""
+    #: the line of the step's source file, 0 when unknown
+    line: int = 0
 
     def __str__(self):
         return f"{self.step}.{self.method}: {self.problem}"

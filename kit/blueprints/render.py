@@ -50,9 +50,8 @@ def wasm_svg(source: str) -> str | None:
         return None
     try:
         return render(source, format="svg", backend="wasmtime").decode("utf-8")
-    except (
-        Exception
-    ):  # a display fallback must never raise: the caller shows the DOT source instead
+    except Exception:
+        # a display fallback must never raise: the caller shows the DOT source instead
         return None
 
 

@@ -39,28 +39,44 @@ CONDITIONAL_STEPS = frozenset(
 class StepInfo:
     """One step of a blueprint, as drawn and compared by the kit."""
 
-    name: str  #: Celery's ``Step.name``, e.g. ``celery.worker.components.Timer``.
-    label: str  #: short name, e.g. ``Timer``.
-    ref: str  #: ``module:Class``.
-    requires: tuple = ()  #: names of the steps this one requires.
-    last: bool = False  #: starts after every other step of its blueprint.
-    conditional: bool = False  #: decides ``enabled`` when the worker boots.
-    user: bool = False  #: defined outside the ``celery`` package.
-    order: int = 0  #: 1-based boot-order number.
-    enabled: bool | None = None  #: live only: included in the worker.
-    started: bool | None = None  #: live only: ``start`` ran.
-    timings: dict = field(default_factory=dict, compare=False)  #: live only: method -> seconds.
-    error: str | None = None  #: live only: what the step raised.
+    #: Celery's ``Step.name``, e.g. ``celery.worker.components.Timer``.
+    name: str
+    #: short name, e.g. ``Timer``.
+    label: str
+    #: ``module:Class``.
+    ref: str
+    #: names of the steps this one requires.
+    requires: tuple = ()
+    #: starts after every other step of its blueprint.
+    last: bool = False
+    #: decides ``enabled`` when the worker boots.
+    conditional: bool = False
+    #: defined outside the ``celery`` package.
+    user: bool = False
+    #: 1-based boot-order number.
+    order: int = 0
+    #: live only: included in the worker.
+    enabled: bool | None = None
+    #: live only: ``start`` ran.
+    started: bool | None = None
+    #: live only: method -> seconds.
+    timings: dict = field(default_factory=dict, compare=False)
+    #: live only: what the step raised.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """The steps of both blueprints, each tuple in boot order."""
 
-    worker: tuple = ()  #: StepInfo of the WorkController blueprint.
-    consumer: tuple = ()  #: StepInfo of the Consumer blueprint.
-    hostname: str | None = None  #: the worker's node name for a live snapshot, else None.
-    app: str | None = None  #: the app's main name for a static snapshot.
+    #: StepInfo of the WorkController blueprint.
+    worker: tuple = ()
+    #: StepInfo of the Consumer blueprint.
+    consumer: tuple = ()
+    #: the worker's node name for a live snapshot, else None.
+    hostname: str | None = None
+    #: the app's main name for a static snapshot.
+    app: str | None = None
 
     @property
     def live(self) -> bool:

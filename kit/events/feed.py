@@ -105,16 +105,16 @@ class EventFeed(EventLog):
                             f"no probe event back within {patience:.0f} s of connecting"
                         )
                         return
-        except Exception as exc:  # the receiver's own loop sees the broker fail, and reconnects
+        except Exception as exc:
+            # the receiver's own loop sees the broker fail, and reconnects
             self.errors.append(f"probe: {type(exc).__name__}: {exc}")
 
     def _run(self):
         while not self._stopping:
             try:
                 with self._app.connection_for_read() as conn:
-                    conn.ensure_connection(
-                        max_retries=0
-                    )  # fail fast: this loop retries and sees close()
+                    # fail fast: this loop retries and sees close()
+                    conn.ensure_connection(max_retries=0)
                     if RedisEventStream.fits(conn):
                         self._read_redis(conn)
                     else:
@@ -147,7 +147,8 @@ class EventFeed(EventLog):
         )
         receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
         receiver.should_stop = self._stopping
-        receiver.connect_max_retries = 0  # its own connection too
+        # its own connection too
+        receiver.connect_max_retries = 0
         for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
             pass
 

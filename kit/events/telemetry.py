@@ -86,7 +86,8 @@ class Emitter:
             self.wake.clear()
             try:
                 self.flush()
-            except Exception:  # broker down: keep the records, reconnect later
+            except Exception:
+                # broker down: keep the records, reconnect later
                 self._reset()
                 time.sleep(0.5)
 
@@ -124,9 +125,8 @@ class Emitter:
                 self.dispatcher.send(f"{GROUP}-{type_}", retry=False, **fields)
             except self.dispatcher.connection.connection_errors:
                 raise
-            except (
-                Exception
-            ):  # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
+            except Exception:
+                # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
                 self.dropped += 1
             self.queue.popleft()
 

@@ -38,7 +38,8 @@ class BrokerWatch:
         self.history = []
         self.error = None
         self._down = None
-        self.lock = threading.Lock()  #: held while checking: hold it to keep the watch from acting
+        #: held while checking: hold it to keep the watch from acting
+        self.lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kit-broker-watch", daemon=True)
 

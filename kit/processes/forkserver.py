@@ -144,7 +144,8 @@ class ForkServer(ChildProcess):
 
     def __init__(self):
         self.lock = threading.Lock()
-        self._ready = None  #: the server's pid, once it said it is ready
+        #: the server's pid, once it said it is ready
+        self._ready = None
         #: its ready line: pid, `preload_s` (its imports took), `at` (time.time() it was ready)
         self.ready_info = None
         self._dir = tempfile.mkdtemp(prefix="kit-forkserver-")

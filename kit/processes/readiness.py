@@ -51,7 +51,8 @@ class ReadyWatch:
         self._joins = {}
         self._arrived = threading.Event()
         feed.subscribe(self._on_event)
-        for event in list(feed.history):  # announced before we subscribed
+        # announced before we subscribed
+        for event in list(feed.history):
             self._on_event(event)
 
     def _on_event(self, event):
@@ -143,10 +144,12 @@ class ReadyWatch:
             if time.monotonic() > deadline:
                 return next(iter(self.pending.values())), f"was not ready within {timeout:.0f} s"
             if self.collect(wait=0.1):
-                next_ping = time.monotonic() + PING_EVERY  # announcements arrive: no ping needed
+                # announcements arrive: no ping needed
+                next_ping = time.monotonic() + PING_EVERY
                 if progress:
                     progress()
-            if self.pending and time.monotonic() > next_ping:  # silence: was an announcement lost?
+            # silence: was an announcement lost?
+            if self.pending and time.monotonic() > next_ping:
                 for name in answering(list(self.pending)):
                     if name in self.pending:
                         self.mark(self.pending[name])

@@ -41,7 +41,8 @@ class Replay(ClusterView):
     def __init__(self, path):
         self.path = os.fspath(path)
         self.header, records, self.dropped = fileformat.index(self.path)
-        self._records = records  #: (at, kind, raw line), parsed when handed out
+        #: (at, kind, raw line), parsed when handed out
+        self._records = records
         # handed out in the order the feed saw them (workers' clocks differ a little): a record
         # is due once the replay's clock passes its time and every time written before it
         self._times = list(itertools.accumulate((at for at, _, _ in records), max))
@@ -55,10 +56,14 @@ class Replay(ClusterView):
         self.speed = 1.0
         self.paused = True
         self._lock = threading.RLock()
-        self._next = 0  #: index of the next record to hand out
-        self._bad = set()  #: indices of records that did not parse
-        self._position = self.started_at  #: recording time of the replay's "now"
-        self._clock = (time.monotonic(), self.started_at)  #: (real time, recording time) at play()
+        #: index of the next record to hand out
+        self._next = 0
+        #: indices of records that did not parse
+        self._bad = set()
+        #: recording time of the replay's "now"
+        self._position = self.started_at
+        #: (real time, recording time) at play()
+        self._clock = (time.monotonic(), self.started_at)
         self._blueprints = {}
         self._done = threading.Event()
         self._thread = None
@@ -221,7 +226,8 @@ class Replay(ClusterView):
         for i in range(self._next, end):
             _, kind, raw = self._records[i]
             record = fileformat.parse(raw)
-            if record is None:  # a line that looked whole at its start only: counted once
+            # a line that looked whole at its start only: counted once
+            if record is None:
                 self.dropped += i not in self._bad
                 self._bad.add(i)
             elif kind == "event":

@@ -39,7 +39,8 @@ class ClusterCard:
         )
         self.open_button.on_click(lambda _b: self.open())
         self.out = w.Output()
-        self.bar = None  #: a replay's play/pause, speed and slider (the dashboard has its own)
+        #: a replay's play/pause, speed and slider (the dashboard has its own)
+        self.bar = None
         if not cluster.live:
             from kit.widgets.replay_bar import ReplayBar
 

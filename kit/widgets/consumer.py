@@ -150,11 +150,12 @@ class ConsumerPanel(Panel):
             f"<b>{self.counts['accepted']}</b> · "
             f"<span style='color:#c62828'>✗</span> rejected <b>{self.counts['rejected']}</b></span>"
         )
+        # a copy: the feed thread appends
         rows = "".join(
             f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✓' if o == 'accepted' else '✗'} "
             f"{escape(o)}</td><td><code>{escape(str(detail)[:160])}</code></td></tr>"
             for t, host, o, detail in reversed(list(self.log))
-        )  # a copy: the feed thread appends
+        )
         self.log_html.value = (
             f"<table style='font-size:12px'>{rows}</table>"
             if rows

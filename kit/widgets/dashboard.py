@@ -73,7 +73,8 @@ class Dashboard:
             children=[p.widget for p in self.panels] + [self.timeline.widget],
             titles=[p.title for p in self.panels] + ["Timeline"],
         )
-        self.bar = None  #: a replay's play/pause, speed and position slider
+        #: a replay's play/pause, speed and position slider
+        self.bar = None
         if not self.live:
             from kit.widgets.replay_bar import ReplayBar
 
@@ -101,11 +102,13 @@ class Dashboard:
         """Run a panel's action: buttons disabled meanwhile; an exception is shown, never
         swallowed.
         """
-        if self.running:  # an action triggered by another one (e.g. a dropdown it refreshed)
+        # an action triggered by another one (e.g. a dropdown it refreshed)
+        if self.running:
             return handler()
         if self.closed_at is not None:
             return None
-        if not self.live and handler != self.graph.render:  # a replay: only drawing works
+        # a replay: only drawing works
+        if not self.live and handler != self.graph.render:
             return None
         self.running, states = True, [(b, b.disabled) for b in self.buttons]
         for b, _ in states:
@@ -113,7 +116,8 @@ class Dashboard:
         try:
             panel.status.value = ""
             return handler()
-        except Exception as exc:  # shown in the panel and the error area
+        except Exception as exc:
+            # shown in the panel and the error area
             panel.fail(exc)
             self.show_error(exc, f"{panel.title}: {getattr(handler, '__name__', 'action')}")
         finally:
@@ -160,7 +164,8 @@ class Dashboard:
 
     def _route(self, event):
         kind, header = event.get("type"), event.get("type") in (FEED, REPLAY)
-        if kind == REPLAY:  # a replay went back: what the panels kept is ahead of it
+        # a replay went back: what the panels kept is ahead of it
+        if kind == REPLAY:
             for panel in self.panels:
                 panel.reset()
             dirty = self.panels
@@ -207,7 +212,8 @@ class Dashboard:
             self.bar.close()
 
     def _repr_mimebundle_(self, **kwargs):
-        self.timeline.widget.refresh_snapshot()  # what a new view of the timeline draws first
+        # what a new view of the timeline draws first
+        self.timeline.widget.refresh_snapshot()
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self):

@@ -148,7 +148,8 @@ class GossipPanel(Panel):
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):
         kind = event.get("type")
-        if kind == "worker-heartbeat":  # keeps the size lines running to "now", once a second
+        # keeps the size lines running to "now", once a second
+        if kind == "worker-heartbeat":
             if time.monotonic() - self._heard < 1.0:
                 return False
             self._heard = time.monotonic()
@@ -161,9 +162,11 @@ class GossipPanel(Panel):
             self.log.append(
                 LogLine(t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))})
             )
-        if kind == GOSSIP and event.get("size") is not None:  # the size counts the worker itself
+        # the size counts the worker itself
+        if kind == GOSSIP and event.get("size") is not None:
             self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"]))
-            if len(self.sizes) > 128:  # bounded: forget the worker heard from least recently
+            # bounded: forget the worker heard from least recently
+            if len(self.sizes) > 128:
                 self.sizes.pop(
                     min(list(self.sizes.items()), key=lambda item: item[1][-1][0])[0], None
                 )

@@ -72,7 +72,8 @@ def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, l
     for i, (host, points) in enumerate(sorted(sizes, key=lambda item: natural(item[0]))):
         end = ends.get(host)
         if end is not None and end[0] < start:
-            continue  # gone before the window
+            # gone before the window
+            continue
         points = in_window(points, start)
         if not points:
             continue

@@ -71,6 +71,7 @@ class LiveStatus:
         for fn, on_error in self._watchers:
             try:
                 done = fn() is not False and done
-            except Exception as exc:  # shown by its on_error, never swallowed
+            except Exception as exc:
+                # shown by its on_error, never swallowed
                 (on_error or self.errors.append)(exc)
         return done

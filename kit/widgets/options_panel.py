@@ -16,7 +16,8 @@ from kit.widgets.panel import Panel, escape
 def worker_options(app):
     """The options every kit worker accepts: the app's `user_options['worker']`, then the kit's."""
     found = {}
-    mine = app.user_options["worker"] if app is not None else ()  # a replay has no app
+    # a replay has no app
+    mine = app.user_options["worker"] if app is not None else ()
     for option in [*sorted(mine, key=lambda o: o.name or ""), *KIT_OPTIONS]:
         found.setdefault(option.name, option)
     return found

@@ -72,15 +72,18 @@ class Throttle:
             started = time.monotonic()
             try:
                 done = self.fn() is not False
-            except Exception as exc:  # shown by on_error, never swallowed
+            except Exception as exc:
+                # shown by on_error, never swallowed
                 (self.on_error or self.errors.append)(exc)
                 done = True
             self.calls += 1
             ended = time.monotonic()
             calm, soon = started + self.lazy, started + self.interval
-            if not done:  # again, at the rate
+            # again, at the rate
+            if not done:
                 self.poke()
-            elif self.quick is not None and pokes <= self.light:  # light: soon again, busy <= 1/3
+            elif self.quick is not None and pokes <= self.light:
+                # light: soon again, busy <= 1/3
                 soon = min(soon, ended + max(self.quick, 2 * (ended - started)))
 
     def close(self):

@@ -216,7 +216,8 @@ class StepsPanel(Panel):
         try:
             self._restart()
         except BaseException:
-            for bp, steps in saved.items():  # the cluster rolled back: make the app agree with it
+            # the cluster rolled back: make the app agree with it
+            for bp, steps in saved.items():
                 self.app.steps[bp].clear()
                 self.app.steps[bp].update(steps)
             self.sync()

@@ -59,7 +59,8 @@ class Timeline(TimelineItems):
 
     def _on_event(self, event):
         """On the feed's thread: O(1), never touches the widget."""
-        if (since := self._history_since) is not None:  # the history: only the window's
+        # the history: only the window's
+        if (since := self._history_since) is not None:
             if event.get("type") in (FEED, REPLAY) or event.get("timestamp", 0) > since:
                 self._inbox.append(event)
             return
@@ -77,16 +78,19 @@ class Timeline(TimelineItems):
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(draw.chunk_start(self.now() - self.window))  # whole chunks: as the widget
+            # whole chunks: as the widget
+            self._prune(draw.chunk_start(self.now() - self.window))
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
-                return False  # over the traffic budget: the throttle tries again at its rate
+                # over the traffic budget: the throttle tries again at its rate
+                return False
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)
             if self.cluster.closed and not self._widget.frozen:
-                self._widget.frozen = time.time()  # the cluster closed: the last picture stands
+                # the cluster closed: the last picture stands
+                self._widget.frozen = time.time()
                 self.close()
             # not live (a replay): the view stands still while paused
             elif not self.cluster.live:

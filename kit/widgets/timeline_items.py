@@ -112,7 +112,8 @@ class TimelineItems:
         live = set(live_workers(self.cluster))
         for uuid in [
             u
-            for u, task in self._tasks.items()  # ended, or running on a worker that is gone
+            # ended, or running on a worker that is gone
+            for u, task in self._tasks.items()
             if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff
         ]:
             del self._tasks[uuid]

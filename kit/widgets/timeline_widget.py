@@ -65,10 +65,10 @@ class TimelineWidget(anywidget.AnyWidget):
         self.sent_bytes = 0
         self.messages = 0
         self._lock = threading.Lock()
-        self._recent = (
-            collections.deque()
-        )  # (monotonic time, bytes) of the messages of the last WINDOW s
-        self.clock = time.time  #: what "now" is: a replay's position when it draws one
+        # (monotonic time, bytes) of the messages of the last WINDOW s
+        self._recent = collections.deque()
+        #: what "now" is: a replay's position when it draws one
+        self.clock = time.time
         self.on_msg(self._on_view_msg)
 
     def show(self, lanes, series, chunks, now):
