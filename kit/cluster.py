@@ -196,8 +196,9 @@ class LocalCluster(Control, ClusterView):
         return dict(self._plan.worker_options)
 
     def _boot(self, workers, timeout=None, since=0.0):
-        """Wait until each worker said it is ready and every worker's gossip heard every other
-        (`since`: when they were started); on failure stop them, raise WorkerBootError.
+        """Wait until each worker is ready and every worker's gossip heard every other.
+
+        `since` is when they were started. On failure, stop them and raise WorkerBootError.
         """
         progress = self._progress and self._progress.update
         peers = [w for w in self._workers.values() if w not in workers]

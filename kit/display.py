@@ -1,8 +1,7 @@
-"""How a cluster or a room shows itself in a notebook: a live card where widgets work, else HTML,
-text.
+"""How a cluster or a room shows itself in a notebook: a live card, else HTML, else text.
 
-The pieces (states, the worker table) are in roster.py, the HTML in status_html.py (its
-templates), below both this and the widgets.
+A live card where widgets work. The pieces (states, the worker table) are in roster.py, the HTML in
+status_html.py (its templates), below both this and the widgets.
 """
 
 from kit import status_html

@@ -65,8 +65,9 @@ def _after_last(step, steps) -> set:
 
 
 def related_steps(snap, focus: str) -> dict:
-    """``{(bp, name): mark}``: 'focus', what it 'requires' and what is 'required-by' it,
-    transitively.
+    """``{(bp, name): mark}``: 'focus', what it 'requires', what is 'required-by' it.
+
+    Both transitively.
     """
     found = snap.find(focus)
     if not found:
@@ -216,8 +217,9 @@ def blueprint_graph(
 
 
 def blueprint_diff(before, after, blueprint: str = "both") -> BlueprintGraph:
-    """Draw ``after`` with the steps and requires edges added (green) or removed (red) since
-    ``before``.
+    """Draw ``after`` with the steps and requires edges added or removed since ``before``.
+
+    Added ones are green, removed ones red.
     """
     names = _blueprints(blueprint)
     old, new = blueprint_steps(before), blueprint_steps(after)

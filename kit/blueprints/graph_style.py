@@ -1,6 +1,4 @@
-"""How a blueprint picture looks: graphviz attributes, the palette, node and edge styles, the
-legend.
-"""
+"""How a blueprint picture looks: graphviz attributes, palette, node and edge styles, legend."""
 
 from __future__ import annotations
 
@@ -91,8 +89,9 @@ def _ms(seconds: float) -> str:
 
 
 def _boot_time(timings: dict) -> float:
-    """``__init__`` + ``include`` (which calls ``create``) + ``start``; ``create`` when no
-    ``include``.
+    """``__init__`` + ``include`` (which calls ``create``) + ``start``, or ``create`` alone.
+
+    ``create`` alone when there is no ``include``.
     """
     parts = ("__init__", "include" if "include" in timings else "create", "start")
     return sum(timings.get(part, 0.0) for part in parts)

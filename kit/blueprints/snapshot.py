@@ -1,4 +1,4 @@
-"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a worker."""
+"""Snapshots of a worker's two blueprints: static from an app, or live from a worker."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def _resolve(entries, bp: str) -> tuple[dict, dict]:
 
 
 def _boot_order(found: dict, edges: dict) -> list:
-    """The boot order of Celery's own DependencyGraph of the steps: requirements first, ``last`` at the end.
+    """The boot order by Celery's own DependencyGraph: requirements first, ``last`` at the end.
 
     The graph is built as ``Blueprint._finalize_steps`` builds it (each step depends on its
     ``requires``; the ``last`` step depends on every other step) and sorted by its ``topsort``.
@@ -183,7 +183,10 @@ def _boot_order(found: dict, edges: dict) -> list:
 
 
 def _entries(app, bp: str) -> list:
-    """The steps Celery's blueprint starts from: its ``default_steps`` plus ``app.steps[bp]``, as classes."""
+    """The steps Celery's blueprint starts from, as classes.
+
+    Its ``default_steps`` plus ``app.steps[bp]``.
+    """
     from celery.worker import WorkController
     from celery.worker.consumer import Consumer
 
@@ -222,11 +225,11 @@ def _resolved(app) -> dict:
 
 
 def cross_blueprint_errors(app) -> list:
-    """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other blueprint.
+    """A CrossBlueprintError per step that requires a step of the other blueprint.
 
-    Celery's own default steps never do: its only link between the two blueprints is the worker's
-    Consumer step, which creates the Consumer (and ``celery graph`` draws that edge with
-    ``connect_with``).
+    Through a chain of requires too. Celery's own default steps never do: its only link between the
+    two blueprints is the worker's Consumer step, which creates the Consumer (and ``celery graph``
+    draws that edge with ``connect_with``).
     """
     return cross_errors(_resolved(app))
 
@@ -270,7 +273,7 @@ def _live_step(raw: dict, index: int) -> StepInfo:
 
 
 def live_snapshot(reply: dict) -> Snapshot:
-    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot order."""
+    """Parse the kit's blueprint inspect reply; steps are listed, numbered from 1, in boot order."""
     if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
         raise ValueError(
             f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}"
@@ -280,7 +283,7 @@ def live_snapshot(reply: dict) -> Snapshot:
 
 
 def blueprint_steps(source, worker: str | None = None) -> Snapshot:
-    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
+    """A Snapshot of an app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
     if isinstance(source, Snapshot):
         return source
     if hasattr(source, "inspect_blueprint"):

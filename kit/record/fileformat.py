@@ -90,9 +90,11 @@ def _content(name):
 
 
 def index(path):
-    """(header, [(at, kind, raw line)], dropped), parsing only each record's start: a replay
-    opens fast and parses a record when it hands it out (`parse`). The last line is parsed
-    whole, as a run cut short leaves its last line cut."""
+    """(header, [(at, kind, raw line)], dropped), parsing only each record's start.
+
+    A replay opens fast and parses a record when it hands it out (`parse`). The last line is parsed
+    whole, as a run cut short leaves its last line cut.
+    """
     name = os.fspath(path)
     lines = _content(name).split(b"\n")
     first = _parse(lines[0]) if lines and lines[0].strip() else None

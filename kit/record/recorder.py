@@ -23,12 +23,12 @@ ASKS = 3
 
 
 class Recorder:
-    """Every event the cluster's feed sees, its roster's changes and each worker's live blueprint
-    (asked once the worker is ready, and at the start for those already running), appended to
-    `path` and flushed record by record.
+    """Every event the cluster's feed sees, appended to `path` and flushed record by record.
 
-    Stops by itself when the cluster closes; `close()` stops it sooner. A write that fails (a
-    full disk) stops the recording with a RecordingWarning: the cluster keeps running.
+    With the events: its roster's changes and each worker's live blueprint (asked once the worker is
+    ready, and at the start for those already running). Stops by itself when the cluster closes;
+    `close()` stops it sooner. A write that fails (a full disk) stops the recording with a
+    RecordingWarning: the cluster keeps running.
     """
 
     def __init__(self, cluster, path):

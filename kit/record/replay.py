@@ -1,5 +1,7 @@
-"""A recording played back: `kit.replay("run.jsonl")` stands where a live cluster would, for the
-timeline, the graph and every other view that reads a cluster's events, workers and blueprints.
+"""A recording played back: `kit.replay("run.jsonl")` stands where a live cluster would.
+
+It does for the timeline, the graph and every other view that reads a cluster's events, workers
+and blueprints.
 """
 
 import bisect
@@ -26,9 +28,9 @@ def replay(path):
 
 
 class Replay(ClusterView):
-    """A recorded run: `events`, `workers`, `inspect_blueprint()` and `now()` as a cluster has them,
-    driven by a position in the recording that `play()`, `pause()` and `seek()` move.
+    """A recorded run: `events`, `workers`, `inspect_blueprint()` and `now()` as a cluster has them.
 
+    They are driven by a position in the recording that `play()`, `pause()` and `seek()` move.
     A ClusterView (kit/view.py) that is not live: nothing here starts a worker or talks to a
     broker, so `refusal()` refuses every action and each raises a ClusterError that says it is a
     replay. Its workers and their states come from the recorded events, at the replay's clock.
@@ -140,7 +142,7 @@ class Replay(ClusterView):
 
     @property
     def steps_added(self):
-        """{'worker': [...], 'consumer': [...]}: the names of the steps the app added, as recorded."""
+        """{'worker': [...], 'consumer': [...]}: the names of the steps the app added."""
         steps = self.header.get("steps") or {}
         return {bp: list(steps.get(bp, ())) for bp in ("worker", "consumer")}
 
@@ -186,8 +188,10 @@ class Replay(ClusterView):
         return self
 
     def seek(self, position):
-        """Stand at `position` seconds from the start (paused): later records are handed out at
-        once; going back starts the views again (a kit-replay event) and hands out the earlier ones.
+        """Stand at `position` seconds from the start, paused.
+
+        Later records are handed out at once; going back starts the views again (a kit-replay
+        event) and hands out the earlier ones.
         """
         self._check_open()
         position = min(max(0.0, float(position)), self.duration)

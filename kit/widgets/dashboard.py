@@ -1,6 +1,4 @@
-"""kit.Dashboard: a cluster's steps, gossip, consumer, options, live graph and timeline in one
-widget.
-"""
+"""kit.Dashboard: a cluster's steps, gossip, consumer, options, graph and timeline in one widget."""
 
 import collections
 import threading
@@ -26,8 +24,7 @@ HEADER = (FEED, REPLAY, *Roster.TYPES)
 
 
 class Dashboard:
-    """Every panel of the kit for one cluster, in tabs that fit a laptop screen:
-    `kit.Dashboard(cluster)`.
+    """Every panel of the kit for one cluster, in tabs that fit a laptop: `kit.Dashboard(cluster)`.
 
     A button runs its action in the kernel with every button disabled meanwhile. An exception
     raised by an action (or by a live update) is shown in the panel and in the error area
@@ -99,9 +96,7 @@ class Dashboard:
         return [b for p in self.panels for b in p.buttons]
 
     def run(self, panel, handler):
-        """Run a panel's action: buttons disabled meanwhile; an exception is shown, never
-        swallowed.
-        """
+        """Run a panel's action: buttons disabled meanwhile; an exception is shown, not hidden."""
         # an action triggered by another one (e.g. a dropdown it refreshed)
         if self.running:
             return handler()
@@ -130,9 +125,7 @@ class Dashboard:
             self.status.poke()
 
     def show_error(self, exc, where):
-        """Show an exception (traceback folded) in the error area below the tabs; keep the last
-        five.
-        """
+        """Show an exception (traceback folded) in the error area below the tabs; keep five."""
         self.errors.append(exc)
         self._shown.append(traceback_html(exc, where))
         self.error_area.value = "".join(reversed(self._shown))
@@ -146,9 +139,7 @@ class Dashboard:
         self.error_box.layout.display = "none"
 
     def after_restart(self, source):
-        """Workers were restarted by `source`: let the other panels catch up (e.g. redraw the
-        graph).
-        """
+        """Workers were restarted by `source`: let the other panels catch up (redraw a graph)."""
         for panel in self.panels:
             if panel is not source:
                 panel.after_restart()
@@ -192,9 +183,7 @@ class Dashboard:
         )
 
     def _show_closed(self):
-        """The cluster was closed: grey the dashboard, disable every control, freeze the
-        timeline.
-        """
+        """The cluster was closed: grey the dashboard, disable each control, freeze the timeline."""
         self.closed_at = time.time()
         for control in _controls(self.widget):
             control.disabled = True
@@ -222,9 +211,7 @@ class Dashboard:
 
 
 def _controls(widget):
-    """Every widget with a `disabled` trait inside `widget` (buttons, dropdowns, checkboxes,
-    text).
-    """
+    """Every widget with a `disabled` trait in `widget`: buttons, dropdowns, checkboxes, text."""
     if widget.has_trait("disabled"):
         yield widget
     for child in getattr(widget, "children", ()):

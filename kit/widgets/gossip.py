@@ -1,6 +1,4 @@
-"""The Gossip panel: add, stop or kill a worker, start an election; the cluster size each worker
-sees; log.
-"""
+"""The Gossip panel: add, stop, kill a worker, start an election; the size each worker sees; log."""
 
 import collections
 import time
@@ -17,9 +15,7 @@ DETAILS = GOSSIP_EVENTS
 
 
 class LogLine(collections.namedtuple("LogLine", "time host what fields")):
-    """One line of the gossip log: when, which worker saw it, what (node_join, elected, ...), its
-    fields.
-    """
+    """One line of the gossip log: when, which worker saw what (node_join, elected...), fields."""
 
 
 #: A symbol per callback (in every common font; the word beside it says it too).
@@ -176,8 +172,10 @@ class GossipPanel(Panel):
 
     @property
     def ends(self):
-        """{worker: (time, 'lost' | 'left')}: where each gone worker's line stops (the view's
-        worker states)."""
+        """{worker: (time, 'lost' | 'left')}: where each gone worker's line stops.
+
+        From the view's worker states.
+        """
         return self.cluster.worker_states.ended()
 
     def refresh(self):

@@ -1,6 +1,4 @@
-"""The gossip panel's chart: each worker's view of the cluster size over time, until it left or was
-lost.
-"""
+"""The gossip panel's chart: each worker's view of the cluster size, until it left or was lost."""
 
 from kit.widgets.panel import clock, escape
 from kit.worker_states import natural
@@ -13,8 +11,9 @@ LEGEND_LINES = 8
 
 
 def in_window(points, start):
-    """The points from `start` on, led by the level the worker saw at `start` (its last earlier
-    point).
+    """The points from `start` on, led by the level the worker saw at `start`.
+
+    That level is its last earlier point.
     """
     points = list(points)
     before = [p for p in points if p[0] < start]

@@ -1,5 +1,6 @@
-"""The Graph panel: the live blueprints of a chosen worker (or the app's static ones) as SVG,
-refreshable.
+"""The Graph panel: the live blueprints of a worker (or the app's static ones) as SVG.
+
+A button draws it again.
 """
 
 import ipywidgets as w

@@ -68,8 +68,10 @@ class Timeline(TimelineItems):
         self._throttle.poke(urgent=self._drawn(event))
 
     def _drawn(self, e):
-        """Does this event change the picture (else it may wait)? Not a task-received, nor a
-        hidden timer fire."""
+        """Does this event change the picture (else it may wait)?
+
+        Not a task-received, nor a hidden timer fire.
+        """
         kind = e.get("type")
         if kind == TIMER and e.get("kind") == "fire" and not e.get("error") and not self.periodic:
             return not _periodic(e.get("callback") or "?")
@@ -103,9 +105,7 @@ class Timeline(TimelineItems):
 
     # -- plain data ---------------------------------------------------------------------------
     def lanes(self):
-        """The kept window: {worker: {'fires': [...], 'tasks': [...], 'marks': [...], 'boot':
-        ...}}.
-        """
+        """The kept window: {worker: {'fires', 'tasks', 'marks': [...], 'boot': ...}}."""
         with self._lock:
             self._drain()
             lanes = {
