@@ -50,9 +50,11 @@ def lab_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
 
 
 def kernels_can_encrypt() -> bool:
-    """Can JupyterLab give its kernels CurveZMQ keys? (jupyter_client >= 8.10 and a libzmq with
-    curve.) Then it does, and ipykernel no longer warns at each start that its tcp sockets are
-    open to every local user; kernels that cannot encrypt run as before ("auto")."""
+    """Whether JupyterLab can give its kernels CurveZMQ keys (jupyter_client >= 8.10, curve).
+
+    Then it does, and ipykernel no longer warns at each start that its tcp sockets are open to
+    every local user; kernels that cannot encrypt run as before ("auto").
+    """
     try:
         import zmq
         from jupyter_client.manager import KernelManager
@@ -117,7 +119,7 @@ def _node(name: str) -> str:
 def worker_command(
     args: argparse.Namespace, extra: list[str] = ()
 ) -> tuple[list[str], dict[str, str]]:
-    """The ``celery worker`` command line and environment: join mode, or ``-A`` (own_app_command)."""
+    """The ``celery worker`` command line and environment: join mode, or ``-A``."""
     if args.app:
         return own_app_command(args, list(extra))
     broker = check_broker(args.broker or os.environ.get("KIT_BROKER_URL"))
@@ -170,7 +172,8 @@ def _positive(text: str) -> int:
 def _default_name() -> str:
     try:
         return getpass.getuser() or "worker"
-    except Exception:  # no user database entry in some containers
+    except Exception:
+        # no user database entry in some containers
         return "worker"
 
 
@@ -230,9 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (``lab`` and ``worker`` replace the
-    process).
-    """
+    """Run the command line and return its exit status (``lab`` and ``worker`` exec instead)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab" and not getattr(args, "app", None):
@@ -258,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sys.stdout.flush()
     os.execvpe(cmd[0], cmd, env)
-    return 0  # not reached
+    # not reached
+    return 0
 
 
 if __name__ == "__main__":

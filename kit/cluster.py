@@ -75,25 +75,34 @@ class LocalCluster(Control, ClusterView):
         self.timeout = timeout
         self.fork = fork and sys.platform.startswith("linux")
         if self.fork:
-            fork_server()  # first: it imports Celery while the plan is checked and Redis starts
+            # first: it imports Celery while the plan is checked and Redis starts
+            fork_server()
         self._shortcuts = options.shortcuts(
             pool=pool, concurrency=concurrency, worker_options=worker_options
         )
-        guard.warn_shadowing()  # before the plan: a broken app still hears of a shadowing file
+        # before the plan: a broken app still hears of a shadowing file
+        guard.warn_shadowing()
         self._plan = self._make_plan(worker_options)
         #: 'starting', 'running', a broker outage ('broker restarting'...), 'closed'
         self.state = "starting"
         self.room = room
         #: names this cluster's workers and keys on a shared broker
         self.tag = namespace.new_tag()
-        self.namespace = ""  #: the key prefix on the broker ('' on a private embedded Redis)
-        self._workers = {}  #: name -> WorkerProcess
-        self._count = 0  #: workers started so far (names w1, w2, ...)
-        self.redis = None  #: the EmbeddedRedis, if the cluster started one
-        self.events = None  #: the EventFeed
+        #: the key prefix on the broker ('' on a private embedded Redis)
+        self.namespace = ""
+        #: name -> WorkerProcess
+        self._workers = {}
+        #: workers started so far (names w1, w2, ...)
+        self._count = 0
+        #: the EmbeddedRedis, if the cluster started one
+        self.redis = None
+        #: the EventFeed
+        self.events = None
         self._broker_watch = None
-        self._saved_conf = {}  #: the app's settings before the cluster pointed it at its broker
-        self.run_dir = tempfile.mkdtemp(prefix="kit-")  # mode 0700
+        #: the app's settings before the cluster pointed it at its broker
+        self._saved_conf = {}
+        # mode 0700
+        self.run_dir = tempfile.mkdtemp(prefix="kit-")
         self._progress = Progress(self) if progress else None
         _clusters.add(self)
         self.started_at = time.time()
@@ -125,7 +134,8 @@ class LocalCluster(Control, ClusterView):
             self._broker_watch = BrokerWatch(self.redis, self._broker_state).start()
         if self.room is not None:
             self.namespace = namespace.room_prefix(self.room)
-        elif not self.embedded:  # a broker others may use: a namespace of our own
+        elif not self.embedded:
+            # a broker others may use: a namespace of our own
             self.namespace = namespace.private_prefix(self.tag)
         # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s
         self._client = Celery(
@@ -149,7 +159,8 @@ class LocalCluster(Control, ClusterView):
         return namespace.transport_options(self.namespace, base)
 
     def _configure_app(self):
-        queue = f"kit.{self.tag}" if self.room is not None else None  # in a room: to our workers
+        # in a room: to our workers
+        queue = f"kit.{self.tag}" if self.room is not None else None
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
         drop_connection_pool(self.app)
         tasks.register(self.app)
@@ -159,7 +170,8 @@ class LocalCluster(Control, ClusterView):
         if name is None:
             self._count += 1
             shared = not self.embedded or self.room is not None
-            own = f"-{self.tag}" if shared else ""  # unique on a shared broker
+            # unique on a shared broker
+            own = f"-{self.tag}" if shared else ""
             name = f"w{self._count}{own}@{socket.gethostname()}"
         args = (name, self.run_dir, self.broker_url, self._plan.argv, self.fork)
         worker = WorkerProcess(*args, namespace=self.namespace)
@@ -184,8 +196,9 @@ class LocalCluster(Control, ClusterView):
         return dict(self._plan.worker_options)
 
     def _boot(self, workers, timeout=None, since=0.0):
-        """Wait until each worker said it is ready and every worker's gossip heard every other
-        (`since`: when they were started); on failure stop them, raise WorkerBootError.
+        """Wait until each worker is ready and every worker's gossip heard every other.
+
+        `since` is when they were started. On failure, stop them and raise WorkerBootError.
         """
         progress = self._progress and self._progress.update
         peers = [w for w in self._workers.values() if w not in workers]
@@ -195,7 +208,8 @@ class LocalCluster(Control, ClusterView):
         if failed is None:
             return
         worker, why = failed
-        if worker.alive:  # the deadline passed or a step is stuck: stop every worker still booting
+        # the deadline passed or a step is stuck: stop every worker still booting
+        if worker.alive:
             message = worker.failure(why)
             # still booting; or, when only their gossip was too slow, every new worker;
             # a worker stuck in a step's start would not stop on SIGTERM: SIGKILL it

@@ -1,8 +1,7 @@
-"""How a cluster or a room shows itself in a notebook: a live card where widgets work, else HTML,
-text.
+"""How a cluster or a room shows itself in a notebook: a live card, else HTML, else text.
 
-The pieces (states, the worker table) are in roster.py, the HTML in status_html.py (its
-templates), below both this and the widgets.
+A live card where widgets work. The pieces (states, the worker table) are in roster.py, the HTML in
+status_html.py (its templates), below both this and the widgets.
 """
 
 from kit import status_html
@@ -45,7 +44,8 @@ def mimebundle(cluster):
     if in_kernel() and not cluster.closed:
         try:
             from kit.widgets.card import card_of
-        except ImportError:  # no ipywidgets: the HTML above
+        except ImportError:
+            # no ipywidgets: the HTML above
             return data
         bundle = card_of(cluster).widget._repr_mimebundle_()
         data.update({k: v for k, v in bundle.items() if k != "text/plain"})

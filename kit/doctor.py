@@ -42,7 +42,8 @@ def _imports(*modules: str) -> str | None:
     for module in modules:
         try:
             importlib.import_module(module)
-        except Exception as exc:  # any failure means "not usable"
+        except Exception as exc:
+            # any failure means "not usable"
             return f"import {module}: {type(exc).__name__}: {exc}"
     return None
 
@@ -198,8 +199,9 @@ def check_shadowing() -> Check:
 
 
 def check_join_address() -> Check:
-    """What attendees would type to join the room on ``$KIT_BROKER_URL``, and whether a laptop
-    could reach that address (``kit.join_address``).
+    """What attendees would type to join the room on ``$KIT_BROKER_URL``, and if laptops reach it.
+
+    Whether a laptop could reach that address comes from ``kit.join_address``.
     """
     from kit.join_address import FIX, join_address
 
@@ -227,8 +229,9 @@ CHECKS = (
 
 
 def checks() -> list[Check]:
-    """Run every check, in the order the report shows them; the join address only when
-    ``KIT_BROKER_URL`` is set (in the compose stack, say).
+    """Run every check, in the order the report shows them.
+
+    The join address only when ``KIT_BROKER_URL`` is set (in the compose stack, say).
     """
     rows = [check() for check in CHECKS]
     if os.environ.get("KIT_BROKER_URL"):

@@ -56,7 +56,7 @@ class BrokerError(ClusterError):
 
 
 class WorkerBootError(ClusterError):
-    """A worker process exited or was not ready (no `kit-ready` announcement) before its deadline.
+    """A worker process exited or was not ready (no `kit-ready`) before its deadline.
 
     `stuck` is the worker's `kit-stuck` report when a step's boot method hung (else None).
     """

@@ -1,4 +1,4 @@
-"""Gossip timing: the heartbeat and check intervals a cluster's workers use, and when node_lost is due.
+"""Gossip timing: a cluster's heartbeat and check intervals, and when node_lost is due.
 
 Celery's rule, which the kit never changes (`celery/events/state.py`, `worker/consumer/gossip.py`):
 a peer is alive until the moment its last heartbeat was read + 2 x the `freq` that heartbeat
@@ -88,8 +88,9 @@ def mode_of(gossip):
 
 
 def sized(local, size=None, cores=None):
-    """The timing for `local` workers on `cores` (this machine's), `size` heard in all (default:
-    local).
+    """The timing for `local` workers on `cores` (this machine's), `size` heard in all.
+
+    `size` defaults to `local`.
     """
     size = max(size or local, local, 1)
     reads = max(local, 1) * size / (READS_PER_CORE * (cores or CORES))

@@ -1,4 +1,4 @@
-"""`CELERY_LOADER=kit.instrument:Loader`: the name a project's own worker uses (kit/worker/instrument.py)."""
+"""`CELERY_LOADER=kit.instrument:Loader`: the loader's public name (kit/worker/instrument.py)."""
 
 from kit.worker.instrument import Loader
 

@@ -110,8 +110,9 @@ def public_url(broker_url: str, public: str | None = None) -> str:
 def join_address(
     broker_url: str, room: str, name: str = "YOUR_NAME", password: bool = False, environ=None
 ) -> JoinAddress:
-    """What an attendee types to join ``room`` on ``broker_url`` (as ``$KIT_PUBLIC_HOST`` publishes
-    it, when set), and whether a laptop could reach it.
+    """What an attendee types to join ``room`` on ``broker_url``, and whether a laptop reaches it.
+
+    The address is ``broker_url`` as ``$KIT_PUBLIC_HOST`` publishes it, when that is set.
     """
     environ = os.environ if environ is None else environ
     public = environ.get(PUBLIC_ENV)

@@ -4,11 +4,10 @@ import sys
 
 
 def in_kernel():
-    """True inside a Jupyter kernel (where displays update in place), False in a script, a test
-    or a worker process.
+    """True inside a Jupyter kernel (where displays update in place), else False.
 
-    Reads `sys.modules` only: a kernel has imported ipykernel and IPython already, and a plain
-    script or a worker never pays for importing them.
+    False in a script, a test or a worker process. Reads `sys.modules` only: a kernel has imported
+    ipykernel and IPython already, and a plain script or a worker never pays for importing them.
     """
     if "ipykernel" not in sys.modules or "IPython" not in sys.modules:
         return False

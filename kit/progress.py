@@ -7,8 +7,9 @@ from kit.kernel import in_kernel
 
 
 class Progress:
-    """A line per worker while a cluster starts (in a notebook; silent elsewhere), then a past-tense
-    line.
+    """A line per worker while a cluster starts, then a past-tense line.
+
+    In a notebook; silent elsewhere.
     """
 
     def __init__(self, cluster):
@@ -34,8 +35,9 @@ class Progress:
             self.handle.update(self.HTML(self._render()))
 
     def done(self):
-        """Replace the live line with what happened (a past-tense line stays true after kills and
-        adds).
+        """Replace the live line with what happened.
+
+        A past-tense line stays true after kills and adds.
         """
         if self.handle is not None and not self.finished:
             self.handle.update(self.HTML(self._render(final=True)))

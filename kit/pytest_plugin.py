@@ -1,5 +1,4 @@
-"""A pytest plugin: the `kit_cluster` fixture, a real Redis-backed cluster for testing your own
-bootsteps.
+"""A pytest plugin: `kit_cluster`, a real Redis-backed cluster for testing your own bootsteps.
 
 Override `kit_app` in your conftest.py to return the app (with its steps) to test::
 
@@ -23,9 +22,7 @@ def kit_app():
 
 @pytest.fixture
 def kit_cluster_options():
-    """Keyword arguments for kit.LocalCluster (override to change workers, pool,
-    worker_options...).
-    """
+    """Keyword arguments for kit.LocalCluster: override to change workers, pool, worker_options."""
     return {"workers": 1}
 
 

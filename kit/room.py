@@ -1,6 +1,4 @@
-"""kit.Room: watch a room on a shared Redis (its workers, their steps, gossip) without owning its
-workers.
-"""
+"""kit.Room: watch a room's workers on a shared Redis (their steps, gossip) without owning them."""
 
 import os
 
@@ -103,8 +101,7 @@ class Room(Control, ClusterView):
         return None
 
     def join_command(self, name="YOUR_NAME", password=False):
-        """What an attendee types to join this room, or why laptops can't reach the broker and what
-        to set.
+        """What an attendee types to join this room, or why laptops can't reach the broker.
 
         The address is `$KIT_PUBLIC_HOST` (HOST[:PORT], which the compose stack sets from
         REDIS_BIND) when set, else the room's own broker URL; the password is hidden unless

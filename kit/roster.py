@@ -77,13 +77,12 @@ class Roster:
 
 
 def live_workers(cluster):
-    """`cluster.workers`, safe to call from a background thread while the kernel adds or stops
-    workers.
-    """
+    """`cluster.workers`, safe to call from a thread while the kernel adds or stops workers."""
     for _ in range(5):
         try:
             return list(cluster.workers)
-        except RuntimeError:  # the worker dict changed size while being read: read again
+        except RuntimeError:
+            # the worker dict changed size while being read: read again
             continue
     return []
 
@@ -100,9 +99,7 @@ def broker_note(cluster):
 
 
 def worker_rows(cluster, roster):
-    """The worker table's rows: name, pid, pool, concurrency, state, steps added, tasks
-    processed.
-    """
+    """The worker table's rows: name, pid, pool, concurrency, state, steps added, tasks done."""
     merged = cluster.run_options
     pool, concurrency = merged.get("pool", "?"), merged.get("concurrency", "?")
     steps = ", ".join(n for names in cluster.steps_added.values() for n in names) or "(none)"

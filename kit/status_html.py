@@ -88,8 +88,10 @@ def card(cluster, roster, limit=40):
 
 
 def boot_line(cluster, took=None):
-    """A LocalCluster's start-up line: each worker booting or up; with `took` (seconds), what
-    happened, in the past tense."""
+    """A LocalCluster's start-up line: each worker booting or up.
+
+    With `took` (seconds), what happened, in the past tense.
+    """
     workers = cluster.workers
     when = time.strftime("%H:%M:%S")
     if took is None:

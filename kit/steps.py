@@ -12,9 +12,7 @@ from kit.events.telemetry import emit
 
 
 class LifecycleStep(bootsteps.StartStopStep):
-    """The guide's first worker step, printing nothing: its lifecycle shows up in the kit's
-    telemetry.
-    """
+    """The guide's first worker step, printing nothing: its lifecycle shows in kit telemetry."""
 
     requires = {"celery.worker.components:Pool"}
 
@@ -113,9 +111,7 @@ class SafeConsumer(bootsteps.ConsumerStep):
         ]
 
     def handle_message(self, body, message):
-        """Accept a decoded body; if handling it raises, reject it rather than crash the
-        consumer.
-        """
+        """Accept a decoded body; if handling it raises, reject it, never crash the consumer."""
         try:
             self.on_body(body)
         except Exception as exc:
@@ -148,9 +144,7 @@ class SafeConsumer(bootsteps.ConsumerStep):
 
 
 def _describe(body):
-    """A short JSON text of a body; raw bodies (binary content types pass undecoded) as their
-    repr.
-    """
+    """A short JSON text of a body; raw bodies (binary types pass undecoded) as their repr."""
     try:
         return json.dumps(body)[:200]
     except (TypeError, ValueError):
@@ -164,7 +158,8 @@ class ClusterAwareStep(bootsteps.StartStopStep):
 
     def start(self, c):
         self.c = c
-        self.size = None  #: the cluster size as this worker's gossip sees it
+        #: the cluster size as this worker's gossip sees it
+        self.size = None
         c.gossip.on.node_join.add(self.on_change)
         c.gossip.on.node_leave.add(self.on_change)
         c.gossip.on.node_lost.add(self.on_lost)

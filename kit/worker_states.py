@@ -156,8 +156,10 @@ class WorkerStates:
         return changes
 
     def state(self, name, now=None):
-        """`name`'s state at the view's clock (or `now`): joined, ready, busy, left, lost, or
-        None for a worker never heard of."""
+        """`name`'s state at the view's clock (or `now`), None for a worker never heard of.
+
+        A state is one of joined, ready, busy, left, lost.
+        """
         changes = self.changes(name, now)
         return changes[-1].state if changes else None
 

@@ -1,4 +1,7 @@
-"""Reading a step's source: the methods a method reaches, and what a call refers to (blocking or not)."""
+"""Reading a step's source: the methods a method reaches, and what each call refers to.
+
+Whether a call blocks or returns promptly is decided here too.
+"""
 
 import ast
 import builtins
@@ -32,14 +35,14 @@ _UNKNOWN = object()
 
 @dataclass
 class Scope:
-    """Where the names of one method resolve: its globals and closure, and the step class for
-    ``self``.
-    """
+    """Where the names of one method resolve: its globals, its closure, the class for ``self``."""
 
     cls: type
-    names: dict  #: closure variables, then the module's globals
+    #: closure variables, then the module's globals
+    names: dict
     self_name: str = "self"
-    locals: set = field(default_factory=set)  #: names assigned in the method: not resolved
+    #: names assigned in the method: not resolved
+    locals: set = field(default_factory=set)
 
 
 def parse(fn):
@@ -75,8 +78,10 @@ def _stores(name):
 
 
 def walk(fn_node):
-    """The nodes of a function, not of functions, lambdas or classes defined inside it (a thread
-    target, a timer callback: they run later, elsewhere)."""
+    """The nodes of a function, not of the functions, lambdas or classes defined inside it.
+
+    Those (a thread target, a timer callback) run later, elsewhere.
+    """
     for stmt in fn_node.body:
         yield from walk_node(stmt)
 
@@ -100,8 +105,9 @@ def first_line(fn):
 
 
 def value(node, scope):
-    """The object an expression names (a module, function, constant, the class's attribute), else
-    _UNKNOWN.
+    """The object an expression names, else _UNKNOWN.
+
+    A module, a function, a constant, or an attribute of the step's class.
     """
     if isinstance(node, ast.Constant):
         return node.value
@@ -139,21 +145,21 @@ def _by_name(name, call):
 
 
 def blocking(call, scope):
-    """What a call blocks on, e.g. ``'time.sleep'``, ``'.join()'``; None when it returns
-    promptly.
-    """
+    """What a call blocks on, e.g. ``'time.sleep'``, ``'.join()'``; None if it returns promptly."""
     func = call.func
     target = value(func, scope)
     if target is not _UNKNOWN:
         try:
             return BLOCKING_FUNCTIONS.get(target)
-        except TypeError:  # unhashable
+        except TypeError:
+            # unhashable
             return None
     if not isinstance(func, ast.Attribute):
         return None
     base = value(func.value, scope)
     if base is not _UNKNOWN and not isinstance(base, BLOCKING_TYPES):
-        return None  # a str's join, os.path, shlex, a number...
+        # a str's join, os.path, shlex, a number...
+        return None
     return _by_name(func.attr, call)
 
 

@@ -65,8 +65,9 @@ def _after_last(step, steps) -> set:
 
 
 def related_steps(snap, focus: str) -> dict:
-    """``{(bp, name): mark}``: 'focus', what it 'requires' and what is 'required-by' it,
-    transitively.
+    """``{(bp, name): mark}``: 'focus', what it 'requires', what is 'required-by' it.
+
+    Both transitively.
     """
     found = snap.find(focus)
     if not found:
@@ -143,6 +144,7 @@ def _draw(
     g.graph_attr["label"], g.legend_plain = legend(modes, title, live, _drawn(rows))
     for bp, pairs in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:
+            # "r" is the left side in a right-to-left layout
             sub.attr(
                 label=f"{bp} blueprint",
                 style="rounded",
@@ -150,7 +152,7 @@ def _draw(
                 fontsize="11",
                 labelloc="t",
                 labeljust="r",
-            )  # "r" is the left side in a right-to-left layout
+            )
             for step, mark in pairs:
                 sub.node(node_id(bp, step.name), **node_attrs(bp, step, mark))
     for (bp, a, b), mark in sorted(edges.items()):
@@ -215,8 +217,9 @@ def blueprint_graph(
 
 
 def blueprint_diff(before, after, blueprint: str = "both") -> BlueprintGraph:
-    """Draw ``after`` with the steps and requires edges added (green) or removed (red) since
-    ``before``.
+    """Draw ``after`` with the steps and requires edges added or removed since ``before``.
+
+    Added ones are green, removed ones red.
     """
     names = _blueprints(blueprint)
     old, new = blueprint_steps(before), blueprint_steps(after)

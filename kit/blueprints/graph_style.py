@@ -1,6 +1,4 @@
-"""How a blueprint picture looks: graphviz attributes, the palette, node and edge styles, the
-legend.
-"""
+"""How a blueprint picture looks: graphviz attributes, palette, node and edge styles, legend."""
 
 from __future__ import annotations
 
@@ -91,8 +89,9 @@ def _ms(seconds: float) -> str:
 
 
 def _boot_time(timings: dict) -> float:
-    """``__init__`` + ``include`` (which calls ``create``) + ``start``; ``create`` when no
-    ``include``.
+    """``__init__`` + ``include`` (which calls ``create``) + ``start``, or ``create`` alone.
+
+    ``create`` alone when there is no ``include``.
     """
     parts = ("__init__", "include" if "include" in timings else "create", "start")
     return sum(timings.get(part, 0.0) for part in parts)
@@ -191,7 +190,8 @@ def legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tup
         return f"<td{colour}>{html.escape(text)}</td>"
 
     row = '<tr><td align="left">{}</td></tr>'
-    swatches = "".join(  # a few entries a line: a wide legend would shrink the whole picture
+    # a few entries a line: a wide legend would shrink the whole picture
+    swatches = "".join(
         row.format(
             '<table border="0" cellspacing="3" cellpadding="2"><tr>'
             + "".join(cell(*e) for e in entries[i : i + LEGEND_ROW])
@@ -205,5 +205,6 @@ def legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tup
         + row.format(f'<font point-size="9">{html.escape(NOTE[live])}</font>')
     )
     words = " · ".join(f"{t} ({PALETTE[k][3]})" if k else t for t, k in entries)
-    plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"  # \\l: a left-justified line
+    # \\l: a left-justified line
+    plain = f"{title}\\l{words}\\l{NOTE[live]}\\l"
     return f'<<table border="0" cellspacing="0" cellpadding="0">{table}</table>>', plain

@@ -1,5 +1,7 @@
-"""Static checks of a step's source: the guide's pitfalls (**kwargs, blocking in start, requires)
-and the bug patterns of real steps (``lint_timers``, ``lint_waits``, ``lint_gossip``).
+"""Static checks of a step's source: the guide's pitfalls and the bug patterns of real steps.
+
+The guide's pitfalls: no **kwargs, blocking in start, a missing requires. The bug patterns of real
+steps are in ``lint_timers``, ``lint_waits`` and ``lint_gossip``.
 """
 
 import ast
@@ -15,20 +17,23 @@ from kit.errors import StepError, StepWarning, user_stacklevel
 class Finding:
     """One thing the checks found in a step: where, what and why, and the fix."""
 
-    step: str  #: the step class name
-    method: str  #: where it was found
-    problem: str  #: what and why (with the line), then the fix
-    kind: str = ""  #: kwargs, blocks, waits, timer, gossip, early, requires or blueprint
-    line: int = 0  #: the line of the step's source file, 0 when unknown
+    #: the step class name
+    step: str
+    #: where it was found
+    method: str
+    #: what and why (with the line), then the fix
+    problem: str
+    #: kwargs, blocks, waits, timer, gossip, early, requires or blueprint
+    kind: str = ""
+    #: the line of the step's source file, 0 when unknown
+    line: int = 0
 
     def __str__(self):
         return f"{self.step}.{self.method}: {self.problem}"
 
 
 def _own_methods(cls):
-    """Methods the user wrote: the class's own, and its bases' up to Celery's (and the kit's)
-    own.
-    """
+    """Methods the user wrote: the class's own, and its bases' up to Celery's or the kit's own."""
     methods = {}
     for klass in reversed(cls.__mro__):
         if klass is cls or not klass.__module__.startswith(("celery.", "kit.", "builtins")):
@@ -37,8 +42,9 @@ def _own_methods(cls):
 
 
 def _scan(cls, methods, name, check, seen=None):
-    """(call, method, line) of the first call ``check`` flags in method ``name`` or the own methods
-    it calls.
+    """(call, method, line) of the first call ``check`` flags in method ``name``.
+
+    The own methods it calls are searched too.
     """
     seen = seen if seen is not None else set()
     seen.add(name)
@@ -110,9 +116,7 @@ def _start_findings(cls, methods):
 
 
 def check_step(cls, kind="worker"):
-    """Findings for one step class of blueprint ``kind`` (its author's methods, inherited ones
-    too).
-    """
+    """Findings for one step class of blueprint ``kind``: its author's methods, inherited too."""
     methods = _own_methods(cls)
     waits = lint_waits.wait_findings(cls.__name__, methods, Finding)
     # an unbounded wait in start is the worse news about the same loop: say only that
@@ -137,8 +141,9 @@ def _step_findings(app):
 
 
 def _blueprint_findings(app):
-    """Steps that require a step of the other blueprint (other StepErrors are LocalCluster's to
-    raise).
+    """Steps that require a step of the other blueprint.
+
+    Other StepErrors are LocalCluster's to raise.
     """
     from kit.blueprints.snapshot import cross_blueprint_errors
 
@@ -150,15 +155,14 @@ def _blueprint_findings(app):
 
 
 def lint(app):
-    """Findings for every step class in app.steps['worker'] and ['consumer'], and for their
-    requires.
-    """
+    """Findings for every step class in app.steps['worker'] and ['consumer'], and their requires."""
     return _step_findings(app) + _blueprint_findings(app)
 
 
 def warn(app):
-    """A StepWarning per finding of check_step (LocalCluster does this, then raises any
-    StepError).
+    """A StepWarning per finding of check_step.
+
+    LocalCluster does this, then raises any StepError.
     """
     for finding in _step_findings(app):
         warnings.warn(str(finding), StepWarning, stacklevel=user_stacklevel())

@@ -4,25 +4,33 @@ import ast
 
 from kit.blueprints import calls
 
-#: Parent attributes that exist only once the step providing them was created, per blueprint.
+#: Parent attributes a step of the blueprint sets: the step, and the method of it that sets them.
+#: Checked on 5.5.3, 5.6.2 and 5.7.0: Pool, Timer and Hub set theirs in create() (Pool and Hub set
+#: None in __init__); Gossip sets c.gossip in __init__; Events sets c.event_dispatcher in start().
 PROVIDED_BY = {
     "worker": {
-        "pool": "celery.worker.components:Pool",
-        "timer": "celery.worker.components:Timer",
-        "hub": "celery.worker.components:Hub",
+        "pool": ("celery.worker.components:Pool", "create"),
+        "timer": ("celery.worker.components:Timer", "create"),
+        "hub": ("celery.worker.components:Hub", "create"),
     },
     "consumer": {
-        "gossip": "celery.worker.consumer.gossip:Gossip",
-        "event_dispatcher": "celery.worker.consumer.events:Events",
+        "gossip": ("celery.worker.consumer.gossip:Gossip", "__init__"),
+        "event_dispatcher": ("celery.worker.consumer.events:Events", "start"),
     },
 }
 #: Methods that run while the worker boots (where a missing requires bites).
 BOOT_METHODS = ("__init__", "include", "create", "start")
+#: When each boot method runs. Blueprint.apply runs every step's __init__, then each step's
+#: include (which calls create) in boot order; Blueprint.start then runs each step's start in that
+#: order. A read in an earlier phase than the setter's never sees the value, one in the same phase
+#: sees it only if requires orders the setter first, one in a later phase always sees it.
+PHASE = {"__init__": 0, "include": 1, "create": 1, "start": 2}
 
 
 def _parent_attrs(fn):
-    """Attributes read from the method's parent argument (``worker.pool``, ``c.gossip``), each
-    with the first line that reads it.
+    """Attributes read from the method's parent argument, each with the first line that reads it.
+
+    The parent is the method's first argument after self: ``worker.pool``, ``c.gossip``.
     """
     node = calls.parse(fn)
     args = (node.args.posonlyargs + node.args.args)[1:2] if node else []
@@ -37,15 +45,18 @@ def _parent_attrs(fn):
 
 
 def requires_findings(cls, methods, kind, finding):
-    """Findings for what the step reads from its parent at boot against what its requires
-    guarantee: the wrong blueprint, a missing requires, or a read in __init__ (always too early).
+    """Findings for what the step reads from its parent at boot, against what its requires orders.
+
+    A read of an attribute of the other blueprint is in the wrong blueprint; a read in a phase
+    before the one that sets the attribute is too early whatever requires says ("early"); a read in
+    the same phase needs the setting step in requires ("requires"); a later read is always safe.
     """
+    reads = {m: _parent_attrs(methods[m]) for m in BOOT_METHODS if m in methods}
     used = {}
     for m in reversed(BOOT_METHODS):
-        used.update(_parent_attrs(methods[m]) if m in methods else {})
-    early = _parent_attrs(methods["__init__"]) if "__init__" in methods else {}
+        used.update(reads.get(m, {}))
     found = []
-    for attr, provider in PROVIDED_BY["consumer"].items() if kind == "worker" else ():
+    for attr, (provider, _) in PROVIDED_BY["consumer"].items() if kind == "worker" else ():
         if attr in used:
             found.append(
                 finding(
@@ -58,31 +69,50 @@ def requires_findings(cls, methods, kind, finding):
                     used[attr],
                 )
             )
-    for attr, provider in PROVIDED_BY[kind].items():
-        if kind == "worker" and attr in early:
-            found.append(_too_early(finding, cls.__name__, attr, provider, early[attr]))
-        elif attr in used and not _requires_transitively(cls, provider):
-            found.append(
-                finding(
-                    cls.__name__,
-                    "requires",
-                    f"uses .{attr} (line {used[attr]}) but does not require {provider!r}: it may "
-                    "run before that exists. Add it to requires.",
-                    "requires",
-                    used[attr],
-                )
-            )
+    for attr, (provider, sets_in) in PROVIDED_BY[kind].items():
+        read = [(m, lines[attr]) for m, lines in reads.items() if attr in lines]
+        early = [(m, line) for m, line in read if PHASE[m] < PHASE[sets_in]]
+        same = [(m, line) for m, line in read if PHASE[m] == PHASE[sets_in]]
+        if early:
+            found.append(_too_early(finding, cls.__name__, attr, provider, sets_in, *early[0]))
+        elif same and not _requires_transitively(cls, provider):
+            found.append(_unordered(finding, cls.__name__, attr, provider, sets_in, *same[0]))
     return found
 
 
-def _too_early(finding, name, attr, provider, line):
+def _later(sets_in):
+    """The boot methods of the phases after the one of `sets_in`, where the attribute is set."""
+    return [m for m in ("create", "start") if PHASE[m] > PHASE[sets_in]]
+
+
+def _too_early(finding, name, attr, provider, sets_in, method, line):
+    """The finding for a read in a phase before the one where `provider` sets the attribute."""
+    step = provider.rsplit(":", 1)[-1]
     return finding(
         name,
-        "__init__",
-        f"reads worker.{attr} (line {line}) in __init__, where it does not exist yet: Celery runs "
-        "every step's __init__ before any step's create(), whatever requires says. Read it in "
-        f"create() or start(), and require {provider!r}.",
+        method,
+        f"reads .{attr} (line {line}) in {method}(), where it is not set yet: {step} sets it in "
+        f"its {sets_in}(), and Celery runs every step's {method}() before any step's "
+        f"{sets_in}(), whatever requires says. Read it in {sets_in}() and require {provider!r}"
+        + "".join(f", or read it in {m}()" for m in _later(sets_in))
+        + ".",
         "early",
+        line,
+    )
+
+
+def _unordered(finding, name, attr, provider, sets_in, method, line):
+    """The finding for a read in the phase where `provider` sets it, with nothing ordering them."""
+    step = provider.rsplit(":", 1)[-1]
+    later = _later(sets_in)
+    return finding(
+        name,
+        "requires",
+        f"uses .{attr} (line {line}) in {method}() but does not require {provider!r}: it may "
+        f"run before {step}.{sets_in}() sets it. Add it to requires"
+        + (f", or read it in {later[-1]}(), where it always exists" if later else "")
+        + ".",
+        "requires",
         line,
     )
 

@@ -58,8 +58,9 @@ def _scheduling_calls(node):
 
 
 def _stored_in(call, fn_node, me):
-    """The attribute of self that keeps the entry ``call`` returns (``self.tref = ...``,
-    ``self.trefs.append(...)``), through one local variable at most; None when it is dropped.
+    """The attribute of self that keeps the entry ``call`` returns; None when it is dropped.
+
+    ``self.tref = ...`` or ``self.trefs.append(...)``, through one local variable at most.
     """
     held = {call}
     for _ in range(2):

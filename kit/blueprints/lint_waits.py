@@ -1,4 +1,4 @@
-"""Lint rule: a while loop that sleeps or waits, with no deadline or count, while the worker boots."""
+"""Lint rule: a while loop that sleeps or waits with no deadline or count while the worker boots."""
 
 import ast
 
@@ -69,8 +69,10 @@ def _until(loop):
 
 
 def _bounded(loop):
-    """True when the loop's test, or a condition that leaves the loop, compares with an order
-    (a deadline, a number of tries), or its test names a counter the body changes.
+    """True when the loop is bounded: a deadline, a number of tries, or a counter.
+
+    Bounded means the loop's test, or a condition that leaves the loop, compares with an order (a
+    deadline, a number of tries), or its test names a counter the body changes.
     """
     if _orders(loop.test):
         return True

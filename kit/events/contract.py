@@ -1,5 +1,4 @@
-"""The worker -> kernel event contract: every `kit-*` event type the kit sends, and its fields,
-written once.
+"""The worker -> kernel event contract: every `kit-*` event type and its fields, written once.
 
 Worker-side code emits with `kit.events.telemetry.emit(contract.GOSSIP, event="node_lost", ...)`;
 the notebook side reads `event["type"] == contract.GOSSIP` (the value is the string `"kit-gossip"`)
@@ -26,7 +25,8 @@ class EventType(str):
         self.details = tuple(details)
         return self
 
-    def __reduce__(self):  # pickles and copies as the plain string it is
+    # pickles and copies as the plain string it is
+    def __reduce__(self):
         return (str, (str(self),))
 
 
@@ -185,9 +185,7 @@ CELERY_TASK = ("task-received", "task-started", "task-succeeded", "task-failed")
 
 
 def type_of(name):
-    """The event type for what `emit(name, ...)` sends: a known EventType, else the string
-    `kit-<name>`.
-    """
+    """The event type `emit(name, ...)` sends: a known EventType, else the string `kit-<name>`."""
     if isinstance(name, EventType):
         return name
     full = f"{GROUP}-{name}"
@@ -195,9 +193,7 @@ def type_of(name):
 
 
 def details(event):
-    """{field: value} a log line or tooltip shows for an event (its type's `details`, those that are
-    set).
-    """
+    """{field: value} a log line or tooltip shows: the event's `details` fields that are set."""
     kind = TYPES.get(event.get("type"))
     names = kind.details if kind is not None else ()
     if kind is GOSSIP:

@@ -1,5 +1,6 @@
-"""The notebook-side event feed: a receiver thread per cluster that fills an EventLog (log.py)
-from the broker (on Redis straight from its pub/sub channels, stream.py).
+"""The notebook-side event feed: a receiver thread per cluster that fills an EventLog (log.py).
+
+It reads the broker; on Redis straight from its pub/sub channels (stream.py).
 """
 
 import threading
@@ -15,8 +16,7 @@ from kit.processes.broker import mask_url
 
 
 class EventFeed(EventLog):
-    """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as plain
-    dicts.
+    """Every Celery event on the cluster's broker (Celery's own and the kit's `kit-*`), as dicts.
 
     History is a ring buffer of `maxlen` events. Callbacks run on the receiver thread: keep them
     short, and never print from them (use a widget or append to a list). `transport_options` must
@@ -82,8 +82,9 @@ class EventFeed(EventLog):
         return on_ready
 
     def _confirm(self, generation, every=0.05, patience=60.0):
-        """Send probe events until one comes back, then mark the feed connected (one per
-        connection).
+        """Send probe events until one comes back, then mark the feed connected.
+
+        Once per connection.
         """
         deadline = time.monotonic() + patience
         try:
@@ -105,16 +106,16 @@ class EventFeed(EventLog):
                             f"no probe event back within {patience:.0f} s of connecting"
                         )
                         return
-        except Exception as exc:  # the receiver's own loop sees the broker fail, and reconnects
+        except Exception as exc:
+            # the receiver's own loop sees the broker fail, and reconnects
             self.errors.append(f"probe: {type(exc).__name__}: {exc}")
 
     def _run(self):
         while not self._stopping:
             try:
                 with self._app.connection_for_read() as conn:
-                    conn.ensure_connection(
-                        max_retries=0
-                    )  # fail fast: this loop retries and sees close()
+                    # fail fast: this loop retries and sees close()
+                    conn.ensure_connection(max_retries=0)
                     if RedisEventStream.fits(conn):
                         self._read_redis(conn)
                     else:
@@ -140,14 +141,14 @@ class EventFeed(EventLog):
             stream.close()
 
     def _consume(self, conn):
-        """Any other broker (or Redis through Sentinel): Celery's own EventReceiver, one event at a
-        time."""
+        """Any other broker (or Redis through Sentinel): Celery's EventReceiver, event by event."""
         self._receiver = receiver = self._app.events.Receiver(
             conn, handlers={"*": lambda event: self._take((event,))}
         )
         receiver.on_consume_ready = self._announcing(receiver.on_consume_ready)
         receiver.should_stop = self._stopping
-        receiver.connect_max_retries = 0  # its own connection too
+        # its own connection too
+        receiver.connect_max_retries = 0
         for _ in receiver.consume(limit=None, timeout=None, safety_interval=0.25, wakeup=False):
             pass
 

@@ -49,8 +49,9 @@ class Emitter:
         self.dispatcher = self.thread = None
 
     def emit(self, type_, safe=True, **fields):
-        """Queue a `kit-<type_>` event for the sender thread; `safe=False` (signal handlers) only
-        queues.
+        """Queue a `kit-<type_>` event for the sender thread.
+
+        With `safe=False` (in a signal handler) it only queues.
         """
         for key in RESERVED & fields.keys():
             fields[f"{key}_"] = fields.pop(key)
@@ -86,7 +87,8 @@ class Emitter:
             self.wake.clear()
             try:
                 self.flush()
-            except Exception:  # broker down: keep the records, reconnect later
+            except Exception:
+                # broker down: keep the records, reconnect later
                 self._reset()
                 time.sleep(0.5)
 
@@ -99,8 +101,9 @@ class Emitter:
         self.dispatcher = None
 
     def close(self, timeout=3.0):
-        """Send what is buffered (stop/shutdown records of a stopping worker) before the process
-        exits.
+        """Send what is buffered before the process exits.
+
+        The stop and shutdown records of a stopping worker.
         """
         deadline = time.monotonic() + timeout
         while self.queue and time.monotonic() < deadline:
@@ -124,9 +127,8 @@ class Emitter:
                 self.dispatcher.send(f"{GROUP}-{type_}", retry=False, **fields)
             except self.dispatcher.connection.connection_errors:
                 raise
-            except (
-                Exception
-            ):  # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
+            except Exception:
+                # a record that can't be sent (e.g. not JSON-serializable) is dropped, counted
                 self.dropped += 1
             self.queue.popleft()
 

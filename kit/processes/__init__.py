@@ -1,5 +1,4 @@
-"""The processes a cluster is made of, and what they are started with (kernel side, but for the few
-below).
+"""The processes a cluster is made of, and what they are started with (kernel side, mostly).
 
 ``broker.py`` (the embedded Redis) and ``broker_watch.py`` (it exiting and coming back),
 ``forkserver.py`` (one process that imports Celery once, then forks workers) with ``preload.py``

@@ -87,7 +87,10 @@ class EmbeddedRedis(ChildProcess):
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout=10.0):
-        """Start redis-server and wait until it answers PING (BrokerError with its log's tail if not)."""
+        """Start redis-server and wait until it answers PING.
+
+        If it does not, raise BrokerError with its log's tail.
+        """
         return super().start(timeout=timeout)
 
     def _start(self, timeout):

@@ -21,13 +21,12 @@ def exit_reason(returncode):
 
 
 class BrokerWatch:
-    """A thread that restarts ``redis`` (an EmbeddedRedis) on its port, with its password, when it
-    exits.
+    """A thread that restarts ``redis`` (an EmbeddedRedis) on its port, with its password.
 
-    ``on_state(text)`` is told 'broker restarting', 'running', or why the broker is lost.
-    ``history`` keeps one line per outage; ``error`` is the ClusterError to raise while the broker
-    cannot come back. The thread starts the new redis-server, which dies with it (PR_SET_PDEATHSIG):
-    stop() it last.
+    It restarts it when it exits. ``on_state(text)`` is told 'broker restarting', 'running', or why
+    the broker is lost. ``history`` keeps one line per outage; ``error`` is the ClusterError to
+    raise while the broker cannot come back. The thread starts the new redis-server, which dies
+    with it (PR_SET_PDEATHSIG): stop() it last.
     """
 
     def __init__(self, redis, on_state, interval=0.1, retry=1.0):
@@ -38,7 +37,8 @@ class BrokerWatch:
         self.history = []
         self.error = None
         self._down = None
-        self.lock = threading.Lock()  #: held while checking: hold it to keep the watch from acting
+        #: held while checking: hold it to keep the watch from acting
+        self.lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kit-broker-watch", daemon=True)
 

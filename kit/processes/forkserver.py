@@ -56,7 +56,7 @@ def _child(request):
 
 
 def serve():
-    """The server's loop: preload, say ready, then fork a worker per request line until stdin closes."""
+    """The server's loop: preload, say ready, fork a worker per request line until stdin closes."""
     # in the server only: no worker needs it again
     from kit.processes.preload import preload
 
@@ -144,7 +144,8 @@ class ForkServer(ChildProcess):
 
     def __init__(self):
         self.lock = threading.Lock()
-        self._ready = None  #: the server's pid, once it said it is ready
+        #: the server's pid, once it said it is ready
+        self._ready = None
         #: its ready line: pid, `preload_s` (its imports took), `at` (time.time() it was ready)
         self.ready_info = None
         self._dir = tempfile.mkdtemp(prefix="kit-forkserver-")
@@ -165,7 +166,10 @@ class ForkServer(ChildProcess):
         return "starting" if self._ready is None else "running"
 
     def wait_ready(self, timeout=None):
-        """Block until the server said it is ready; ClusterError with its stderr tail if it never does."""
+        """Block until the server said it is ready.
+
+        ClusterError with its stderr tail if it never does.
+        """
         if self._ready is None:
             self.ready_info = json.loads(self._reply(timeout or self.READY_TIMEOUT, "start"))
             self._ready = self.ready_info["ready"]

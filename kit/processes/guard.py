@@ -1,4 +1,4 @@
-"""Before a cluster starts: refuse one inside a kit worker; warn of files hiding what workers import."""
+"""Before a cluster starts: refuse one in a kit worker; warn of files hiding what workers import."""
 
 import functools
 import os
@@ -16,7 +16,7 @@ EXTRAS = {"redis"}
 
 
 def inside_kit_process():
-    """What kit process this is ('the kit worker w1@host', 'the kit's fork server', ...), or None."""
+    """What kit process this is ('the kit worker w1@host', 'the kit's fork server'), or None."""
     main = getattr(sys.modules.get("__main__"), "__spec__", None)
     if main is not None and main.name == "kit.processes.forkserver":
         return f"the kit's fork server (pid {os.getpid()})"
@@ -35,7 +35,10 @@ def _caller():
 
 
 def refuse_inside_worker():
-    """Raise ClusterError when called inside a kit worker (or its fork server): clusters nest without end."""
+    """Raise ClusterError when called inside a kit worker or its fork server.
+
+    Clusters would nest without end.
+    """
     where = inside_kit_process()
     if where is None:
         return
@@ -85,7 +88,7 @@ def _imported_at_start():
 
 
 def _local_modules(folder):
-    """Importable names in ``folder``: modules (``x.py``) and regular packages (``x/__init__.py``)."""
+    """Importable names in ``folder``: modules (``x.py``), regular packages (``x/__init__.py``)."""
     try:
         entries = os.listdir(folder)
     except OSError:
@@ -101,7 +104,7 @@ def _local_modules(folder):
 
 
 def _hides(name, path, folder):
-    """True when another copy of ``name`` exists on sys.path outside ``folder`` (the real package)."""
+    """True when another copy of ``name`` is on sys.path outside ``folder`` (the real package)."""
     here = {os.path.realpath(p or ".") for p in ("", ".", folder)}
     elsewhere = [p for p in sys.path if os.path.realpath(p or ".") not in here]
     spec = machinery.PathFinder.find_spec(name, elsewhere)
@@ -110,7 +113,7 @@ def _hides(name, path, folder):
 
 
 def shadowed(folder=None):
-    """``(path, package, what it is)`` for each file in ``folder`` that hides a package workers import.
+    """``(path, package, what it is)`` for each file in ``folder`` hiding a package workers import.
 
     ``folder`` defaults to the cwd; those packages are the ones every worker imports at start (the
     fork server and workers put that folder first on sys.path).
@@ -134,7 +137,10 @@ def shadow_message(path, package, what):
 
 
 def warn_shadowing():
-    """A ShadowWarning per file of the cwd hiding a package the workers import (LocalCluster calls this)."""
+    """A ShadowWarning per file of the cwd hiding a package the workers import.
+
+    LocalCluster calls this.
+    """
     for path, package, what in shadowed():
         warnings.warn(
             shadow_message(path, package, what), ShadowWarning, stacklevel=user_stacklevel()

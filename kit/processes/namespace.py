@@ -1,5 +1,4 @@
-"""Namespaces on a shared Redis: a key prefix per private cluster or per room (kombu's
-`global_keyprefix`).
+"""Namespaces on a shared Redis: a key prefix per private cluster or per room.
 
 kombu's Redis transport prefixes every key and every pub/sub channel with the transport option
 `global_keyprefix`, so tasks, custom-consumer queues, remote control (pidbox), events and gossip of
@@ -30,16 +29,12 @@ def check_room(name):
 
 
 def room_prefix(name):
-    """The key prefix of a named room: everyone who uses the same name on the same broker shares
-    it.
-    """
+    """The key prefix of a named room, shared by all who use that name on the same broker."""
     return f"kit.room.{check_room(name)}:"
 
 
 def new_tag():
-    """A short random tag that names one private cluster (its key prefix, worker names, task
-    queue).
-    """
+    """A short random tag that names one private cluster: key prefix, worker names, task queue."""
     return secrets.token_hex(3)
 
 
@@ -49,9 +44,7 @@ def private_prefix(tag):
 
 
 def transport_options(prefix, base=None):
-    """`base` transport options plus the namespace's `global_keyprefix` (unchanged without a
-    prefix).
-    """
+    """`base` transport options plus the namespace's `global_keyprefix` (if there is a prefix)."""
     options = dict(base or {})
     if prefix:
         options["global_keyprefix"] = prefix
@@ -59,11 +52,10 @@ def transport_options(prefix, base=None):
 
 
 def from_env(environ):
-    """The key prefix a process is given: KIT_NAMESPACE if set (empty: none), else KIT_ROOM's, else
-    none.
+    """The key prefix a process is given: KIT_NAMESPACE if set, else KIT_ROOM's, else none.
 
-    So `celery -A kit.worker.app flower` (or `inspect ping`) with KIT_ROOM set looks inside the
-    room.
+    An empty KIT_NAMESPACE means none. So `celery -A kit.worker.app flower` (or `inspect ping`)
+    with KIT_ROOM set looks inside the room.
     """
     if environ.get(ENV) is not None:
         return environ[ENV]
@@ -72,9 +64,7 @@ def from_env(environ):
 
 
 def apply(conf, prefix):
-    """Put an app's broker and Redis result backend in the namespace `prefix` (nothing when
-    empty).
-    """
+    """Put an app's broker and Redis result backend in the namespace `prefix` (none if empty)."""
     if not prefix:
         return
     conf.broker_transport_options = transport_options(prefix, conf.broker_transport_options)
@@ -94,8 +84,7 @@ SAVED_KEYS = (
 
 
 def point(conf, broker_url, prefix, queue=None):
-    """Point an app at `broker_url` in namespace `prefix`; return the settings it had, for
-    `restore`.
+    """Point an app at `broker_url` in namespace `prefix`; return its old settings, for `restore`.
 
     The result backend defaults to the broker's Redis, database 1. `queue` becomes the default task
     queue unless the app routes its tasks already (in a room, a notebook's tasks go to its workers).

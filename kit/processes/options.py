@@ -1,6 +1,4 @@
-"""Worker options in Celery's vocabulary (`celery worker`'s own, the kit's, the app's) as CLI
-flags.
-"""
+"""Worker options in Celery's vocabulary (`celery worker`'s, the kit's, the app's) as CLI flags."""
 
 import click
 from celery.bin.worker import worker as worker_command
@@ -37,8 +35,7 @@ def _key(name):
 
 
 def known(app):
-    """{name: click option} a kit worker accepts: `celery worker`'s (less OWNED), the kit's, the
-    app's.
+    """{name: click option} a kit worker accepts: `celery worker`'s (less OWNED), kit's, app's.
 
     `app` None: no app options (a worker that joins a room runs the kit's own app).
     """
@@ -61,9 +58,7 @@ def merged(*layers):
 
 
 def shortcuts(pool, concurrency, worker_options):
-    """{'pool': ..., 'concurrency': ...} for the shortcuts given; ValueError if also in
-    worker_options.
-    """
+    """{'pool': ..., 'concurrency': ...} of the shortcuts given; ValueError if in worker_options."""
     given = {k: v for k, v in (("pool", pool), ("concurrency", concurrency)) if v is not None}
     both = sorted(set(given) & set(merged(worker_options)))
     if both:
@@ -72,8 +67,9 @@ def shortcuts(pool, concurrency, worker_options):
 
 
 def flags(app, options):
-    """Worker options {name: value} as the `celery worker` flags click parses; ValueError on a bad
-    one.
+    """Worker options {name: value} as the `celery worker` flags click parses.
+
+    ValueError on a bad one.
     """
     options_of = known(app)
     argv = []
@@ -110,8 +106,9 @@ def _flags(option, name, value):
 
 
 def _check_value(option, name, text):
-    """Refuse a value click would refuse at the worker's boot (only click's own types, no side
-    effects).
+    """Refuse a value click would refuse at the worker's boot.
+
+    Only click's own types are checked, with no side effects.
     """
     kind = option.type
     if isinstance(kind, click.Choice):

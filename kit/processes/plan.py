@@ -1,5 +1,6 @@
-"""One pass over the app before workers start: options, stale steps, lint, requires and payload in a
-Plan.
+"""One pass over the app before workers start: options, stale steps, lint, requires, payload.
+
+What it finds is kept in a Plan.
 """
 
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ class Plan:
     gossip_reports: bool = True
 
     def payload(self, app):
-        """The payload to ship: the parts and the app's configuration as it is now (the cluster sets
-        some).
+        """The payload to ship: the parts, and the app's configuration as it is now.
+
+        The cluster sets some of that configuration.
         """
         return {**self.parts, "config": shipping.config_of(app)}
 

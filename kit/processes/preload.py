@@ -62,20 +62,24 @@ def preload():
         name: types.ModuleType(name) for name in NOT_FOR_WORKERS if name not in sys.modules
     }
     for module in stand_ins.values():
-        module.register_repl = lambda group, name="repl": None  # the one name celery.bin uses
+        # the one name celery.bin uses
+        module.register_repl = lambda group, name="repl": None
     sys.modules.update(stand_ins)
     try:
         for name in PRELOAD:
             try:
                 __import__(name)
-            except ModuleNotFoundError as exc:  # not in this Celery/kombu release: the worker
-                if exc.name != name:  # would not import it either; a missing dependency is an error
+            except ModuleNotFoundError as exc:
+                # not in this Celery/kombu release: the worker
+                # would not import it either; a missing dependency is an error
+                if exc.name != name:
                     raise
     finally:
         for name in stand_ins:
             sys.modules.pop(name, None)
     gc.collect()
-    gc.freeze()  # forked workers then share these objects' pages instead of copying them
+    # forked workers then share these objects' pages instead of copying them
+    gc.freeze()
     trim()
 
 
@@ -83,5 +87,6 @@ def trim():
     """Give the C heap's free pages back (glibc), so forked workers do not inherit them."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError):
+        # not glibc
         pass

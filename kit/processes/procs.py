@@ -1,4 +1,7 @@
-"""Child processes the kit owns: spawned in their own group, dead with their parent, killed as a tree."""
+"""Child processes the kit owns: spawned in their own group, dying with their parent.
+
+They are killed as a whole tree.
+"""
 
 import ctypes
 import os

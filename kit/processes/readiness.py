@@ -1,12 +1,12 @@
-"""Worker readiness: each worker announces itself once (a `kit-ready` event), then every worker's
-gossip has heard every other.
+"""Worker readiness: each worker announces itself once, then every worker's gossip heard each other.
 
-A worker that booted is not yet known to its peers: Celery's gossip learns of a peer from its
-first heartbeat (or worker-online), so a peer killed before then is never reported lost by a worker
-that never heard it. So a cluster, or `add_worker()`, is ready only once each new worker's gossip
-has reported a node_join (the kit's `kit-gossip` events) for every other worker of the cluster, and
-each of those for it. Only a node_join the gossip still holds counts: a later node_lost or
-node_leave of that peer takes it back, until it joins again.
+The announcement is a `kit-ready` event. A worker that booted is not yet known to its peers:
+Celery's gossip learns of a peer from its first heartbeat (or worker-online), so a peer killed
+before then is never reported lost by a worker that never heard it. So a cluster, or
+`add_worker()`, is ready only once each new worker's gossip has reported a node_join (the kit's
+`kit-gossip` events) for every other worker of the cluster, and each of those for it. Only a
+node_join the gossip still holds counts: a later node_lost or node_leave of that peer takes it
+back, until it joins again.
 
 Why not a ping loop: the old loop pinged the booting workers with a 0.15 s reply window and
 `limit=len(workers)`, again and again. kombu's `Mailbox._collect` counts every reply it drains
@@ -32,8 +32,11 @@ BOOT_METHODS = {"__init__", "include", "create", "start"}
 
 
 def _fails_boot(event):
-    """A step of the app's own is stuck at boot. Celery's own steps can be slow on a loaded machine
-    (a prefork pool starting its children, a broker far away): those wait for the deadline."""
+    """Whether a `kit-stuck` report is of one of the app's own steps at boot.
+
+    Celery's own steps can be slow on a loaded machine (a prefork pool starting its children, a
+    broker far away): those wait for the deadline.
+    """
     return event.get("method") in BOOT_METHODS and not event.get("step", "").startswith("celery.")
 
 
@@ -44,13 +47,13 @@ def stuck_text(event):
 
 
 class ReadyWatch:
-    """The `kit-ready` announcements of starting workers, matched by node name and process id, and
-    the peers each one's gossip has heard.
+    """Starting workers' `kit-ready` announcements, and the peers each one's gossip has heard.
 
-    `peers`: the cluster's other workers, which must hear the new ones and be heard by them;
-    `since`: when the new workers were started (epoch seconds: older gossip reports are about an
-    earlier process of the same name); `gossip=False` waits for the announcements only (the
-    workers' gossip does not report: probes off, or gossip or heartbeats switched off).
+    Announcements are matched by node name and process id. `peers`: the cluster's other workers,
+    which must hear the new ones and be heard by them; `since`: when the new workers were started
+    (epoch seconds: older gossip reports are about an earlier process of the same name);
+    `gossip=False` waits for the announcements only (the workers' gossip does not report: probes
+    off, or gossip or heartbeats switched off).
     """
 
     def __init__(self, feed, workers, peers=(), since=0.0, gossip=True):
@@ -67,7 +70,8 @@ class ReadyWatch:
         self.stuck = {}
         self._arrived = threading.Event()
         feed.subscribe(self._on_event)
-        for event in list(feed.history):  # announced before we subscribed
+        # announced before we subscribed
+        for event in list(feed.history):
             self._on_event(event)
 
     def _on_event(self, event):
@@ -117,11 +121,11 @@ class ReadyWatch:
         return ready
 
     def wait(self, timeout, answering, progress=None):
-        """Until every worker announced itself and (with `gossip`) was heard: None, or
-        (worker, why) for the first that died or was too slow.
+        """Until every worker announced itself and (with `gossip`) was heard; None if all did.
 
-        `answering(names)` pings the pending workers after PING_EVERY seconds without an
-        announcement; `progress()` is called each time some became ready.
+        Else (worker, why) for the first that died or was too slow. `answering(names)` pings the
+        pending workers after PING_EVERY seconds without an announcement; `progress()` is called
+        each time some became ready.
         """
         deadline = time.monotonic() + timeout
         failed = self._announced_all(deadline, timeout, answering, progress)
@@ -164,10 +168,12 @@ class ReadyWatch:
             if time.monotonic() > deadline:
                 return next(iter(self.pending.values())), f"was not ready within {timeout:.0f} s"
             if self.collect(wait=0.1):
-                next_ping = time.monotonic() + PING_EVERY  # announcements arrive: no ping needed
+                # announcements arrive: no ping needed
+                next_ping = time.monotonic() + PING_EVERY
                 if progress:
                     progress()
-            if self.pending and time.monotonic() > next_ping:  # silence: was an announcement lost?
+            # silence: was an announcement lost?
+            if self.pending and time.monotonic() > next_ping:
                 for name in answering(list(self.pending)):
                     if name in self.pending:
                         self.mark(self.pending[name])

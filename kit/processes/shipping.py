@@ -1,5 +1,6 @@
-"""Shipping a notebook's app to worker processes: config, steps, tasks and options, through a
-private file.
+"""Shipping a notebook's app to worker processes through a private file.
+
+What ships: its configuration, steps, tasks and options.
 """
 
 import importlib
@@ -73,9 +74,7 @@ def steps_of(app, kind):
 
 
 def prune_steps(app, kind):
-    """Remove from app.steps[kind] the stale copies left by re-run notebook cells; return what is
-    left.
-    """
+    """Remove from app.steps[kind] the stale copies left by re-run cells; return what is left."""
     steps = app.steps[kind]
     steps.difference_update({s for s in steps if isinstance(s, type) and not _current(s)})
     return steps_of(app, kind)
@@ -110,11 +109,11 @@ def config_of(app):
 
 
 def parts_of(app, probes=True, gossip="sized", gossip_workers=1):
-    """What the workers rebuild the app from, all but its configuration; ShippingError if
-    unpicklable.
+    """What the workers rebuild the app from, all but its configuration.
 
-    `gossip` is the mode (kit.gossip_timing), `gossip_workers` the number of workers the cluster
-    starts on this machine, which the "sized" gossip starts its intervals from.
+    ShippingError if it cannot be pickled. `gossip` is the mode (kit.gossip_timing),
+    `gossip_workers` the number of workers the cluster starts on this machine, which the "sized"
+    gossip starts its intervals from.
     """
     parts = {
         "main": app.main or "kit",
@@ -144,9 +143,11 @@ def ship(app, run_dir, **kwargs):
 
 
 class _Pickler(cloudpickle.Pickler):
-    """cloudpickle, but an importable step class always travels by reference, even as the base of a
-    notebook class (the step metaclass rewrites __qualname__, so cloudpickle would copy it by value
-    and break `super()` in its methods)."""
+    """cloudpickle, but an importable step class always travels by reference.
+
+    Even as the base of a notebook class: the step metaclass rewrites __qualname__, so cloudpickle
+    would copy it by value and break `super()` in its methods.
+    """
 
     def reducer_override(self, obj):
         if isinstance(obj, type) and issubclass(obj, bootsteps.Step) and _importable(obj):
@@ -162,17 +163,16 @@ def dumps(obj):
 
 
 def write(payload, run_dir):
-    """Write the payload and the kernel's import path into run_dir (0600); return the payload's
-    path.
-    """
+    """Write the payload and the kernel's import path into run_dir (0600); return the path."""
     paths = {"sys_path": [p for p in sys.path if p and os.path.isdir(p)], "cwd": os.getcwd()}
     _write_private(os.path.join(run_dir, PATHS), json.dumps(paths).encode())
     return write_bytes(dumps(payload), run_dir)
 
 
 def read_bytes(run_dir):
-    """The shipped payload as bytes (never unpickled in the kernel: that would rewrite live
-    classes).
+    """The shipped payload as bytes.
+
+    Never unpickled in the kernel: that would rewrite live classes.
     """
     with open(os.path.join(run_dir, PAYLOAD), "rb") as f:
         return f.read()
@@ -204,9 +204,7 @@ def _check_picklable(obj, what):
 
 
 def load(run_dir):
-    """In a worker: take the kernel's import path and working directory, then unpickle the
-    payload.
-    """
+    """In a worker: take the kernel's import path and working directory, then unpickle."""
     with open(os.path.join(run_dir, PATHS)) as f:
         paths = json.load(f)
     sys.path.extend(p for p in paths["sys_path"] if p not in sys.path)

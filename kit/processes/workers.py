@@ -1,4 +1,7 @@
-"""Worker processes: the `celery worker` command line, start (forked or spawned), stop, boot diagnosis."""
+"""Worker processes: the `celery worker` command line, start (forked or spawned), stop.
+
+It also diagnoses a boot that failed.
+"""
 
 import atexit
 import os
@@ -48,7 +51,10 @@ def prestart():
 # registered before kit.cluster's, so it runs after the clusters closed
 @atexit.register
 def close_fork_server():
-    """Close the kernel's fork server (its workers die with it); the next fork_server() starts another."""
+    """Close the kernel's fork server (its workers die with it).
+
+    The next fork_server() starts another.
+    """
     if _forkserver is not None:
         _forkserver.close()
 

@@ -48,14 +48,16 @@ class Sink:
     """Where a recording's lines go: a plain file, or gzip when its name ends in `.gz`."""
 
     def __init__(self, path):
-        self._file = open(path, "wb")  # closed by close()
+        # closed by close()
+        self._file = open(path, "wb")
         gz = os.fspath(path).endswith(".gz")
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if gz else None
 
     def write(self, records):
         """Append records as lines and flush them to the file (OSError if the disk is full)."""
         data = "".join(line(r) for r in records).encode()
-        if self._zip is not None:  # a sync point: what is written so far decompresses whole
+        # a sync point: what is written so far decompresses whole
+        if self._zip is not None:
             data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
         self._file.write(data)
         self._file.flush()
@@ -63,7 +65,8 @@ class Sink:
     def close(self):
         try:
             if self._zip is not None:
-                self._file.write(self._zip.flush())  # the end of the gzip stream
+                # the end of the gzip stream
+                self._file.write(self._zip.flush())
         finally:
             self._file.close()
 
@@ -78,7 +81,8 @@ def _content(name):
     for i in range(0, len(data), 1 << 16):
         try:
             out.append(unzip.decompress(data[i : i + (1 << 16)]))
-        except zlib.error:  # damaged from here on: keep what came before
+        except zlib.error:
+            # damaged from here on: keep what came before
             break
         if unzip.eof:
             break
@@ -86,9 +90,11 @@ def _content(name):
 
 
 def index(path):
-    """(header, [(at, kind, raw line)], dropped), parsing only each record's start: a replay
-    opens fast and parses a record when it hands it out (`parse`). The last line is parsed
-    whole, as a run cut short leaves its last line cut."""
+    """(header, [(at, kind, raw line)], dropped), parsing only each record's start.
+
+    A replay opens fast and parses a record when it hands it out (`parse`). The last line is parsed
+    whole, as a run cut short leaves its last line cut.
+    """
     name = os.fspath(path)
     lines = _content(name).split(b"\n")
     first = _parse(lines[0]) if lines and lines[0].strip() else None
@@ -107,7 +113,8 @@ def index(path):
     entries, dropped = [], 0
     for i, raw in enumerate(body):
         entry = _start(raw) if i < len(body) - 1 else None
-        if entry is None:  # written otherwise, or the last line: parse it whole
+        # written otherwise, or the last line: parse it whole
+        if entry is None:
             record = _parse(raw)
             entry = (record["at"], record["kind"], raw) if _whole(record) else None
         if entry is None:
@@ -144,5 +151,6 @@ def _whole(record):
 def _parse(raw):
     try:
         return json.loads(raw)
-    except ValueError:  # a line cut short (UnicodeDecodeError is a ValueError too)
+    except ValueError:
+        # a line cut short (UnicodeDecodeError is a ValueError too)
         return None

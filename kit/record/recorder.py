@@ -23,33 +23,39 @@ ASKS = 3
 
 
 class Recorder:
-    """Every event the cluster's feed sees, its roster's changes and each worker's live blueprint
-    (asked once the worker is ready, and at the start for those already running), appended to
-    `path` and flushed record by record.
+    """Every event the cluster's feed sees, appended to `path` and flushed record by record.
 
-    Stops by itself when the cluster closes; `close()` stops it sooner. A write that fails (a
-    full disk) stops the recording with a RecordingWarning: the cluster keeps running.
+    With the events: its roster's changes and each worker's live blueprint (asked once the worker is
+    ready, and at the start for those already running). Stops by itself when the cluster closes;
+    `close()` stops it sooner. A write that fails (a full disk) stops the recording with a
+    RecordingWarning: the cluster keeps running.
     """
 
     def __init__(self, cluster, path):
         self.cluster = cluster
         self.path = str(path)
-        self.records = 0  #: records written so far
-        self.error = None  #: why the recording stopped early (an OSError), or None
+        #: records written so far
+        self.records = 0
+        #: why the recording stopped early (an OSError), or None
+        self.error = None
         self._lock = threading.Lock()
         self._roster = None
         self._asks = queue.SimpleQueue()
-        self._pending = collections.deque()  #: records the writer thread writes next
+        #: records the writer thread writes next
+        self._pending = collections.deque()
         self._stopping = threading.Event()
         self._sink = fileformat.Sink(self.path)
         self._threads = []
         self._flush([fileformat.header(**_about(cluster))])
-        if self.closed:  # could not even write the header (a full disk): warned already
+        # could not even write the header (a full disk): warned already
+        if self.closed:
             return
-        self._opening = True  #: the history is handed out (on this thread): only written
+        #: the history is handed out (on this thread): only written
+        self._opening = True
         cluster.events.subscribe(self._on_event, history=True)
         self._opening = False
-        self._drain()  # the history, in the file before the writer thread starts
+        # the history, in the file before the writer thread starts
+        self._drain()
         self._write_roster()
         self._threads = [
             threading.Thread(target=fn, name=f"kit-recorder-{fn.__name__[1:]}", daemon=True)
@@ -59,7 +65,8 @@ class Recorder:
             thread.start()
         for name in cluster.workers:
             self._asks.put(name)
-        if cluster.closed:  # it closed while the history was handed out
+        # it closed while the history was handed out
+        if cluster.closed:
             self.close()
 
     @property
@@ -70,12 +77,14 @@ class Recorder:
     def _on_event(self, event):
         """On the feed's thread: only queues the record (the writer thread writes it)."""
         self._pending.append({"kind": "event", "at": _when(event), "event": event})
-        if self._opening:  # the roster, the asks and a closed cluster are seen to after
+        # the roster, the asks and a closed cluster are seen to after
+        if self._opening:
             return
         kind = event.get("type")
         if kind in Roster.TYPES:
             self._write_roster()
-        if kind == READY:  # it answers remote control now (worker-online comes too early)
+        # it answers remote control now (worker-online comes too early)
+        if kind == READY:
             self._asks.put(event.get("hostname"))
         elif kind == FEED and self.cluster.closed:
             self.close()
@@ -94,7 +103,8 @@ class Recorder:
                 try:
                     reply = self.cluster.inspect_blueprint(name, timeout=5.0)
                     break
-                except Exception:  # busy, gone, or never answers: ask again
+                except Exception:
+                    # busy, gone, or never answers: ask again
                     if self.closed:
                         return
             if reply is not None:
@@ -139,7 +149,8 @@ class Recorder:
         self._stopping.set()
         try:
             sink.close()
-        except OSError:  # the close writes what could not be written: already reported
+        except OSError:
+            # the close writes what could not be written: already reported
             pass
 
     def close(self):

@@ -1,5 +1,7 @@
-"""A recording played back: `kit.replay("run.jsonl")` stands where a live cluster would, for the
-timeline, the graph and every other view that reads a cluster's events, workers and blueprints.
+"""A recording played back: `kit.replay("run.jsonl")` stands where a live cluster would.
+
+It does for the timeline, the graph and every other view that reads a cluster's events, workers
+and blueprints.
 """
 
 import bisect
@@ -26,9 +28,9 @@ def replay(path):
 
 
 class Replay(ClusterView):
-    """A recorded run: `events`, `workers`, `inspect_blueprint()` and `now()` as a cluster has them,
-    driven by a position in the recording that `play()`, `pause()` and `seek()` move.
+    """A recorded run: `events`, `workers`, `inspect_blueprint()` and `now()` as a cluster has them.
 
+    They are driven by a position in the recording that `play()`, `pause()` and `seek()` move.
     A ClusterView (kit/view.py) that is not live: nothing here starts a worker or talks to a
     broker, so `refusal()` refuses every action and each raises a ClusterError that says it is a
     replay. Its workers and their states come from the recorded events, at the replay's clock.
@@ -41,7 +43,8 @@ class Replay(ClusterView):
     def __init__(self, path):
         self.path = os.fspath(path)
         self.header, records, self.dropped = fileformat.index(self.path)
-        self._records = records  #: (at, kind, raw line), parsed when handed out
+        #: (at, kind, raw line), parsed when handed out
+        self._records = records
         # handed out in the order the feed saw them (workers' clocks differ a little): a record
         # is due once the replay's clock passes its time and every time written before it
         self._times = list(itertools.accumulate((at for at, _, _ in records), max))
@@ -55,10 +58,14 @@ class Replay(ClusterView):
         self.speed = 1.0
         self.paused = True
         self._lock = threading.RLock()
-        self._next = 0  #: index of the next record to hand out
-        self._bad = set()  #: indices of records that did not parse
-        self._position = self.started_at  #: recording time of the replay's "now"
-        self._clock = (time.monotonic(), self.started_at)  #: (real time, recording time) at play()
+        #: index of the next record to hand out
+        self._next = 0
+        #: indices of records that did not parse
+        self._bad = set()
+        #: recording time of the replay's "now"
+        self._position = self.started_at
+        #: (real time, recording time) at play()
+        self._clock = (time.monotonic(), self.started_at)
         self._blueprints = {}
         self._done = threading.Event()
         self._thread = None
@@ -135,7 +142,7 @@ class Replay(ClusterView):
 
     @property
     def steps_added(self):
-        """{'worker': [...], 'consumer': [...]}: the names of the steps the app added, as recorded."""
+        """{'worker': [...], 'consumer': [...]}: the names of the steps the app added."""
         steps = self.header.get("steps") or {}
         return {bp: list(steps.get(bp, ())) for bp in ("worker", "consumer")}
 
@@ -181,8 +188,10 @@ class Replay(ClusterView):
         return self
 
     def seek(self, position):
-        """Stand at `position` seconds from the start (paused): later records are handed out at
-        once; going back starts the views again (a kit-replay event) and hands out the earlier ones.
+        """Stand at `position` seconds from the start, paused.
+
+        Later records are handed out at once; going back starts the views again (a kit-replay
+        event) and hands out the earlier ones.
         """
         self._check_open()
         position = min(max(0.0, float(position)), self.duration)
@@ -221,7 +230,8 @@ class Replay(ClusterView):
         for i in range(self._next, end):
             _, kind, raw = self._records[i]
             record = fileformat.parse(raw)
-            if record is None:  # a line that looked whole at its start only: counted once
+            # a line that looked whole at its start only: counted once
+            if record is None:
                 self.dropped += i not in self._bad
                 self._bad.add(i)
             elif kind == "event":

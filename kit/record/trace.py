@@ -1,6 +1,6 @@
-"""A recording as Chrome's trace-event JSON, which Perfetto (ui.perfetto.dev) and chrome://tracing
-open: `kit.export_trace("run.jsonl", "run.trace.json")`.
+"""A recording as Chrome's trace-event JSON, which Perfetto and chrome://tracing open.
 
+`kit.export_trace("run.jsonl", "run.trace.json")`; Perfetto is at ui.perfetto.dev.
 Each worker is a process; its boot calls are slices on a thread per blueprint, its task runs on a
 "tasks" thread; timer calls and gossip are instants. Times are microseconds from the recording's
 start.

@@ -1,5 +1,6 @@
-"""The cluster's live card (what `cluster` shows in a notebook): state, broker, workers, the
-dashboard.
+"""The cluster's live card, what `cluster` shows in a notebook: state, broker, workers.
+
+It also has a button that opens the dashboard.
 """
 
 import weakref
@@ -21,8 +22,9 @@ def card_of(cluster):
 
 
 class ClusterCard:
-    """dask's LocalCluster card for the kit: redrawn by the cluster's LiveStatus (shared with its
-    dashboard) while the cluster lives.
+    """dask's LocalCluster card for the kit, redrawn while the cluster lives.
+
+    The cluster's LiveStatus (shared with its dashboard) redraws it.
     """
 
     def __init__(self, cluster):
@@ -39,7 +41,8 @@ class ClusterCard:
         )
         self.open_button.on_click(lambda _b: self.open())
         self.out = w.Output()
-        self.bar = None  #: a replay's play/pause, speed and slider (the dashboard has its own)
+        #: a replay's play/pause, speed and slider (the dashboard has its own)
+        self.bar = None
         if not cluster.live:
             from kit.widgets.replay_bar import ReplayBar
 

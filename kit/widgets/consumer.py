@@ -1,6 +1,4 @@
-"""The Consumer panel: publish good and bad messages to the kit's SafeConsumer and count its
-verdicts.
-"""
+"""The Consumer panel: send good and bad messages to the kit's SafeConsumer, count verdicts."""
 
 import collections
 import json
@@ -18,9 +16,7 @@ PICKLE = "application/x-python-serialize"
 
 
 class ConsumerPanel(Panel):
-    """JSON typed in a text area, malformed JSON, pickle, plain text, and what the consumer made of
-    them.
-    """
+    """JSON typed in a text area, malformed JSON, pickle, plain text, and what the consumer did."""
 
     title = "Consumer"
     types = (CONSUMER,)
@@ -104,8 +100,9 @@ class ConsumerPanel(Panel):
         self._publish(body)
 
     def publish_malformed(self):
-        """Publish a body labelled JSON that does not parse (the text if it is not JSON, else a
-        sample).
+        """Publish a body labelled JSON that does not parse.
+
+        The text if it is not JSON, else a sample.
         """
         text = self.text.value
         try:
@@ -150,11 +147,12 @@ class ConsumerPanel(Panel):
             f"<b>{self.counts['accepted']}</b> · "
             f"<span style='color:#c62828'>✗</span> rejected <b>{self.counts['rejected']}</b></span>"
         )
+        # a copy: the feed thread appends
         rows = "".join(
             f"<tr><td>{clock(t)}</td><td>{escape(host)}</td><td>{'✓' if o == 'accepted' else '✗'} "
             f"{escape(o)}</td><td><code>{escape(str(detail)[:160])}</code></td></tr>"
             for t, host, o, detail in reversed(list(self.log))
-        )  # a copy: the feed thread appends
+        )
         self.log_html.value = (
             f"<table style='font-size:12px'>{rows}</table>"
             if rows

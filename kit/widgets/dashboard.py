@@ -1,6 +1,4 @@
-"""kit.Dashboard: a cluster's steps, gossip, consumer, options, live graph and timeline in one
-widget.
-"""
+"""kit.Dashboard: a cluster's steps, gossip, consumer, options, graph and timeline in one widget."""
 
 import collections
 import threading
@@ -26,8 +24,7 @@ HEADER = (FEED, REPLAY, *Roster.TYPES)
 
 
 class Dashboard:
-    """Every panel of the kit for one cluster, in tabs that fit a laptop screen:
-    `kit.Dashboard(cluster)`.
+    """Every panel of the kit for one cluster, in tabs that fit a laptop: `kit.Dashboard(cluster)`.
 
     A button runs its action in the kernel with every button disabled meanwhile. An exception
     raised by an action (or by a live update) is shown in the panel and in the error area
@@ -73,7 +70,8 @@ class Dashboard:
             children=[p.widget for p in self.panels] + [self.timeline.widget],
             titles=[p.title for p in self.panels] + ["Timeline"],
         )
-        self.bar = None  #: a replay's play/pause, speed and position slider
+        #: a replay's play/pause, speed and position slider
+        self.bar = None
         if not self.live:
             from kit.widgets.replay_bar import ReplayBar
 
@@ -98,14 +96,14 @@ class Dashboard:
         return [b for p in self.panels for b in p.buttons]
 
     def run(self, panel, handler):
-        """Run a panel's action: buttons disabled meanwhile; an exception is shown, never
-        swallowed.
-        """
-        if self.running:  # an action triggered by another one (e.g. a dropdown it refreshed)
+        """Run a panel's action: buttons disabled meanwhile; an exception is shown, not hidden."""
+        # an action triggered by another one (e.g. a dropdown it refreshed)
+        if self.running:
             return handler()
         if self.closed_at is not None:
             return None
-        if not self.live and handler != self.graph.render:  # a replay: only drawing works
+        # a replay: only drawing works
+        if not self.live and handler != self.graph.render:
             return None
         self.running, states = True, [(b, b.disabled) for b in self.buttons]
         for b, _ in states:
@@ -113,7 +111,8 @@ class Dashboard:
         try:
             panel.status.value = ""
             return handler()
-        except Exception as exc:  # shown in the panel and the error area
+        except Exception as exc:
+            # shown in the panel and the error area
             panel.fail(exc)
             self.show_error(exc, f"{panel.title}: {getattr(handler, '__name__', 'action')}")
         finally:
@@ -126,9 +125,7 @@ class Dashboard:
             self.status.poke()
 
     def show_error(self, exc, where):
-        """Show an exception (traceback folded) in the error area below the tabs; keep the last
-        five.
-        """
+        """Show an exception (traceback folded) in the error area below the tabs; keep five."""
         self.errors.append(exc)
         self._shown.append(traceback_html(exc, where))
         self.error_area.value = "".join(reversed(self._shown))
@@ -142,9 +139,7 @@ class Dashboard:
         self.error_box.layout.display = "none"
 
     def after_restart(self, source):
-        """Workers were restarted by `source`: let the other panels catch up (e.g. redraw the
-        graph).
-        """
+        """Workers were restarted by `source`: let the other panels catch up (redraw a graph)."""
         for panel in self.panels:
             if panel is not source:
                 panel.after_restart()
@@ -160,7 +155,8 @@ class Dashboard:
 
     def _route(self, event):
         kind, header = event.get("type"), event.get("type") in (FEED, REPLAY)
-        if kind == REPLAY:  # a replay went back: what the panels kept is ahead of it
+        # a replay went back: what the panels kept is ahead of it
+        if kind == REPLAY:
             for panel in self.panels:
                 panel.reset()
             dirty = self.panels
@@ -187,9 +183,7 @@ class Dashboard:
         )
 
     def _show_closed(self):
-        """The cluster was closed: grey the dashboard, disable every control, freeze the
-        timeline.
-        """
+        """The cluster was closed: grey the dashboard, disable each control, freeze the timeline."""
         self.closed_at = time.time()
         for control in _controls(self.widget):
             control.disabled = True
@@ -207,7 +201,8 @@ class Dashboard:
             self.bar.close()
 
     def _repr_mimebundle_(self, **kwargs):
-        self.timeline.widget.refresh_snapshot()  # what a new view of the timeline draws first
+        # what a new view of the timeline draws first
+        self.timeline.widget.refresh_snapshot()
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self):
@@ -216,9 +211,7 @@ class Dashboard:
 
 
 def _controls(widget):
-    """Every widget with a `disabled` trait inside `widget` (buttons, dropdowns, checkboxes,
-    text).
-    """
+    """Every widget with a `disabled` trait in `widget`: buttons, dropdowns, checkboxes, text."""
     if widget.has_trait("disabled"):
         yield widget
     for child in getattr(widget, "children", ()):

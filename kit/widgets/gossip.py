@@ -1,6 +1,4 @@
-"""The Gossip panel: add, stop or kill a worker, start an election; the cluster size each worker
-sees; log.
-"""
+"""The Gossip panel: add, stop, kill a worker, start an election; the size each worker sees; log."""
 
 import collections
 import time
@@ -17,9 +15,7 @@ DETAILS = GOSSIP_EVENTS
 
 
 class LogLine(collections.namedtuple("LogLine", "time host what fields")):
-    """One line of the gossip log: when, which worker saw it, what (node_join, elected, ...), its
-    fields.
-    """
+    """One line of the gossip log: when, which worker saw what (node_join, elected...), fields."""
 
 
 #: A symbol per callback (in every common font; the word beside it says it too).
@@ -148,7 +144,8 @@ class GossipPanel(Panel):
     # -- live part ------------------------------------------------------------------------------
     def on_event(self, event):
         kind = event.get("type")
-        if kind == "worker-heartbeat":  # keeps the size lines running to "now", once a second
+        # keeps the size lines running to "now", once a second
+        if kind == "worker-heartbeat":
             if time.monotonic() - self._heard < 1.0:
                 return False
             self._heard = time.monotonic()
@@ -161,9 +158,11 @@ class GossipPanel(Panel):
             self.log.append(
                 LogLine(t, host, what, {k: event.get(k) for k in DETAILS.get(what, ("size",))})
             )
-        if kind == GOSSIP and event.get("size") is not None:  # the size counts the worker itself
+        # the size counts the worker itself
+        if kind == GOSSIP and event.get("size") is not None:
             self.sizes.setdefault(host, collections.deque(maxlen=200)).append((t, event["size"]))
-            if len(self.sizes) > 128:  # bounded: forget the worker heard from least recently
+            # bounded: forget the worker heard from least recently
+            if len(self.sizes) > 128:
                 self.sizes.pop(
                     min(list(self.sizes.items()), key=lambda item: item[1][-1][0])[0], None
                 )
@@ -173,8 +172,10 @@ class GossipPanel(Panel):
 
     @property
     def ends(self):
-        """{worker: (time, 'lost' | 'left')}: where each gone worker's line stops (the view's
-        worker states)."""
+        """{worker: (time, 'lost' | 'left')}: where each gone worker's line stops.
+
+        From the view's worker states.
+        """
         return self.cluster.worker_states.ended()
 
     def refresh(self):

@@ -1,6 +1,4 @@
-"""The gossip panel's chart: each worker's view of the cluster size over time, until it left or was
-lost.
-"""
+"""The gossip panel's chart: each worker's view of the cluster size, until it left or was lost."""
 
 from kit.widgets.panel import clock, escape
 from kit.worker_states import natural
@@ -13,8 +11,9 @@ LEGEND_LINES = 8
 
 
 def in_window(points, start):
-    """The points from `start` on, led by the level the worker saw at `start` (its last earlier
-    point).
+    """The points from `start` on, led by the level the worker saw at `start`.
+
+    That level is its last earlier point.
     """
     points = list(points)
     before = [p for p in points if p[0] < start]
@@ -72,7 +71,8 @@ def size_chart(sizes, now, live, ends=None, span=120.0, width=540, height=230, l
     for i, (host, points) in enumerate(sorted(sizes, key=lambda item: natural(item[0]))):
         end = ends.get(host)
         if end is not None and end[0] < start:
-            continue  # gone before the window
+            # gone before the window
+            continue
         points = in_window(points, start)
         if not points:
             continue

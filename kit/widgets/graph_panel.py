@@ -1,5 +1,6 @@
-"""The Graph panel: the live blueprints of a chosen worker (or the app's static ones) as SVG,
-refreshable.
+"""The Graph panel: the live blueprints of a worker (or the app's static ones) as SVG.
+
+A button draws it again.
 """
 
 import ipywidgets as w
@@ -40,8 +41,10 @@ class GraphPanel(Panel):
             control.observe(self._changed, names="value")
         try:
             self.render()
-        except ClusterError as exc:  # a worker that does not answer yet: the dashboard opens
-            self.fail(exc)  # anyway, saying so; Refresh (or the next join) draws it
+        except ClusterError as exc:
+            # a worker that does not answer yet: the dashboard opens
+            # anyway, saying so; Refresh (or the next join) draws it
+            self.fail(exc)
             dash.show_error(exc, f"{self.title}: render")
         self.widget = w.VBox(
             [
@@ -53,7 +56,8 @@ class GraphPanel(Panel):
 
     def _changed(self, _change):
         if not self._rendering:
-            self._picked = True  # the reader chose: a replay no longer picks a worker for them
+            # the reader chose: a replay no longer picks a worker for them
+            self._picked = True
             self.dash.run(self, self.render)
 
     def _drawable(self, workers):
@@ -113,7 +117,8 @@ class GraphPanel(Panel):
         """Keep the worker list true; a drawing of a worker that is gone says so and is greyed."""
         workers = self._drawable(live_workers(self.cluster))
         if self.drawn == STATIC and workers and self.app is None and not self._picked:
-            self._set_sources(workers)  # a replay reached a worker: draw it, as live opens
+            # a replay reached a worker: draw it, as live opens
+            self._set_sources(workers)
             self._rendering = True
             try:
                 self.source.value = workers[0]
@@ -122,7 +127,8 @@ class GraphPanel(Panel):
             return self.render()
         self._set_sources(workers)
         stale = "opacity:0.35" in self.svg.value[:80]
-        if stale and self.app is None and self.drawn in workers:  # a replay played it back
+        # a replay played it back
+        if stale and self.app is None and self.drawn in workers:
             return self.render()
         if self._gone(workers) and not stale:
             self.svg.value = f"<div style='opacity:0.35'>{self.svg.value}</div>"

@@ -1,6 +1,4 @@
-"""The dashboard's header line: the cluster's state, its workers counted by state, the event
-feed.
-"""
+"""The dashboard's header line: the cluster's state, its workers by state, the event feed."""
 
 from kit import status_html
 from kit.roster import Roster, broker_note, plural
@@ -8,9 +6,7 @@ from kit.widgets.panel import clock
 
 
 def header_html(cluster, roster: Roster, connected: bool, closed_at=None) -> str:
-    """The header as HTML: always true of the cluster right now (closed, running, workers by
-    state).
-    """
+    """The header as HTML, true of the cluster right now: closed, running, workers by state."""
     states = roster.states()
     up = sum(1 for s in states.values() if s == "up")
     return status_html.render(

@@ -21,13 +21,12 @@ def live_status(cluster):
 
 
 class LiveStatus:
-    """Redraws everything that shows a cluster's workers (its card, its dashboard) on one thread,
-    at most `rate` times a second.
+    """Redraws what shows a cluster's workers (card, dashboard) on one thread, at most `rate`/s.
 
-    `watch(fn)` calls `fn()` at each redraw; `poke()` asks for one soon. Events that may change
-    the workers' states (the Roster's types, the feed's connection, a replay going back) poke it
-    by themselves. An exception raised by `fn` goes to its `on_error` (default: kept in
-    `errors`); the others are still redrawn.
+    `watch(fn)` calls `fn()` at each redraw; `poke()` asks for one soon. Events that may change the
+    workers' states (the Roster's types, the feed's connection, a replay going back) poke it by
+    themselves. An exception raised by `fn` goes to its `on_error` (default: kept in `errors`); the
+    others are still redrawn.
     """
 
     def __init__(self, cluster, rate=10.0):
@@ -71,6 +70,7 @@ class LiveStatus:
         for fn, on_error in self._watchers:
             try:
                 done = fn() is not False and done
-            except Exception as exc:  # shown by its on_error, never swallowed
+            except Exception as exc:
+                # shown by its on_error, never swallowed
                 (on_error or self.errors.append)(exc)
         return done

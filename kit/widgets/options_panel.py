@@ -1,6 +1,4 @@
-"""The Options panel: the app's command-line options as a form; Apply restarts the workers with
-them.
-"""
+"""The Options panel: the app's command-line options as a form; Apply restarts workers with them."""
 
 import collections
 
@@ -16,7 +14,8 @@ from kit.widgets.panel import Panel, escape
 def worker_options(app):
     """The options every kit worker accepts: the app's `user_options['worker']`, then the kit's."""
     found = {}
-    mine = app.user_options["worker"] if app is not None else ()  # a replay has no app
+    # a replay has no app
+    mine = app.user_options["worker"] if app is not None else ()
     for option in [*sorted(mine, key=lambda o: o.name or ""), *KIT_OPTIONS]:
         found.setdefault(option.name, option)
     return found
@@ -86,8 +85,9 @@ class OptionsPanel(Panel):
         )
 
     def values(self):
-        """{option name: value} from the form, empty fields left out; raises ValueError naming a bad
-        field.
+        """{option name: value} from the form, empty fields left out.
+
+        Raises ValueError naming a bad field.
         """
         out = {}
         for name, field in self.fields.items():
@@ -105,9 +105,7 @@ class OptionsPanel(Panel):
         return out
 
     def apply(self):
-        """Restart the workers with the form's options; the cluster's other ones (`pool`...)
-        stay.
-        """
+        """Restart the workers with the form's options; the cluster's others (`pool`...) stay."""
         current = self.cluster.worker_options
         kept = {k: v for k, v in current.items() if k.replace("-", "_") not in self.fields}
         options = {**kept, **self.values()}

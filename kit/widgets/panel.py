@@ -1,6 +1,4 @@
-"""What every dashboard panel shares: buttons that run one action at a time, a status line, a
-throttle.
-"""
+"""What every dashboard panel shares: buttons running one action at a time, a status, a throttle."""
 
 import html
 import threading
@@ -52,8 +50,10 @@ class Throttle:
                 self._cond.notify()
 
     def _next(self, calm, soon):
-        """Wait until a call is due (monotonic `soon` if a poke is urgent, else `calm`); the number
-        of pokes it takes, or None once closed."""
+        """Wait until a call is due; the number of pokes it takes, or None once closed.
+
+        Due is the monotonic `soon` if a poke is urgent, else `calm`.
+        """
         with self._cond:
             while not self._stopping:
                 if not self._pokes:
@@ -72,15 +72,18 @@ class Throttle:
             started = time.monotonic()
             try:
                 done = self.fn() is not False
-            except Exception as exc:  # shown by on_error, never swallowed
+            except Exception as exc:
+                # shown by on_error, never swallowed
                 (self.on_error or self.errors.append)(exc)
                 done = True
             self.calls += 1
             ended = time.monotonic()
             calm, soon = started + self.lazy, started + self.interval
-            if not done:  # again, at the rate
+            # again, at the rate
+            if not done:
                 self.poke()
-            elif self.quick is not None and pokes <= self.light:  # light: soon again, busy <= 1/3
+            elif self.quick is not None and pokes <= self.light:
+                # light: soon again, busy <= 1/3
                 soon = min(soon, ended + max(self.quick, 2 * (ended - started)))
 
     def close(self):
@@ -124,8 +127,10 @@ class Panel:
         self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
 
     def button(self, description, handler, icon="", tooltip="", style="", action="inspect"):
-        """A button whose click runs `handler()` through the dashboard (disabled meanwhile, errors
-        shown); `action` (a key of kit.view.ACTIONS) is what it asks of the cluster.
+        """A button whose click runs `handler()` through the dashboard.
+
+        Buttons are disabled meanwhile, errors shown. `action` (a key of kit.view.ACTIONS) is what
+        it asks of the cluster.
         """
         b = w.Button(
             description=description,

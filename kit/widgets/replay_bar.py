@@ -26,7 +26,8 @@ class ReplayBar:
             min=0.0, max=max(replay.duration, 0.1), step=0.1, description="at (s)",
             readout_format=".1f", continuous_update=False, layout=w.Layout(width="520px"),
         )  # fmt: skip
-        self._moving = False  # the bar itself moves the slider: not a seek
+        # the bar itself moves the slider: not a seek
+        self._moving = False
         self.play_button.observe(self._toggled, names="value")
         self.speed.observe(self._sped, names="value")
         self.slider.observe(self._slid, names="value")

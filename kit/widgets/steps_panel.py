@@ -1,6 +1,4 @@
-"""The Steps panel: tick the kit's catalog steps and your own; Apply → rolling restart → blueprint
-diff.
-"""
+"""The Steps panel: tick catalog steps and your own; Apply → rolling restart → blueprint diff."""
 
 import sys
 import warnings
@@ -19,9 +17,7 @@ _BASES = {bootsteps.Step, bootsteps.StartStopStep, bootsteps.ConsumerStep}
 
 
 def _blueprint_of(cls):
-    """Where a notebook's step most likely belongs: the consumer if it is a ConsumerStep or requires
-    one.
-    """
+    """Where a notebook's step likely belongs: the consumer if it is or requires a ConsumerStep."""
     requires = " ".join(
         r if isinstance(r, str) else f"{r.__module__}:{r.__name__}" for r in cls.requires or ()
     )
@@ -52,9 +48,7 @@ def label_of(step):
 
 
 def svg_html(graph, max_height="420px"):
-    """A graphviz graph as inline SVG, no wider than its box (so its caption shows), scrolling if
-    tall.
-    """
+    """A graphviz graph as inline SVG, no wider than its box (so its caption shows), scrolling."""
     svg = graph.svg()
     svg = svg[svg.find("<svg") :].replace("<svg ", "<svg style='max-width:100%;height:auto' ", 1)
     return (
@@ -63,9 +57,7 @@ def svg_html(graph, max_height="420px"):
 
 
 class StepsPanel(Panel):
-    """A checkbox per ready step (kit.steps.CATALOG) and per step class in app.steps or the
-    notebook.
-    """
+    """A checkbox per ready step (kit.steps.CATALOG) and per step class in app.steps or notebook."""
 
     title = "Steps"
 
@@ -110,9 +102,7 @@ class StepsPanel(Panel):
         )
 
     def candidates(self):
-        """(key, blueprint, step, description): the catalog, then app.steps, then the notebook's
-        classes.
-        """
+        """(key, blueprint, step, description): catalog, then app.steps, then notebook classes."""
         out, seen = [], set()
         for name, (bp, cls) in CATALOG.items():
             out.append(
@@ -190,9 +180,7 @@ class StepsPanel(Panel):
             self.boxes[key].value = self._ticked(bp, step)
 
     def check(self, key_or_step, value=True):
-        """Tick (or untick) a step by its catalog name, class, or key; the test-friendly way to
-        click.
-        """
+        """Tick (or untick) a step by catalog name, class, or key; the test-friendly click."""
         if key_or_step in CATALOG:
             bp, key_or_step = CATALOG[key_or_step]
         keys = [k for k, (_, step) in self.items.items() if key_or_step in (k, step)]
@@ -216,7 +204,8 @@ class StepsPanel(Panel):
         try:
             self._restart()
         except BaseException:
-            for bp, steps in saved.items():  # the cluster rolled back: make the app agree with it
+            # the cluster rolled back: make the app agree with it
+            for bp, steps in saved.items():
                 self.app.steps[bp].clear()
                 self.app.steps[bp].update(steps)
             self.sync()
@@ -227,8 +216,9 @@ class StepsPanel(Panel):
         self.dash.after_restart(self)
 
     def _restart(self):
-        """cluster.restart() with this panel's boot deadline; warnings (e.g. "start may block")
-        shown here.
+        """cluster.restart() with this panel's boot deadline; its warnings are shown here.
+
+        A warning such as "start may block".
         """
         timeout, self.cluster.timeout = self.cluster.timeout, self.deadline.value
         try:

@@ -59,7 +59,8 @@ class Timeline(TimelineItems):
 
     def _on_event(self, event):
         """On the feed's thread: O(1), never touches the widget."""
-        if (since := self._history_since) is not None:  # the history: only the window's
+        # the history: only the window's
+        if (since := self._history_since) is not None:
             if event.get("type") in (FEED, REPLAY) or event.get("timestamp", 0) > since:
                 self._inbox.append(event)
             return
@@ -67,8 +68,10 @@ class Timeline(TimelineItems):
         self._throttle.poke(urgent=self._drawn(event))
 
     def _drawn(self, e):
-        """Does this event change the picture (else it may wait)? Not a task-received, nor a
-        hidden timer fire."""
+        """Does this event change the picture (else it may wait)?
+
+        Not a task-received, nor a hidden timer fire.
+        """
         kind = e.get("type")
         if kind == TIMER and e.get("kind") == "fire" and not e.get("error") and not self.periodic:
             return not _periodic(e.get("callback") or "?")
@@ -77,16 +80,19 @@ class Timeline(TimelineItems):
     def _flush(self):
         with self._lock:
             self._drain()
-            self._prune(draw.chunk_start(self.now() - self.window))  # whole chunks: as the widget
+            # whole chunks: as the widget
+            self._prune(draw.chunk_start(self.now() - self.window))
             view = self._view() if self._widget is not None else None
         if view is not None:
             if not self._widget.show(**view):
-                return False  # over the traffic budget: the throttle tries again at its rate
+                # over the traffic budget: the throttle tries again at its rate
+                return False
             self.updates += 1
             for fn in list(self._observers):
                 fn(self)
             if self.cluster.closed and not self._widget.frozen:
-                self._widget.frozen = time.time()  # the cluster closed: the last picture stands
+                # the cluster closed: the last picture stands
+                self._widget.frozen = time.time()
                 self.close()
             # not live (a replay): the view stands still while paused
             elif not self.cluster.live:
@@ -99,9 +105,7 @@ class Timeline(TimelineItems):
 
     # -- plain data ---------------------------------------------------------------------------
     def lanes(self):
-        """The kept window: {worker: {'fires': [...], 'tasks': [...], 'marks': [...], 'boot':
-        ...}}.
-        """
+        """The kept window: {worker: {'fires', 'tasks', 'marks': [...], 'boot': ...}}."""
         with self._lock:
             self._drain()
             lanes = {

@@ -1,5 +1,6 @@
-"""What a timeline keeps of the events it takes in: fires, boot calls, marks and task runs per
-worker, bounded by its window and `max_points` (the hover text is made once, here).
+"""What a timeline keeps of the events it takes in: fires, boot calls, marks, task runs per worker.
+
+Bounded by its window and `max_points`; the hover text is made once, here.
 """
 
 import collections
@@ -17,8 +18,9 @@ _HIDDEN = frozenset(
 
 
 class TimelineItems:
-    """The Timeline's items, ingested one event at a time (a mixin of kit.widgets.timeline's
-    Timeline, which supplies `cluster`, `now` and `max_points`).
+    """The Timeline's items, ingested one event at a time.
+
+    A mixin of kit.widgets.timeline's Timeline, which supplies `cluster`, `now` and `max_points`.
     """
 
     def _ingest(self, e):
@@ -112,7 +114,8 @@ class TimelineItems:
         live = set(live_workers(self.cluster))
         for uuid in [
             u
-            for u, task in self._tasks.items()  # ended, or running on a worker that is gone
+            # ended, or running on a worker that is gone
+            for u, task in self._tasks.items()
             if (task["end"] or (task["start"] if task["host"] not in live else cutoff)) < cutoff
         ]:
             del self._tasks[uuid]

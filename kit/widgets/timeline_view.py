@@ -1,5 +1,6 @@
-"""What the timeline draws: its items as series and 5-second chunks (timeline_widget.py sends
-them to timeline_view.js).
+"""What the timeline draws: its items as series and 5-second chunks.
+
+timeline_widget.py sends them to timeline_view.js.
 """
 
 import collections
@@ -74,9 +75,7 @@ def category(callback):
 
 
 def periodic(callback):
-    """Celery's own high-rate timers (heartbeat, gossip checks, broker housekeeping): hidden by
-    default.
-    """
+    """Celery's own high-rate timers (heartbeat, gossip checks, broker housekeeping): hidden."""
     return category(callback) != "user"
 
 
@@ -86,9 +85,7 @@ def chunk_start(t):
 
 
 def series_of(callbacks, every):
-    """Every series the widget may draw: a tick row per timer callback, both kinds of bar, each
-    marker.
-    """
+    """Every series the widget may draw: a tick row per timer callback, both bars, each marker."""
     out = {}
     base, span = ROW["fires"]
     for i, cb in enumerate(callbacks):
@@ -132,9 +129,11 @@ def series_of(callbacks, every):
 
 
 def _chunks(series, rows, columns):
-    """{f"{series}@{n}": payload}: rows (time first, then host, then one value per column) cut into
-    chunks, with times as offsets from the chunk's start and hosts as indexes into its own `hosts`
-    list."""
+    """{f"{series}@{n}": payload}: rows cut into chunks.
+
+    A row is time first, then host, then one value per column; times are offsets from the chunk's
+    start and hosts are indexes into its own `hosts` list.
+    """
     out = {}
     for row in rows:
         n = int(row[0] // CHUNK)
@@ -197,8 +196,9 @@ def chunks_of(fires, tasks, boot, marks, now=None):
 
 
 def task_rows(tasks, now=None):
-    """A bar per task run (length None while running, until `now`); runs that overlap on a worker
-    get their own slot.
+    """A bar per task run (length None while running, until `now`).
+
+    Runs that overlap on a worker get their own slot.
     """
     rows, busy, now = [], {}, now or time.time()
     base, span = ROW["tasks"]

@@ -1,5 +1,6 @@
-"""The timeline's widget: lanes on a canvas (timeline_view.js), sent as 5-second chunks (big ones in
-half-second pieces) within Jupyter's iopub budget.
+"""The timeline's widget: lanes on a canvas (timeline_view.js), sent as 5-second chunks.
+
+Big chunks go in half-second pieces, within Jupyter's iopub budget.
 """
 
 import collections
@@ -42,9 +43,11 @@ def pieces(chunks):
 
 
 class TimelineWidget(anywidget.AnyWidget):
-    """Lanes on a canvas (timeline_view.js). A view starts from `snapshot`, asks the kernel for a
-    fresh one, then applies updates; every message carries whole chunks, so a late or extra view
-    never drifts."""
+    """Lanes on a canvas (timeline_view.js).
+
+    A view starts from `snapshot`, asks the kernel for a fresh one, then applies updates; every
+    message carries whole chunks, so a late or extra view never drifts.
+    """
 
     _esm = HERE / "timeline_view.js"
     _css = HERE / "timeline_view.css"
@@ -65,10 +68,10 @@ class TimelineWidget(anywidget.AnyWidget):
         self.sent_bytes = 0
         self.messages = 0
         self._lock = threading.Lock()
-        self._recent = (
-            collections.deque()
-        )  # (monotonic time, bytes) of the messages of the last WINDOW s
-        self.clock = time.time  #: what "now" is: a replay's position when it draws one
+        # (monotonic time, bytes) of the messages of the last WINDOW s
+        self._recent = collections.deque()
+        #: what "now" is: a replay's position when it draws one
+        self.clock = time.time
         self.on_msg(self._on_view_msg)
 
     def show(self, lanes, series, chunks, now):
@@ -111,9 +114,7 @@ class TimelineWidget(anywidget.AnyWidget):
             self._post({"type": "snapshot", "now": self.clock(), "chunks": chunks})
 
     def refresh_snapshot(self):
-        """Put the current chunks in `snapshot`, which a view draws before the kernel answers its
-        hello.
-        """
+        """Put the current chunks in `snapshot`, which a view draws before the kernel answers."""
         with self._lock:
             self.snapshot = dict(self.chunks)
 

@@ -1,11 +1,10 @@
-"""The kit's worker loader (`celery -A kit.worker.app worker`): rebuilds the notebook's app,
-installs probes.
+"""The kit's worker loader (`celery -A kit.worker.app worker`): rebuilds the app, installs probes.
 
-Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_NAMESPACE (the key prefix of its
-cluster or room; else KIT_ROOM's), KIT_PARENT_PID (exit when the notebook's kernel is gone),
-KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps for join mode). Once ready it sends
-one `kit-ready` event. With KIT_ROOM set, `celery -A kit.worker.app flower` (or `inspect`) sees the
-room.
+The app is the notebook's. Reads KIT_RUN_DIR (the shipped payload), KIT_BROKER_URL, KIT_NAMESPACE
+(the key prefix of its cluster or room; else KIT_ROOM's), KIT_PARENT_PID (exit when the notebook's
+kernel is gone), KIT_BOOT_LOG (boot markers) and KIT_JOIN_STEPS (catalog steps for join mode).
+Once ready it sends one `kit-ready` event. With KIT_ROOM set, `celery -A kit.worker.app flower`
+(or `inspect`) sees the room.
 """
 
 import importlib
@@ -98,9 +97,7 @@ def _on_init(sender=None, **kwargs):
 
 @signals.worker_ready.connect
 def _on_ready(sender=None, **kwargs):
-    """Announce once that this worker consumes tasks and answers remote control: the kernel waits
-    for it.
-    """
+    """Announce once that this worker takes tasks and answers remote control: the kernel waits."""
     emit(READY)
 
 

@@ -139,9 +139,9 @@ def entry_cancelled(entry):
 
 
 def live_blueprints(c):
-    """The worker's and the consumer's running blueprints, ``(worker, consumer)``, from consumer ``c``.
+    """The worker's and the consumer's running blueprints, ``(worker, consumer)``, from ``c``.
 
-    Each has ``order``: its step instances in boot order.
+    ``c`` is the consumer. Each has ``order``: its step instances in boot order.
     """
     return c.controller.blueprint, c.blueprint
 
@@ -157,7 +157,7 @@ def on_election_won(gossip, topic, fn):
 
 
 def wrap_election_handlers(gossip, wrap_request, wrap_ack):
-    """Handle election requests and acks with ``wrap_request(on_elect)`` and ``wrap_ack(on_elect_ack)``.
+    """Wrap Gossip's election handlers: ``wrap_request(on_elect)``, ``wrap_ack(on_elect_ack)``.
 
     The wrappers get Celery's own handlers, to call them.
     """

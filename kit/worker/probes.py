@@ -70,7 +70,7 @@ def _traced(step, blueprint, method, fn):
 
 
 def _factory(cls, blueprint):
-    """Stands in for a step class in Blueprint.apply: times __init__, traces the instance's methods."""
+    """Stands in for a step class in Blueprint.apply: times __init__, traces the methods."""
 
     def make(parent, **kwargs):
         timings = {}
@@ -85,7 +85,7 @@ def _factory(cls, blueprint):
 
 
 def install_lifecycle_probe(boot_log=None):
-    """Trace every step of both blueprints in this worker process (through Blueprint._finalize_steps)."""
+    """Trace every step of both blueprints in this worker process (Blueprint._finalize_steps)."""
     global _boot_fd
     if boot_log:
         _boot_fd = os.open(boot_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -158,7 +158,7 @@ class TracedEntry(internals.Entry):
 
 
 class TimerProbe(bootsteps.Step):
-    """Wraps the worker timer's call_at/call_after/call_repeatedly: schedules, fires, cancellations."""
+    """Wraps the worker timer's call_at/after/repeatedly: schedules, fires, cancellations."""
 
     requires = {"celery.worker.components:Timer"}
 

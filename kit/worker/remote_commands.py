@@ -1,4 +1,4 @@
-"""The kit's remote-control commands (as in Celery's `celery.worker.control`): blueprint, elections."""
+"""The kit's remote-control commands (as Celery's `celery.worker.control`): blueprint, elections."""
 
 from celery.utils.imports import symbol_by_name
 from celery.worker.control import control_command, inspect_command
@@ -42,7 +42,7 @@ def _describe(blueprint):
 
 @control_command(args=[("id", str), ("action", str)], signature="<id> [action]")
 def kit_elect(state, id, action=None):
-    """Start a gossip election on topic 'kit' from this worker (the winner emits kit-gossip 'won')."""
+    """Start a gossip election on topic 'kit' from this worker (the winner emits 'won')."""
     gossip = state.consumer.gossip
     if not gossip.enabled:
         return {

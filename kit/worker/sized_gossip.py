@@ -1,4 +1,4 @@
-"""SizedGossip: Celery's gossip with heartbeat and check intervals sized to the workers on this machine.
+"""SizedGossip: Celery's gossip, its heartbeat and check intervals sized to this machine's workers.
 
 The rule stays Celery's: a peer is lost once its last heartbeat is 2 x its `freq` old, found by
 Celery's own `Gossip.periodic` and reported by its `on_node_lost`. This step only sets the two

@@ -62,8 +62,35 @@ class BlocksInStart(bootsteps.StartStopStep):
 
 
 class UsesPoolWithoutRequires(bootsteps.StartStopStep):
+    def create(self, worker):
+        self.size = worker.pool.num_processes
+
+
+class UsesPoolInStart(bootsteps.StartStopStep):
+    """Every step's create() (Pool's too) runs before any step's start(): no requires needed."""
+
     def start(self, worker):
         self.size = worker.pool.num_processes
+
+
+class UsesPoolInInit(bootsteps.StartStopStep):
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.size = worker.pool.num_processes
+
+
+class SendsInCreate(bootsteps.StartStopStep):
+    requires = {"celery.worker.consumer.events:Events"}
+
+    def create(self, c):
+        c.event_dispatcher.send("kit-created")
+
+
+class SendsInStart(bootsteps.StartStopStep):
+    def start(self, c):
+        c.event_dispatcher.send("kit-started")
 
 
 def problems(cls, kind="worker"):
@@ -77,6 +104,26 @@ def test_each_pitfall_is_found():
     assert problems(TimerNeverCancelled) == [("start", "schedules")]
     assert problems(WaitsForFile) == [("__init__", "waits")]
     assert problems(PatchesGossip, "consumer") == [("start", "assigns")]
+
+
+def test_a_parent_attribute_is_judged_by_the_phase_that_sets_it():
+    """Blueprint.apply runs every __init__, then every include/create; Blueprint.start, every start."""
+    assert check_step(UsesPoolInStart) == []
+    (init,) = check_step(UsesPoolInInit)
+    assert (init.method, init.kind) == ("__init__", "early")
+    assert "Pool sets it in its create()" in init.problem
+    assert init.problem.endswith(
+        "Read it in create() and require 'celery.worker.components:Pool', or read it in start()."
+    )
+    (create,) = check_step(UsesPoolWithoutRequires)
+    assert (create.method, create.kind) == ("requires", "requires")
+    assert "in create() but does not require 'celery.worker.components:Pool'" in create.problem
+    assert create.problem.endswith("or read it in start(), where it always exists.")
+    # Events sets c.event_dispatcher in start(): None in any create(), whatever requires says
+    (sends,) = check_step(SendsInCreate, "consumer")
+    assert (sends.method, sends.kind) == ("create", "early")
+    (unordered,) = check_step(SendsInStart, "consumer")
+    assert unordered.kind == "requires" and "before Events.start() sets it" in unordered.problem
 
 
 def test_logging_in_stop_is_fine_stop_runs_from_the_main_loop_not_a_signal_handler():

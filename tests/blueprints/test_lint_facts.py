@@ -57,6 +57,65 @@ def test_every_init_runs_before_any_create_so_the_pool_is_none_in_init(worker):
     assert SEEN["pool in create"] is worker.pool is not None
 
 
+class _Parent:
+    """What a blueprint is applied to: Celery appends the included steps to `steps`."""
+
+    def __init__(self):
+        self.steps, self.calls, self.thing = [], [], None
+
+
+class ReadsInStart(bootsteps.StartStopStep):
+    """Boots first (SetsInCreate requires it) and reads in start() what SetsInCreate creates."""
+
+    def create(self, parent):
+        parent.calls.append(("ReadsInStart.create", parent.thing))
+
+    def start(self, parent):
+        parent.calls.append(("ReadsInStart.start", parent.thing))
+
+
+class SetsInCreate(bootsteps.StartStopStep):
+    """Sets `parent.thing` in create(), as Pool, Timer and Hub set theirs."""
+
+    requires = (ReadsInStart,)
+
+    def create(self, parent):
+        parent.thing = "set"
+        parent.calls.append(("SetsInCreate.create", parent.thing))
+
+    def start(self, parent):
+        parent.calls.append(("SetsInCreate.start", parent.thing))
+
+
+def test_every_create_runs_before_any_start_so_start_needs_no_requires():
+    """The 'requires' rule: Blueprint.apply runs every create(), then Blueprint.start every start().
+
+    So a step that boots before the one setting an attribute in create() sees it in start().
+    """
+    parent = _Parent()
+    blueprint = bootsteps.Blueprint([ReadsInStart, SetsInCreate], name="facts")
+    blueprint.apply(parent)
+    blueprint.start(parent)
+    assert parent.calls == [
+        ("ReadsInStart.create", None),
+        ("SetsInCreate.create", "set"),
+        ("ReadsInStart.start", "set"),
+        ("SetsInCreate.start", "set"),
+    ]
+
+
+def test_pool_and_timer_are_set_before_any_start_and_event_dispatcher_only_in_start(worker):
+    """What PROVIDED_BY says: Pool and Timer set theirs in create(), Events in its start()."""
+    assert worker.blueprint.started == 0
+    assert worker.pool is not None and worker.timer is not None
+    # the consumer's blueprint was applied (every __init__ and create), none of it started
+    assert (
+        worker.consumer.gossip
+        is worker.consumer.blueprint.steps["celery.worker.consumer.gossip.Gossip"]
+    )
+    assert worker.consumer.event_dispatcher is None
+
+
 def test_requires_as_tuples_and_pre_4_paths_are_honoured(worker):
     """Not bugs: the lint stays quiet about them."""
     from celery.worker.consumer.connection import Connection

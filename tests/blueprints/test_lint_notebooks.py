@@ -20,8 +20,8 @@ TRUE = {
     ("09", "BlockingStart"): {("start", "blocks")},
     ("09", "HangingStart"): {("start", "blocks")},
     ("09", "PoolPeek"): {("requires", "requires")},
-    # not said in the notebook: a repeating entry that only tick() cancels, never stop()
-    ("03", "Countdown"): {("start", "timer")},
+    # the timer lab: a consumer step that never cancels its entry, doubled by a broker restart
+    ("03", "Leaky"): {("start", "timer")},
 }
 CONSUMER = re.compile(r"""app\.steps\[["']consumer["']\]\s*(?:\.add\(|\|=\s*\{)\s*(\w+)""")
 
@@ -104,7 +104,7 @@ def test_no_false_alarm_on_the_notebooks_steps(nb, tmp_path):
 def test_the_notebooks_define_steps_the_lint_reads(tmp_path):
     """The extraction finds the course's steps (a guard against checking nothing)."""
     found = {nb.stem[:2]: {name for name, _, _ in notebook_steps(nb, tmp_path)} for nb in NOTEBOOKS}
-    assert {"TimerTour", "Countdown"} <= found["03"]
+    assert {"TimerTour", "Leaky", "Pulse"} <= found["03"]
     assert "DeadlockDetection" in found["04"]
     assert "ClusterAwareStep" in found["06"]
     assert {"BlockingStart", "LoudStop", "PoolPeek"} <= found["09"]

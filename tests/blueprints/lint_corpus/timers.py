@@ -24,10 +24,26 @@ class Heartbeat(bootsteps.StartStopStep):
         self.tref.cancel()
 
 
-@expect(("requires", "requires"))
+@expect()
 class TimerWithoutRequires(bootsteps.StartStopStep):
+    """Reads worker.timer in start(): every step's create() (Timer's too) has run by then."""
+
     def start(self, worker):
         self.tref = worker.timer.call_after(5.0, self.later)
+
+    def later(self):
+        pass
+
+
+@expect(("requires", "requires"))
+class TimerInCreateWithoutRequires(bootsteps.StartStopStep):
+    """Schedules in create(), which may run before Timer's create() sets worker.timer."""
+
+    def create(self, worker):
+        self.tref = worker.timer.call_after(5.0, self.later)
+
+    def stop(self, worker):
+        self.tref.cancel()
 
     def later(self):
         pass
@@ -103,6 +119,20 @@ class KeptInLocalCancelled(KeptInLocalNeverCancelled):
     def stop(self, worker):
         while self.entries:
             self.entries.pop().cancel()
+
+
+@expect()
+class PoolInStart(bootsteps.StartStopStep):
+    """Reads worker.pool in start() without requiring Pool: correct, Pool.create() ran already."""
+
+    def start(self, worker):
+        self.tref = worker.timer.call_repeatedly(10.0, self.report, (worker.pool.num_processes,))
+
+    def stop(self, worker):
+        self.tref.cancel()
+
+    def report(self, size):
+        self.size = size
 
 
 @expect()
