@@ -11,7 +11,13 @@ from markupsafe import Markup
 
 import kit
 from kit.events.log import clock
-from kit.report_html import parts
+from kit.report_html.parts import (
+    gossip_chart,
+    live_graphs,
+    static_graph,
+    stuck_reports,
+    worker_history,
+)
 from kit.report_html.source import open_view
 from kit.report_html.timeline import timeline_state
 from kit.roster import Roster
@@ -45,8 +51,8 @@ def report(source, path):
 
 def render(view):
     """The report of `view` as an HTML page (a string)."""
-    graphs, left_out = parts.live_graphs(view)
-    static = parts.static_graph(view)
+    graphs, left_out = live_graphs(view)
+    static = static_graph(view)
     header = recording_header(view)
     page = _template().render(
         title=f"Bootsteps Kit report: {view.describe()}",
@@ -56,12 +62,12 @@ def render(view):
         celery_version=header.get("celery") or _celery_version(),
         events=len(view.events.history),
         card=Markup(card(view, Roster(view), limit=200)),
-        workers=parts.worker_history(view),
-        stuck=parts.stuck_reports(view),
+        workers=worker_history(view),
+        stuck=stuck_reports(view),
         timeline_json=Markup(_json(timeline_state(view))),
         graphs=[g._replace(svg=Markup(g.svg)) for g in ([static] if static else []) + graphs],
         graphs_left_out=left_out,
-        gossip=Markup(parts.gossip_chart(view)),
+        gossip=Markup(gossip_chart(view)),
         css=Markup(_read(HERE / "templates" / "report.css")),
         timeline_css=Markup(_read(WIDGETS / "timeline_view.css")),
         timeline_js=Markup(_timeline_js()),
