@@ -33,10 +33,13 @@ def report(source, path):
     """Write one self-contained HTML file of a run to `path`; returns its path.
 
     `source`: the path of a recording (`.jsonl` / `.jsonl.gz` from `cluster.record(path)`), or a
-    cluster view (LocalCluster, Room, `kit.replay(...)`, any kit.view.ClusterView). The file holds
-    the workers and their states, any stuck-step reports, the timeline (drawn by the widget's own
-    code), the static and live blueprint graphs and the gossip chart. It opens in a browser from
-    disk, with no Jupyter, no server and no network; the broker's password is never in it.
+    cluster view (LocalCluster, Room, `kit.replay(...)`, any kit.view.ClusterView), reported as
+    it stands: a path gives the whole recording, a replay as far as it has played
+    (`rp.seek(rp.duration)` first for all of it), a live cluster the events its feed still
+    holds. The file holds the workers and their states, any stuck-step reports, the timeline
+    (drawn by the widget's own code), the static and live blueprint graphs and the gossip chart.
+    It opens in a browser from disk, with no Jupyter, no server and no network; the broker's
+    password is never in it.
     """
     view, opened = open_view(source)
     try:
@@ -57,7 +60,7 @@ def render(view):
     page = _template().render(
         title=f"Bootsteps Kit report: {view.describe()}",
         about=view.describe(),
-        made=time.strftime("%Y-%m-%d %H:%M:%S"),
+        made=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         kit_version=kit.__version__,
         celery_version=header.get("celery") or _celery_version(),
         events=len(view.events.history),
