@@ -13,6 +13,7 @@ kernel -> workers -> events -> widgets):
   EventFeed.
 - ``kit/record/``: keeping a run: the recording's format, the recorder, the replay, the trace
   export.
+- ``kit/report_html/``: ``kit.report(source, path)``, a run as one self-contained HTML file.
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
   it).
 - the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
@@ -47,6 +48,7 @@ _EXPORTS = {
     "lint_steps": "kit.blueprints.lint:lint",
     "replay": "kit.record.replay",
     "export_trace": "kit.record.trace",
+    "report": "kit.report_html",
     **{
         name: "kit.errors"
         for name in (

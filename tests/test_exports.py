@@ -53,6 +53,7 @@ EXPECTED = [
     "export_trace",
     "lint_steps",
     "replay",
+    "report",
     "steps",
 ]
 
