@@ -42,6 +42,7 @@ _EXPORTS = {
     "blueprint_steps": "kit.blueprints.snapshot",
     "blueprint_graph": "kit.blueprints.graph",
     "blueprint_diff": "kit.blueprints.graph",
+    "boot_order": "kit.blueprints.boot_order",
     "Timeline": "kit.widgets.timeline",
     "Dashboard": "kit.widgets.dashboard",
     "lint_steps": "kit.blueprints.lint:lint",
