@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from kit.blueprints import boot_runs
 from kit.blueprints.snapshot import BLUEPRINTS, Snapshot, blueprint_steps
-from kit.events.contract import LIFECYCLE
 
-__all__ = ["BootOrder", "BootRun", "Pair", "boot_order", "boot_runs", "unordered_pairs"]
+__all__ = ["BootOrder", "Pair", "boot_order", "unordered_pairs"]
 
-#: The lifecycle method whose calls give a blueprint's boot order: `Blueprint.apply` creates
-#: every step in its order (Timer and other steps without `start` too) before any `start`.
-ORDER_METHOD = "__init__"
-#: What `boot_order` takes (for its error message).
-SOURCES = (
-    "a LocalCluster (restarts=N restarts it first), another cluster view with app=, "
-    "kit.replay(path), a recording's path, a list of those, or a list of event dicts"
-)
 #: The table's columns: the pair, how often each came first, and the line that pins it.
 COLUMNS = ["blueprint", "step", "other", "step first", "other first", "status", "edit", "requires"]
-
-
-@dataclass(frozen=True)
-class BootRun:
-    """One blueprint's boot in one worker process: its steps' names in the order they were made."""
-
-    worker: str  #: the worker's node name.
-    pid: int | None  #: its process id (a restart is a new process).
-    blueprint: str  #: 'worker' or 'consumer'.
-    order: tuple  #: step names, first made first.
 
 
 @dataclass(frozen=True)
@@ -58,22 +39,6 @@ class Pair:
     def status(self) -> str:
         """'flipped', or 'not pinned (did not flip in N runs)'."""
         return "flipped" if self.flipped else f"not pinned (did not flip in {self.runs} runs)"
-
-
-def boot_runs(events) -> list:
-    """The BootRuns in `kit-lifecycle` events: per worker process and blueprint, the steps'
-    `__init__` calls by their start time.
-    """
-    calls = {}
-    for e in events:
-        if e.get("type") == LIFECYCLE and e.get("method") == ORDER_METHOD:
-            key = (e.get("hostname") or "?", e.get("pid"), e.get("blueprint"))
-            calls.setdefault(key, []).append((e.get("started_at") or 0.0, e.get("step")))
-    return [
-        BootRun(worker, pid, bp, tuple(dict.fromkeys(name for _, name in sorted(made))))
-        for (worker, pid, bp), made in calls.items()
-        if bp in BLUEPRINTS
-    ]
 
 
 def _closure(steps) -> dict:
@@ -164,8 +129,9 @@ class BootOrder:
             return f"{text}: compare at least 2 (restarts=N, or more recordings)"
         if not self.flipped:
             return (
-                f"{text}, no pair flipped. Workers forked from the kit's fork server share one "
-                "hash seed: kit.LocalCluster(app, fork=False) lets each process order them its own way"
+                f"{text}, no pair flipped. Workers forked from the kit's fork server share its "
+                "hash seed, so Celery's own steps (named by strings) keep one order: "
+                "kit.LocalCluster(app, fork=False) gives each process its own"
             )
         return f"{text}, {len(self.flipped)} of {len(self.pairs)} unordered pairs flipped"
 
@@ -187,11 +153,9 @@ class BootOrder:
         ]
 
     def table(self):
-        """The pairs as a pandas DataFrame (a list of dicts without pandas)."""
-        try:
-            import pandas
-        except ImportError:
-            return self.rows()
+        """The pairs as a pandas DataFrame, flipped ones first."""
+        import pandas
+
         return pandas.DataFrame(self.rows(), columns=COLUMNS)
 
     def graph(self, blueprint: str = "both", celery: bool = False):
@@ -210,47 +174,7 @@ class BootOrder:
     def _repr_html_(self):
         import html
 
-        table = self.table()
-        body = table.to_html(index=False) if hasattr(table, "to_html") else html.escape(str(table))
-        return f"<p>{html.escape(self.note)}</p>{body}"
-
-
-def _recording(path) -> tuple:
-    """(static Snapshot or None, every event) of a recording, read by a replay of its own."""
-    from kit.record.replay import Replay
-
-    with Replay(path) as rp:
-        rp.seek(rp.duration)
-        return rp.static, rp.events.history
-
-
-def _events(source, restarts: int) -> tuple:
-    """(Snapshot or None, events) of one source."""
-    from kit.record.replay import Replay
-    from kit.view import ClusterView
-
-    if not isinstance(source, (str, os.PathLike, Replay, ClusterView)):
-        raise TypeError(f"cannot read boot orders from {source!r}: pass {SOURCES}")
-    if restarts and not (isinstance(source, ClusterView) and source.starts_workers):
-        raise ValueError(
-            f"restarts={restarts!r} restarts a cluster's workers, and {source!r} starts none: "
-            "pass a LocalCluster, or restarts=0"
-        )
-    if not isinstance(source, ClusterView):
-        return _recording(source)
-    if isinstance(source, Replay):
-        return _recording(source.path)
-    got = []
-    collect = got.append
-    source.events.subscribe(collect, types=[LIFECYCLE], history=True)
-    try:
-        for _ in range(restarts):
-            source.restart()
-    finally:
-        source.events.unsubscribe(collect)
-    from kit.cluster import LocalCluster
-
-    return (blueprint_steps(source.app) if isinstance(source, LocalCluster) else None), got
+        return f"<p>{html.escape(self.note)}</p>" + self.table().to_html(index=False)
 
 
 def boot_order(source, *, app=None, restarts: int = 0) -> BootOrder:
@@ -261,21 +185,12 @@ def boot_order(source, *, app=None, restarts: int = 0) -> BootOrder:
     a list of `kit-lifecycle` event dicts. `app`: the Celery app whose `requires` decide (default:
     the cluster's app, or the recording's static blueprint).
     """
-    items = source if isinstance(source, (list, tuple)) else [source]
-    snaps, events = [], []
-    if items and all(isinstance(e, dict) for e in items):
-        if restarts:
-            raise ValueError(f"restarts={restarts!r} needs a LocalCluster, not a list of events")
-        events = list(items)
-    else:
-        for item in items:
-            snap, got = _events(item, restarts)
-            snaps.append(snap)
-            events += got
-    snapshot = blueprint_steps(app) if app is not None else next((s for s in snaps if s), None)
+    snapshot, runs = boot_runs.read(source, restarts)
+    if app is not None:
+        snapshot = blueprint_steps(app)
     if snapshot is None:
         raise ValueError(
             "no blueprint to compare the runs with: pass app= (the Celery app the workers ran), "
             "e.g. kit.boot_order(source, app=app)"
         )
-    return BootOrder(snapshot, boot_runs(events))
+    return BootOrder(snapshot, runs)

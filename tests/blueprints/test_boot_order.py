@@ -1,18 +1,21 @@
-"""kit.blueprints.boot_order: unordered pairs from requires, boot orders from events, flips, the
+"""kit.blueprints.boot_order and boot_runs: unordered pairs from requires, boot orders from events, flips, the
 pasteable requires line, the highlighted graph; and on real workers restarted with other hash seeds.
 """
+
+import xml.etree.ElementTree as ET
 
 import pytest
 from celery import Celery, bootsteps
 
 import kit
-from kit.blueprints.boot_order import COLUMNS, BootOrder, boot_runs, unordered_pairs
+from kit.blueprints.boot_order import COLUMNS, BootOrder, unordered_pairs
+from kit.blueprints.boot_runs import boot_runs
 from kit.blueprints.graph import blueprint_graph
 from kit.blueprints.snapshot import blueprint_steps
 from kit.events.contract import LIFECYCLE
 
 W = "celery.worker.components"
-C = "celery.worker.consumer"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def notebook_step(name, requires=()):
@@ -166,6 +169,23 @@ def test_the_graph_draws_flipped_pairs_as_dashed_red_lines():
     lines = everything.splitlines()
     assert any("StateDB" in line and "Timer" in line and "pair" in line for line in lines)
     assert "booted in either order" in source
+
+
+@pytest.mark.dot
+def test_dot_renders_the_pair_as_a_red_dashed_line():
+    from conftest import need_program
+
+    need_program("dot")
+    rep = report(app_with(A, B), ["A", "B", "Timer"], ["B", "Timer", "A"])
+    root = ET.fromstring(rep.graph().svg())
+    edges = [g for g in root.iter(f"{SVG}g") if "pair" in g.get("class", "").split()]
+    assert edges and all("flipped" in g.get("class") for g in edges)
+    for g in edges:
+        # inside the tooltip's <a>
+        (path,) = g.iter(f"{SVG}path")
+        assert path.get("stroke") == "#d93025" and path.get("stroke-dasharray")
+        # no arrowhead: neither step requires the other
+        assert not list(g.iter(f"{SVG}polygon"))
 
 
 def test_pairs_argument_is_checked():
