@@ -104,9 +104,10 @@ def _pair(snapshot, runs, bp, a, b) -> Pair:
 class BootOrder:
     """The boot orders of several runs against what `requires` guarantees.
 
-    `runs`: the BootRuns; `pairs`: a Pair per two steps no `requires` path orders, flipped ones
-    first; `table()`: them as a DataFrame; `graph()`: the blueprint with flipped pairs drawn as
-    dashed red lines. Steps the runs made that the snapshot lacks (the kit's probes) are left out.
+    `runs`: the BootRuns (`orders()`: as a DataFrame); `pairs`: a Pair per two steps no `requires`
+    path orders, flipped ones first; `table()`: them as a DataFrame; `graph()`: the blueprint with
+    flipped pairs drawn as dashed red lines. Steps the runs made that the snapshot lacks (the
+    kit's probes) are left out.
     """
 
     def __init__(self, snapshot: Snapshot, runs: list):
@@ -157,6 +158,17 @@ class BootOrder:
         import pandas
 
         return pandas.DataFrame(self.rows(), columns=COLUMNS)
+
+    def orders(self):
+        """The runs as a pandas DataFrame: worker, pid, blueprint and the order, in labels."""
+        import pandas
+
+        label = {s.name: s.label for bp in BLUEPRINTS for s in self.snapshot.steps(bp)}
+        rows = [
+            (r.worker, r.pid, r.blueprint, " → ".join(label[n] for n in r.order if n in label))
+            for r in self.runs
+        ]
+        return pandas.DataFrame(rows, columns=["worker", "pid", "blueprint", "order"])
 
     def graph(self, blueprint: str = "both", celery: bool = False):
         """The static blueprint graph with each flipped pair that has a step of yours as a dashed

@@ -150,6 +150,9 @@ def test_celery_pairs_get_a_comment_and_the_table_lists_flips_first():
     assert statuses[: len(rep.flipped)] == ["flipped"] * len(rep.flipped)
     assert "flipped" not in statuses[len(rep.flipped) :]
     assert "2 worker and 0 consumer blueprint boots" in rep.note
+    orders = rep.orders()
+    assert list(orders["order"]) == ["Timer → StateDB → A", "StateDB → Timer → A"]
+    assert list(orders["blueprint"]) == ["worker", "worker"]
 
 
 def test_the_graph_draws_flipped_pairs_as_dashed_red_lines():
