@@ -8,7 +8,7 @@ kernel -> workers -> events -> widgets):
 - ``kit/processes/``: the broker, the fork server, the workers and what they start with (the plan,
   worker options, the shipped payload, the namespace), readiness and the guard.
 - ``kit/blueprints/``: a worker's two blueprints read (statically or live), checked (lint, the
-  cross-blueprint check) and drawn (graph, its style, SVG).
+  cross-blueprint check), drawn (graph, its style, SVG) and compared across boots (boot order).
 - ``kit/events/``: the ``kit-*`` event contract, ``emit`` (used in workers) and the kernel's
   EventFeed.
 - ``kit/record/``: keeping a run: the recording's format, the recorder, the replay, the trace
@@ -43,6 +43,7 @@ _EXPORTS = {
     "blueprint_steps": "kit.blueprints.snapshot",
     "blueprint_graph": "kit.blueprints.graph",
     "blueprint_diff": "kit.blueprints.graph",
+    "boot_order": "kit.blueprints.boot_order",
     "Timeline": "kit.widgets.timeline",
     "Dashboard": "kit.widgets.dashboard",
     "lint_steps": "kit.blueprints.lint:lint",

@@ -50,6 +50,7 @@ EXPECTED = [
     "blueprint_diff",
     "blueprint_graph",
     "blueprint_steps",
+    "boot_order",
     "export_trace",
     "lint_steps",
     "replay",

@@ -11,6 +11,7 @@ from kit.blueprints.graph_style import (
     legend,
     node_attrs,
     node_id,
+    pair_attrs,
 )
 from kit.blueprints.render import HINT, BlueprintGraph
 from kit.blueprints.snapshot import BLUEPRINTS, blueprint_steps
@@ -133,16 +134,31 @@ def _without_probes(rows: dict, edges: dict) -> tuple[dict, dict]:
     }
 
 
+def _pairs(g, rows: dict, pairs: dict) -> None:
+    """Undirected lines between two steps of a blueprint (`pairs`: {(bp, a, b): mark})."""
+    drawn = {(bp, s.name) for bp, steps in rows.items() for s, _ in steps}
+    for (bp, a, b), mark in sorted(pairs.items()):
+        if (bp, a) in drawn and (bp, b) in drawn:
+            g.edge(node_id(bp, a), node_id(bp, b), **pair_attrs(bp, a, b, mark))
+
+
 def _draw(
-    rows: dict, edges: dict, title: str, modes: list, live: bool, probes: bool = True
+    rows: dict,
+    edges: dict,
+    title: str,
+    modes: list,
+    live: bool,
+    probes: bool = True,
+    pairs: dict | None = None,
 ) -> BlueprintGraph:
     if not probes:
         rows, edges = _without_probes(rows, edges)
     g = BlueprintGraph(
         "blueprints", graph_attr=GRAPH_ATTR, node_attr=NODE_ATTR, edge_attr=EDGE_ATTR
     )
+    modes = modes + sorted(set((pairs or {}).values()))
     g.graph_attr["label"], g.legend_plain = legend(modes, title, live, _drawn(rows))
-    for bp, pairs in rows.items():
+    for bp, steps in rows.items():
         with g.subgraph(name=f"cluster_{bp}") as sub:
             # "r" is the left side in a right-to-left layout
             sub.attr(
@@ -153,13 +169,14 @@ def _draw(
                 labelloc="t",
                 labeljust="r",
             )
-            for step, mark in pairs:
+            for step, mark in steps:
                 sub.node(node_id(bp, step.name), **node_attrs(bp, step, mark))
     for (bp, a, b), mark in sorted(edges.items()):
         if any(s.name == b for s, _ in rows[bp]):
             g.edge(node_id(bp, a), node_id(bp, b), **edge_attrs(bp, a, b, mark))
-    for bp, pairs in rows.items():
-        _last_edges(g, bp, pairs)
+    for bp, steps in rows.items():
+        _last_edges(g, bp, steps)
+    _pairs(g, rows, pairs or {})
     _link_consumer(g, rows)
     return g
 
@@ -197,23 +214,32 @@ def blueprint_graph(
     diff_from=None,
     focus: str | None = None,
     probes: bool = True,
+    pairs: dict | None = None,
 ) -> BlueprintGraph:
     """Draw the blueprints of an app (static), a cluster's worker (live) or a Snapshot.
 
     `probes=False` leaves out the kit's own instrumentation steps (drawn grey and dotted, "kit
-    probe").
+    probe"). `pairs` ({(blueprint, step name, step name): 'flipped'}) draws a dashed red line
+    between each two steps, e.g. the ones that booted in either order (kit.boot_order).
     """
     names = _blueprints(blueprint)
+    marks = set((pairs or {}).values()) - {"flipped"}
+    if marks:
+        raise ValueError(f"pairs= marks {sorted(marks)!r}: the one mark drawn is 'flipped'")
     if diff_from is not None and focus is not None:
         raise ValueError(f"pass diff_from= or focus=, not both (focus={focus!r})")
     snap = blueprint_steps(source, worker)
     if diff_from is not None:
+        if pairs:
+            raise ValueError(f"pass diff_from= or pairs=, not both (pairs={pairs!r:.80})")
         return blueprint_diff(diff_from, snap, blueprint=blueprint)
     if focus is not None:
         rows, edges = _focused(snap, names, focus)
         title = f"{_title(snap)} · focus: {focus}"
-        return _draw(rows, edges, title, ["live"] * snap.live + ["focus"], snap.live, probes)
-    return _draw(*_plain(snap, names), _title(snap), ["live"] * snap.live, snap.live, probes)
+        modes = ["live"] * snap.live + ["focus"]
+        return _draw(rows, edges, title, modes, snap.live, probes, pairs)
+    modes = ["live"] * snap.live
+    return _draw(*_plain(snap, names), _title(snap), modes, snap.live, probes, pairs)
 
 
 def blueprint_diff(before, after, blueprint: str = "both") -> BlueprintGraph:

@@ -41,6 +41,7 @@ PALETTE = {
     "requires": ("#e3f2fd", "#1e88e5", None, "light blue"),
     "required-by": ("#f3e5f5", "#8e24aa", None, "purple"),
     "dim": ("#fafafa", "#dddddd", "#bbbbbb", "faint"),
+    "flipped": ("#fde2e1", "#d93025", "#d93025", "dashed red"),
 }
 #: Legend cells per mode: (text, palette key or None).
 LEGEND = {
@@ -65,6 +66,7 @@ LEGEND = {
         ("what it requires", "requires"),
         ("what requires it", "required-by"),
     ],
+    "flipped": [("┄ booted in either order: no requires path", "flipped")],
 }
 #: Legend entries per line.
 LEGEND_ROW = 5
@@ -172,6 +174,20 @@ def edge_attrs(bp: str, a: str, b: str, mark: str) -> dict:
     if mark:
         attrs |= {"color": PALETTE[mark][1], "penwidth": "1" if mark == "dim" else "1.8"}
     return attrs | ({"style": "dashed"} if mark == "removed" else {})
+
+
+def pair_attrs(bp: str, a: str, b: str, mark: str) -> dict:
+    """A dashed line with no arrow between two steps that no requires path orders."""
+    return {
+        "id": _dom_id("pair", bp, a, b),
+        "class": f"pair {bp} {mark}",
+        "tooltip": f"{a.rsplit('.', 1)[-1]} and {b.rsplit('.', 1)[-1]}: {mark}",
+        "style": "dashed",
+        "dir": "none",
+        "constraint": "false",
+        "color": PALETTE[mark][1],
+        "penwidth": "1.8",
+    }
 
 
 def legend(modes: list, title: str, live: bool, drawn: set = frozenset()) -> tuple[str, str]:
