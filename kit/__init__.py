@@ -15,7 +15,8 @@ kernel -> workers -> events -> widgets):
   export.
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
   it).
-- the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
+- the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``,
+  ``attached.py`` (kit.attach: a read-only view of any broker's workers), ``control.py``
   (remote control), ``view.py`` (ClusterView: the contract every cluster view keeps, the replay's
   too), ``worker_states.py`` (the one model of worker state, fed from a view's events),
   ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers' states in words,
@@ -39,6 +40,7 @@ _EXPORTS = {
     "LocalCluster": "kit.cluster",
     "EventFeed": "kit.events.feed",
     "Room": "kit.room",
+    "attach": "kit.attached",
     "blueprint_steps": "kit.blueprints.snapshot",
     "blueprint_graph": "kit.blueprints.graph",
     "blueprint_diff": "kit.blueprints.graph",
