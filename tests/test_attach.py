@@ -1,0 +1,259 @@
+"""kit.attach: a read-only view of a broker's workers, the kit's join workers and plain `celery
+worker`s alike, on a real redis-server with a password."""
+
+import base64
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+import redis
+from celery import Celery
+
+import kit
+from kit.attached import HINT, READ_ONLY
+
+#: A project's own Celery app, as its authors write it: the broker and key prefix from settings.
+PROJECT = textwrap.dedent(
+    """
+    import os
+
+    from celery import Celery
+
+    app = Celery("proj")
+    app.conf.broker_url = os.environ["PROJ_BROKER_URL"]
+    if os.environ.get("PROJ_KEYPREFIX"):
+        app.conf.broker_transport_options = {"global_keyprefix": os.environ["PROJ_KEYPREFIX"]}
+
+
+    @app.task
+    def add(x, y):
+        return x + y
+    """
+)
+
+
+def start(argv, log_path, cwd=None, env=None):
+    """A worker process in its own process group, its output in `log_path`."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def plain_worker(tmp_path, url, name, prefix=""):
+    """`celery -A proj worker` from the project's folder, as its authors start it."""
+    (tmp_path / "proj.py").write_text(PROJECT)
+    env = dict(os.environ, PROJ_BROKER_URL=url, PROJ_KEYPREFIX=prefix)
+    argv = [sys.executable, "-m", "celery", "-A", "proj", "worker", "-n", f"{name}@%h", "-P", "solo"]
+    return start(argv + ["-l", "info"], tmp_path / f"{name}.log", cwd=tmp_path, env=env)
+
+
+def join_worker(tmp_path, url, name):
+    """`python -m kit worker --broker URL --name NAME`: a worker instrumented by the kit."""
+    argv = [sys.executable, "-m", "kit", "worker", "--broker", url, "--name", name]
+    return start(argv, tmp_path / f"{name}.log")
+
+
+def stop(procs):
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+def wait_ready(log_path, timeout=90):
+    """Until the worker's log says Celery's "<name> ready." (its consumer is running)."""
+    wait_until(lambda: " ready." in log_path.read_text(errors="replace"), timeout,
+               f"no 'ready.' in {log_path.name}")  # fmt: skip
+
+
+def named(workers, short):
+    return next((n for n in workers if n.split("@")[0] == short), None)
+
+
+def blueprints_in(recording):
+    """The workers whose live blueprint a recording holds."""
+    records = [json.loads(line) for line in recording.read_text().splitlines() if line]
+    return [r["worker"] for r in records if r.get("kind") == "blueprint"]
+
+
+def keys_of(url):
+    """{(db, key): (type, size)} of every key on the server: list length, set/hash/zset size,
+    string length.
+
+    Keys with an expiry are left out: kombu's Redis transport takes and drops its own lock
+    (`unacked_mutex`, SET with EX) in every worker's housekeeping, by itself.
+    """
+    out = {}
+    base = url.rsplit("/", 1)[0]
+    for db in redis.Redis.from_url(url).info("keyspace"):
+        one = redis.Redis.from_url(f"{base}/{db[2:]}")
+        sizes = {"list": one.llen, "set": one.scard, "hash": one.hlen, "zset": one.zcard,
+                 "string": one.strlen}  # fmt: skip
+        for key in one.scan_iter(count=500):
+            if one.ttl(key) >= 0:
+                continue
+            kind = one.type(key).decode()
+            out[(db, key.decode())] = (kind, sizes[kind](key) if kind in sizes else None)
+        one.close()
+    return out
+
+
+class Monitor:
+    """Redis's MONITOR in a thread: every command any client sends, until `stop()`."""
+
+    END = "kit-test-monitor-end"
+
+    def __init__(self, client):
+        self.client, self.commands = client, []
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "MONITOR did not start"
+
+    def _run(self):
+        with self.client.monitor() as monitor:
+            self._ready.set()
+            while True:
+                command = monitor.next_command()["command"]
+                if command == f"ECHO {self.END}":
+                    return
+                self.commands.append(command)
+
+    def stop(self):
+        self.client.echo(self.END)
+        self._thread.join(10)
+
+    def pidbox_methods(self):
+        """The method of every remote-control message published (broadcast or addressed)."""
+        methods = []
+        for command in self.commands:
+            name, _, rest = command.partition(" ")
+            if name.upper() == "PUBLISH" and "celery.pidbox" in rest.split(" ", 1)[0]:
+                body = re.search(r'"body": "([A-Za-z0-9+/=]+)"', rest).group(1)
+                methods.append(json.loads(base64.b64decode(body))["method"])
+        return methods
+
+    def pushed(self):
+        """The keys any client pushed onto (LPUSH/RPUSH): tasks, and remote-control replies."""
+        return [c.split(" ")[1] for c in self.commands if c.split(" ")[0].upper() in ("LPUSH", "RPUSH")]
+
+
+@pytest.fixture
+def workers(shared_redis, tmp_path):
+    """A plain `celery worker` of a project and a kit join worker on the shared broker."""
+    url = shared_redis.url
+    procs = [plain_worker(tmp_path, url, "plain"), join_worker(tmp_path, url, "joined")]
+    try:
+        wait_ready(tmp_path / "plain.log")
+        wait_ready(tmp_path / "joined.log")
+        yield procs
+    finally:
+        stop(procs)
+
+
+@pytest.mark.redis
+@pytest.mark.dot
+@pytest.mark.slow
+def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
+    shared_redis, workers, tmp_path, caplog
+):
+    """An attach session (listing, Celery's inspect commands, the live graph, the dashboard, the
+    timeline, a recording) leaves every key on the broker as it was, sends no task and no
+    remote-control message but read-only ones; the password shows nowhere.
+
+    Two things of its own touch Redis, and leave no trace: the event feed reads Celery's events by
+    PSUBSCRIBE (pub/sub: no key, no queue; its probe event is a PUBLISH), and each inspect's reply
+    queue (`<uuid>.reply.celery.pidbox` and its entry in `_kombu.binding.reply.celery.pidbox`) is
+    deleted by kombu once the replies are read (`after_reply_message_received`).
+    """
+    before = keys_of(shared_redis.url)
+    assert any("_kombu.binding.celery" in key for _, key in before), before
+    monitor = Monitor(redis.Redis.from_url(shared_redis.url))
+    caplog.set_level(logging.DEBUG)
+    app = Celery("proj")
+    try:
+        with kit.attach(shared_redis.url, app=app) as view:
+            wait_until(lambda: named(view.workers, "plain") and named(view.workers, "joined"), 60,
+                       "both workers not listed")  # fmt: skip
+            plain, joined = named(view.workers, "plain"), named(view.workers, "joined")
+            wait_until(lambda: view.instrumented(joined), 30, "no kit-* event from the join worker")
+            assert not view.instrumented(plain) and view.hints() == {plain: f"{plain}: {HINT}"}
+            assert "CELERY_LOADER=kit.instrument:Loader" in repr(view)
+
+            # what Celery itself offers, for both
+            assert set(view.inspect("stats")) >= {plain, joined}
+            assert "proj.add" in view.inspect("registered", [plain])[plain]
+            assert view.inspect("active_queues", [plain])[plain][0]["name"] == "celery"
+            assert view.inspect("active", [plain]) == {plain: []}
+            assert shared_redis.password not in json.dumps(view.inspect("conf", [plain]))
+            with pytest.raises(ValueError, match="only reads"):
+                view.inspect("hello")
+
+            # the live graph of the instrumented one; the static one of the app; the others refused
+            graph = kit.blueprint_graph(view, worker=joined)
+            assert "live" in graph.source and "TimerProbe" in graph.source, graph.source[:300]
+            assert "Consumer" in kit.blueprint_graph(app).source
+            with pytest.raises(kit.ClusterError, match="CELERY_LOADER=kit.instrument:Loader"):
+                view.inspect_blueprint(plain)
+            assert view.has_blueprint(joined) and not view.has_blueprint(plain)
+
+            # the widgets take it
+            dash = kit.Dashboard(view)
+            try:
+                assert dash.steps.apply_button.disabled and dash.gossip.kill_button.disabled
+                assert dash.gossip.stop_button.disabled and dash.gossip.add_button.disabled
+            finally:
+                dash.close()
+            timeline = kit.Timeline(view)
+            timeline.close()
+            recording = tmp_path / "attach.jsonl"
+            with view.record(recording):
+                view.events.wait_for("worker-heartbeat", timeout=10, hostname=plain)
+                wait_until(lambda: blueprints_in(recording) == [joined], 30,
+                           "no live blueprint of the join worker in the recording")  # fmt: skip
+            texts = [repr(view), view._repr_html_(), view.describe(), recording.read_text()]
+            for text in texts:
+                assert shared_redis.password not in text
+            with pytest.raises(kit.ClusterError, match="read-only"):
+                view.shutdown(plain)
+
+        # nothing was sent to the project's workers but read-only questions
+        stats = Celery("check", broker=shared_redis.url).control.inspect([plain], timeout=3).stats()
+        assert stats[plain]["total"] == {}, stats
+    finally:
+        monitor.stop()
+    methods = monitor.pidbox_methods()
+    assert "stats" in methods and "kit_blueprint" in methods, methods
+    assert set(methods) <= {*READ_ONLY, "kit_blueprint"}, methods
+    pushed = monitor.pushed()
+    assert pushed and all(key.endswith(".reply.celery.pidbox") for key in pushed), pushed
+    after = keys_of(shared_redis.url)
+    assert after == before, {k: (before.get(k), after.get(k)) for k in before.keys() ^ after.keys() | {
+        k for k in before if before[k] != after.get(k)}}  # fmt: skip
+    for record in caplog.records:
+        assert shared_redis.password not in record.getMessage()
