@@ -257,3 +257,83 @@ def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
         k for k in before if before[k] != after.get(k)}}  # fmt: skip
     for record in caplog.records:
         assert shared_redis.password not in record.getMessage()
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_attach_honours_the_apps_key_prefix_and_the_urls_db(shared_redis, tmp_path):
+    """A project on database 3 with `global_keyprefix` 'proj:' is seen with its app's settings
+    only: not without the prefix, not on database 0. With control=True, Celery's `shutdown`
+    reaches it."""
+    url = shared_redis.url.rsplit("/", 1)[0] + "/3"
+    proc = plain_worker(tmp_path, url, "prefixed", prefix="proj:")
+    try:
+        wait_ready(tmp_path / "prefixed.log")
+        app = Celery("proj", broker=url, broker_transport_options={"global_keyprefix": "proj:"})
+        theirs = redis.Redis.from_url(url).keys("*")
+        assert theirs and all(key.startswith(b"proj:") for key in theirs), theirs
+        with kit.attach(None, app=app, control=True) as view:
+            assert "prefix 'proj:'" in view.describe() and "/3" in view.describe()
+            name = wait_until(lambda: named(view.workers, "prefixed"), 60, "not listed")
+            assert view.inspect("ping", [name]) == {name: {"ok": "pong"}}
+            with kit.attach(url) as bare, kit.attach(shared_redis.url, app=app) as db0:
+                # two more heartbeats heard with the right settings, none with the wrong ones
+                for _ in range(2):
+                    view.events.wait_for("worker-heartbeat", timeout=10, hostname=name,
+                                         since=time.time())  # fmt: skip
+                assert bare.workers == [] and db0.workers == []
+                assert bare.inspect("ping") == {} and db0.inspect("ping") == {}
+            view.shutdown(name)
+            view.events.wait_for("worker-offline", timeout=30, hostname=name)
+            assert proc.wait(timeout=30) == 0
+    finally:
+        stop([proc])
+
+
+@pytest.mark.redis
+def test_attach_refuses_actions_unless_control_and_never_kills(shared_redis):
+    with kit.attach(shared_redis.url) as view:
+        assert view.workers == [] and view.state == "attached, read-only"
+        for action in ("record", "ping", "inspect"):
+            assert view.refusal(action) is None, action
+        calls = {
+            "stop": lambda: view.stop_worker("w1@h"),
+            "shutdown": lambda: view.shutdown("w1@h"),
+            "elect": lambda: view.elect("w1@h"),
+            "publish": lambda: view.publish({"x": 1}),
+        }
+        for action, call in calls.items():
+            assert "control=True" in view.refusal(action, "w1@h"), action
+            with pytest.raises(kit.ClusterError, match="read-only"):
+                call()
+        assert "not started by this notebook" in view.refusal("kill", "w1@h")
+        with pytest.raises(kit.ClusterError, match="not started by this notebook"):
+            view.kill_worker("w1@h")
+        with pytest.raises(kit.ClusterError, match="owns no worker"):
+            view.add_worker()
+        with pytest.raises(ValueError, match="'purge'"):
+            view.refusal("purge")
+    assert view.closed and view.state == "closed"
+    with pytest.raises(kit.ClusterError, match="closed"):
+        view.inspect("stats")
+    with kit.attach(shared_redis.url, control=True) as view:
+        for action in ("stop", "shutdown", "publish"):
+            assert view.refusal(action, "w1@h") is None, action
+        assert "CELERY_LOADER" in view.refusal("elect", "w1@h")
+        assert "view.shutdown(name)" in view.refusal("kill", "w1@h")
+        assert view.refusal("restart") is not None
+
+
+def test_attach_says_what_is_wrong_and_hides_the_password(shared_redis):
+    with pytest.raises(ValueError, match="broker_url=None"):
+        kit.attach(None)
+    with pytest.raises(ValueError, match="'localhost:6379'"):
+        kit.attach("localhost:6379")
+    from kit.attached import Attached
+
+    shared_redis.stop()
+    dead = f"redis://:secret-pw@127.0.0.1:{shared_redis.port}/0"
+    with pytest.raises(kit.ClusterError) as failed:
+        Attached(dead, timeout=2)
+    assert "secret-pw" not in str(failed.value) and ":***@" in str(failed.value)
+    assert "kit doctor" in str(failed.value)
