@@ -227,16 +227,29 @@ def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
             try:
                 assert dash.steps.apply_button.disabled and dash.gossip.kill_button.disabled
                 assert dash.gossip.stop_button.disabled and dash.gossip.add_button.disabled
+                # the graph tab draws the join worker live; the plain one is not offered
+                assert dash.graph.drawn == joined and not dash.errors, dash.errors
+                assert plain not in str(dash.graph.source.options)
             finally:
                 dash.close()
-            timeline = kit.Timeline(view)
-            timeline.close()
+            timeline = kit.Timeline(view, periodic=True)
+            try:
+                # the join worker's timer fires (Heart, gossip) are drawn; the plain one has none
+                wait_until(lambda: timeline.lanes().get(joined, {}).get("fires"), 30,
+                           "no timer fire of the join worker on the timeline")  # fmt: skip
+                assert not timeline.lanes().get(plain, {}).get("fires")
+            finally:
+                timeline.close()
             recording = tmp_path / "attach.jsonl"
             with view.record(recording):
                 view.events.wait_for("worker-heartbeat", timeout=10, hostname=plain)
                 wait_until(lambda: blueprints_in(recording) == [joined], 30,
                            "no live blueprint of the join worker in the recording")  # fmt: skip
-            texts = [repr(view), view._repr_html_(), view.describe(), recording.read_text()]
+            from kit.widgets.card import card_of
+
+            card = card_of(view)
+            assert plain in card.html.value and joined in card.html.value
+            texts = [repr(view), view._repr_html_(), card.html.value, recording.read_text()]
             for text in texts:
                 assert shared_redis.password not in text
             with pytest.raises(kit.ClusterError, match="read-only"):
