@@ -350,3 +350,30 @@ def test_attach_says_what_is_wrong_and_hides_the_password(shared_redis):
         Attached(dead, timeout=2)
     assert "secret-pw" not in str(failed.value) and ":***@" in str(failed.value)
     assert "kit doctor" in str(failed.value)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_attach_shows_instrumented_workers_boot_gossip_and_stop(shared_redis, tmp_path):
+    """Join workers started while attached: their lifecycle (each step's start, then its stop),
+    their gossip (node_join, node_leave) and their states come through the view."""
+    with kit.attach(shared_redis.url, control=True) as view:
+        procs = [join_worker(tmp_path, shared_redis.url, name) for name in ("ann", "ben")]
+        try:
+            ready = [view.events.wait_for("kit-ready", timeout=90, hostname=lambda h, n=n:
+                                          h.startswith(f"{n}@")) for n in ("ann", "ben")]  # fmt: skip
+            ann, ben = (event["hostname"] for event in ready)
+            for name in (ann, ben):
+                view.events.wait_for("kit-lifecycle", timeout=10, hostname=name, method="start",
+                                     label="Control")  # fmt: skip
+                assert view.worker_states.ready(name) and view.instrumented(name)
+            view.events.wait_for("kit-gossip", timeout=60, event="node_join", peer=ben,
+                                 hostname=ann)  # fmt: skip
+            assert view.hints() == {}
+            view.stop_worker(ben)
+            view.events.wait_for("kit-lifecycle", timeout=30, hostname=ben, method="stop")
+            view.events.wait_for("kit-gossip", timeout=60, event="node_leave", peer=ben)
+            wait_until(lambda: view.workers == [ann], 30, f"{ben} still listed after it left")
+            assert procs[1].wait(timeout=30) == 0
+        finally:
+            stop(procs)
