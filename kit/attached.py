@@ -8,7 +8,6 @@ import threading
 import time
 
 from celery import Celery
-from markupsafe import escape
 
 from kit import display
 from kit.control import Control
@@ -20,20 +19,8 @@ from kit.view import ACTIONS, NOT_OWNED, ClusterView
 
 #: Celery's inspect commands that only read a worker's state (`view.inspect(command)`). Not
 #: `hello` (it merges the caller's revoked tasks into the worker's), `memdump` or `objgraph`.
-READ_ONLY = (
-    "ping",
-    "clock",
-    "stats",
-    "active",
-    "registered",
-    "active_queues",
-    "conf",
-    "scheduled",
-    "reserved",
-    "revoked",
-    "query_task",
-    "report",
-)
+READ_ONLY = ("ping", "clock", "stats", "active", "registered", "active_queues", "conf",
+             "scheduled", "reserved", "revoked", "query_task", "report")  # fmt: skip
 #: The actions `control=True` allows, each through Celery's remote control.
 CONTROLLED = ("stop", "shutdown", "elect", "publish")
 #: How to instrument a worker the kit did not start (one line: the card and the repr show it).
@@ -42,8 +29,11 @@ HINT = (
     "(CELERY_LOADER=kit.instrument:Loader celery -A proj worker ...) to see its live graph, "
     "lifecycle, timers and gossip"
 )
-#: Seconds after a worker is first heard within which a kit-* event from it is awaited: an
-#: instrumented worker's timer probe reports Heart's firing every 2 s (Celery's heartbeat).
+#: Seconds after a worker's heartbeat by which an instrumented worker has sent a kit-* event: its
+#: timer probe reports the firing of Heart's timer entry, the one that sent the heartbeat.
+GRACE = 1.0
+#: At most this long, `attach` waits to tell the kit's workers from the others (one heartbeat
+#: interval, 2 s by default, plus GRACE, plus slack for a busy machine).
 SETTLE = 5.0
 #: Settings of `app=` that say how to reach its broker (the key prefix is in the first).
 BROKER_SETTINGS = ("broker_transport_options", "broker_use_ssl", "broker_login_method")
@@ -93,7 +83,7 @@ class Attached(Control, ClusterView):
         self.prefix = (settings.get("broker_transport_options") or {}).get("global_keyprefix", "")
         self._client = Celery("kit-attach", broker=broker_url, set_as_current=False, **settings)
         self._kit = set()
-        self._first_heard = {}
+        self._beat = {}
         self._heard = threading.Condition()
         self.events = EventFeed(
             broker_url, transport_options=settings.get("broker_transport_options")
@@ -103,8 +93,10 @@ class Attached(Control, ClusterView):
         try:
             self.events.start(timeout=timeout)
             # a ping answer is a sign of life, as a heartbeat at Celery's default interval
-            for peer in self.ping():
+            peers = self.ping()
+            for peer in peers:
                 self.worker_states.heard(peer, freq=2.0)
+            self._settle(peers, SETTLE)
         except BaseException:
             self.close()
             raise
@@ -117,16 +109,32 @@ class Attached(Control, ClusterView):
         return self.worker_states.present()
 
     def _on_event(self, event):
-        """On the feed's thread: note who sends `kit-*` events (instrumented) and when each was
-        first heard."""
+        """On the feed's thread: note who sends `kit-*` events (instrumented), and when each
+        worker's first heartbeat came."""
         host, kind = event.get("hostname"), event.get("type") or ""
         if not host or kind == FEED:
             return
         with self._heard:
-            self._first_heard.setdefault(host, time.monotonic())
-            if kind.startswith(f"{GROUP}-") and host not in self._kit:
+            if kind == "worker-heartbeat":
+                self._beat.setdefault(host, time.monotonic())
+            elif kind.startswith(f"{GROUP}-") and host not in self._kit:
                 self._kit.add(host)
                 self._heard.notify_all()
+
+    def _decided(self, name):
+        """Known instrumented, or a heartbeat came GRACE s ago and no kit-* event since."""
+        beat = self._beat.get(name)
+        return name in self._kit or (beat is not None and time.monotonic() - beat > GRACE)
+
+    def _settle(self, names, timeout):
+        """Wait (at most `timeout` s) until it is known which of `names` are instrumented."""
+        deadline = time.monotonic() + timeout
+        with self._heard:
+            while not all(self._decided(n) for n in names):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._heard.wait(min(left, 0.1))
 
     def instrumented(self, name):
         """True once a `kit-*` event from worker `name` was heard."""
@@ -140,15 +148,9 @@ class Attached(Control, ClusterView):
         """{worker: hint} for every worker there now that is not instrumented."""
         return {name: self.hint(name) for name in self.workers if not self.instrumented(name)}
 
-    def _await_kit(self, name, timeout):
-        """True once `name` is known instrumented, waiting up to SETTLE s after it was first
-        heard (and at most `timeout`)."""
-        with self._heard:
-            first = self._first_heard.get(name, time.monotonic())
-            deadline = min(time.monotonic() + timeout, first + SETTLE)
-            return self._heard.wait_for(
-                lambda: name in self._kit, max(0.0, deadline - time.monotonic())
-            )
+    def notes(self):
+        """The card's lines: how to instrument each worker there that is not."""
+        return list(self.hints().values())
 
     def inspect(self, command, workers=None, timeout=1.0, **arguments):
         """{worker: reply} to one of Celery's read-only inspect commands (`READ_ONLY`), e.g.
@@ -194,7 +196,7 @@ class Attached(Control, ClusterView):
     def inspect_blueprint(self, worker, timeout=5.0):
         """The live blueprints of an instrumented worker (the kit's `kit_blueprint` inspect)."""
         self._check_open()
-        self._await_kit(worker, timeout)
+        self._settle([worker], min(timeout, SETTLE))
         self._allowed("inspect", worker)
         return super().inspect_blueprint(worker, timeout=timeout)
 
@@ -249,11 +251,7 @@ class Attached(Control, ClusterView):
             f"instrumented {kit_ones!r}{hints}>"
         )
 
-    def _repr_html_(self):
-        hints = "".join(f"<br>⚠ {escape(line)}" for line in self.hints().values())
-        return display.html(self) + hints
+    _repr_html_ = display.html
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = display.mimebundle(self)
-        bundle["text/html"] = self._repr_html_()
-        return bundle
+        return display.mimebundle(self)

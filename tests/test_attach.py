@@ -249,6 +249,9 @@ def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
 
             card = card_of(view)
             assert plain in card.html.value and joined in card.html.value
+            # one line under the table says how to instrument the plain one (and only it)
+            assert card.html.value.count("CELERY_LOADER=kit.instrument:Loader") == 1
+            assert f"{plain}: not instrumented" in card.html.value
             texts = [repr(view), view._repr_html_(), card.html.value, recording.read_text()]
             for text in texts:
                 assert shared_redis.password not in text
