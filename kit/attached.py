@@ -25,9 +25,8 @@ READ_ONLY = ("ping", "clock", "stats", "active", "registered", "active_queues", 
 CONTROLLED = ("stop", "shutdown", "elect", "publish")
 #: How to instrument a worker the kit did not start (one line: the card and the repr show it).
 HINT = (
-    "not instrumented: run it with CELERY_LOADER=kit.instrument:Loader in its environment "
-    "(CELERY_LOADER=kit.instrument:Loader celery -A proj worker ...) to see its live graph, "
-    "lifecycle, timers and gossip"
+    "not instrumented: to see its live graph, lifecycle, timers and gossip, start it with the "
+    "kit's loader: CELERY_LOADER=kit.instrument:Loader celery -A proj worker ..."
 )
 #: Seconds after a worker's heartbeat by which an instrumented worker has sent a kit-* event: its
 #: timer probe reports the firing of Heart's timer entry, the one that sent the heartbeat.
