@@ -54,12 +54,12 @@ def start(argv, log_path, cwd=None, env=None):
         )
 
 
-def plain_worker(tmp_path, url, name, prefix=""):
+def plain_worker(tmp_path, url, name, prefix="", options=()):
     """`celery -A proj worker` from the project's folder, as its authors start it."""
     (tmp_path / "proj.py").write_text(PROJECT)
     env = dict(os.environ, PROJ_BROKER_URL=url, PROJ_KEYPREFIX=prefix)
     argv = [sys.executable, "-m", "celery", "-A", "proj", "worker", "-n", f"{name}@%h", "-P", "solo"]
-    return start(argv + ["-l", "info"], tmp_path / f"{name}.log", cwd=tmp_path, env=env)
+    return start([*argv, "-l", "info", *options], tmp_path / f"{name}.log", cwd=tmp_path, env=env)
 
 
 def join_worker(tmp_path, url, name):
@@ -280,9 +280,9 @@ def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
 def test_attach_honours_the_apps_key_prefix_and_the_urls_db(shared_redis, tmp_path):
     """A project on database 3 with `global_keyprefix` 'proj:' is seen with its app's settings
     only: not without the prefix, not on database 0. With control=True, Celery's `shutdown`
-    reaches it."""
+    reaches it. Its task events (it runs with -E) come through."""
     url = shared_redis.url.rsplit("/", 1)[0] + "/3"
-    proc = plain_worker(tmp_path, url, "prefixed", prefix="proj:")
+    proc = plain_worker(tmp_path, url, "prefixed", prefix="proj:", options=["-E"])
     try:
         wait_ready(tmp_path / "prefixed.log")
         app = Celery("proj", broker=url, broker_transport_options={"global_keyprefix": "proj:"})
@@ -292,6 +292,10 @@ def test_attach_honours_the_apps_key_prefix_and_the_urls_db(shared_redis, tmp_pa
             assert "prefix 'proj:'" in view.describe() and "/3" in view.describe()
             name = wait_until(lambda: named(view.workers, "prefixed"), 60, "not listed")
             assert view.inspect("ping", [name]) == {name: {"ok": "pong"}}
+            # the project sends a task (the view never does): its events are seen
+            result = app.send_task("proj.add", (2, 3))
+            done = view.events.wait_for("task-succeeded", timeout=30, uuid=result.id)
+            assert done["hostname"] == name and done["result"] == "5"
             with kit.attach(url) as bare, kit.attach(shared_redis.url, app=app) as db0:
                 # two more heartbeats heard with the right settings, none with the wrong ones
                 for _ in range(2):
