@@ -54,8 +54,9 @@ def attach(broker_url, *, app=None, control=False):
     if broker_url is None and app is not None:
         broker_url = app.conf.broker_url
     if not isinstance(broker_url, str) or "://" not in broker_url:
+        shown = mask_url(broker_url) if isinstance(broker_url, str) else broker_url
         raise ValueError(
-            f"broker_url={broker_url!r}: give the broker's URL, e.g. "
+            f"broker_url={shown!r}: give the broker's URL, e.g. "
             "kit.attach('redis://:PASSWORD@HOST:6379/0'), or app= with its broker_url set"
         )
     return Attached(broker_url, app=app, control=control)
@@ -67,7 +68,9 @@ class Attached(Control, ClusterView):
     Sends no task and no broadcast but Celery's read-only inspect commands (`READ_ONLY`) and the
     kit's own `kit_blueprint` (only to workers that sent `kit-*` events), declares no queue and
     purges nothing; with `control=True`, the actions of `CONTROLLED` too. Killing, adding and
-    restarting need the process: always refused.
+    restarting need the process: always refused. Its event feed reads Celery's events by Redis
+    pub/sub and publishes only its own probe event there (no key, no queue); each inspect's reply
+    queue is deleted by kombu once read.
     """
 
     def __init__(self, broker_url, app=None, control=False, timeout=10.0):
@@ -178,14 +181,13 @@ class Attached(Control, ClusterView):
             ask = "view.shutdown(name)" if self.control else "kit.attach(URL, control=True)"
             name = worker or "an attached worker"
             return NOT_OWNED.format(name=name, what="kill") + f"; {ask} can ask it to shut down"
-        if action in ("add", "restart"):
-            return f"kit.attach cannot {ACTIONS[action]}: it owns no worker; their owners can"
-        if not self.control:
-            return (
+        if action in CONTROLLED:
+            return None if self.control else (
                 f"this attach view is read-only: it cannot {ACTIONS[action]}. "
                 "Use kit.attach(URL, control=True) for Celery's remote control"
-            )
-        return None
+            )  # fmt: skip
+        # add, restart
+        return f"kit.attach cannot {ACTIONS[action]}: it owns no worker; their owners can"
 
     def _allowed(self, action, worker=None):
         self._check_open()
