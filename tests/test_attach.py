@@ -258,6 +258,12 @@ def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
             with pytest.raises(kit.ClusterError, match="read-only"):
                 view.shutdown(plain)
 
+        # the recording plays back: both workers, the join worker's live graph
+        with kit.replay(recording) as replay:
+            replay.seek(replay.duration)
+            assert {plain, joined} <= set(replay.all_workers)
+            assert "TimerProbe" in kit.blueprint_graph(replay, worker=joined).source
+
         # nothing was sent to the project's workers but read-only questions
         stats = Celery("check", broker=shared_redis.url).control.inspect([plain], timeout=3).stats()
         assert stats[plain]["total"] == {}, stats
