@@ -390,3 +390,24 @@ def test_attach_shows_instrumented_workers_boot_gossip_and_stop(shared_redis, tm
             assert procs[1].wait(timeout=30) == 0
         finally:
             stop(procs)
+
+
+@pytest.mark.redis
+def test_attach_tells_the_kits_workers_by_their_kit_events(shared_redis):
+    """A worker is instrumented once a kit-* event of its own arrives; one whose heartbeat came
+    GRACE s ago with none since is not (its blueprint is refused then, not after SETTLE s)."""
+    from kit.attached import GRACE, SETTLE
+
+    with kit.attach(shared_redis.url) as view:
+        now = time.time()
+        for name in ("plain@h", "kit@h"):
+            view.events.add({"type": "worker-heartbeat", "hostname": name, "timestamp": now,
+                             "freq": 2.0})  # fmt: skip
+        view.events.add({"type": "kit-timer", "hostname": "kit@h", "timestamp": now})
+        assert view.instrumented("kit@h") and not view.instrumented("plain@h")
+        assert view.workers == ["kit@h", "plain@h"] and list(view.hints()) == ["plain@h"]
+        asked = time.monotonic()
+        with pytest.raises(kit.ClusterError, match="plain@h: not instrumented"):
+            view.inspect_blueprint("plain@h", timeout=30)
+        assert GRACE - 0.1 <= time.monotonic() - asked < SETTLE
+        assert view.has_blueprint("kit@h") and not view.has_blueprint("plain@h")
