@@ -187,9 +187,11 @@ def test_attach_lists_every_worker_shows_the_kit_ones_and_changes_no_key(
     remote-control message but read-only ones; the password shows nowhere.
 
     Two things of its own touch Redis, and leave no trace: the event feed reads Celery's events by
-    PSUBSCRIBE (pub/sub: no key, no queue; its probe event is a PUBLISH), and each inspect's reply
-    queue (`<uuid>.reply.celery.pidbox` and its entry in `_kombu.binding.reply.celery.pidbox`) is
-    deleted by kombu once the replies are read (`after_reply_message_received`).
+    PSUBSCRIBE (pub/sub: no key, no queue; its probe event is a PUBLISH; through Sentinel it uses
+    Celery's EventReceiver, whose auto-delete fanout binding kombu's Redis channel deletes on
+    close), and each inspect's reply queue (`<uuid>.reply.celery.pidbox` and its entry in
+    `_kombu.binding.reply.celery.pidbox`) is deleted by kombu once the replies are read
+    (`after_reply_message_received`).
     """
     before = keys_of(shared_redis.url)
     assert any("_kombu.binding.celery" in key for _, key in before), before
