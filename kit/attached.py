@@ -213,8 +213,10 @@ class Attached(Control, ClusterView):
 
     def elect(self, worker=None, action=None, timeout=5.0):
         """With control=True: a gossip election from an instrumented worker; its id."""
-        worker = worker or next(iter(n for n in self.workers if self.instrumented(n)), None)
+        worker = worker or next((n for n in self.workers if self.instrumented(n)), None)
         self._allowed("elect", worker)
+        if worker is None:
+            raise ClusterError(f"no instrumented worker to start an election from: {HINT}")
         return super().elect(worker, action, timeout)
 
     def publish(self, body, content_type=None, queue=None):

@@ -348,6 +348,8 @@ def test_attach_refuses_actions_unless_control_and_never_kills(shared_redis):
         for action in ("stop", "shutdown", "publish"):
             assert view.refusal(action, "w1@h") is None, action
         assert "CELERY_LOADER" in view.refusal("elect", "w1@h")
+        with pytest.raises(kit.ClusterError, match="no instrumented worker"):
+            view.elect()
         assert "view.shutdown(name)" in view.refusal("kill", "w1@h")
         assert view.refusal("restart") is not None
 
