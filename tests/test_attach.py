@@ -354,6 +354,7 @@ def test_attach_refuses_actions_unless_control_and_never_kills(shared_redis):
         assert view.refusal("restart") is not None
 
 
+@pytest.mark.redis
 def test_attach_says_what_is_wrong_and_hides_the_password(shared_redis):
     with pytest.raises(ValueError, match="broker_url=None"):
         kit.attach(None)
