@@ -16,7 +16,8 @@ kernel -> workers -> events -> widgets):
 - ``kit/report_html/``: ``kit.report(source, path)``, a run as one self-contained HTML file.
 - ``kit/widgets/``: the notebook's widgets: the dashboard, its panels, the timeline (JS/CSS beside
   it).
-- the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``, ``control.py``
+- the top level: what a user touches: ``cluster.py`` (LocalCluster), ``room.py``,
+  ``attached.py`` (kit.attach: a read-only view of any broker's workers), ``control.py``
   (remote control), ``view.py`` (ClusterView: the contract every cluster view keeps, the replay's
   too), ``worker_states.py`` (the one model of worker state, fed from a view's events),
   ``display.py`` and ``progress.py`` (how they show; ``roster.py``, the workers' states in words,
@@ -40,6 +41,7 @@ _EXPORTS = {
     "LocalCluster": "kit.cluster",
     "EventFeed": "kit.events.feed",
     "Room": "kit.room",
+    "attach": "kit.attached",
     "blueprint_steps": "kit.blueprints.snapshot",
     "blueprint_graph": "kit.blueprints.graph",
     "blueprint_diff": "kit.blueprints.graph",

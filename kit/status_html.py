@@ -84,6 +84,7 @@ def card(cluster, roster, limit=40):
         note=broker_note(cluster),
         rows=worker_rows(cluster, roster),
         limit=limit,
+        notes=cluster.notes(),
     )
 
 

@@ -66,7 +66,8 @@ class ClusterView(abc.ABC):
     - what its card shows: `broker_url` (''), `embedded` (False: it started no broker),
       `where()`, `broker_history` ([]), `app` (None), `steps_added`, `worker_options` ({}),
       `run_options`, `static` (None: the recorded static blueprints when there is no app),
-      `has_blueprint(name)`, `timeout` (the deadline its actions wait, seconds).
+      `has_blueprint(name)`, `timeout` (the deadline its actions wait, seconds), `notes()` ([]:
+      lines the card shows under its worker table, e.g. how to instrument a worker).
     """
 
     live = True
@@ -149,6 +150,10 @@ class ClusterView(abc.ABC):
     def run_options(self):
         """The options its workers run with (pool, concurrency, ...)."""
         return dict(self.worker_options)
+
+    def notes(self):
+        """Lines the card shows under its worker table (none by default)."""
+        return []
 
     def has_blueprint(self, name):
         """True when `inspect_blueprint(name)` can answer."""

@@ -47,6 +47,7 @@ EXPECTED = [
     "Timeline",
     "UnknownRequirementError",
     "WorkerBootError",
+    "attach",
     "blueprint_diff",
     "blueprint_graph",
     "blueprint_steps",
