@@ -111,8 +111,7 @@ class Attached(Control, ClusterView):
         return self.worker_states.present()
 
     def _on_event(self, event):
-        """On the feed's thread: note who sends `kit-*` events (instrumented), and when each
-        worker's first heartbeat came."""
+        """On the feed's thread: note who sends `kit-*` events and each one's first heartbeat."""
         host, kind = event.get("hostname"), event.get("type") or ""
         if not host or kind == FEED:
             return
@@ -155,8 +154,10 @@ class Attached(Control, ClusterView):
         return list(self.hints().values())
 
     def inspect(self, command, workers=None, timeout=1.0, **arguments):
-        """{worker: reply} to one of Celery's read-only inspect commands (`READ_ONLY`), e.g.
-        `view.inspect("stats")`, `view.inspect("active", ["w1@host"])`."""
+        """{worker: reply} to one of Celery's read-only inspect commands (`READ_ONLY`).
+
+        For example `view.inspect("stats")`, `view.inspect("active", ["w1@host"])`.
+        """
         if command not in READ_ONLY:
             raise ValueError(f"command={command!r}: kit.attach only reads; choose one of {READ_ONLY}")
         self._check_open()

@@ -20,7 +20,7 @@ def test_interrupted_start_leaves_no_process(redis_server, monkeypatch):
     started = []
     real_boot = kit.cluster.LocalCluster._boot
 
-    def interrupted(self, workers, timeout=None):
+    def interrupted(self, workers, timeout=None, since=0.0):
         started.extend(w.proc.pid for w in workers)
         started.append(self.redis.proc.pid)
         raise KeyboardInterrupt

@@ -373,16 +373,20 @@ def test_notebook_screenshots_after_run_all_kill_and_close(lab, name, tmp_path):
             browser.close()
 
 
-MANY = """import time, types
+MANY = """import time
 from kit.events.feed import EventFeed
+from kit.view import ClusterView
 from kit.widgets.timeline import Timeline
 names = [f"w{i}@lab" for i in range(1, 61)]
-feed = EventFeed("redis://127.0.0.1:1/0")  # never started: events are pushed below
-fake = types.SimpleNamespace(events=feed, workers=names, started_at=time.time() - 30)
+class Fake(ClusterView):  # a view whose feed never connects: events are pushed below
+    state, closed, started_at = "offline", False, time.time() - 30
+    events, workers = EventFeed("redis://127.0.0.1:1/0"), names
+    describe, close = (lambda self: "offline"), (lambda self: None)
+fake = Fake()
 tl = Timeline(fake)
 for i, name in enumerate(names):
     fake.events.add({"type": "kit-timer", "hostname": name, "timestamp": time.time() - 20 + i * 0.3,
-                           "kind": "fire", "callback": "lab.Step.tick", "duration": 0.001})
+                     "kind": "fire", "callback": "lab.Step.tick", "duration": 0.001})
 tl"""
 LANES = "() => { const t = document.querySelector('.kit-tl'); return t ? Number(t.dataset.lanes) : -1; }"
 CANVAS_HEIGHT = "() => document.querySelector('.kit-tl-canvas').getBoundingClientRect().height"
