@@ -16,6 +16,7 @@ import time
 import pytest
 import redis
 from celery import Celery
+from test_room import wait_until
 
 import kit
 from kit.attached import HINT, READ_ONLY
@@ -73,16 +74,6 @@ def stop(procs):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
-def wait_until(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 def wait_ready(log_path, timeout=90):

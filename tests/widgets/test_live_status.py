@@ -2,33 +2,10 @@
 
 import time
 
-from kit.events.log import EventLog
-from kit.view import ClusterView
+from test_view import Watcher
+
 from kit.widgets.card import ClusterCard
 from kit.widgets.live_status import live_status
-
-
-class View(ClusterView):
-    """A view through the contract only, its events fed by the test."""
-
-    state = "running"
-
-    def __init__(self):
-        self.events = EventLog()
-
-    @property
-    def workers(self):
-        return self.worker_states.present()
-
-    @property
-    def closed(self):
-        return self.state == "closed"
-
-    def describe(self):
-        return "a view"
-
-    def close(self):
-        self.state = "closed"
 
 
 def eventually(check, timeout=30.0):
@@ -39,7 +16,7 @@ def eventually(check, timeout=30.0):
 
 
 def test_the_card_shares_the_clusters_one_status_and_redraws_from_its_events():
-    view = View()
+    view = Watcher()
     card, other = ClusterCard(view), ClusterCard(view)
     status = live_status(view)
     assert card.status is other.status is status and card.roster is status.roster
