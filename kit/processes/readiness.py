@@ -40,9 +40,15 @@ def _fails_boot(event):
     return event.get("method") in BOOT_METHODS and not event.get("step", "").startswith("celery.")
 
 
+#: cloudpickle's file name for the code of a step shipped by value (defined in a notebook cell).
+DYNAMIC_CODE = "<dynamic-code>"
+
+
 def stuck_text(event):
     """'is stuck in Step.start for 5 s (file:line)' from a `kit-stuck` event."""
     where = f" ({event['file']}:{event['line']})" if event.get("file") else ""
+    if event.get("file") == DYNAMIC_CODE:
+        where = f" (line {event['line']} of the cell that defined it)"
     return f"is stuck in {event['label']}.{event['method']} for {event['elapsed']:.0f} s{where}"
 
 
@@ -66,7 +72,7 @@ class ReadyWatch:
         self._heard = set()
         #: (observer, peer) -> (kit_time, joined) of the latest report of that observer about it
         self._joins = {}
-        #: node name -> its first `kit-stuck` report of a boot method (it will not become ready)
+        #: node name -> its process's first `kit-stuck` report of a boot method (never ready then)
         self.stuck = {}
         self._arrived = threading.Event()
         feed.subscribe(self._on_event)
@@ -80,7 +86,9 @@ class ReadyWatch:
             self._heard.add((event.get("hostname"), event.get("pid")))
             self._arrived.set()
         elif kind == contract.STUCK and _fails_boot(event):
-            self.stuck.setdefault(event.get("hostname"), event)
+            # only this boot's process: an earlier one of the same name (a restart) may have hung
+            if event.get("pid") in {w.proc.pid for w in self.new if w.name == event.get("hostname")}:
+                self.stuck.setdefault(event.get("hostname"), event)
             self._arrived.set()
         elif kind == contract.GOSSIP and event.get("event") in GOSSIP_NEWS:
             self._on_gossip(event)

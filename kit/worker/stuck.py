@@ -141,12 +141,20 @@ class Watchdog:
 
 
 def _homes(cls):
-    """The files the step's own code is in: its module, and its methods (a shipped step's cell)."""
-    module = sys.modules.get(cls.__module__)
-    files = {getattr(module, "__file__", None)}
-    files |= {
-        getattr(getattr(f, "__code__", None), "co_filename", None) for f in vars(cls).values()
-    }
+    """The files the step's own code is in: its classes' modules and methods (a shipped cell's).
+
+    Celery's and the kit's base classes are left out, and so is `__main__`'s file: a step shipped
+    from a notebook has `__main__` as its module, which in a worker is the fork server or celery.
+    """
+    files = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(("celery.", "kit.", "builtins")):
+            continue
+        if klass.__module__ != "__main__":
+            files.add(getattr(sys.modules.get(klass.__module__), "__file__", None))
+        files |= {
+            getattr(getattr(f, "__code__", None), "co_filename", None) for f in vars(klass).values()
+        }
     return {os.path.abspath(f) for f in files if f}
 
 

@@ -23,6 +23,7 @@ MINE = (
     "memory",
     "scale",
     "instrument_overhead",
+    "stuck_report",
 )
 
 

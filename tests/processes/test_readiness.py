@@ -185,10 +185,11 @@ def test_a_kill_right_after_the_cluster_or_add_worker_returns_is_lost_for_every_
         assert set(lost_by_all(c, newer, t)) == {new, *c.workers} - {newer}
 
 
-def stuck(hostname, step, method):
+def stuck(hostname, step, method, pid=200):
     return {
         "type": "kit-stuck",
         "hostname": hostname,
+        "pid": pid,
         "step": step,
         "label": step.rsplit(".", 1)[-1],
         "method": method,
@@ -206,6 +207,8 @@ def test_a_stuck_boot_step_of_the_app_ends_the_wait_naming_it_and_its_line():
     feed.send(stuck("w1@h", "proj.steps.Audit", "stop"))
     feed.send(stuck("w1@h", "celery.worker.components.Pool", "start"))
     feed.send(stuck("w2@h", "proj.steps.Audit", "start"))  # another worker's
+    # an earlier process of the same name, before a restart
+    feed.send(stuck("w1@h", "proj.steps.Audit", "start", pid=199))
     assert watch.wait(0.3, lambda names: []) == (w1, "was not ready within 0 s")
     feed.send(stuck("w1@h", "proj.steps.Audit", "start"))
     failed, why = watch.wait(30, lambda names: [])
