@@ -4,6 +4,7 @@ It also diagnoses a boot that failed.
 """
 
 import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -125,6 +126,10 @@ class WorkerProcess(ChildProcess):
     def _stop(self):
         if self.proc is not None:
             signal_group(self.proc.pid, signal.SIGKILL)
+            # a process forked a moment ago may not lead its group yet (setsid comes first thing)
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
     def booting(self):
