@@ -199,7 +199,9 @@ class GossipPanel(Panel):
     def _draw(self):
         live = set(live_workers(self.cluster))
         ends = {h: end for h, end in self.ends.items() if h not in live}
-        self.chart.value = size_chart(list(self.sizes.items()), self.now(), live, ends)
+        # copies: the feed thread appends to these deques while this draws
+        sizes = [(host, list(points)) for host, points in list(self.sizes.items())]
+        self.chart.value = size_chart(sizes, self.now(), live, ends)
 
     def sizes_seen(self):
         """{worker: latest cluster size it reported (itself + the peers its gossip knows)}."""
