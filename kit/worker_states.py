@@ -29,6 +29,8 @@ TYPES = (
     "worker-offline",
     contract.READY,
     contract.GOSSIP,
+    contract.STUCK,
+    contract.LIFECYCLE,
     "task-started",
     *TASK_ENDS,
     contract.REPLAY,
@@ -67,6 +69,8 @@ class WorkerStates:
             self._celery = {}
             self._changes = {}
             self._active = collections.Counter()
+            #: worker -> {(pid, step, method): its last kit-stuck report}, while the call runs
+            self._stuck = {}
 
     # -- fed from the EventLog ------------------------------------------------------------------
     def on_event(self, event):
@@ -77,6 +81,8 @@ class WorkerStates:
             return True
         host, at = event.get("hostname"), event.get("timestamp") or self.clock()
         with self._lock:
+            if kind in (contract.STUCK, contract.LIFECYCLE) and host:
+                return self._stuck_event(kind, host, event)
             if kind.startswith("worker-") and host:
                 return self._worker_event(kind[7:], host, at, event)
             if kind == contract.READY and host:
@@ -108,6 +114,9 @@ class WorkerStates:
         received = event.get("local_received") or at
         worker.event(subject, at, received, fields)
         last = self._last(host)
+        if subject in ("online", "offline"):
+            # a worker that (re)starts or ends runs no stuck call any more
+            self._stuck.pop(host, None)
         if subject == "online":
             self._active.pop(host, None)
             return self._change(host, at, JOINED)
@@ -118,6 +127,15 @@ class WorkerStates:
             was_ready = last is not None and any(c.state == READY for c in self._changes[host])
             return self._change(host, at, READY if last is None or was_ready else JOINED)
         return False
+
+    def _stuck_event(self, kind, host, event):
+        """A stuck report opens (or renews) a call; the call's kit-lifecycle closes it."""
+        key = (event.get("pid"), event.get("step"), event.get("method"))
+        calls = self._stuck.setdefault(host, {})
+        if kind == contract.STUCK:
+            calls[key] = event
+            return True
+        return calls.pop(key, None) is not None
 
     def _last(self, host):
         changes = self._changes.get(host)
@@ -135,6 +153,7 @@ class WorkerStates:
         if self._last(host) in (LEFT, LOST):
             return False
         self._active.pop(host, None)
+        self._stuck.pop(host, None)
         return self._change(host, at, state)
 
     # -- what the views read --------------------------------------------------------------------
@@ -184,6 +203,16 @@ class WorkerStates:
             if changes and changes[-1].state in (LEFT, LOST):
                 out[name] = tuple(changes[-1])
         return out
+
+    def stuck(self, name):
+        """The `kit-stuck` reports of `name`'s step calls still running, oldest first.
+
+        A report is dropped when its call's `kit-lifecycle` arrives, and when the worker ends,
+        is lost or starts again.
+        """
+        with self._lock:
+            calls = list(self._stuck.get(name, {}).values())
+        return sorted(calls, key=lambda e: e.get("started_at") or 0)
 
     def pid(self, name):
         """The process id its worker events carried, or None."""

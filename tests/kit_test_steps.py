@@ -71,3 +71,12 @@ class StartsACluster(bootsteps.StartStopStep):
 
     def start(self, worker):
         kit.LocalCluster(progress=False)
+
+
+class SlowStop(bootsteps.StartStopStep):
+    """A stop that takes 3 s (as one draining a pool would): stuck past a 1 s threshold."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def stop(self, worker):
+        time.sleep(3.0)
