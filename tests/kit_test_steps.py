@@ -1,5 +1,6 @@
 """Steps used by the integration tests (importable by the workers: tests/ is on the shipped sys.path)."""
 
+import os
 import time
 
 from celery import bootsteps
@@ -74,9 +75,11 @@ class StartsACluster(bootsteps.StartStopStep):
 
 
 class SlowStop(bootsteps.StartStopStep):
-    """A stop that takes 3 s (as one draining a pool would): stuck past a 1 s threshold."""
+    """A stop that waits (as one draining a pool would) until the file KIT_TEST_RELEASE exists."""
 
     requires = {"celery.worker.components:Pool"}
 
     def stop(self, worker):
-        time.sleep(3.0)
+        release, deadline = os.environ.get("KIT_TEST_RELEASE", ""), time.monotonic() + 120
+        while release and not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)  # SlowStop waits here

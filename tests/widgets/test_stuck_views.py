@@ -1,9 +1,10 @@
 """A step call reported stuck: an open bar on the timeline, a line on the card, kept by a recording."""
 
+import threading
 import time
 
 import pytest
-from test_timeline import by_series, offline
+from test_timeline import by_series, eventually, offline
 
 from kit import status_html
 from kit.widgets.timeline import Timeline
@@ -109,3 +110,94 @@ def test_the_card_line_names_step_method_time_and_place():
     text = status_html.stuck_text(e, 12.4)
     assert text == "stuck in SlowStop.stop for 12 s (proj/steps.py:42)"
     assert status_html.stuck_text({**e, "file": None}, 6) == "stuck in SlowStop.stop for 6 s"
+
+
+# -- real workers -----------------------------------------------------------------------------------
+def line_of(text, path):
+    with open(path) as f:
+        return next(n for n, line in enumerate(f, 1) if text in line)
+
+
+def reports(view, host):
+    """The kit-stuck events of `host` the view holds."""
+    return [e for e in view.events.history if e["type"] == "kit-stuck" and e["hostname"] == host]
+
+
+def stops_seen(view, host):
+    """SlowStop.stop's bars of `host` on a fresh timeline of `view`."""
+    tl = Timeline(view, window=3600)
+    try:
+        return stop_calls(tl.lanes(), host)
+    finally:
+        tl.close()
+
+
+def stuck_bars(view, host):
+    """The open stop bars of `host` on a fresh timeline of `view` (None: none yet)."""
+    return [b for b in stops_seen(view, host) if b["duration"] is None] or None
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_a_real_stuck_stop_shows_on_timeline_and_card_and_in_its_recording(
+    redis_server, monkeypatch, tmp_path
+):
+    import kit_test_steps as s
+    from celery import Celery
+
+    import kit
+    from kit.widgets.card import card_of
+
+    release = tmp_path / "release"
+    monkeypatch.setenv("KIT_STUCK_AFTER", "1")
+    monkeypatch.setenv("KIT_TEST_RELEASE", str(release))
+    app = Celery("kit-stuck-views")
+    app.steps["worker"].add(s.SlowStop)
+    where = f"(tests/kit_test_steps.py:{line_of('SlowStop waits here', s.__file__)})"
+    path = tmp_path / "run.jsonl"
+    with kit.LocalCluster(app, workers=1, progress=False) as cluster, cluster.record(path):
+        (victim,) = cluster.workers
+        tl, card = Timeline(cluster, window=600), card_of(cluster)
+        stopper = threading.Thread(target=cluster.stop_worker, args=(victim,), daemon=True)
+        stopper.start()
+        try:
+            report = cluster.events.wait_for("kit-stuck", timeout=60, hostname=victim)
+            # the step waits for the release file: it is still stuck while we look
+            (bar,) = eventually(lambda: stuck_bars(cluster, victim))
+            assert bar["stuck"]["file"] == s.__file__ and report["label"] == "SlowStop"
+            line = eventually(lambda: f"{victim}: stuck in SlowStop.stop for" in card.html.value)
+            assert line and where in card.html.value, card.html.value
+            # a second report (at twice the threshold): the recording then holds a stuck spell
+            eventually(lambda: len(reports(cluster, victim)) >= 2)
+        finally:
+            release.touch()
+        stopper.join(60)
+        assert not stopper.is_alive(), "the worker stopped once the step returned"
+        (done,) = stop_calls(tl.lanes(), victim)
+        assert done["duration"] >= 1.0 and done["error"] is None, "closed by its kit-lifecycle"
+        eventually(lambda: "stuck in" not in card.html.value)
+        lanes = tl.lanes()
+        tl.close()
+
+    # a warm shutdown: each step's stop, in the reverse of the start order
+    calls = sorted(
+        (b for b in lanes[victim]["boot"] if b["blueprint"] == "worker"), key=lambda b: b["time"]
+    )
+    started = [b["step"] for b in calls if b["method"] == "start"]
+    stopped = [b["step"] for b in calls if b["method"] == "stop"]
+    assert STEP in stopped and len(stopped) >= 3, stopped
+    assert stopped == [n for n in reversed(started) if n in stopped], (started, stopped)
+
+    # the recording keeps it: a replay at the report's time shows the open bar and the card line
+    rp = kit.replay(path)
+    try:
+        rp.seek(report["timestamp"] + 0.05 - rp.started_at)
+        (bar,) = eventually(lambda: stuck_bars(rp, victim))
+        assert bar["stuck"]["line"] == report["line"]
+        html = rp._repr_mimebundle_()["text/html"]
+        assert f"{victim}: stuck in SlowStop.stop for" in html and where in html, html
+        rp.seek(rp.duration)
+        (closed,) = eventually(lambda: stops_seen(rp, victim))
+        assert closed["duration"] >= 1.0 and "stuck" not in closed
+    finally:
+        rp.close()
