@@ -146,6 +146,7 @@ def test_a_real_stuck_stop_shows_on_timeline_and_card_and_in_its_recording(
     from celery import Celery
 
     import kit
+    from kit.report_html.timeline import timeline_state
     from kit.widgets.card import card_of
 
     release = tmp_path / "release"
@@ -196,6 +197,10 @@ def test_a_real_stuck_stop_shows_on_timeline_and_card_and_in_its_recording(
         assert bar["stuck"]["line"] == report["line"]
         html = rp._repr_mimebundle_()["text/html"]
         assert f"{victim}: stuck in SlowStop.stop for" in html and where in html, html
+        # the static report's timeline (the same view code, frozen at the view's clock) has it
+        state = timeline_state(rp)
+        (chunk,) = by_series(state["chunks"])["stuck"]
+        assert chunk["len"] == [None] and state["frozen"] == pytest.approx(rp.now())
         rp.seek(rp.duration)
         (closed,) = eventually(lambda: stops_seen(rp, victim))
         assert closed["duration"] >= 1.0 and "stuck" not in closed
