@@ -12,6 +12,7 @@ from kit.events.contract import (
     GOSSIP,
     LIFECYCLE,
     REPLAY,
+    SHUTDOWN,
     STUCK,
     TIMER,
 )
@@ -25,7 +26,7 @@ from kit.worker_states import natural
 #: Is a timer callback one of Celery's own periodic ones (hidden by default)?
 _periodic = functools.lru_cache(maxsize=4096)(draw.periodic)
 #: The events the timeline draws.
-TYPES = (TIMER, LIFECYCLE, STUCK, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
+TYPES = (TIMER, LIFECYCLE, STUCK, SHUTDOWN, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
 #: ... the feed's own, which tells the timeline its cluster closed (it then freezes), and a
 #: replay's jump back in time (it then starts again).
 LISTENS = (*TYPES, FEED, REPLAY)

@@ -5,7 +5,16 @@ Bounded by its window and `max_points`; the hover text is made once, here.
 
 import collections
 
-from kit.events.contract import DEADLOCK, GOSSIP, LIFECYCLE, REPLAY, STUCK, TIMER, details
+from kit.events.contract import (
+    DEADLOCK,
+    GOSSIP,
+    LIFECYCLE,
+    REPLAY,
+    SHUTDOWN,
+    STUCK,
+    TIMER,
+    details,
+)
 from kit.roster import live_workers
 from kit.widgets import timeline_view as draw
 from kit.widgets.panel import clock
@@ -38,6 +47,8 @@ class TimelineItems:
             self._mark(t, host, "stuck", e)
         elif kind.startswith("task-"):
             self._task(e, kind[5:], t, host)
+        elif kind == SHUTDOWN:
+            self._mark(t, host, "shutdown", e)
         elif kind in (GOSSIP, DEADLOCK, "worker-online", "worker-offline"):
             mark = e.get("event") if kind == GOSSIP else "deadlock" if kind == DEADLOCK else kind
             self._mark(t, host, mark, e)

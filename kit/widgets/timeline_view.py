@@ -43,6 +43,7 @@ MARKERS = {
     "timer-set": ("circle-open", "#999999", "a callback was scheduled on the worker's timer"),
     "timer-cancel": ("x", "#bbbbbb", "a timer entry was cancelled"),
     "timer-error": ("x", "#b71c1c", "a timer callback raised"),
+    "shutdown": ("triangle-down", "#ff7f0e", "a shutdown signal arrived (worker_shutting_down)"),
     "stuck": ("diamond-open", "#9467bd", "a step method still running past the threshold (kit-stuck)"),
 }
 #: Boot-call colours by method; a call that raised is red.
