@@ -83,3 +83,15 @@ class SlowStop(bootsteps.StartStopStep):
         release, deadline = os.environ.get("KIT_TEST_RELEASE", ""), time.monotonic() + 120
         while release and not os.path.exists(release) and time.monotonic() < deadline:
             time.sleep(0.05)  # SlowStop waits here
+
+
+class SlowStart(bootsteps.StartStopStep):
+    """A start that says it began (kit-test-starting), then waits until KIT_TEST_RELEASE exists."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def start(self, worker):
+        emit("test-starting")
+        release, deadline = os.environ.get("KIT_TEST_RELEASE", ""), time.monotonic() + 120
+        while release and not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)

@@ -1,5 +1,8 @@
 """A step call reported stuck: an open bar on the timeline, a line on the card, kept by a recording."""
 
+import inspect
+import os
+import signal
 import threading
 import time
 
@@ -206,3 +209,85 @@ def test_a_real_stuck_stop_shows_on_timeline_and_card_and_in_its_recording(
         assert closed["duration"] >= 1.0 and "stuck" not in closed
     finally:
         rp.close()
+
+
+def shutdown_check_in(celery_blueprint):
+    """Does this Celery check the shutdown flag before each step's start (celery PR #10341)?"""
+    return "shutdown_check" in inspect.signature(celery_blueprint.__init__).parameters
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_a_sigterm_while_steps_start_is_shown_as_what_celery_does_with_it(
+    redis_server, monkeypatch, tmp_path
+):
+    """Celery's handler only sets `state.should_stop` (and sends worker_shutting_down). On 5.5.3
+    to 5.7.0 the worker blueprint goes on starting its steps; the Consumer step's start checks the
+    flag (`maybe_shutdown`) before any consumer step starts and raises WorkerShutdown, and the
+    worker stops the steps that started, in reverse order: a warm shutdown, never announced online.
+    """
+    import kit_test_steps as s
+    from celery import Celery
+    from celery.bootsteps import Blueprint
+
+    import kit
+
+    release = tmp_path / "release"
+    monkeypatch.setenv("KIT_STUCK_AFTER", "0")
+    monkeypatch.setenv("KIT_TEST_RELEASE", str(release))
+    app = Celery("kit-sigterm-at-boot")
+    app.steps["worker"].add(s.SlowStart)
+    errors = []
+
+    def add(cluster):
+        try:
+            cluster.add_worker()
+        except Exception as exc:
+            errors.append(exc)
+
+    with pytest.warns(kit.StepWarning, match=r"SlowStart\.start: may block"):
+        cluster = kit.LocalCluster(app, workers=0, progress=False)
+    with cluster:
+        tl = Timeline(cluster, window=600)
+        adding = threading.Thread(target=add, args=(cluster,), daemon=True)
+        adding.start()
+        try:
+            began = cluster.events.wait_for("kit-test-starting", timeout=120)
+            host = began["hostname"]
+            os.kill(began["pid"], signal.SIGTERM)
+            signalled = cluster.events.wait_for("kit-shutdown", timeout=60, hostname=host)
+        finally:
+            release.touch()
+        adding.join(120)
+        offline = cluster.events.wait_for("kit-lifecycle", timeout=60, hostname=host,
+                                          step=s.SlowStart.name, method="stop")  # fmt: skip
+        history = list(cluster.events.history)
+        lanes = tl.lanes()
+        tl.close()
+    assert signalled["how"] == "Warm" and signalled["sig"] == "SIGTERM"
+    assert signalled["during"] == "SlowStart.start", "it arrived while SlowStart.start ran"
+    mine = [e for e in history if e.get("hostname") == host]
+    calls = [e for e in mine if e["type"] == "kit-lifecycle"]
+    at = signalled["timestamp"]
+    (slow,) = [e for e in calls if e["step"] == s.SlowStart.name and e["method"] == "start"]
+    assert slow["started_at"] < at < slow["started_at"] + slow["duration"] and not slow["error"]
+    after = [e for e in calls if e["method"] == "start" and e["started_at"] > at]
+    consumer_steps = [e for e in after if e["blueprint"] == "consumer"]
+    assert not consumer_steps, "no consumer step starts after the signal"
+    if shutdown_check_in(Blueprint):
+        assert not after, "a Celery with the check starts no step after the signal"
+    else:
+        # the flag is first read by the Consumer step's start, which raises WorkerShutdown
+        assert after and after[-1]["step"] == "celery.worker.components.Consumer", after
+        assert after[-1]["error"].startswith("WorkerShutdown"), after[-1]
+    stops = [e["step"] for e in sorted(calls, key=lambda e: e["started_at"]) if e["method"] == "stop"]
+    started = [e["step"] for e in calls if e["method"] == "start" and e["step"] in stops]
+    assert offline and stops == list(reversed(started)), (started, stops)
+    assert not [e for e in mine if e["type"] in ("kit-ready", "worker-online")], "never online"
+    assert errors and isinstance(errors[0], kit.WorkerBootError), errors
+    if not shutdown_check_in(Blueprint):
+        assert "Consumer start (raised WorkerShutdown" in str(errors[0]), errors[0]
+    # the timeline: the signal's marker inside SlowStart.start's bar
+    (mark,) = [m for m in lanes[host]["marks"] if m["kind"] == "shutdown"]
+    (bar,) = [b for b in lanes[host]["boot"] if b["step"] == s.SlowStart.name and b["method"] == "start"]
+    assert bar["time"] < mark["time"] < bar["time"] + bar["duration"]
