@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from kit.processes.broker import mask_url
 from kit.roster import STATES, broker_note, cluster_state, plural, worker_rows
+from kit.worker_states import report_late
 
 #: The one palette: every colour status HTML uses.
 PALETTE = {
@@ -95,12 +96,17 @@ def stuck_lines(view):
 
     From the view's WorkerStates: a `kit-stuck` report whose call has not returned (its
     `kit-lifecycle` not yet arrived) and whose worker has not ended. The time is counted on the
-    view's clock from the call's start, so it grows at each redraw (and follows a replay).
+    view's clock from the call's start, so it grows at each redraw (and follows a replay). When
+    the call's next report is late, the line says when the last one came instead.
     """
     states, now = view.worker_states, view.now()
     lines = []
-    for name in states.known:
+    for name in states.stuck_workers():
         for e in states.stuck(name):
+            if report_late(e, now):
+                text = stuck_text(e, e["elapsed"])
+                lines.append(f"{name}: {text}, at its last report; none since (is it gone?)")
+                continue
             elapsed = max(now - (e.get("started_at") or now), e.get("elapsed") or 0.0)
             lines.append(f"{name}: {stuck_text(e, elapsed)}")
     return lines

@@ -39,6 +39,21 @@ TYPES = (
 WORKER_FIELDS = ("pid", "freq", "clock", "active", "processed", "loadavg")
 
 
+#: Seconds past its due time after which a stuck call's next report counts as late.
+REPORT_SLACK = 5.0
+
+
+def report_late(event, now):
+    """Is the next `kit-stuck` report of this call late (it comes when the elapsed time doubles)?
+
+    A late report means the worker stopped reporting: it was killed, or its process is frozen.
+    """
+    started, elapsed = event.get("started_at"), event.get("elapsed")
+    if started is None or not elapsed:
+        return False
+    return now > started + 2 * elapsed + REPORT_SLACK
+
+
 class Change(collections.namedtuple("Change", "time state")):
     """One change of a worker's state: when (the event's timestamp, epoch seconds) and to what."""
 
@@ -213,6 +228,11 @@ class WorkerStates:
         with self._lock:
             calls = list(self._stuck.get(name, {}).values())
         return sorted(calls, key=lambda e: e.get("started_at") or 0)
+
+    def stuck_workers(self):
+        """The workers with a step call still stuck, in natural order."""
+        with self._lock:
+            return sorted((n for n, calls in self._stuck.items() if calls), key=natural)
 
     def pid(self, name):
         """The process id its worker events carried, or None."""

@@ -19,6 +19,7 @@ from kit.roster import live_workers
 from kit.widgets import timeline_view as draw
 from kit.widgets.panel import clock
 from kit.widgets.timeline_view import Boot, Fire, Mark
+from kit.worker_states import report_late
 
 #: Event fields not repeated in a marker's hover text.
 _HIDDEN = frozenset(
@@ -99,9 +100,9 @@ class TimelineItems:
         key = (host, e.get("pid"), e.get("step"), e.get("method"))
         self._open[key] = Boot(t, host, self._row(e, host), text, e)
 
-    def _ended(self, t, host):
-        """The worker shut down: its stuck calls end there, as calls that never returned."""
-        for key in [k for k in self._open if k[0] == host]:
+    def _ended(self, t, host, only=None):
+        """The worker shut down: its stuck calls (or the one `only`) end at `t`, never returned."""
+        for key in [k for k in self._open if k[0] == host and only in (None, k)]:
             b = self._open.pop(key)
             error = "the worker ended while this call was stuck"
             event = {**b.event, "duration": max(t - b.time, 0.0), "error": error}
@@ -154,6 +155,10 @@ class TimelineItems:
             while items and items[0].time < cutoff:
                 items.popleft()
         live = set(live_workers(self.cluster))
+        # a stuck call of a worker that is gone and reports no more: it ends at its last report
+        for key, b in list(self._open.items()):
+            if b.host not in live and report_late(b.event, self.now()):
+                self._ended(b.event["timestamp"], b.host, key)
         for uuid in [
             u
             # ended, or running on a worker that is gone

@@ -91,6 +91,30 @@ def test_a_worker_that_ends_while_stuck_ends_its_bar_with_an_error():
     tl.close()
 
 
+def test_a_gone_worker_that_reports_no_more_ends_its_bar_and_the_card_says_so():
+    # w1@h is not among the cluster's workers, and its report after 1 s was not followed by the
+    # one due at 2 s: it was killed while stuck
+    cluster = offline([])
+    tl, t0 = Timeline(cluster), time.time() - 30
+    cluster.events.add(stuck(t0, 1.0))
+    assert status_html.stuck_lines(cluster) == [
+        "w1@h: stuck in SlowStop.stop for 1 s (proj/steps.py:42), at its last report; "
+        "none since (is it gone?)"
+    ]
+    tl._flush()
+    (bar,) = stop_calls(tl.lanes(), "w1@h")
+    assert bar["duration"] == pytest.approx(1.0)
+    assert bar["error"] == "the worker ended while this call was stuck"
+    tl.close()
+
+
+def test_a_live_stuck_call_counts_its_time_on_the_views_clock():
+    cluster = offline(["w1@h"])
+    cluster.events.add(stuck(time.time() - 3.2, 2.0))
+    (line,) = status_html.stuck_lines(cluster)
+    assert line == "w1@h: stuck in SlowStop.stop for 3 s (proj/steps.py:42)"
+
+
 def test_worker_states_keep_open_reports_until_the_call_returns_or_the_worker_ends():
     states, t0 = WorkerStates(), time.time()
     states.on_event({"type": "worker-online", "hostname": "w1@h", "timestamp": t0})
