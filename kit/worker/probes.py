@@ -5,11 +5,11 @@ import os
 import threading
 import time
 
-from celery import bootsteps, signals
+from celery import bootsteps
 
-from kit.events.contract import GOSSIP, LIFECYCLE, SHUTDOWN, TIMER
+from kit.events.contract import GOSSIP, LIFECYCLE, TIMER
 from kit.events.telemetry import emit
-from kit.worker import internals
+from kit.worker import internals, shutdown
 from kit.worker.stuck import watchdog
 
 #: Methods traced on every step; the last four run while the worker shuts down, where the probe
@@ -18,8 +18,6 @@ METHODS = ("include", "create", "start", "stop", "close", "terminate", "shutdown
 UNSAFE = {"stop", "close", "terminate", "shutdown"}
 BOOT = {"__init__", "include", "create", "start"}
 _boot_fd = None
-#: The step calls running now, outermost first: (thread id, 'Label.method'); list append/remove only.
-_running = []
 
 
 def label(cls):
@@ -40,14 +38,14 @@ def _run(cls, blueprint, method, fn, args, kwargs, timings):
     t0, start, error = time.time(), time.perf_counter(), None
     call = watchdog.enter(cls, blueprint, method)
     running = (threading.get_ident(), f"{label(cls)}.{method}")
-    _running.append(running)
+    shutdown.running.append(running)
     try:
         return fn(*args, **kwargs)
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        _running.remove(running)
+        shutdown.running.remove(running)
         watchdog.leave(call)
         timings[method] = took = time.perf_counter() - start
         if method in BOOT:
@@ -104,14 +102,7 @@ def install_lifecycle_probe(boot_log=None):
         return _finalize_steps
 
     internals.wrap_finalize_steps(wrap)
-    signals.worker_shutting_down.connect(_on_shutting_down, weak=False)
-
-
-def _on_shutting_down(sender=None, sig=None, how=None, exitcode=None, **kwargs):
-    """Celery's worker_shutting_down, in its signal handler: only queue a `kit-shutdown`."""
-    main = threading.main_thread().ident
-    during = next((text for ident, text in reversed(_running) if ident == main), None)
-    emit(SHUTDOWN, safe=False, sig=sig, how=how, exitcode=exitcode, during=during)
+    shutdown.install()
 
 
 def _qualname(fun):
