@@ -112,6 +112,7 @@ class Timeline(TimelineItems):
         with self._lock:
             while self._inbox:
                 self._ingest(self._inbox.popleft())
+            self._close_late()
 
     # -- plain data ---------------------------------------------------------------------------
     def lanes(self):

@@ -108,6 +108,15 @@ class TimelineItems:
             event = {**b.event, "duration": max(t - b.time, 0.0), "error": error}
             self._boot.append(b._replace(text=f"{b.text}\n{error}", event=event))
 
+    def _close_late(self):
+        """A stuck call of a worker gone and reporting no more ends at its last report."""
+        if not self._open:
+            return
+        live, now = set(live_workers(self.cluster)), self.now()
+        for key, b in list(self._open.items()):
+            if b.host not in live and report_late(b.event, now):
+                self._ended(b.event["timestamp"], b.host, key)
+
     def _mark(self, t, host, mark, e):
         if mark in draw.MARKERS:
             fields = {k: v for k, v in e.items() if k not in _HIDDEN}
@@ -155,10 +164,6 @@ class TimelineItems:
             while items and items[0].time < cutoff:
                 items.popleft()
         live = set(live_workers(self.cluster))
-        # a stuck call of a worker that is gone and reports no more: it ends at its last report
-        for key, b in list(self._open.items()):
-            if b.host not in live and report_late(b.event, self.now()):
-                self._ended(b.event["timestamp"], b.host, key)
         for uuid in [
             u
             # ended, or running on a worker that is gone

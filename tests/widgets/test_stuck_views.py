@@ -101,7 +101,6 @@ def test_a_gone_worker_that_reports_no_more_ends_its_bar_and_the_card_says_so():
         "w1@h: stuck in SlowStop.stop for 1 s (proj/steps.py:42), at its last report; "
         "none since (is it gone?)"
     ]
-    tl._flush()
     (bar,) = stop_calls(tl.lanes(), "w1@h")
     assert bar["duration"] == pytest.approx(1.0)
     assert bar["error"] == "the worker ended while this call was stuck"
