@@ -314,3 +314,56 @@ def test_a_sigterm_while_steps_start_is_shown_as_what_celery_does_with_it(
     (mark,) = [m for m in lanes[host]["marks"] if m["kind"] == "shutdown"]
     (bar,) = [b for b in lanes[host]["boot"] if b["step"] == s.SlowStart.name and b["method"] == "start"]
     assert bar["time"] < mark["time"] < bar["time"] + bar["duration"]
+
+
+# where the canvas has the stuck colour in a run of at least 20 pixels (a bar, not a marker)
+FIND_BAR = """([r, g, b]) => {
+  const c = document.querySelector('.kit-tl-canvas'), ctx = c.getContext('2d');
+  const data = ctx.getImageData(0, 0, c.width, c.height).data, dpr = window.devicePixelRatio || 1;
+  for (let y = 0; y < c.height; y++) {
+    let run = 0;
+    for (let x = 0; x < c.width; x++) {
+      const i = 4 * (y * c.width + x);
+      run = data[i] === r && data[i + 1] === g && data[i + 2] === b ? run + 1 : 0;
+      if (run === 20) {  // the middle of the bar's height, 10 pixels into it
+        let h = 0;
+        while (y + h < c.height && data[4 * ((y + h) * c.width + x) + 2] === b) h++;
+        return [(x - 10) / dpr, (y + h / 2) / dpr];
+      }
+    }
+  }
+  return null;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_report_draws_the_open_stuck_bar_in_the_browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM_ARGS, chromium
+    from test_report import write_recording
+
+    import kit
+    from kit.widgets.timeline_view import METHODS
+
+    t = time.time() - 60
+    online = {"type": "worker-online", "hostname": "w1@h", "pid": 11, "timestamp": t, "freq": 2.0}
+    events = [online, stuck(t + 1, 10.0), stuck(t + 1, 20.0)]
+    path = write_recording(tmp_path / "stuck.jsonl", events, t)
+    page = kit.report(path, tmp_path / "stuck.html")
+    colour = [int(METHODS["stuck"][i : i + 2], 16) for i in (1, 3, 5)]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": 1200, "height": 900})
+            pg.goto(page.as_uri())
+            pg.wait_for_function("() => +document.querySelector('.kit-tl').dataset.items > 0")
+            at = pg.evaluate(FIND_BAR, colour)
+            assert at is not None, "no stuck bar drawn"
+            box = pg.locator(".kit-tl-canvas").bounding_box()
+            pg.mouse.move(box["x"] + at[0], box["y"] + at[1])
+            tip = pg.locator(".kit-tl-tip")
+            tip.wait_for(state="visible", timeout=10_000)
+            assert "SlowStop.stop · stuck: still running 20.0 s after it started" in tip.inner_text()
+        finally:
+            browser.close()
