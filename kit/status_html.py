@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from kit.processes.broker import mask_url
 from kit.roster import STATES, broker_note, cluster_state, plural, worker_rows
+from kit.worker_states import report_late
 
 #: The one palette: every colour status HTML uses.
 PALETTE = {
@@ -85,7 +86,40 @@ def card(cluster, roster, limit=40):
         rows=worker_rows(cluster, roster),
         limit=limit,
         notes=cluster.notes(),
+        stuck=stuck_lines(cluster),
+        stuck_colour=PALETTE["error-text"],
     )
+
+
+def stuck_lines(view):
+    """'w1@h: stuck in Proj.Step.stop for 12 s (proj/steps.py:42)' per step call still stuck.
+
+    From the view's WorkerStates: a `kit-stuck` report whose call has not returned (its
+    `kit-lifecycle` not yet arrived) and whose worker has not ended. The time is counted on the
+    view's clock from the call's start, so it grows at each redraw (and follows a replay). When
+    the call's next report is late, the line says when the last one came instead.
+    """
+    states, now = view.worker_states, view.now()
+    lines = []
+    for name in states.stuck_workers():
+        for e in states.stuck(name):
+            if report_late(e, now):
+                text = stuck_text(e, e["elapsed"])
+                lines.append(f"{name}: {text}, at its last report; none since (is it gone?)")
+                continue
+            elapsed = max(now - (e.get("started_at") or now), e.get("elapsed") or 0.0)
+            lines.append(f"{name}: {stuck_text(e, elapsed)}")
+    return lines
+
+
+def stuck_text(event, elapsed):
+    """'stuck in Proj.Step.stop for 12 s (proj/steps.py:42)' from a `kit-stuck` event."""
+    where = ""
+    if event.get("file"):
+        # the file's folder and name: enough to find it in a project, short enough for a card
+        short = "/".join(event["file"].replace(os.sep, "/").split("/")[-2:])
+        where = f" ({short}:{event.get('line')})"
+    return f"stuck in {event.get('label')}.{event.get('method')} for {elapsed:.0f} s{where}"
 
 
 def boot_line(cluster, took=None):

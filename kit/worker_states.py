@@ -29,12 +29,29 @@ TYPES = (
     "worker-offline",
     contract.READY,
     contract.GOSSIP,
+    contract.STUCK,
+    contract.LIFECYCLE,
     "task-started",
     *TASK_ENDS,
     contract.REPLAY,
 )
 #: Fields of a worker event that Celery's `Worker` keeps (never `heartbeats`: Celery owns it).
 WORKER_FIELDS = ("pid", "freq", "clock", "active", "processed", "loadavg")
+
+
+#: Seconds past its due time after which a stuck call's next report counts as late.
+REPORT_SLACK = 5.0
+
+
+def report_late(event, now):
+    """Is the next `kit-stuck` report of this call late (it comes when the elapsed time doubles)?
+
+    A late report means the worker stopped reporting: it was killed, or its process is frozen.
+    """
+    started, elapsed = event.get("started_at"), event.get("elapsed")
+    if started is None or not elapsed:
+        return False
+    return now > started + 2 * elapsed + REPORT_SLACK
 
 
 class Change(collections.namedtuple("Change", "time state")):
@@ -67,6 +84,8 @@ class WorkerStates:
             self._celery = {}
             self._changes = {}
             self._active = collections.Counter()
+            #: worker -> {(pid, step, method): its last kit-stuck report}, while the call runs
+            self._stuck = {}
 
     # -- fed from the EventLog ------------------------------------------------------------------
     def on_event(self, event):
@@ -77,6 +96,8 @@ class WorkerStates:
             return True
         host, at = event.get("hostname"), event.get("timestamp") or self.clock()
         with self._lock:
+            if kind in (contract.STUCK, contract.LIFECYCLE) and host:
+                return self._stuck_event(kind, host, event)
             if kind.startswith("worker-") and host:
                 return self._worker_event(kind[7:], host, at, event)
             if kind == contract.READY and host:
@@ -108,6 +129,9 @@ class WorkerStates:
         received = event.get("local_received") or at
         worker.event(subject, at, received, fields)
         last = self._last(host)
+        if subject in ("online", "offline"):
+            # a worker that (re)starts or ends runs no stuck call any more
+            self._stuck.pop(host, None)
         if subject == "online":
             self._active.pop(host, None)
             return self._change(host, at, JOINED)
@@ -118,6 +142,15 @@ class WorkerStates:
             was_ready = last is not None and any(c.state == READY for c in self._changes[host])
             return self._change(host, at, READY if last is None or was_ready else JOINED)
         return False
+
+    def _stuck_event(self, kind, host, event):
+        """A stuck report opens (or renews) a call; the call's kit-lifecycle closes it."""
+        key = (event.get("pid"), event.get("step"), event.get("method"))
+        calls = self._stuck.setdefault(host, {})
+        if kind == contract.STUCK:
+            calls[key] = event
+            return True
+        return calls.pop(key, None) is not None
 
     def _last(self, host):
         changes = self._changes.get(host)
@@ -135,6 +168,7 @@ class WorkerStates:
         if self._last(host) in (LEFT, LOST):
             return False
         self._active.pop(host, None)
+        self._stuck.pop(host, None)
         return self._change(host, at, state)
 
     # -- what the views read --------------------------------------------------------------------
@@ -184,6 +218,21 @@ class WorkerStates:
             if changes and changes[-1].state in (LEFT, LOST):
                 out[name] = tuple(changes[-1])
         return out
+
+    def stuck(self, name):
+        """The `kit-stuck` reports of `name`'s step calls still running, oldest first.
+
+        A report is dropped when its call's `kit-lifecycle` arrives, and when the worker ends,
+        is lost or starts again.
+        """
+        with self._lock:
+            calls = list(self._stuck.get(name, {}).values())
+        return sorted(calls, key=lambda e: e.get("started_at") or 0)
+
+    def stuck_workers(self):
+        """The workers with a step call still stuck, in natural order."""
+        with self._lock:
+            return sorted((n for n, calls in self._stuck.items() if calls), key=natural)
 
     def pid(self, name):
         """The process id its worker events carried, or None."""

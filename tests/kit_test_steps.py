@@ -1,5 +1,6 @@
 """Steps used by the integration tests (importable by the workers: tests/ is on the shipped sys.path)."""
 
+import os
 import time
 
 from celery import bootsteps
@@ -71,3 +72,26 @@ class StartsACluster(bootsteps.StartStopStep):
 
     def start(self, worker):
         kit.LocalCluster(progress=False)
+
+
+class SlowStop(bootsteps.StartStopStep):
+    """A stop that waits (as one draining a pool would) until the file KIT_TEST_RELEASE exists."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def stop(self, worker):
+        release, deadline = os.environ.get("KIT_TEST_RELEASE", ""), time.monotonic() + 120
+        while release and not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)  # SlowStop waits here
+
+
+class SlowStart(bootsteps.StartStopStep):
+    """A start that says it began (kit-test-starting), then waits until KIT_TEST_RELEASE exists."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def start(self, worker):
+        emit("test-starting")
+        release, deadline = os.environ.get("KIT_TEST_RELEASE", ""), time.monotonic() + 120
+        while release and not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)

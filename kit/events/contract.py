@@ -63,6 +63,19 @@ STUCK = EventType(
     "it is stuck, again each time its elapsed time doubles (kit.worker.stuck).",
     details=("label", "method", "elapsed", "file", "line"),
 )
+SHUTDOWN = EventType(
+    "shutdown",
+    {
+        "how": "'Warm' or 'Cold' (Celery's words: SIGTERM is warm, SIGQUIT cold)",
+        "sig": "the signal's name, e.g. 'SIGTERM'",
+        "exitcode": "the exit code the worker will end with",
+        "during": "'Label.method' of the step call the main thread ran when it arrived (steps still "
+        "starting, or stopping), else None",
+    },
+    "A shutdown signal arrived: sent from Celery's signal handler (worker_shutting_down), which only "
+    "sets a flag; the worker's main loop stops the steps later.",
+    details=("how", "sig", "during"),
+)
 TIMER = EventType(
     "timer",
     {
@@ -167,6 +180,7 @@ REPLAY = EventType(
 _ALL = (
     LIFECYCLE,
     STUCK,
+    SHUTDOWN,
     TIMER,
     GOSSIP,
     DEADLOCK,

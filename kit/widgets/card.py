@@ -8,6 +8,7 @@ import weakref
 import ipywidgets as w
 
 from kit import status_html
+from kit.events.contract import LIFECYCLE, STUCK
 from kit.widgets.live_status import live_status
 
 _cards = weakref.WeakKeyDictionary()
@@ -51,6 +52,20 @@ class ClusterCard:
         top = [self.bar.widget] if self.bar else []
         self.widget = w.VBox([*top, self.html, self.open_button, self.out])
         self.status.watch(self.refresh)
+        # a stuck report, and the return of a stuck call, change the card's stuck lines
+        self._stuck_hosts = set()
+        cluster.events.subscribe(self._on_step_event, types=(STUCK, LIFECYCLE))
+
+    def _on_step_event(self, event):
+        """On the feed's thread: redraw for a stuck report, and for a stuck worker's next call."""
+        host = event.get("hostname")
+        if event.get("type") == STUCK:
+            self._stuck_hosts.add(host)
+            self.status.poke()
+        elif host in self._stuck_hosts:
+            if not self.cluster.worker_states.stuck(host):
+                self._stuck_hosts.discard(host)
+            self.status.poke()
 
     def open(self):
         """Show the cluster's dashboard under the card."""
@@ -73,5 +88,6 @@ class ClusterCard:
             self.open_button.disabled = True
             self.open_button.tooltip = "the cluster is closed"
             self.status.unwatch(self.refresh)
+            self.cluster.events.unsubscribe(self._on_step_event)
             if self.bar is not None:
                 self.bar.close()

@@ -5,7 +5,17 @@ import functools
 import threading
 import time
 
-from kit.events.contract import CELERY_TASK, DEADLOCK, FEED, GOSSIP, LIFECYCLE, REPLAY, TIMER
+from kit.events.contract import (
+    CELERY_TASK,
+    DEADLOCK,
+    FEED,
+    GOSSIP,
+    LIFECYCLE,
+    REPLAY,
+    SHUTDOWN,
+    STUCK,
+    TIMER,
+)
 from kit.roster import live_workers
 from kit.widgets import timeline_view as draw
 from kit.widgets.panel import Throttle
@@ -16,7 +26,7 @@ from kit.worker_states import natural
 #: Is a timer callback one of Celery's own periodic ones (hidden by default)?
 _periodic = functools.lru_cache(maxsize=4096)(draw.periodic)
 #: The events the timeline draws.
-TYPES = (TIMER, LIFECYCLE, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
+TYPES = (TIMER, LIFECYCLE, STUCK, SHUTDOWN, GOSSIP, DEADLOCK, "worker-online", "worker-offline", *CELERY_TASK)
 #: ... the feed's own, which tells the timeline its cluster closed (it then freezes), and a
 #: replay's jump back in time (it then starts again).
 LISTENS = (*TYPES, FEED, REPLAY)
@@ -102,6 +112,7 @@ class Timeline(TimelineItems):
         with self._lock:
             while self._inbox:
                 self._ingest(self._inbox.popleft())
+            self._close_late()
 
     # -- plain data ---------------------------------------------------------------------------
     def lanes(self):
@@ -125,10 +136,21 @@ class Timeline(TimelineItems):
                 lanes[task["host"]]["tasks"].append(dict(task))
             for m in self._marks:
                 lanes[m.host]["marks"].append({**m.fields, "time": m.time, "kind": m.kind})
+            fields = ("blueprint", "step", "label", "method", "duration", "error")
             for b in self._boot:
-                fields = ("blueprint", "step", "label", "method", "duration", "error")
                 lanes[b.host]["boot"].append(
                     {"time": b.time, "row": b.row, **{k: b.event.get(k) for k in fields}}
+                )
+            # calls reported stuck that have not returned: no duration yet
+            for b in self._open.values():
+                lanes[b.host]["boot"].append(
+                    {
+                        "time": b.time,
+                        "row": b.row,
+                        **{k: b.event.get(k) for k in fields},
+                        "duration": None,
+                        "stuck": {k: b.event.get(k) for k in ("elapsed", "file", "line")},
+                    }
                 )
             return lanes
 
@@ -156,7 +178,9 @@ class Timeline(TimelineItems):
             "lanes": self._lane_names(),
             "series": draw.series_of(callbacks, every),
             "now": (now := self.now()),
-            "chunks": draw.chunks_of(fires, self._tasks.values(), self._boot, self._marks, now),
+            "chunks": draw.chunks_of(
+                fires, self._tasks.values(), self._boot, self._marks, now, self._open.values()
+            ),
         }
 
     def hidden_callbacks(self):
@@ -205,5 +229,6 @@ class Timeline(TimelineItems):
         return (
             f"<Timeline last {self.window:.0f} s: {len(self._hosts)} lanes, {len(self._fires)} fires, "
             f"{len(self._tasks)} tasks, {len(self._marks)} markers, {len(self._boot)} boot calls, "
+            f"{len(self._open)} stuck, "
             f"{self.updates} updates>"
         )

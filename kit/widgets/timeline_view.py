@@ -43,6 +43,8 @@ MARKERS = {
     "timer-set": ("circle-open", "#999999", "a callback was scheduled on the worker's timer"),
     "timer-cancel": ("x", "#bbbbbb", "a timer entry was cancelled"),
     "timer-error": ("x", "#b71c1c", "a timer callback raised"),
+    "shutdown": ("triangle-down", "#ff7f0e", "a shutdown signal arrived (worker_shutting_down)"),
+    "stuck": ("diamond-open", "#9467bd", "a step method still running past the threshold (kit-stuck)"),
 }
 #: Boot-call colours by method; a call that raised is red.
 METHODS = {
@@ -55,6 +57,7 @@ METHODS = {
     "terminate": "#d62728",
     "shutdown": "#8c564b",
     "error": "#b71c1c",
+    "stuck": "#9467bd",
 }
 #: Task-bar colours by state.
 TASKS = {"running": "#9ecae9", "succeeded": "#54a24b", "failed": "#d62728"}
@@ -116,6 +119,13 @@ def series_of(callbacks, every):
         "colour": METHODS["start"],
         "height": round(ROW["boot"][1] / BOOT_ROWS * 0.8, 4),
     }
+    out["stuck"] = {
+        "kind": "bar",
+        "group": "runs",
+        "name": "stuck step calls (still running)",
+        "colour": METHODS["stuck"],
+        "height": round(ROW["boot"][1] / BOOT_ROWS * 2.4, 4),
+    }
     for kind, (symbol, colour, _) in MARKERS.items():
         out[f"mark:{kind}"] = {
             "kind": "mark",
@@ -157,8 +167,12 @@ def _chunks(series, rows, columns):
     return out
 
 
-def chunks_of(fires, tasks, boot, marks, now=None):
-    """The widget's data: every kept item, in chunks (see _chunks)."""
+def chunks_of(fires, tasks, boot, marks, now=None, stuck=()):
+    """The widget's data: every kept item, in chunks (see _chunks).
+
+    `stuck` holds the open calls of `kit-stuck` reports (Boot items): bars without an end, which
+    the view draws up to its "now".
+    """
     out = {}
     by_callback = {}
     for f in fires:
@@ -183,6 +197,24 @@ def chunks_of(fires, tasks, boot, marks, now=None):
                     b.event.get("step"),
                 )
                 for b in boot
+            ],
+            ("len", "y", "c", "tip", "id"),
+        )
+    )
+    out.update(
+        _chunks(
+            "stuck",
+            [
+                (
+                    b.time,
+                    b.host,
+                    None,
+                    round(base + span * (b.row + 0.5) / BOOT_ROWS, 4),
+                    METHODS["stuck"],
+                    b.text,
+                    b.event.get("step"),
+                )
+                for b in stuck
             ],
             ("len", "y", "c", "tip", "id"),
         )

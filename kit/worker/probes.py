@@ -2,13 +2,14 @@
 
 import inspect
 import os
+import threading
 import time
 
 from celery import bootsteps
 
 from kit.events.contract import GOSSIP, LIFECYCLE, TIMER
 from kit.events.telemetry import emit
-from kit.worker import internals
+from kit.worker import internals, shutdown
 from kit.worker.stuck import watchdog
 
 #: Methods traced on every step; the last four run while the worker shuts down, where the probe
@@ -36,12 +37,15 @@ def _run(cls, blueprint, method, fn, args, kwargs, timings):
         _mark(f"> {where}")
     t0, start, error = time.time(), time.perf_counter(), None
     call = watchdog.enter(cls, blueprint, method)
+    running = (threading.get_ident(), f"{label(cls)}.{method}")
+    shutdown.running.append(running)
     try:
         return fn(*args, **kwargs)
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        shutdown.running.remove(running)
         watchdog.leave(call)
         timings[method] = took = time.perf_counter() - start
         if method in BOOT:
@@ -98,6 +102,7 @@ def install_lifecycle_probe(boot_log=None):
         return _finalize_steps
 
     internals.wrap_finalize_steps(wrap)
+    shutdown.install()
 
 
 def _qualname(fun):

@@ -57,6 +57,7 @@ def test_types_are_the_strings_events_carry():
     assert set(contract.TYPES) == {
         "kit-lifecycle",
         "kit-stuck",
+        "kit-shutdown",
         "kit-timer",
         "kit-gossip",
         "kit-deadlock",
