@@ -31,10 +31,16 @@ class Deployment:
         return [*COMMAND, "-n", name, *options]
 
     def start(self, name, *options, env=None):
-        """Start `celery -A proj.celery:app worker -n NAME ...` in the project's folder; `env` is added."""
+        """Start `celery -A proj.celery:app worker -n NAME ...` in the project's folder; `env` is added.
+
+        The worker gets the broker in `CELERY_BROKER_URL` and a temporary folder of its own in
+        `TMPDIR` (as systemd's `PrivateTmp=yes` does): a killed worker's pool leaves its files there.
+        """
         self.stop(name)
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "KIT_"))}
-        env = dict(clean, CELERY_BROKER_URL=self.broker.url, **(env or {}))
+        tmp = self.folder / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env = dict(clean, CELERY_BROKER_URL=self.broker.url, TMPDIR=str(tmp), **(env or {}))
         with open(self.log_path(name), "ab") as log:
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", *self.command(name, *options)],
