@@ -4,6 +4,7 @@ In production systemd or Kubernetes starts `celery -A proj.celery:app worker` wi
 the environment; here a Redis server of the project's own and these worker processes stand in.
 """
 
+import atexit
 import os
 import shutil
 import signal
@@ -22,9 +23,11 @@ class Deployment:
 
     def __init__(self, project, folder):
         self.folder = folder
-        shutil.copytree(project, folder / "proj")
+        shutil.copytree(project, folder / "proj", ignore=shutil.ignore_patterns("__pycache__"))
         self.broker = EmbeddedRedis(str(folder)).start()
         self.procs = {}
+        # a kernel that exits (or restarts) without the last cell stops them too
+        atexit.register(self.close)
 
     def command(self, name, *options):
         """The worker's command line, as its authors type it."""
