@@ -9,7 +9,7 @@ import sys
 import pytest
 from packaging.requirements import Requirement
 from test_distribution import CONDA_NAMES, ROOT, conda_deps, tomllib
-from test_notebooks import NOTEBOOKS, code_cells, read
+from test_notebooks import NOTEBOOK_DIR, NOTEBOOKS, code_cells, read
 
 #: ``python -m NAME`` run by a cell: ``!{sys.executable} -m NAME`` or ``[sys.executable, "-m", "NAME"``.
 RUN_MODULE = (
@@ -17,6 +17,11 @@ RUN_MODULE = (
     re.compile(r"""sys\.executable\s*,\s*["']-m["']\s*,\s*["']([A-Za-z_][\w.]*)["']"""),
 )
 ENVIRONMENTS = ("environment.yml", "binder/environment.yml")
+#: Modules that live beside the notebooks (notebook 12's own_project/ and its proj package): the
+#: course's own files, not dependencies.
+LOCAL = {p.stem for p in NOTEBOOK_DIR.glob("*") if p.is_dir() or p.suffix == ".py"} | {
+    p.name for p in NOTEBOOK_DIR.glob("*/*") if (p / "__init__.py").is_file()
+}
 
 
 def normal(name):
@@ -48,7 +53,7 @@ def notebook_modules():
     for path in NOTEBOOKS:
         for cell in code_cells(read(path)):
             for name in modules(python_source(cell)) | modules_run(cell.source):
-                if name not in sys.stdlib_module_names:
+                if name not in sys.stdlib_module_names and name not in LOCAL:
                     used.setdefault(name, set()).add(path.stem)
     return used
 

@@ -71,8 +71,8 @@ def failures(nb):
     return errors, tracebacks
 
 
-def test_the_set_is_numbered_00_to_11():
-    assert [path.name[:2] for path in NOTEBOOKS] == [f"{i:02d}" for i in range(12)], [
+def test_the_set_is_numbered_00_to_12():
+    assert [path.name[:2] for path in NOTEBOOKS] == [f"{i:02d}" for i in range(13)], [
         p.name for p in NOTEBOOKS
     ]
 
