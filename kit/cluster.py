@@ -23,6 +23,7 @@ from kit.processes.procs import record_tail
 from kit.processes.readiness import ReadyWatch
 from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.progress import Progress
+from kit.result_resync import ResultResync
 from kit.view import NOT_OWNED, ClusterView
 
 _clusters = weakref.WeakSet()
@@ -99,6 +100,8 @@ class LocalCluster(Control, ClusterView):
         #: the EventFeed
         self.events = None
         self._broker_watch = None
+        #: reconnects the app's result consumers after a broker restart (embedded Redis only)
+        self._result_resync = None
         #: the app's settings before the cluster pointed it at its broker
         self._saved_conf = {}
         # mode 0700
@@ -164,6 +167,8 @@ class LocalCluster(Control, ClusterView):
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
         drop_connection_pool(self.app)
         tasks.register(self.app)
+        if self._broker_watch is not None:
+            self._result_resync = ResultResync(self.app, lambda: len(self._broker_watch.history))
 
     # -- workers --------------------------------------------------------------------------------
     def _spawn(self, name=None):
@@ -360,6 +365,8 @@ class LocalCluster(Control, ClusterView):
         if self._broker_watch is not None:
             # first: it would start Redis again, or set a state over 'closed'
             self._broker_watch.stop()
+        if self._result_resync is not None:
+            self._result_resync.close()
         self.state = "closed"
         workers = list(self._workers.values())
         self._workers = {}

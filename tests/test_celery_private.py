@@ -11,7 +11,7 @@ from kit import celery_private
 pytestmark = pytest.mark.redis
 
 #: Every function of the gateway; a test below calls each (a new one must be added here too).
-FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics")
+FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics", "reconnect_results")
 
 
 def test_every_gateway_function_is_called_below():
@@ -67,6 +67,30 @@ def test_publish_topics_are_where_an_event_arrives(shared_redis, prefix):
             pubsub.close()
             client.close()
     assert message is not None and message["pattern"].decode() in topics, message
+
+
+def test_reconnect_results_subscribes_again_on_a_new_connection(shared_redis):
+    """After the reconnect the consumer hears a result stored and published on the new connection."""
+    backend_url = shared_redis.url.rsplit("/", 1)[0] + "/1"
+    app = Celery("private", broker=shared_redis.url, backend=backend_url, set_as_current=False)
+    consumer = app.backend.result_consumer
+    consumer.consume_from("t-1")
+    old = consumer._pubsub
+    celery_private.reconnect_results(app.backend)
+    try:
+        assert consumer._pubsub is not old and consumer._pubsub.subscribed
+        # a worker's store: SET and PUBLISH of the task's meta
+        app.backend.store_result("t-1", 42, "SUCCESS")
+        assert app.AsyncResult("t-1").get(timeout=30) == 42
+    finally:
+        old.close()
+        consumer.stop()
+
+
+def test_reconnect_results_leaves_other_backends_alone():
+    app = Celery("private", backend="cache+memory://", set_as_current=False)
+    celery_private.reconnect_results(app.backend)
+    assert app.backend.get_state("t-2") == "PENDING"
 
 
 def _next_message(pubsub, deadline):

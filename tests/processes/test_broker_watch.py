@@ -57,6 +57,29 @@ def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
         assert len(c.workers) == 2
 
 
+def test_a_result_published_while_celery_resubscribes_is_not_missed(redis_server, monkeypatch):
+    """Celery's ResultConsumer, on a pub/sub socket whose Redis died, reads stored results (MGET)
+    then subscribes: a result published in between was lost. Here that window is 2 s wide."""
+    with kit.LocalCluster(Celery("window"), workers=1, progress=False) as c:
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
+        up = time.time()
+        kill_redis(c)
+        wait_until(lambda: c.broker_history)
+        (name,) = c.workers
+        c.events.wait_for("worker-heartbeat", timeout=60, since=up, hostname=name)
+        client = c.app.backend.client
+        real_mget = client.mget
+
+        def slow_mget(*args, **kwargs):
+            metas = real_mget(*args, **kwargs)
+            time.sleep(2)
+            return metas
+
+        monkeypatch.setattr(client, "mget", slow_mget)
+        # the task ends 0.5 s after it starts: inside the widened window
+        assert c.app.send_task("kit.sleep", (0.5,)).get(timeout=30) == 0.5
+
+
 def test_a_broker_whose_port_is_taken_says_so_then_recovers_when_it_is_free(redis_server):
     with kit.LocalCluster(Celery("taken"), workers=1, progress=False) as c:
         port, watch = c.redis.port, c._broker_watch
