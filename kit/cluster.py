@@ -134,7 +134,8 @@ class LocalCluster(Control, ClusterView):
         if self.embedded:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url = self.redis.url
-            self._broker_watch = BrokerWatch(self.redis, self._broker_state).start()
+            watch = BrokerWatch(self.redis, self._broker_state, on_restart=self._declare_queues)
+            self._broker_watch = watch.start()
         if self.room is not None:
             self.namespace = namespace.room_prefix(self.room)
         elif not self.embedded:
@@ -151,6 +152,22 @@ class LocalCluster(Control, ClusterView):
     def _broker_state(self, state):
         if not self.closed and self.state != "starting":
             self.state = state
+
+    def _declare_queues(self):
+        """Declare the app's task queues and its consumer steps' queues on the restarted Redis.
+
+        kombu's Redis transport keeps an exchange's bindings in Redis (`_kombu.binding.<exchange>`)
+        and silently drops a message sent to an exchange with none. A restarted Redis has none
+        until a worker reconnects and declares its queues, and Celery's client does not declare
+        a queue again on a connection that declared it before the restart (kombu's maybe_declare
+        cache).
+        """
+        queues = list(self.app.amqp.queues.values())
+        for step in self.app.steps["consumer"]:
+            queues.extend(getattr(step, "queues", None) or [])
+        with self._client.connection_for_write() as conn:
+            for queue in queues:
+                queue.bind(conn.default_channel).declare()
 
     @property
     def broker_history(self):

@@ -80,6 +80,22 @@ def test_a_result_published_while_celery_resubscribes_is_not_missed(redis_server
         assert c.app.send_task("kit.sleep", (0.5,)).get(timeout=30) == 0.5
 
 
+def test_a_task_sent_when_the_broker_is_running_again_waits_for_a_worker(redis_server):
+    """A restarted Redis has no bindings until a consumer declares its queue again; a message to
+    an exchange without one is dropped. The cluster declares the app's queues before 'running'."""
+    with kit.LocalCluster(Celery("bindings"), workers=1, progress=False) as c:
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
+        (name,) = c.workers
+        # no worker declares the queue again: only the cluster can
+        c.kill_worker(name)
+        kill_redis(c)
+        wait_until(lambda: c.state == "running" and c.broker_history)
+        # through the exchange (Celery's default route uses kombu's anonymous one, never dropped)
+        result = c.app.send_task("kit.sleep", (0,), exchange="celery", routing_key="celery")
+        c.add_worker()
+        assert result.get(timeout=60) == 0
+
+
 def test_a_broker_whose_port_is_taken_says_so_then_recovers_when_it_is_free(redis_server):
     with kit.LocalCluster(Celery("taken"), workers=1, progress=False) as c:
         port, watch = c.redis.port, c._broker_watch
