@@ -11,7 +11,7 @@ from kit import celery_private
 pytestmark = pytest.mark.redis
 
 #: Every function of the gateway; a test below calls each (a new one must be added here too).
-FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics", "reconnect_results")
+FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics", "reconnect_results", "bound_queues")
 
 
 def test_every_gateway_function_is_called_below():
@@ -91,6 +91,22 @@ def test_reconnect_results_leaves_other_backends_alone():
     app = Celery("private", backend="cache+memory://", set_as_current=False)
     celery_private.reconnect_results(app.backend)
     assert app.backend.get_state("t-2") == "PENDING"
+
+
+def test_bound_queues_is_empty_until_a_queue_is_bound(app):
+    from kombu import Exchange, Queue
+
+    queue = Queue("kit.private.q", Exchange("kit.private.x"), "kit.private.k")
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        assert celery_private.bound_queues(channel, "kit.private.x", "kit.private.k") == []
+        queue.bind(channel).declare()
+        try:
+            found = celery_private.bound_queues(channel, "kit.private.x", "kit.private.k")
+            assert found == ["kit.private.q"]
+            assert celery_private.bound_queues(channel, "kit.private.x", "other") == []
+        finally:
+            queue.bind(channel).delete()
 
 
 def _next_message(pubsub, deadline):
