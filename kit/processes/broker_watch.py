@@ -7,7 +7,7 @@ import time
 from kit.errors import BrokerError, ClusterError
 
 #: What an embedded Redis loses when it exits: it keeps nothing on disk.
-LOST = "queued messages, task results and the worker bindings (the workers declare theirs again)"
+LOST = "queued messages, task results and the queue bindings (declared again before 'running')"
 
 
 def exit_reason(returncode):

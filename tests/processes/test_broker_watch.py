@@ -10,6 +10,7 @@ from celery import Celery
 
 import kit
 from kit.processes.broker_watch import exit_reason
+from kit.steps import SafeConsumer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -83,13 +84,18 @@ def test_a_result_published_while_celery_resubscribes_is_not_missed(redis_server
 def test_a_task_sent_when_the_broker_is_running_again_waits_for_a_worker(redis_server):
     """A restarted Redis has no bindings until a consumer declares its queue again; a message to
     an exchange without one is dropped. The cluster declares the app's queues before 'running'."""
-    with kit.LocalCluster(Celery("bindings"), workers=1, progress=False) as c:
+    app = Celery("bindings")
+    app.steps["consumer"].add(SafeConsumer)
+    with kit.LocalCluster(app, workers=1, progress=False) as c:
         assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
         (name,) = c.workers
         # no worker declares the queue again: only the cluster can
         c.kill_worker(name)
         kill_redis(c)
         wait_until(lambda: c.state == "running" and c.broker_history)
+        assert "queues not declared again" not in c.broker_history[-1]
+        # the custom consumer's queue is bound again too: a publish that does not declare it goes
+        c.publish({"n": 1}, declare=False)
         # through the exchange (Celery's default route uses kombu's anonymous one, never dropped)
         result = c.app.send_task("kit.sleep", (0,), exchange="celery", routing_key="celery")
         c.add_worker()
