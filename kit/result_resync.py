@@ -3,12 +3,14 @@
 Celery's Redis ResultConsumer keeps one pub/sub connection per thread (``app.backend`` is
 thread-local). When its Redis dies, nothing reads that socket, so it does not notice: the next
 ``send_task`` subscribes to the new task's result on the dead socket (the write succeeds, the
-SUBSCRIBE goes nowhere), then publishes the task. Only when ``get()`` reads the socket does Celery
-reconnect, in ``ResultConsumer._reconnect_pubsub`` (celery/backends/redis.py, 5.5.3 to 5.7.0):
+SUBSCRIBE goes nowhere), then publishes the task. On Celery 5.7 only ``get()``, reading the
+socket, makes Celery reconnect, in ``ResultConsumer._reconnect_pubsub`` (celery/backends/redis.py):
 it reads the stored results (MGET), then subscribes on a new connection. A result stored and
 published between the two is never seen, and ``get()`` times out although the task succeeded.
-Reconnecting before the task message is published (Celery's ``before_task_publish`` signal, sent
-in the publishing thread) closes that window: the task cannot finish before the subscription.
+(5.5.3 and 5.6.2 have the same MGET-then-SUBSCRIBE order, but their ``drain_events`` lets
+redis-py's PubSub reconnect first.) Reconnecting before the task message is published (Celery's
+``before_task_publish`` signal, sent in the publishing thread) closes that window: the task cannot
+finish before the subscription is in place.
 """
 
 from weakref import WeakKeyDictionary

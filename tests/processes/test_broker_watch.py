@@ -60,8 +60,11 @@ def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
 
 
 def test_a_result_published_while_celery_resubscribes_is_not_missed(redis_server, monkeypatch):
-    """Celery's ResultConsumer, on a pub/sub socket whose Redis died, reads stored results (MGET)
-    then subscribes: a result published in between was lost. Here that window is 2 s wide."""
+    """Celery 5.7's ResultConsumer, on a pub/sub socket whose Redis died, reads stored results
+    (MGET) then subscribes: a result published in between was lost. Here that window is 2 s wide.
+
+    Without the kit's fix this fails on 5.7.0; 5.5.3 (redis-py 5.2) does not take this path.
+    """
     with kit.LocalCluster(Celery("window"), workers=1, progress=False) as c:
         assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
         up = time.time()
