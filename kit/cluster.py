@@ -23,6 +23,7 @@ from kit.processes.procs import record_tail
 from kit.processes.readiness import ReadyWatch
 from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.progress import Progress
+from kit.result_resync import ResultResync
 from kit.view import NOT_OWNED, ClusterView
 
 _clusters = weakref.WeakSet()
@@ -99,6 +100,8 @@ class LocalCluster(Control, ClusterView):
         #: the EventFeed
         self.events = None
         self._broker_watch = None
+        #: reconnects the app's result consumers after a broker restart (embedded Redis only)
+        self._result_resync = None
         #: the app's settings before the cluster pointed it at its broker
         self._saved_conf = {}
         # mode 0700
@@ -131,7 +134,8 @@ class LocalCluster(Control, ClusterView):
         if self.embedded:
             self.redis = EmbeddedRedis(self.run_dir, port=port).start()
             self.broker_url = self.redis.url
-            self._broker_watch = BrokerWatch(self.redis, self._broker_state).start()
+            watch = BrokerWatch(self.redis, self._broker_state, on_restart=self._declare_queues)
+            self._broker_watch = watch.start()
         if self.room is not None:
             self.namespace = namespace.room_prefix(self.room)
         elif not self.embedded:
@@ -149,6 +153,22 @@ class LocalCluster(Control, ClusterView):
         if not self.closed and self.state != "starting":
             self.state = state
 
+    def _declare_queues(self):
+        """Declare the app's task queues and its consumer steps' queues on the restarted Redis.
+
+        kombu's Redis transport keeps an exchange's bindings in Redis (`_kombu.binding.<exchange>`)
+        and silently drops a message sent to an exchange with none. A restarted Redis has none
+        until a worker reconnects and declares its queues, and Celery's client does not declare
+        a queue again on a connection that declared it before the restart (kombu's maybe_declare
+        cache).
+        """
+        queues = list(self.app.amqp.queues.values())
+        for step in self.app.steps["consumer"]:
+            queues.extend(getattr(step, "queues", None) or [])
+        with self._client.connection_for_write() as conn:
+            for queue in queues:
+                queue.bind(conn.default_channel).declare()
+
     @property
     def broker_history(self):
         """One line per exit of the embedded Redis: when, why, how it came back, what was lost."""
@@ -164,6 +184,8 @@ class LocalCluster(Control, ClusterView):
         self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
         drop_connection_pool(self.app)
         tasks.register(self.app)
+        if self._broker_watch is not None:
+            self._result_resync = ResultResync(self.app, lambda: len(self._broker_watch.history))
 
     # -- workers --------------------------------------------------------------------------------
     def _spawn(self, name=None):
@@ -360,6 +382,8 @@ class LocalCluster(Control, ClusterView):
         if self._broker_watch is not None:
             # first: it would start Redis again, or set a state over 'closed'
             self._broker_watch.stop()
+        if self._result_resync is not None:
+            self._result_resync.close()
         self.state = "closed"
         workers = list(self._workers.values())
         self._workers = {}

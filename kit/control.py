@@ -6,7 +6,7 @@ Ping, the live blueprint, gossip elections, custom consumers.
 import time
 import uuid
 
-from kit.celery_private import inspect_request
+from kit.celery_private import bound_queues, inspect_request
 from kit.errors import ClusterError
 
 
@@ -89,16 +89,22 @@ class Control:
             raise ClusterError(f"worker {worker!r} did not answer kit_elect within {timeout} s")
         return election
 
-    def publish(self, body, content_type=None, queue=None):
+    def publish(self, body, content_type=None, queue=None, declare=True):
         """Publish a message to a custom consumer's queue (default: the kit's SafeConsumer).
 
         A dict/list/str body goes as JSON unless `content_type` is given, in which case `body`
         is sent as-is (bytes or str) with that content type: e.g. malformed JSON, or pickle.
+        `declare=False` sends to the queue's exchange without declaring the queue first, as a
+        producer that leaves that to its consumers does; Redis would drop the message if no queue
+        is bound there (none is after a broker restart, until a consumer reconnects), so
+        ClusterError names the exchange and routing key instead.
         """
         from kit.steps import custom_queue
 
         queue = queue or custom_queue
         with self._client.connection_for_write() as conn:
+            if not declare:
+                _check_bound(conn.default_channel, queue)
             producer = conn.Producer()
             kwargs = (
                 {"serializer": "json"}
@@ -112,7 +118,19 @@ class Control:
                 body,
                 exchange=queue.exchange,
                 routing_key=queue.routing_key,
-                declare=[queue],
+                declare=[queue] if declare else [],
                 retry=True,
                 **kwargs,
             )
+
+
+def _check_bound(channel, queue):
+    """ClusterError if a message to `queue`'s exchange and routing key would reach no queue."""
+    exchange, key = queue.exchange.name, queue.routing_key
+    if not bound_queues(channel, exchange, key):
+        raise ClusterError(
+            f"no queue is bound to exchange {exchange!r} with routing key {key!r}: the broker "
+            "would drop this message without a word. Fix: start the consumer of queue "
+            f"{queue.name!r} first (after a broker restart, wait until its worker is back), or "
+            "publish with declare=True to declare the queue and its binding first."
+        )

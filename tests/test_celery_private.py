@@ -1,5 +1,6 @@
 """Each function of the kernel side's gateway (kit/celery_private.py) still works on this Celery."""
 
+import gc
 import time
 
 import celery
@@ -11,7 +12,7 @@ from kit import celery_private
 pytestmark = pytest.mark.redis
 
 #: Every function of the gateway; a test below calls each (a new one must be added here too).
-FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics")
+FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics", "reconnect_results", "bound_queues")
 
 
 def test_every_gateway_function_is_called_below():
@@ -67,6 +68,51 @@ def test_publish_topics_are_where_an_event_arrives(shared_redis, prefix):
             pubsub.close()
             client.close()
     assert message is not None and message["pattern"].decode() in topics, message
+
+
+def test_reconnect_results_subscribes_again_on_a_new_connection(shared_redis):
+    """After the reconnect the consumer hears a result stored and published on the new connection."""
+    backend_url = shared_redis.url.rsplit("/", 1)[0] + "/1"
+    app = Celery("private", broker=shared_redis.url, backend=backend_url, set_as_current=False)
+    consumer = app.backend.result_consumer
+    consumer.consume_from("t-1")
+    old = consumer._pubsub
+    celery_private.reconnect_results(app.backend)
+    try:
+        assert consumer._pubsub is not old and consumer._pubsub.subscribed
+        # a worker's store: SET and PUBLISH of the task's meta
+        app.backend.store_result("t-1", 42, "SUCCESS")
+        result = app.AsyncResult("t-1")
+        assert result.get(timeout=30) == 42
+        # gone while Redis runs (it is in a reference cycle): on Celery 5.5 an AsyncResult's
+        # __del__ unsubscribes from it
+        del result
+        gc.collect()
+    finally:
+        old.close()
+        consumer.stop()
+
+
+def test_reconnect_results_leaves_other_backends_alone():
+    app = Celery("private", backend="cache+memory://", set_as_current=False)
+    celery_private.reconnect_results(app.backend)
+    assert app.backend.get_state("t-2") == "PENDING"
+
+
+def test_bound_queues_is_empty_until_a_queue_is_bound(app):
+    from kombu import Exchange, Queue
+
+    queue = Queue("kit.private.q", Exchange("kit.private.x"), "kit.private.k")
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        assert celery_private.bound_queues(channel, "kit.private.x", "kit.private.k") == []
+        queue.bind(channel).declare()
+        try:
+            found = celery_private.bound_queues(channel, "kit.private.x", "kit.private.k")
+            assert found == ["kit.private.q"]
+            assert celery_private.bound_queues(channel, "kit.private.x", "other") == []
+        finally:
+            queue.bind(channel).delete()
 
 
 def _next_message(pubsub, deadline):

@@ -7,7 +7,7 @@ import time
 from kit.errors import BrokerError, ClusterError
 
 #: What an embedded Redis loses when it exits: it keeps nothing on disk.
-LOST = "queued messages, task results and the worker bindings (the workers declare theirs again)"
+LOST = "queued messages, task results and the queue bindings (declared again before 'running')"
 
 
 def exit_reason(returncode):
@@ -24,14 +24,17 @@ class BrokerWatch:
     """A thread that restarts ``redis`` (an EmbeddedRedis) on its port, with its password.
 
     It restarts it when it exits. ``on_state(text)`` is told 'broker restarting', 'running', or why
-    the broker is lost. ``history`` keeps one line per outage; ``error`` is the ClusterError to
-    raise while the broker cannot come back. The thread starts the new redis-server, which dies
+    the broker is lost. ``on_restart()`` runs on the restarted Redis before 'running' (the cluster
+    declares its queues again there); what it raises is kept in the outage's line. ``history``
+    keeps one line per outage; ``error`` is the ClusterError to raise while the broker cannot come
+    back. The thread starts the new redis-server, which dies
     with it (PR_SET_PDEATHSIG): stop() it last.
     """
 
-    def __init__(self, redis, on_state, interval=0.1, retry=1.0):
+    def __init__(self, redis, on_state, on_restart=None, interval=0.1, retry=1.0):
         self.redis = redis
         self.on_state = on_state
+        self.on_restart = on_restart
         self.interval = interval
         self.retry = retry
         self.history = []
@@ -66,11 +69,22 @@ class BrokerWatch:
         since, why = self._down
         self.history.append(
             f"{time.strftime('%H:%M:%S', time.localtime(since))} redis-server {why}; restarted on port "
-            f"{self.redis.port} after {time.time() - since:.2f} s; lost: {LOST}"
+            f"{self.redis.port} after {time.time() - since:.2f} s; lost: {LOST}{self._after_restart()}"
         )
         self._down = None
         self.error = None
         self.on_state("running")
+
+    def _after_restart(self):
+        """Run on_restart; '' if it did its work, else '; ' and what went wrong."""
+        if self.on_restart is None:
+            return ""
+        try:
+            self.on_restart()
+        except Exception as exc:
+            # still 'running': the workers declare their queues again when they reconnect
+            return f"; queues not declared again ({type(exc).__name__}: {exc})"
+        return ""
 
     def _lost(self, exc):
         port = self.redis.port

@@ -1,5 +1,6 @@
 """The cluster supervises its own redis-server: killed, it comes back; workers and the feed reconnect."""
 
+import gc
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ from celery import Celery
 
 import kit
 from kit.processes.broker_watch import exit_reason
+from kit.steps import SafeConsumer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -55,6 +57,57 @@ def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
         c.events.wait_for("kit-feed", timeout=30, since=up, connected=True)
         assert c.app.send_task("kit.sleep", (0,)).get(timeout=60) == 0
         assert len(c.workers) == 2
+
+
+def test_a_result_published_while_celery_resubscribes_is_not_missed(redis_server, monkeypatch):
+    """Celery 5.7's ResultConsumer, on a pub/sub socket whose Redis died, reads stored results
+    (MGET) then subscribes: a result published in between was lost. Here that window is 2 s wide.
+
+    Without the kit's fix this fails on 5.7.0; 5.5.3 (redis-py 5.2) does not take this path.
+    """
+    with kit.LocalCluster(Celery("window"), workers=1, progress=False) as c:
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
+        up = time.time()
+        kill_redis(c)
+        wait_until(lambda: c.broker_history)
+        (name,) = c.workers
+        c.events.wait_for("worker-heartbeat", timeout=60, since=up, hostname=name)
+        client = c.app.backend.client
+        real_mget = client.mget
+
+        def slow_mget(*args, **kwargs):
+            metas = real_mget(*args, **kwargs)
+            time.sleep(2)
+            return metas
+
+        monkeypatch.setattr(client, "mget", slow_mget)
+        # the task ends 0.5 s after it starts: inside the widened window
+        assert c.app.send_task("kit.sleep", (0.5,)).get(timeout=30) == 0.5
+
+
+def test_a_task_sent_when_the_broker_is_running_again_waits_for_a_worker(redis_server):
+    """A restarted Redis has no bindings until a consumer declares its queue again; a message to
+    an exchange without one is dropped. The cluster declares the app's queues before 'running'."""
+    app = Celery("bindings")
+    app.steps["consumer"].add(SafeConsumer)
+    with kit.LocalCluster(app, workers=1, progress=False) as c:
+        assert c.app.send_task("kit.sleep", (0,)).get(timeout=30) == 0
+        (name,) = c.workers
+        # no worker declares the queue again: only the cluster can
+        c.kill_worker(name)
+        kill_redis(c)
+        wait_until(lambda: c.state == "running" and c.broker_history)
+        assert "queues not declared again" not in c.broker_history[-1]
+        # the custom consumer's queue is bound again too: a publish that does not declare it goes
+        c.publish({"n": 1}, declare=False)
+        # through the exchange (Celery's default route uses kombu's anonymous one, never dropped)
+        result = c.app.send_task("kit.sleep", (0,), exchange="celery", routing_key="celery")
+        c.add_worker()
+        assert result.get(timeout=60) == 0
+        # gone while Redis runs (it is in a reference cycle): on Celery 5.5 an AsyncResult's
+        # __del__ unsubscribes from it
+        del result
+        gc.collect()
 
 
 def test_a_broker_whose_port_is_taken_says_so_then_recovers_when_it_is_free(redis_server):
