@@ -61,8 +61,8 @@ class ClusterView(abc.ABC):
       `stop_worker(name, timeout=30.0)`, `kill_worker(name)`, `restart(worker_options=None,
       timeout=None)`, `shutdown(name)`, `ping(workers=None, timeout=1.0)`,
       `inspect_blueprint(worker, timeout=5.0)`, `elect(worker=None, action=None, timeout=5.0)`,
-      `publish(body, content_type=None, queue=None)`; and `record(path)`, a Recorder
-      (kit.record.recorder) keeping what it shows;
+      `publish(body, content_type=None, queue=None, declare=True)`; and `record(path)`, a
+      Recorder (kit.record.recorder) keeping what it shows;
     - what its card shows: `broker_url` (''), `embedded` (False: it started no broker),
       `where()`, `broker_history` ([]), `app` (None), `steps_added`, `worker_options` ({}),
       `run_options`, `static` (None: the recorded static blueprints when there is no app),
@@ -213,8 +213,8 @@ class ClusterView(abc.ABC):
         """Start a gossip election; returns its id."""
         self._refuse("elect", worker)
 
-    def publish(self, body, content_type=None, queue=None):
-        """Publish a message to a custom consumer's queue."""
+    def publish(self, body, content_type=None, queue=None, declare=True):
+        """Publish a message to a custom consumer's queue (declared first, unless declare=False)."""
         self._refuse("publish")
 
     def record(self, path):
