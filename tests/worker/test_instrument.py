@@ -207,3 +207,28 @@ def test_a_probe_that_fails_logs_one_warning_and_the_worker_runs_on(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and lines[0].startswith("kit: the timer probe is off on this worker:")
     assert "AttributeError" in lines[0]
+
+
+def test_kit_attach_shows_the_instrumented_projects_live_graph_and_lifecycle(project, tmp_path):
+    """The issue's acceptance: only the loader line added, and kit.attach sees it all."""
+    import kit
+
+    with kit.attach(project.broker.url) as view:
+        # started once the view listens, so it hears their boot
+        project.start("own@proj", "--concurrency=1", f"--liveness-file={tmp_path / 'alive'}", env=LOADER)
+        project.start("plain@proj", "--concurrency=1")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            view.instrumented("own@proj") and "plain@proj" in view.workers
+        ):
+            time.sleep(0.2)
+        assert view.instrumented("own@proj") and not view.instrumented("plain@proj"), view.workers
+        assert "CELERY_LOADER=kit.instrument:Loader" in view.hint("plain@proj")
+        graph = kit.blueprint_graph(view, worker="own@proj").source
+        assert "LivenessProbe" in graph and "AuditConsumer" in graph, graph
+        starts = {
+            e["label"]
+            for e in view.events.history
+            if e["type"] == "kit-lifecycle" and e["hostname"] == "own@proj" and e["method"] == "start"
+        }
+        assert {"LivenessProbe", "AuditConsumer", "Heart", "Gossip"} <= starts, starts
