@@ -114,3 +114,15 @@ def pytest_terminal_summary(terminalreporter):
 
 
 pytest_plugins = ["pytester"]
+
+
+def in_a_thread(fn):
+    """Run `fn()` in a thread of its own and return what it returns (or raise what it raised).
+
+    Playwright's sync API refuses a thread where an asyncio loop runs, and an earlier test in the
+    same process (a kernel client, nbclient) may have left one running in the main thread.
+    """
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()

@@ -1,6 +1,5 @@
 """kit.report: one HTML file of a run, from a recording or a live cluster, opened offline in a browser."""
 
-import concurrent.futures
 import json
 import re
 import time
@@ -27,19 +26,25 @@ def items(state, key="chunks"):
 
 @pytest.fixture(scope="module")
 def reports(shared_cluster, tmp_path_factory):
-    """(cluster, recording's report, live cluster's report, the recording's path)."""
+    """(cluster, recording's report, live cluster's report, the recording's path).
+
+    A worker booted while recording puts a boot in both reports: the session cluster's own boot
+    may have left its bounded history long ago. It is stopped after this module's tests.
+    """
     folder = tmp_path_factory.mktemp("report")
     recording = folder / "run.jsonl.gz"
     with shared_cluster.record(recording):
+        booted = shared_cluster.add_worker()
         for name in shared_cluster.workers:
             shared_cluster.events.wait_for("worker-heartbeat", timeout=30, hostname=name)
-        # the recorder asks each worker for its live blueprint: wait until both are written
+        # the recorder asks each worker for its live blueprint: wait until all are written
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and _blueprints(recording) < len(shared_cluster.workers):
             time.sleep(0.2)
     from_file = kit.report(recording, folder / "recorded.html")
     live = kit.report(shared_cluster, folder / "live.html")
-    return shared_cluster, from_file, live, recording
+    yield shared_cluster, from_file, live, recording
+    shared_cluster.stop_worker(booted)
 
 
 def _blueprints(path):
@@ -160,6 +165,7 @@ DRAWN = "() => { const t = document.querySelector('.kit-tl'); return t && +t.dat
 @pytest.mark.browser
 @pytest.mark.slow
 def test_report_opens_offline_in_a_browser(reports):
+    from conftest import in_a_thread
     from playwright.sync_api import sync_playwright
     from test_browser import CHROMIUM_ARGS, chromium
 
@@ -208,9 +214,7 @@ def test_report_opens_offline_in_a_browser(reports):
             finally:
                 browser.close()
 
-    # a thread of its own: an earlier test in this process may have left an asyncio loop running
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(browse).result()
+    in_a_thread(browse)
     assert left == [] and errors == []
 
 

@@ -72,7 +72,13 @@ def notebook_steps(nb, tmp_path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
+    # the notebook runs in notebooks/, and notebook 12 puts its project's folder on sys.path
+    folders = [str(nb.parent), *(str(d) for d in nb.parent.iterdir() if (d / "proj").is_dir())]
+    sys.path[:0] = folders
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.path[: len(folders)]
     consumer = set(CONSUMER.findall(source))
     steps = []
     for name, original in names.items():

@@ -339,6 +339,7 @@ FIND_BAR = """([r, g, b]) => {
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_report_draws_the_open_stuck_bar_in_the_browser(tmp_path):
+    from conftest import in_a_thread
     from playwright.sync_api import sync_playwright
     from test_browser import CHROMIUM_ARGS, chromium
     from test_report import write_recording
@@ -352,18 +353,21 @@ def test_a_report_draws_the_open_stuck_bar_in_the_browser(tmp_path):
     path = write_recording(tmp_path / "stuck.jsonl", events, t)
     page = kit.report(path, tmp_path / "stuck.html")
     colour = [int(METHODS["stuck"][i : i + 2], 16) for i in (1, 3, 5)]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1200, "height": 900})
-            pg.goto(page.as_uri())
-            pg.wait_for_function("() => +document.querySelector('.kit-tl').dataset.items > 0")
-            at = pg.evaluate(FIND_BAR, colour)
-            assert at is not None, "no stuck bar drawn"
-            box = pg.locator(".kit-tl-canvas").bounding_box()
-            pg.mouse.move(box["x"] + at[0], box["y"] + at[1])
-            tip = pg.locator(".kit-tl-tip")
-            tip.wait_for(state="visible", timeout=10_000)
-            assert "SlowStop.stop · stuck: still running 20.0 s after it started" in tip.inner_text()
-        finally:
-            browser.close()
+    def browse():
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            try:
+                pg = browser.new_page(viewport={"width": 1200, "height": 900})
+                pg.goto(page.as_uri())
+                pg.wait_for_function("() => +document.querySelector('.kit-tl').dataset.items > 0")
+                at = pg.evaluate(FIND_BAR, colour)
+                assert at is not None, "no stuck bar drawn"
+                box = pg.locator(".kit-tl-canvas").bounding_box()
+                pg.mouse.move(box["x"] + at[0], box["y"] + at[1])
+                tip = pg.locator(".kit-tl-tip")
+                tip.wait_for(state="visible", timeout=10_000)
+                assert "SlowStop.stop · stuck: still running 20.0 s after it started" in tip.inner_text()
+            finally:
+                browser.close()
+
+    in_a_thread(browse)
