@@ -126,3 +126,20 @@ def in_a_thread(fn):
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(fn).result()
+
+
+def pytest_configure(config):
+    """Import every public kit module before any test starts a thread.
+
+    The kit is a pytest plugin, so pytest rewrites its modules' asserts as they are imported, with
+    `ast.parse`; the CPython 3.11.7 here fails with "AST constructor recursion depth mismatch"
+    when that parse meets a `compile()` in another thread (a widget's redraw thread compiling a
+    Jinja template): a kit module imported lazily in the middle of a test (`kit.attach`) did.
+    """
+    import importlib
+
+    import kit
+
+    # the modules only: a first kit.LocalCluster lookup would start the fork server too
+    for target in set(kit._EXPORTS.values()):
+        importlib.import_module(target.partition(":")[0])

@@ -12,7 +12,14 @@ from kit import celery_private
 pytestmark = pytest.mark.redis
 
 #: Every function of the gateway; a test below calls each (a new one must be added here too).
-FUNCTIONS = ("inspect_request", "drop_connection_pool", "publish_topics", "reconnect_results", "bound_queues")
+FUNCTIONS = (
+    "inspect_request",
+    "drop_connection_pool",
+    "publish_topics",
+    "reconnect_results",
+    "close_results",
+    "bound_queues",
+)
 
 
 def test_every_gateway_function_is_called_below():
@@ -91,6 +98,26 @@ def test_reconnect_results_subscribes_again_on_a_new_connection(shared_redis):
     finally:
         old.close()
         consumer.stop()
+
+
+def test_close_results_lets_a_result_collected_after_redis_stopped_go_quietly(tmp_path):
+    """No reconnect (on 5.5: 20 tries a second apart) when the result goes after its Redis."""
+    from kit.processes.broker import EmbeddedRedis
+
+    server = EmbeddedRedis(str(tmp_path)).start()
+    backend_url = server.url.rsplit("/", 1)[0] + "/1"
+    app = Celery("private", broker=server.url, backend=backend_url, set_as_current=False)
+    result = app.AsyncResult("t-3")
+    app.backend.result_consumer.consume_from("t-3")
+    assert app.backend.result_consumer._pubsub is not None
+    celery_private.close_results(app.backend)
+    server.stop()
+    began = time.monotonic()
+    del result
+    gc.collect()
+    app.backend.result_consumer.cancel_for("t-3")
+    assert time.monotonic() - began < 1.0
+    assert app.backend.result_consumer._pubsub is None
 
 
 def test_reconnect_results_leaves_other_backends_alone():
