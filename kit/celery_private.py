@@ -62,22 +62,26 @@ def reconnect_results(backend):
         consumer._reconnect_pubsub()
 
 
-def close_results(backend):
-    """Close ``backend``'s Redis result consumer: results collected later do not reconnect.
+def drop_results(app):
+    """Forget this thread's result backend of ``app``, closing its Redis result consumer first.
 
-    ``ResultConsumer.stop()`` closes its pub/sub connection, and ``_pubsub = None`` (its state
-    before first use, when the next ``consume_from`` starts a new one) makes ``cancel_for``, which
-    ``AsyncResult.__del__`` calls, only forget the task. Without it a result collected after its
-    Redis stopped reconnects: on 5.5 twenty tries a second apart, in whatever thread the garbage
-    collector ran in (an event feed starting then missed its 10 s deadline). Other result backends
-    are left alone. Checked on 5.5.3, 5.6.2, 5.7.0.
+    ``Celery._backend`` is the backend ``app.backend`` made for this thread (or for every thread,
+    when thread-safe), built from the conf of its first use; None when there is none yet. Setting
+    it to None (as ``_backend_cache`` starts) makes the next use build one from the conf the kit
+    just restored or pointed elsewhere. Before that, ``ResultConsumer.stop()`` closes its pub/sub
+    connection and ``_pubsub = None`` makes ``cancel_for``, which ``AsyncResult.__del__`` calls,
+    only forget the task: without it a result collected after its Redis stopped reconnects, on
+    5.5 twenty tries a second apart, in whatever thread the garbage collector ran in (an event
+    feed starting then missed its 10 s deadline). Checked on 5.5.3, 5.6.2, 5.7.0.
     """
-    if not isinstance(backend, RedisBackend):
+    backend = app._backend
+    if backend is None:
         return
-    consumer = backend.result_consumer
-    if consumer._pubsub is not None:
-        consumer.stop()
-        consumer._pubsub = None
+    if isinstance(backend, RedisBackend) and backend.result_consumer._pubsub is not None:
+        backend.result_consumer.stop()
+        backend.result_consumer._pubsub = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 def bound_queues(channel, exchange, routing_key):

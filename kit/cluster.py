@@ -12,7 +12,7 @@ import weakref
 from celery import Celery
 
 from kit import display, gossip_timing, tasks
-from kit.celery_private import close_results, drop_connection_pool
+from kit.celery_private import drop_connection_pool, drop_results
 from kit.control import Control
 from kit.errors import ClusterError, WorkerBootError
 from kit.events.feed import EventFeed
@@ -391,8 +391,9 @@ class LocalCluster(Control, ClusterView):
         for part in (self.events, self.redis):
             if part is not None:
                 part.close()
-        # this thread's results: one collected later must not reconnect to a Redis that is gone
-        close_results(self.app.backend)
+        # this thread's results: one collected later must not reconnect to a Redis that is gone,
+        # and the app's next use must not reach it either
+        drop_results(self.app)
         namespace.restore(self.app.conf, self._saved_conf)
         drop_connection_pool(self.app)
         shutil.rmtree(self.run_dir, ignore_errors=True)
