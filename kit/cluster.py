@@ -1,7 +1,6 @@
 """LocalCluster: an embedded Redis and real `celery worker` processes, owned by the kernel."""
 
 import atexit
-import os
 import shutil
 import socket
 import sys
@@ -12,18 +11,15 @@ import weakref
 from celery import Celery
 
 from kit import display, gossip_timing, tasks
-from kit.celery_private import drop_connection_pool, drop_results
 from kit.control import Control
 from kit.errors import ClusterError, WorkerBootError
 from kit.events.feed import EventFeed
 from kit.processes import guard, namespace, options, plan, shipping
-from kit.processes.broker import EmbeddedRedis
-from kit.processes.broker_watch import BrokerWatch
+from kit.processes.cluster_broker import ClusterBroker
 from kit.processes.procs import record_tail
 from kit.processes.readiness import ReadyWatch
 from kit.processes.workers import WorkerProcess, close_fork_server, fork_server, terminate_all
 from kit.progress import Progress
-from kit.result_resync import ResultResync
 from kit.view import NOT_OWNED, ClusterView
 
 _clusters = weakref.WeakSet()
@@ -89,31 +85,35 @@ class LocalCluster(Control, ClusterView):
         self.room = room
         #: names this cluster's workers and keys on a shared broker
         self.tag = namespace.new_tag()
-        #: the key prefix on the broker ('' on a private embedded Redis)
-        self.namespace = ""
         #: name -> WorkerProcess
         self._workers = {}
         #: workers started so far (names w1, w2, ...)
         self._count = 0
-        #: the EmbeddedRedis, if the cluster started one
-        self.redis = None
         #: the EventFeed
         self.events = None
-        self._broker_watch = None
-        #: reconnects the app's result consumers after a broker restart (embedded Redis only)
-        self._result_resync = None
-        #: the app's settings before the cluster pointed it at its broker
-        self._saved_conf = {}
         # mode 0700
         self.run_dir = tempfile.mkdtemp(prefix="kit-")
+        #: the ClusterBroker: its Redis, namespace and the app pointed at it
+        self.broker = ClusterBroker(
+            self.app,
+            self.run_dir,
+            broker,
+            port=port,
+            room=room,
+            tag=self.tag,
+            on_state=self._broker_state,
+        )
         self._progress = Progress(self) if progress else None
         _clusters.add(self)
         self.started_at = time.time()
         try:
-            self._start_broker(broker, port)
-            self._configure_app()
+            self.broker.start()
+            # in a room: to our workers
+            self.broker.point_app(f"kit.{self.tag}" if room is not None else None)
+            tasks.register(self.app)
             shipping.write(self._plan.payload(self.app), self.run_dir)
-            self.events = EventFeed(self.broker_url, transport_options=self._options()).start()
+            transport = self.broker.transport_options()
+            self.events = EventFeed(self.broker_url, transport_options=transport).start()
             # first of the feed's subscribers: every widget reads states it already holds
             self._watch_states()
             self.recording = self.record(record) if record else None
@@ -128,64 +128,38 @@ class LocalCluster(Control, ClusterView):
                 self._progress.done()
 
     # -- broker and app -------------------------------------------------------------------------
-    def _start_broker(self, broker, port):
-        self.broker_url = broker or os.environ.get("KIT_BROKER_URL")
-        self.embedded = not self.broker_url
-        if self.embedded:
-            self.redis = EmbeddedRedis(self.run_dir, port=port).start()
-            self.broker_url = self.redis.url
-            watch = BrokerWatch(self.redis, self._broker_state, on_restart=self._declare_queues)
-            self._broker_watch = watch.start()
-        if self.room is not None:
-            self.namespace = namespace.room_prefix(self.room)
-        elif not self.embedded:
-            # a broker others may use: a namespace of our own
-            self.namespace = namespace.private_prefix(self.tag)
-        # a short BRPOP: an unanswered ping must not hold the client's connection for kombu's 1 s
-        self._client = Celery(
-            "kit-client",
-            broker=self.broker_url,
-            set_as_current=False,
-            broker_transport_options=self._options({"polling_interval": 0.05}),
-        )
+    @property
+    def broker_url(self):
+        """The broker's URL (the embedded Redis's once it started)."""
+        return self.broker.url
 
-    def _broker_state(self, state):
-        if not self.closed and self.state != "starting":
-            self.state = state
+    @property
+    def embedded(self):
+        """True when the cluster runs its own redis-server."""
+        return self.broker.embedded
 
-    def _declare_queues(self):
-        """Declare the app's task queues and its consumer steps' queues on the restarted Redis.
+    @property
+    def namespace(self):
+        """The key prefix on the broker ('' on a private embedded Redis)."""
+        return self.broker.namespace
 
-        kombu's Redis transport keeps an exchange's bindings in Redis (`_kombu.binding.<exchange>`)
-        and silently drops a message sent to an exchange with none. A restarted Redis has none
-        until a worker reconnects and declares its queues, and Celery's client does not declare
-        a queue again on a connection that declared it before the restart (kombu's maybe_declare
-        cache).
-        """
-        queues = list(self.app.amqp.queues.values())
-        for step in self.app.steps["consumer"]:
-            queues.extend(getattr(step, "queues", None) or [])
-        with self._client.connection_for_write() as conn:
-            for queue in queues:
-                queue.bind(conn.default_channel).declare()
+    @property
+    def redis(self):
+        """The embedded Redis (`kit.processes.broker.EmbeddedRedis`), None on a given broker."""
+        return self.broker.redis
+
+    @property
+    def _client(self):
+        return self.broker.client
 
     @property
     def broker_history(self):
         """One line per exit of the embedded Redis: when, why, how it came back, what was lost."""
-        return list(self._broker_watch.history) if self._broker_watch else []
+        return self.broker.history
 
-    def _options(self, base=None):
-        """Transport options every client of this cluster uses: its namespace's key prefix."""
-        return namespace.transport_options(self.namespace, base)
-
-    def _configure_app(self):
-        # in a room: to our workers
-        queue = f"kit.{self.tag}" if self.room is not None else None
-        self._saved_conf = namespace.point(self.app.conf, self.broker_url, self.namespace, queue)
-        drop_connection_pool(self.app)
-        tasks.register(self.app)
-        if self._broker_watch is not None:
-            self._result_resync = ResultResync(self.app, lambda: len(self._broker_watch.history))
+    def _broker_state(self, state):
+        if not self.closed and self.state != "starting":
+            self.state = state
 
     # -- workers --------------------------------------------------------------------------------
     def _spawn(self, name=None):
@@ -261,16 +235,8 @@ class LocalCluster(Control, ClusterView):
         Celery's `Gossip.periodic` looks for lost peers; `node_lost_window()` gives the seconds
         from a SIGKILL to the survivors' node_lost by Celery's rule: `(F, 2F + I)`.
         """
-        latest = {}
         own = set(self._workers)
-        for event in reversed(list(self.events.history)):
-            name = event.get("hostname")
-            if event.get("type") == "worker-heartbeat" and name in own and name not in latest:
-                latest[name] = event.get("freq")
-        freqs = [float(f) for f in latest.values() if isinstance(f, (int, float))]
-        if not freqs:
-            return gossip_timing.timing(self.gossip, max(1, len(self.workers)))
-        return gossip_timing.with_heartbeat(self.gossip, max(freqs))
+        return gossip_timing.heard(self.gossip, self.events.history, own, len(self.workers))
 
     def owns(self, name):
         """True for a worker this cluster started (it may kill it); False for others in its room."""
@@ -309,8 +275,7 @@ class LocalCluster(Control, ClusterView):
     def _check_open(self):
         if self.closed:
             raise ClusterError("this cluster is closed: start a new one with kit.LocalCluster(app)")
-        if self._broker_watch is not None and self._broker_watch.error is not None:
-            raise self._broker_watch.error
+        self.broker.check()
 
     def _known(self, name):
         if name not in self._workers:
@@ -379,23 +344,15 @@ class LocalCluster(Control, ClusterView):
         """Stop the workers, the event feed and the embedded Redis; idempotent."""
         if self.closed:
             return
-        if self._broker_watch is not None:
-            # first: it would start Redis again, or set a state over 'closed'
-            self._broker_watch.stop()
-        if self._result_resync is not None:
-            self._result_resync.close()
+        # first: it would start Redis again, or set a state over 'closed'
+        self.broker.stop_watching()
         self.state = "closed"
         workers = list(self._workers.values())
         self._workers = {}
         terminate_all(workers, grace=5.0)
-        for part in (self.events, self.redis):
-            if part is not None:
-                part.close()
-        # this thread's results: one collected later must not reconnect to a Redis that is gone,
-        # and the app's next use must not reach it either
-        drop_results(self.app)
-        namespace.restore(self.app.conf, self._saved_conf)
-        drop_connection_pool(self.app)
+        if self.events is not None:
+            self.events.close()
+        self.broker.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     __repr__ = display.text

@@ -110,3 +110,20 @@ def with_heartbeat(gossip, heartbeat):
     if mode_of(gossip) == "celery-default":
         return GossipTiming(heartbeat, CELERY_CHECK)
     return GossipTiming(heartbeat, heartbeat / 2)
+
+
+def heard(gossip, events, names, planned):
+    """The timing of mode `gossip` that `names`' latest heartbeats in `events` advertise.
+
+    The longest `freq` among them counts; until one is heard, the timing planned for `planned`
+    workers on this machine.
+    """
+    latest = {}
+    for event in reversed(list(events)):
+        name = event.get("hostname")
+        if event.get("type") == "worker-heartbeat" and name in names and name not in latest:
+            latest[name] = event.get("freq")
+    freqs = [float(f) for f in latest.values() if isinstance(f, (int, float))]
+    if not freqs:
+        return timing(gossip, max(1, planned))
+    return with_heartbeat(gossip, max(freqs))

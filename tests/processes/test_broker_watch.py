@@ -36,7 +36,7 @@ def test_a_killed_broker_is_restarted_and_tasks_run_after(redis_server):
     states = []
     with kit.LocalCluster(Celery("flaky"), workers=2, progress=False) as c:
         port, password, pid = c.redis.port, c.redis.password, c.redis.proc.pid
-        c._broker_watch.on_state = lambda s, seen=c._broker_watch.on_state: (
+        c.broker.watch.on_state = lambda s, seen=c.broker.watch.on_state: (
             states.append(s),
             seen(s),
         )
@@ -112,7 +112,7 @@ def test_a_task_sent_when_the_broker_is_running_again_waits_for_a_worker(redis_s
 
 def test_a_broker_whose_port_is_taken_says_so_then_recovers_when_it_is_free(redis_server):
     with kit.LocalCluster(Celery("taken"), workers=1, progress=False) as c:
-        port, watch = c.redis.port, c._broker_watch
+        port, watch = c.redis.port, c.broker.watch
         squatter = socket.socket()
         with watch.lock:  # the watch waits while its port is taken by someone else
             kill_redis(c)
