@@ -11,6 +11,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from kit.celery_private import publish_topics
+from kit.events.telemetry import feed_client_name
 
 #: Messages read in one go before they are handed on (the rest wait for the next read).
 BATCH = 256
@@ -42,7 +43,9 @@ class RedisEventStream:
         # kombu subscribes its event queue (routing key '#', which it turns into '*') the same way
         self.topics = publish_topics(channel, exchange, "*")
         base = channel.client.connection_pool
-        options = {**base.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+        # named, so a worker's emitter sees it listen again after a broker outage (telemetry.py)
+        name = feed_client_name(conn)
+        options = {**base.connection_kwargs, "retry": Retry(NoBackoff(), 0), "client_name": name}
         self._pool = type(base)(connection_class=base.connection_class, **options)
         self._pubsub = redis.client.PubSub(self._pool, ignore_subscribe_messages=True)
         self._accept = accept

@@ -21,6 +21,30 @@ RESERVED = {
     "retry_policy",
 }
 
+#: The client name of the kernel's event feed on Redis (CLIENT SETNAME), before its key prefix.
+FEED_CLIENT = "kit-feed"
+#: After a broker outage, how long the emitter holds its records for a feed to subscribe again.
+RESUBSCRIBE_WAIT = 5.0
+
+
+def feed_client_name(conn):
+    """The client name a kit event feed on kombu connection `conn` gives its pub/sub connection."""
+    return f"{FEED_CLIENT}:{conn.transport_options.get('global_keyprefix') or ''}"
+
+
+def feed_listening(conn):
+    """Is a kit event feed of `conn`'s namespace subscribed on its Redis? None: can't tell.
+
+    Redis pub/sub keeps nothing for a subscriber that is not there yet, and Redis's CLIENT LIST
+    shows each connection's name and pattern subscriptions (`psub`).
+    """
+    try:
+        clients = conn.default_channel.client.client_list()
+    except Exception:
+        return None
+    name = feed_client_name(conn)
+    return any(c.get("name") == name and int(c.get("psub") or 0) for c in clients)
+
 
 class Emitter:
     """Buffers records from any context and publishes them from one background thread.
@@ -39,6 +63,9 @@ class Emitter:
         self.lock = threading.Lock()
         self.dispatcher = self.thread = self.app = None
         self.dropped = 0
+        #: True from a broker error until the emitter connected again
+        self.outage = False
+        self._closing = False
         os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self):
@@ -47,6 +74,7 @@ class Emitter:
         self.wake = threading.Event()
         self.lock = threading.Lock()
         self.dispatcher = self.thread = None
+        self.outage = self._closing = False
 
     def emit(self, type_, safe=True, **fields):
         """Queue a `kit-<type_>` event for the sender thread.
@@ -77,6 +105,9 @@ class Emitter:
 
     def _connect(self):
         conn = self.app.connection_for_write()
+        if self.outage:
+            self._await_feed(conn)
+            self.outage = False
         self.dispatcher = self.app.events.Dispatcher(
             conn, hostname=self.hostname, enabled=True, groups=[GROUP], buffer_while_offline=False
         )
@@ -92,7 +123,20 @@ class Emitter:
                 self._reset()
                 time.sleep(0.5)
 
+    def _await_feed(self, conn):
+        """After an outage, hold the records until a feed listens again (at most RESUBSCRIBE_WAIT).
+
+        Events sent while the kernel's feed subscribes again after a broker restart would be lost:
+        the stop of a step whose blueprint the outage restarted, for one.
+        """
+        deadline = time.monotonic() + RESUBSCRIBE_WAIT
+        while not self._closing and time.monotonic() < deadline:
+            if feed_listening(conn) is not False:
+                return
+            time.sleep(0.05)
+
     def _reset(self):
+        self.outage = True
         if self.dispatcher is not None:
             try:
                 self.dispatcher.connection.release()
@@ -105,6 +149,7 @@ class Emitter:
 
         The stop and shutdown records of a stopping worker.
         """
+        self._closing = True
         deadline = time.monotonic() + timeout
         while self.queue and time.monotonic() < deadline:
             try:
