@@ -52,9 +52,12 @@ def cluster(redis_server):
         app.steps["worker"].add(step)
     for step in (steps.DispatcherAtCreate, steps.Hello, steps.WhichTimer):
         app.steps["consumer"].add(step)
-    with kit.LocalCluster(
-        app, workers=2, progress=False, worker_options={"loglevel": "debug"}
-    ) as cluster:
+    # the lint sees the mistake DispatcherAtCreate makes on purpose
+    with pytest.warns(kit.StepWarning, match="DispatcherAtCreate.create: reads .event_dispatcher"):
+        cluster = kit.LocalCluster(
+            app, workers=2, progress=False, worker_options={"loglevel": "debug"}
+        )
+    with cluster:
         yield cluster
 
 
@@ -229,7 +232,10 @@ def test_broker_restart_stops_and_starts_the_consumer_blueprint(redis_server):
     app = Celery("claims-broker")
     app.steps["consumer"].add(steps.ConsumerTicker)
     app.steps["worker"].add(steps.WorkerTicker)
-    with kit.LocalCluster(app, workers=1, progress=False) as cluster:
+    # the lint sees the timer entry ConsumerTicker leaves on purpose
+    with pytest.warns(kit.StepWarning, match="ConsumerTicker.start: schedules a timer entry"):
+        cluster = kit.LocalCluster(app, workers=1, progress=False)
+    with cluster:
         w1 = cluster.workers[0]
         cluster.events.wait_for("kit-claim-consumer-tick", timeout=10)
         pid = cluster.events.wait_for("kit-lifecycle", hostname=w1, label="ConsumerTicker")["pid"]
@@ -296,7 +302,11 @@ def test_the_guides_init_without_kwargs_stops_the_boot(redis_server):
     assert list(state.active_requests) == []
     app = Celery("claims-guide")
     app.steps["worker"].add(steps.GuideDeadlockDetection)
-    with pytest.raises(kit.WorkerBootError, match="unexpected keyword argument 'pool_cls'"):
+    lint = pytest.warns(
+        kit.StepWarning, match=r"GuideDeadlockDetection.__init__: takes no \*\*kwargs"
+    )
+    boot = pytest.raises(kit.WorkerBootError, match="unexpected keyword argument 'pool_cls'")
+    with lint, boot:
         kit.LocalCluster(app, workers=1, progress=False)
 
 
