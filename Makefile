@@ -21,7 +21,8 @@ CORE_TESTS := tests/test_cluster.py tests/blueprints/test_graph.py tests/bluepri
               tests/worker/test_internals.py tests/test_celery_private.py tests/worker/test_sized_gossip.py \
               tests/test_gossip_timing.py tests/processes/test_readiness.py \
               tests/course/test_claims_blueprints.py tests/course/test_claims_gossip.py \
-              tests/worker/test_stuck.py tests/worker/test_instrument.py
+              tests/worker/test_stuck.py tests/worker/test_instrument.py \
+              tests/processes/test_broker_watch.py tests/processes/test_cluster_broker.py
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)

@@ -106,11 +106,12 @@ class ClusterBroker:
     def close(self):
         """Stop the embedded Redis and give the app its settings back; idempotent."""
         self.stop_watching()
+        # this thread's results, while Redis still answers: a result the garbage collector frees
+        # later, in any thread, must not reconnect to a Redis that is gone (on Celery 5.5 twenty
+        # tries a second apart, in that thread), and the app's next use must not reach it either
+        drop_results(self.app)
         if self.redis is not None:
             self.redis.close()
-        # this thread's results: one collected later must not reconnect to a Redis that is gone,
-        # and the app's next use must not reach it either
-        drop_results(self.app)
         if self._saved_conf is not None:
             namespace.restore(self.app.conf, self._saved_conf)
             self._saved_conf = None
