@@ -27,8 +27,8 @@ class BrokerWatch:
     the broker is lost. ``on_restart()`` runs on the restarted Redis before 'running' (the cluster
     declares its queues again there); what it raises is kept in the outage's line. ``history``
     keeps one line per outage; ``error`` is the ClusterError to raise while the broker cannot come
-    back. The thread starts the new redis-server, which dies
-    with it (PR_SET_PDEATHSIG): stop() it last.
+    back. The thread starts the new redis-server, which dies with it (PR_SET_PDEATHSIG is per
+    thread): after stop() the thread stays, doing nothing, until that Redis has stopped.
     """
 
     def __init__(self, redis, on_state, on_restart=None, interval=0.1, retry=1.0):
@@ -55,6 +55,10 @@ class BrokerWatch:
             with self.lock:
                 if not self._stopping.is_set() and not self.redis.running:
                     self._recover()
+        # ending now would SIGKILL a redis-server this thread restarted, while its cluster still
+        # stops its workers and results on it
+        while self.redis.alive:
+            time.sleep(self.interval)
 
     def _recover(self):
         if self._down is None:
@@ -102,7 +106,12 @@ class BrokerWatch:
         return self.history[-1] if self.history else ""
 
     def stop(self):
-        """Stop watching (waits for a restart in progress); idempotent."""
+        """Stop watching (waits for a restart in progress); idempotent.
+
+        The thread ends once the Redis it watches has stopped (its owner closes it).
+        """
         self._stopping.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        if self._thread is not threading.current_thread():
+            # a restart runs holding the lock
+            with self.lock:
+                pass

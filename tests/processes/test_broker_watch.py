@@ -3,13 +3,16 @@
 import os
 import signal
 import socket
+import subprocess
+import threading
 import time
 
 import pytest
 from celery import Celery
 
 import kit
-from kit.processes.broker_watch import exit_reason
+from kit.processes.broker import EmbeddedRedis
+from kit.processes.broker_watch import BrokerWatch, exit_reason
 from kit.steps import SafeConsumer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -125,6 +128,28 @@ def test_a_broker_whose_port_is_taken_says_so_then_recovers_when_it_is_free(redi
         wait_until(lambda: c.state == "running")
         assert "killed by SIGKILL" in c.broker_history[-1]
         assert c.app.send_task("kit.sleep", (0,)).get(timeout=60) == 0
+
+
+def test_a_restarted_redis_runs_after_stop_until_its_owner_closes_it(redis_server, tmp_path):
+    """The watch starts Redis again from its thread, and a child made with PR_SET_PDEATHSIG dies
+    when the thread that started it ends. A cluster stops its watch first when it closes, then
+    its workers and its results on that Redis: it must still be there.
+    """
+    server = EmbeddedRedis(str(tmp_path)).start()
+    before = set(threading.enumerate())
+    watch = BrokerWatch(server, lambda state: None).start()
+    (thread,) = set(threading.enumerate()) - before
+    try:
+        first = server.proc
+        os.kill(first.pid, signal.SIGKILL)
+        wait_until(lambda: watch.history)
+        watch.stop()
+        with pytest.raises(subprocess.TimeoutExpired):
+            server.proc.wait(timeout=1)
+        assert server.proc is not first and server.ping()
+    finally:
+        server.close()
+    wait_until(lambda: not thread.is_alive())
 
 
 def test_exit_reason_names_the_signal():
