@@ -16,7 +16,11 @@ PR_SET_PDEATHSIG = 1
 
 
 def child_preexec():
-    """Run in the child before exec: own process group, and SIGKILL when the parent dies (Linux)."""
+    """Run in the child before exec: own process group, and SIGKILL when its parent dies (Linux).
+
+    PR_SET_PDEATHSIG fires when the thread that started the child ends, not only the process:
+    start children from a thread that lives as long as they should (BrokerWatch waits for its Redis).
+    """
     os.setpgid(0, 0)
     if sys.platform.startswith("linux"):
         try:
