@@ -16,13 +16,16 @@ XDIST  = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgro
 OLD_CELERY ?= 5.5.3
 OLD_VENV   := .venv-celery-$(OLD_CELERY)
 OLD_PY     := $(OLD_VENV)/bin/python
+# The other broker-watch tests pin the kit's result resync, a 5.7 path; on 5.5 their results also
+# meet Celery's own race of AsyncResult.__del__ against the pub/sub connection (celery#10326).
 CORE_TESTS := tests/test_cluster.py tests/blueprints/test_graph.py tests/blueprints/test_snapshot.py \
               tests/events/test_telemetry.py tests/worker/test_probes.py tests/events/test_feed.py \
               tests/worker/test_internals.py tests/test_celery_private.py tests/worker/test_sized_gossip.py \
               tests/test_gossip_timing.py tests/processes/test_readiness.py \
               tests/course/test_claims_blueprints.py tests/course/test_claims_gossip.py \
               tests/worker/test_stuck.py tests/worker/test_instrument.py \
-              tests/processes/test_broker_watch.py tests/processes/test_cluster_broker.py
+              tests/processes/test_cluster_broker.py \
+              tests/processes/test_broker_watch.py::test_a_restarted_redis_runs_after_stop_until_its_owner_closes_it
 
 UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
